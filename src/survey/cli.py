@@ -1,0 +1,272 @@
+"""The `survey` command: database, server, rounds, invitations and the demo."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import secrets
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import click
+
+from survey.db import Database, NotMigrated, upgrade
+from survey.models import RoundStatus
+from survey.rounds import (
+    RoundError,
+    advance_round,
+    create_round,
+    find_round,
+    issue_invitations,
+    response_rate,
+)
+from survey.settings import Settings, SettingsError
+
+
+class CliError(click.ClickException):
+    """A user error: the message says what is wrong; exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+
+
+def migrated_database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    try:
+        db.check_migrated()
+    except NotMigrated as error:
+        db.dispose()
+        raise CliError(str(error)) from None
+    except Exception as error:  # unreachable server, bad credentials, not a database file...
+        db.dispose()
+        raise CliError(
+            f"cannot use the database {db.safe_url}: {error.__class__.__name__}: {error}"
+        ) from None
+    return db
+
+
+@click.group()
+def main() -> None:
+    """survey: internal versus external service quality. Settings come from SURVEY_* environment variables."""
+
+
+# --- database ---------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the tables and default instruments on a new database)."""
+    settings = load_settings()
+    try:
+        upgrade(settings.database_url)
+    except Exception as error:
+        raise CliError(f"could not migrate {Database(settings.database_url).safe_url}: {error}") from None
+    click.echo(f"Database {Database(settings.database_url).safe_url} is up to date.", err=True)
+
+
+# --- server -----------------------------------------------------------------------------------------------
+
+
+def uvicorn_log_config() -> dict:
+    """Uvicorn's logging, with invitation tokens and survey takers' addresses kept out of the access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "survey.web.RedactInvitations"}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    return config
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "survey.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=uvicorn_log_config(),
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web application."""
+    settings = load_settings()
+    if not settings.secret_key:
+        raise CliError(
+            "SURVEY_SECRET_KEY is not set. Set it to a long random string, the same for every process."
+        )
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        click.echo("Note: several processes on SQLite share one writer; PostgreSQL scales further.", err=True)
+    migrated_database(settings).dispose()
+    run_server(host, port, workers)
+
+
+# --- rounds -----------------------------------------------------------------------------------------------
+
+
+def _utc_day(day: datetime) -> datetime:
+    return datetime.combine(day.date(), time(0, 0), timezone.utc)
+
+
+@main.group("round")
+def round_group() -> None:
+    """Create, open and close survey rounds."""
+
+
+@round_group.command("create")
+@click.argument("name")
+@click.option(
+    "--opens", "opens", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD, UTC)."
+)
+@click.option(
+    "--closes", type=click.DateTime(["%Y-%m-%d"]), help="Day it closes (YYYY-MM-DD); default: after --days."
+)
+@click.option(
+    "--days", default=14, show_default=True, type=click.IntRange(1, 366), help="Days it stays open."
+)
+@click.option(
+    "--unit", "units", multiple=True, help="Unit code taking part (repeat); default: all active units."
+)
+def round_create(
+    name: str, opens: datetime, closes: datetime | None, days: int, units: tuple[str, ...]
+) -> None:
+    """Schedule a round NAME over the given units, with the newest instruments."""
+    db = migrated_database(load_settings())
+    opens_at = _utc_day(opens)
+    closes_at = _utc_day(closes) if closes else opens_at + timedelta(days=days)
+    try:
+        with db.session() as session:
+            a_round = create_round(session, name, opens_at, closes_at, units)
+            click.echo(
+                f"Round {a_round.id} {a_round.name!r} scheduled: {opens_at:%Y-%m-%d} to {closes_at:%Y-%m-%d}."
+            )
+    except RoundError as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+
+
+def _advance(reference: str, to: RoundStatus) -> None:
+    db = migrated_database(load_settings())
+    try:
+        with db.session() as session:
+            a_round = advance_round(session, find_round(session, reference), to)
+            answered, invited = response_rate(session, a_round)
+            click.echo(f"Round {a_round.name!r} is {to}. Answered {answered} of {invited} invitations.")
+    except RoundError as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+
+
+@round_group.command("open")
+@click.argument("round_ref", metavar="ROUND")
+def round_open(round_ref: str) -> None:
+    """Open ROUND (id or name) for answers."""
+    _advance(round_ref, RoundStatus.OPEN)
+
+
+@round_group.command("close")
+@click.argument("round_ref", metavar="ROUND")
+def round_close(round_ref: str) -> None:
+    """Close ROUND (id or name): no more answers; its data is frozen."""
+    _advance(round_ref, RoundStatus.CLOSED)
+
+
+# --- invitations ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def invitations() -> None:
+    """Personal survey links for employees."""
+
+
+@invitations.command("issue")
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="CSV file."
+)
+def invitations_issue(round_ref: str, output: Path | None) -> None:
+    """Print email,link for each active employee of ROUND's front-line teams not invited yet.
+
+    The links are shown this once: only their hashes are stored.
+    """
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        with db.session() as session:
+            links = issue_invitations(session, find_round(session, round_ref), settings.base_url)
+    except RoundError as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    with open(output, "w", newline="") if output else _stdout() as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["email", "link"])
+        writer.writerows(links)
+    click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)
+
+
+class _stdout:
+    def __enter__(self):
+        return sys.stdout
+
+    def __exit__(self, *_):
+        sys.stdout.flush()
+
+
+# --- demo -------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--seed", default=2026, show_default=True, type=int, help="Seed of the synthetic data.")
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+def demo(port: int, seed: int, no_serve: bool) -> None:
+    """Create or reset survey-demo.db here with a realistic organisation, then serve it."""
+    from survey.demo import DEMO_DATABASE, build_demo
+
+    base_url = f"http://127.0.0.1:{port}"
+    path = Path.cwd() / DEMO_DATABASE
+    info = build_demo(path, base_url, seed=seed, progress=lambda step: click.echo(f"  {step}...", err=True))
+    click.echo(
+        f"\nDemo ready in {info.database.name}: {info.summary}.\n"
+        f"Planted story: {info.planted}\n\n"
+        f"Open next:\n"
+        f"  Employee survey (a personal link; it works once): {info.employee_link}\n"
+        f"  Customer survey for {info.customer_team}: {info.customer_link}\n"
+        f"  Health check: {base_url}/health\n\n"
+        f"Answer the employee survey, then open its link again: it will say you already answered.\n"
+        f"More links for the open round: SURVEY_DATABASE_URL=sqlite:///{DEMO_DATABASE} survey invitations issue ..."
+    )
+    if no_serve:
+        return
+    os.environ.update(
+        SURVEY_DATABASE_URL=f"sqlite:///{path}",
+        SURVEY_SECRET_KEY=os.environ.get("SURVEY_SECRET_KEY") or secrets.token_urlsafe(32),
+        SURVEY_BASE_URL=base_url,
+        SURVEY_COOKIE_SECURE="false",  # plain HTTP on this machine only
+    )
+    click.echo(f"\nServing on {base_url} (Ctrl+C to stop)\n", err=True)
+    run_server("127.0.0.1", port, workers=1)

@@ -1,0 +1,273 @@
+"""`survey demo`: a realistic organisation with four closed quarterly rounds and one open round, in SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert, update
+from sqlmodel import select
+
+from survey.db import Database, upgrade
+from survey.intake import external_rows, internal_rows, store_external, store_internal
+from survey.models import Employee, Invitation, Item, Round, RoundStatus, SurveyKind, Unit, UnitKind
+from survey.questionnaire import CustomerAnswers, Review
+from survey.rounds import advance_round, create_round, issue_invitations, latest_instrument, new_public_slug
+from survey.simulation import (
+    ItemSpec,
+    OrgShape,
+    SimulatedRound,
+    make_organisation,
+    plant,
+    simulate_rounds,
+)
+from survey.tokens import new_token, token_hash
+
+DEMO_DATABASE = "survey-demo.db"
+OPEN_ROUND_ANSWERED_SHARE = 0.5
+
+
+@dataclass
+class DemoInfo:
+    database: Path
+    employee_link: str
+    customer_link: str
+    customer_team: str
+    summary: str
+    planted: str
+
+
+def first_monday(year: int, month: int) -> date:
+    day = date(year, month, 1)
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def quarter_names(today: date, count: int) -> list[tuple[str, date]]:
+    """The `count` quarters up to and including today's, oldest first, with their first Mondays."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    quarters = []
+    for _ in range(count):
+        quarters.append((f"{year} Q{quarter}", first_monday(year, 3 * quarter - 2)))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return quarters[::-1]
+
+
+def build_demo(
+    path: Path, base_url: str, seed: int = 2026, progress: Callable[[str], None] = lambda _: None
+) -> DemoInfo:
+    """Create (or reset) the demo database at `path` and fill it."""
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    progress("Creating the database")
+    upgrade(url)
+    db = Database(url)
+    rng = np.random.default_rng(seed)
+    shape = OrgShape(rounds=5)
+    org = make_organisation(shape, rng)
+    truth = plant(shape, rng, drop_round=shape.rounds - 3)  # the story plays out in the closed rounds
+    try:
+        with db.session() as session:
+            progress(f"Importing {shape.teams} front-line teams, {shape.functions} support functions")
+            functions, teams = _organisation(session, org)
+            internal_items, external_items = _items(session)
+        progress("Simulating five quarters of answers")
+        simulated = simulate_rounds(
+            shape,
+            [_spec(i) for i in internal_items],
+            [_spec(i) for i in external_items],
+            truth,
+            rng,
+        )
+        now = datetime.now(timezone.utc)
+        quarters = quarter_names(now.date(), shape.rounds)
+        for (name, monday), answers in zip(quarters[:-1], simulated[:-1]):
+            progress(
+                f"Round {name}: {len(answers.internal)} employee and {len(answers.external)} customer answers"
+            )
+            opens = datetime.combine(monday, datetime.min.time(), timezone.utc) + timedelta(hours=7)
+            _closed_round(db, name, opens, answers, functions, teams, internal_items, external_items)
+        name = quarters[-1][0]
+        progress(f"Round {name}: open, about half of the invitations answered")
+        link = _open_round(
+            db, name, now, simulated[-1], functions, teams, (internal_items, external_items), base_url, shape
+        )
+        with db.session() as session:
+            team = session.get(Unit, teams[0])
+        names = org.functions
+        summary = (
+            f"{shape.teams} front-line teams in {len(org.regions)} regions, {shape.functions} support functions, "
+            f"{shape.teams * shape.staff_per_team} employees; {shape.rounds - 1} closed rounds and 1 open"
+        )
+        planted = (
+            f"{names[truth.driver]} failed {len(truth.driver_teams)} teams in {quarters[truth.internal_drop_round][0]}; "
+            f"their customers' scores dropped in {quarters[truth.internal_drop_round + 1][0]}. "
+            f"{names[truth.decoy]} dropped for other teams with no customer effect."
+        )
+        return DemoInfo(path, link, f"{base_url}/c/{team.public_slug}", team.name, summary, planted)
+    finally:
+        db.dispose()
+
+
+def _organisation(session, org) -> tuple[list[int], list[int]]:
+    regions = [
+        Unit(code=f"R{i + 1}", name=f"{name} region", kind=UnitKind.GROUP)
+        for i, name in enumerate(org.regions)
+    ]
+    session.add_all(regions)
+    session.flush()
+    functions = [
+        Unit(code=f"SF{i + 1:02d}", name=name, kind=UnitKind.SUPPORT) for i, name in enumerate(org.functions)
+    ]
+    teams = [
+        Unit(
+            code=f"FL{i + 1:03d}",
+            name=name,
+            kind=UnitKind.FRONT_LINE,
+            parent_id=regions[region].id,
+            public_slug=new_public_slug(),
+        )
+        for i, (name, region) in enumerate(org.teams)
+    ]
+    session.add_all(functions + teams)
+    session.flush()
+    session.add_all(
+        Employee(email=email, name=name, unit_id=teams[t].id)
+        for t, people in enumerate(org.staff)
+        for name, email in people
+    )
+    session.commit()
+    return [f.id for f in functions], [t.id for t in teams]
+
+
+def _items(session) -> tuple[list[Item], list[Item]]:
+    """The items of the newest internal and external instruments, in order."""
+
+    def items(kind: SurveyKind) -> list[Item]:
+        instrument = latest_instrument(session, kind)
+        return list(
+            session.exec(select(Item).where(Item.instrument_id == instrument.id).order_by(Item.position))
+        )
+
+    return items(SurveyKind.INTERNAL), items(SurveyKind.EXTERNAL)
+
+
+def _spec(item: Item) -> ItemSpec:
+    return ItemSpec(item.dimension, item.scale_min, item.scale_max, item.reverse_keyed)
+
+
+def _reviews(answer_set, functions, internal_items) -> list[Review]:
+    reviews = []
+    for function_id, review in zip(functions, answer_set.reviews):
+        if review is None:
+            reviews.append(Review(function_id, used=False))
+        else:
+            values, comment = review
+            reviews.append(
+                Review(function_id, True, {i.id: v for i, v in zip(internal_items, values)}, comment)
+            )
+    return reviews
+
+
+def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, internal_items, external_items):
+    with db.session() as session:
+        a_round = create_round(session, name, opens, opens + timedelta(days=14))
+        advance_round(session, a_round, RoundStatus.OPEN)
+        round_id = a_round.id
+    respondents = _count_by_team(answers, len(teams))
+    with db.write() as connection:
+        employees = connection.execute(select(Employee.id, Employee.unit_id).order_by(Employee.id)).all()
+        seen: dict[int, int] = {}
+        invitations = []
+        for employee_id, team_id in employees:
+            index = teams.index(team_id)
+            seen[team_id] = seen.get(team_id, 0) + 1
+            invitations.append(
+                dict(
+                    round_id=round_id,
+                    employee_id=employee_id,
+                    team_id=team_id,
+                    token_hash=token_hash(new_token()),  # links of past rounds were sent and are long gone
+                    session_hash=None,
+                    answered=seen[team_id] <= respondents[index],
+                )
+            )
+        connection.execute(insert(Invitation.__table__), invitations)
+        store_internal(
+            connection,
+            [
+                internal_rows(round_id, teams[a.team], _reviews(a, functions, internal_items))
+                for a in answers.internal
+            ],
+        )
+        store_external(
+            connection,
+            [
+                external_rows(
+                    round_id,
+                    teams[a.team],
+                    CustomerAnswers({i.id: v for i, v in zip(external_items, a.values)}, None),
+                )
+                for a in answers.external
+            ],
+        )
+    with db.session() as session:
+        advance_round(session, session.get(Round, round_id), RoundStatus.CLOSED)
+
+
+def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, base_url, shape) -> str:
+    """Open the current round, invite everyone, and answer about half the invitations (and take about half the
+    customers' answers). Returns an unused employee link."""
+    internal_items, external_items = items
+    with db.session() as session:
+        a_round = create_round(session, name, now - timedelta(days=3), now + timedelta(days=11))
+        advance_round(session, a_round, RoundStatus.OPEN)
+        links = issue_invitations(session, a_round, base_url)
+        round_id = a_round.id
+    # Answer the first half of each team's simulated respondents, through the same rows live answers use.
+    per_team: dict[int, int] = {}
+    chosen = []
+    for a in answers.internal:
+        per_team[a.team] = per_team.get(a.team, 0) + 1
+        if per_team[a.team] <= shape.staff_per_team * OPEN_ROUND_ANSWERED_SHARE:
+            chosen.append(a)
+    tokens = {link.rsplit("/", 1)[1] for _, link in links}
+    with db.write() as connection:
+        hashes_by_team: dict[int, list[str]] = {}
+        for row in connection.execute(
+            select(Invitation.team_id, Invitation.token_hash).where(Invitation.round_id == round_id)
+        ):
+            hashes_by_team.setdefault(row.team_id, []).append(row.token_hash)
+        answered = [hashes_by_team[teams[a.team]].pop() for a in chosen]
+        connection.execute(
+            update(Invitation).where(Invitation.token_hash.in_(answered)).values(answered=True)
+        )
+        store_internal(
+            connection,
+            [internal_rows(round_id, teams[a.team], _reviews(a, functions, internal_items)) for a in chosen],
+        )
+        store_external(connection, _external(round_id, teams, answers.external[::2], external_items))
+    answered_set = set(answered)
+    unused = next(t for t in sorted(tokens) if token_hash(t) not in answered_set)
+    return f"{base_url}/i/{unused}"
+
+
+def _external(round_id, teams, answer_sets, external_items):
+    return [
+        external_rows(
+            round_id,
+            teams[a.team],
+            CustomerAnswers({i.id: v for i, v in zip(external_items, a.values)}, None),
+        )
+        for a in answer_sets
+    ]
+
+
+def _count_by_team(answers: SimulatedRound, team_count: int) -> list[int]:
+    counts = [0] * team_count
+    for a in answers.internal:
+        counts[a.team] += 1
+    return counts

@@ -1,0 +1,104 @@
+"""The employee survey: a personal link, exchanged for a cookie, leads to one anonymous submission."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from survey.deps import IntakeDep, SettingsDep
+from survey.intake import InvitationView, Outcome
+from survey.questionnaire import read_internal_form
+
+SESSION_COOKIE = "survey_session"
+FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def single_values(data: dict[str, Any]) -> dict[str, str]:
+    """Form fields as one string each (a repeated field keeps its first value)."""
+    return {
+        k: (v[0] if isinstance(v, list) and v else v) if not isinstance(v, str) else v
+        for k, v in data.items()
+    }
+
+
+def _state_page(invitation: InvitationView | None) -> Template | None:
+    """The page to show instead of the survey, or None when the survey can be answered."""
+    if invitation is None:
+        return Template("employee/no_session.html", status_code=400)
+    if invitation.answered:
+        return Template("employee/answered.html", context={"invitation": invitation})
+    if not invitation.is_open:
+        return Template("employee/not_open.html", context={"invitation": invitation}, status_code=409)
+    return None
+
+
+class EmployeeSurvey(Controller):
+    @get("/i/{token:str}", sync_to_thread=True)
+    def open_link(
+        self, token: FromPath[str], intake: IntakeDep, settings: SettingsDep
+    ) -> Template | Redirect:
+        """Swap the link's token for a survey cookie and move to a URL without it."""
+        invitation = intake.invitation_for_token(token)
+        if invitation is None:
+            return Template("employee/bad_link.html", status_code=404)
+        if page := _state_page(invitation):
+            return page
+        secret = intake.start_session(invitation.invitation_id)
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=secret,
+            path="/survey",
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        )
+        return Redirect("/survey", status_code=HTTP_303_SEE_OTHER, cookies=[cookie])
+
+    @get("/survey", sync_to_thread=True)
+    def show(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template:
+        invitation = intake.invitation_for_session(request.cookies.get(SESSION_COOKIE))
+        if page := _state_page(invitation):
+            return page
+        return self._form(intake, settings, invitation, values={}, errors={})
+
+    @post("/survey", sync_to_thread=True)
+    def submit(
+        self, request: Request, data: FormData, intake: IntakeDep, settings: SettingsDep
+    ) -> Template | Redirect:
+        secret = request.cookies.get(SESSION_COOKIE)
+        invitation = intake.invitation_for_session(secret)
+        if page := _state_page(invitation):
+            return page
+        values = single_values(data)
+        reviews, errors = read_internal_form(values, intake.sections(invitation.round_id))
+        if errors:
+            return self._form(intake, settings, invitation, values=values, errors=errors, status_code=422)
+        outcome = intake.submit_internal(secret, reviews)
+        if outcome is Outcome.STORED:
+            return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
+        return _state_page(intake.invitation_for_session(secret))
+
+    @get("/survey/thanks", sync_to_thread=False)
+    def thanks(self) -> Template:
+        return Template("employee/thanks.html")
+
+    @staticmethod
+    def _form(intake, settings, invitation, *, values, errors, status_code=200) -> Template:
+        return Template(
+            "employee/survey.html",
+            context={
+                "invitation": invitation,
+                "sections": intake.sections(invitation.round_id),
+                "values": values,
+                "errors": errors,
+                "min_group_size": settings.min_group_size,
+                "min_comment_group_size": settings.min_comment_group_size,
+            },
+            status_code=status_code,
+        )

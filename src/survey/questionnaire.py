@@ -1,0 +1,150 @@
+"""Questionnaires as plain data, and reading a posted form into answers or per-question messages.
+
+Pure: no web or database imports. Field names are made here and only here, so the templates, the handlers and
+the tests agree on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MAX_COMMENT_LENGTH = 2000
+USED, NOT_USED = "yes", "no"
+
+
+@dataclass(frozen=True)
+class Question:
+    item_id: int
+    code: str
+    dimension: str
+    text: str
+    scale_min: int
+    scale_max: int
+    low_label: str
+    high_label: str
+
+    @property
+    def choices(self) -> range:
+        return range(self.scale_min, self.scale_max + 1)
+
+
+@dataclass(frozen=True)
+class FunctionSection:
+    """The internal survey's questions about one support function."""
+
+    function_id: int
+    name: str
+    questions: tuple[Question, ...]
+
+    @property
+    def use_field(self) -> str:
+        return f"use-{self.function_id}"
+
+    @property
+    def comment_field(self) -> str:
+        return f"comment-{self.function_id}"
+
+    def field(self, question: Question) -> str:
+        return f"q-{self.function_id}-{question.item_id}"
+
+
+@dataclass(frozen=True)
+class CustomerForm:
+    """The external survey's questions about one front-line team."""
+
+    questions: tuple[Question, ...]
+    comment_field: str = "comment"
+
+    @staticmethod
+    def field(question: Question) -> str:
+        return f"q-{question.item_id}"
+
+
+@dataclass(frozen=True)
+class Review:
+    """What one employee said about one support function."""
+
+    function_id: int
+    used: bool
+    answers: dict[int, int] = field(default_factory=dict)  # item id -> value
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerAnswers:
+    answers: dict[int, int]
+    comment: str | None
+
+
+def clean_text(raw: str | None) -> str:
+    """Text as typed, minus what no database should store (NUL) and surrounding white space."""
+    return (raw or "").replace("\x00", "").strip()
+
+
+def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | None]:
+    """The chosen value, or a message saying what is wrong with it."""
+    span = f"{question.scale_min} to {question.scale_max}"
+    text = clean_text(raw)
+    if not text:
+        return None, f"Choose an answer from {span}."
+    if not text.lstrip("-").isdigit() or not question.scale_min <= int(text) <= question.scale_max:
+        return None, f"“{text[:20]}” is not one of the answers ({span})."
+    return int(text), None
+
+
+def read_comment(raw: str | None) -> tuple[str | None, str | None]:
+    text = clean_text(raw)
+    if len(text) > MAX_COMMENT_LENGTH:
+        return None, f"Please keep comments under {MAX_COMMENT_LENGTH} characters (this one has {len(text)})."
+    return text or None, None
+
+
+def read_internal_form(
+    form: Mapping[str, str], sections: tuple[FunctionSection, ...]
+) -> tuple[list[Review], dict[str, str]]:
+    """Read an employee's answers about every support function.
+
+    Returns the reviews and no errors, or errors keyed by field name (and reviews to ignore). A function marked
+    "did not use" keeps no ratings or comment, whatever else was sent: the choice is an answer, not a gap.
+    """
+    reviews: list[Review] = []
+    errors: dict[str, str] = {}
+    for section in sections:
+        use = clean_text(form.get(section.use_field))
+        if use == NOT_USED:
+            reviews.append(Review(section.function_id, used=False))
+            continue
+        if use != USED:
+            errors[section.use_field] = f"Tell us whether you used {section.name} this quarter."
+            continue
+        answers: dict[int, int] = {}
+        for question in section.questions:
+            value, error = read_rating(form.get(section.field(question)), question)
+            if error:
+                errors[section.field(question)] = error
+            else:
+                answers[question.item_id] = value
+        comment, error = read_comment(form.get(section.comment_field))
+        if error:
+            errors[section.comment_field] = error
+        reviews.append(Review(section.function_id, used=True, answers=answers, comment=comment))
+    return reviews, errors
+
+
+def read_customer_form(
+    form: Mapping[str, str], survey: CustomerForm
+) -> tuple[CustomerAnswers, dict[str, str]]:
+    """Read a customer's answers; every rating is required, the comment is not."""
+    answers: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for question in survey.questions:
+        value, error = read_rating(form.get(survey.field(question)), question)
+        if error:
+            errors[survey.field(question)] = error
+        else:
+            answers[question.item_id] = value
+    comment, error = read_comment(form.get(survey.comment_field))
+    if error:
+        errors[survey.comment_field] = error
+    return CustomerAnswers(answers, comment), errors

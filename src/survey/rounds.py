@@ -1,0 +1,152 @@
+"""Rounds and invitations: create, open and close a round; issue personal links to its front-line staff."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from survey.models import (
+    Employee,
+    Instrument,
+    Invitation,
+    Round,
+    RoundStatus,
+    RoundUnit,
+    SurveyKind,
+    Unit,
+    UnitKind,
+)
+from survey.tokens import new_token, token_hash
+
+
+class RoundError(ValueError):
+    """A round request that cannot be carried out; the message says why."""
+
+
+def new_public_slug() -> str:
+    """The unguessable part of a front-line team's public customer link (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def latest_instrument(session: Session, kind: SurveyKind) -> Instrument:
+    instrument = session.exec(
+        select(Instrument).where(Instrument.kind == kind).order_by(Instrument.version.desc())
+    ).first()
+    if instrument is None:
+        raise RoundError(f"no {kind} instrument installed; run: survey db upgrade")
+    return instrument
+
+
+def find_round(session: Session, reference: str) -> Round:
+    """A round by id or by name."""
+    query = select(Round).where(Round.name == reference)
+    if reference.isdigit():
+        query = select(Round).where((Round.id == int(reference)) | (Round.name == reference))
+    a_round = session.exec(query).first()
+    if a_round is None:
+        raise RoundError(f"no round {reference!r}")
+    return a_round
+
+
+def create_round(
+    session: Session,
+    name: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    unit_codes: Iterable[str] = (),
+) -> Round:
+    """Schedule a round over the given units (default: every active support function and front-line team)."""
+    name = name.strip()
+    if not name:
+        raise RoundError("a round needs a name")
+    if session.exec(select(Round).where(Round.name == name)).first():
+        raise RoundError(f"a round named {name!r} exists already")
+    if closes_at <= opens_at:
+        raise RoundError(f"the round must close after it opens ({closes_at:%Y-%m-%d} <= {opens_at:%Y-%m-%d})")
+    codes = list(dict.fromkeys(unit_codes))
+    rated_or_invited = Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE])
+    if codes:
+        units = session.exec(select(Unit).where(Unit.code.in_(codes), rated_or_invited)).all()
+        missing = sorted(set(codes) - {u.code for u in units})
+        if missing:
+            raise RoundError(f"no support function or front-line team with code {', '.join(missing)}")
+    else:
+        units = session.exec(select(Unit).where(Unit.active, rated_or_invited)).all()
+    kinds = {u.kind for u in units}
+    if UnitKind.SUPPORT not in kinds or UnitKind.FRONT_LINE not in kinds:
+        raise RoundError("a round needs at least one support function and one front-line team")
+    a_round = Round(
+        name=name,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        internal_instrument_id=latest_instrument(session, SurveyKind.INTERNAL).id,
+        external_instrument_id=latest_instrument(session, SurveyKind.EXTERNAL).id,
+    )
+    session.add(a_round)
+    session.flush()
+    session.add_all(RoundUnit(round_id=a_round.id, unit_id=u.id) for u in units)
+    session.commit()
+    return a_round
+
+
+_NEXT_STATUS = {
+    RoundStatus.SCHEDULED: RoundStatus.OPEN,
+    RoundStatus.OPEN: RoundStatus.CLOSED,
+    RoundStatus.CLOSED: RoundStatus.PUBLISHED,
+}
+
+
+def advance_round(session: Session, a_round: Round, to: RoundStatus) -> Round:
+    """Move a round one step along scheduled -> open -> closed -> published."""
+    if _NEXT_STATUS.get(RoundStatus(a_round.status)) != to:
+        raise RoundError(f"round {a_round.name!r} is {a_round.status}; it cannot become {to}")
+    a_round.status = to
+    session.add(a_round)
+    session.commit()
+    return a_round
+
+
+def issue_invitations(session: Session, a_round: Round, base_url: str) -> list[tuple[str, str]]:
+    """Invite every active employee of the round's front-line teams not invited yet.
+
+    Returns (email, personal link) pairs. The links exist only in this return value: the database keeps
+    their hashes, so a link lost now can only be replaced, never shown again.
+    """
+    if a_round.status not in (RoundStatus.SCHEDULED, RoundStatus.OPEN):
+        raise RoundError(f"round {a_round.name!r} is {a_round.status}; invitations go out before it closes")
+    already = select(Invitation.employee_id).where(Invitation.round_id == a_round.id)
+    employees = session.exec(
+        select(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .join(RoundUnit, (RoundUnit.unit_id == Unit.id) & (RoundUnit.round_id == a_round.id))
+        .where(Employee.active, Unit.kind == UnitKind.FRONT_LINE, Employee.id.not_in(already))
+        .order_by(Employee.email)
+    ).all()
+    links = []
+    for employee in employees:
+        token = new_token()
+        session.add(
+            Invitation(
+                round_id=a_round.id,
+                employee_id=employee.id,
+                team_id=employee.unit_id,
+                token_hash=token_hash(token),
+            )
+        )
+        links.append((employee.email, f"{base_url.rstrip('/')}/i/{token}"))
+    session.commit()
+    return links
+
+
+def response_rate(session: Session, a_round: Round) -> tuple[int, int]:
+    """(answered, invited) for the whole round."""
+    invited, answered = session.exec(
+        select(func.count(), func.count().filter(Invitation.answered)).where(
+            Invitation.round_id == a_round.id
+        )
+    ).one()
+    return answered, invited

@@ -1,0 +1,114 @@
+"""One settings object, read from SURVEY_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+MIN_GROUP_SIZE_FLOOR = 3
+
+
+class SettingsError(ValueError):
+    """A setting has a value the product cannot run with; the message names the variable."""
+
+
+def resource_dir(name: str) -> Path:
+    """Where `templates/` or `reports/` live: inside an installed wheel, or at the top of a source checkout."""
+    packaged = Path(__file__).parent / "_resources" / name
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / name
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Defaults are production defaults, except the embedded SQLite database."""
+
+    database_url: str = "sqlite:///survey.db"
+    # Signs CSRF tokens. Required by `survey serve`; the demo and the tests make their own.
+    secret_key: str = ""
+    # Where employees and customers reach the server; links in invitations start with it.
+    base_url: str = "http://127.0.0.1:8000"
+    # Cookies are sent over HTTPS only. Turn off only for plain-HTTP local use (the demo does).
+    cookie_secure: bool = True
+    # Host names the server answers to; by default the host of base_url.
+    allowed_hosts: tuple[str, ...] = ()
+    # Minimum number of distinct respondents behind any number shown (never below 3).
+    min_group_size: int = 5
+    # Minimum number of comments before any are shown (pooled across teams if needed).
+    min_comment_group_size: int = 10
+    # Customer survey requests a client may make per minute.
+    customer_rate_limit: int = 30
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        if "SURVEY_DATABASE_URL" in env:
+            values["database_url"] = env["SURVEY_DATABASE_URL"]
+        if "SURVEY_SECRET_KEY" in env:
+            values["secret_key"] = env["SURVEY_SECRET_KEY"]
+        if "SURVEY_BASE_URL" in env:
+            values["base_url"] = env["SURVEY_BASE_URL"].rstrip("/")
+        if "SURVEY_COOKIE_SECURE" in env:
+            values["cookie_secure"] = _bool("SURVEY_COOKIE_SECURE", env["SURVEY_COOKIE_SECURE"])
+        if "SURVEY_ALLOWED_HOSTS" in env:
+            hosts = tuple(h.strip() for h in env["SURVEY_ALLOWED_HOSTS"].split(",") if h.strip())
+            values["allowed_hosts"] = hosts
+        if "SURVEY_MIN_GROUP_SIZE" in env:
+            values["min_group_size"] = _int(
+                "SURVEY_MIN_GROUP_SIZE", env["SURVEY_MIN_GROUP_SIZE"], MIN_GROUP_SIZE_FLOOR
+            )
+        if "SURVEY_MIN_COMMENT_GROUP_SIZE" in env:
+            values["min_comment_group_size"] = _int(
+                "SURVEY_MIN_COMMENT_GROUP_SIZE", env["SURVEY_MIN_COMMENT_GROUP_SIZE"], MIN_GROUP_SIZE_FLOOR
+            )
+        if "SURVEY_CUSTOMER_RATE_LIMIT" in env:
+            values["customer_rate_limit"] = _int(
+                "SURVEY_CUSTOMER_RATE_LIMIT", env["SURVEY_CUSTOMER_RATE_LIMIT"], 1
+            )
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SettingsError(f"SURVEY_BASE_URL: expected an http(s) URL, got {self.base_url!r}")
+        if self.min_group_size < MIN_GROUP_SIZE_FLOOR:
+            raise SettingsError(f"SURVEY_MIN_GROUP_SIZE: must be at least {MIN_GROUP_SIZE_FLOOR}")
+        if not self.database_url.startswith(("sqlite:", "postgresql")):
+            raise SettingsError(
+                f"SURVEY_DATABASE_URL: expected sqlite:///FILE or postgresql://..., got {self.database_url!r}"
+            )
+        return self
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes).validated()
+
+    @property
+    def hosts(self) -> list[str]:
+        """Allowed Host header values: the configured ones, else the base URL's host, with and without port."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        parts = urlsplit(self.base_url)
+        return list(dict.fromkeys([parts.hostname, parts.netloc]))

@@ -1,0 +1,230 @@
+"""Synthetic organisations and survey answers with a known, planted structure.
+
+Pure: numpy only. The demo and the tests use it; so will the analytics validation. The story it plants:
+- one *driver* support function whose service to some front-line teams drops in one round, and those teams'
+  customer scores drop in the next round;
+- a *decoy* function that drops for other teams with no customer effect;
+- a few teams whose customer scores drop with no internal cause;
+- stable differences between teams, and noise in every answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FUNCTION_NAMES = [
+    "IT Service Desk", "Human Resources", "Payroll", "Logistics", "Facilities", "Procurement", "Finance",
+    "Training", "Marketing Support", "Legal",
+]  # fmt: skip
+REGIONS = ["North", "Central", "South", "West", "East"]
+TOWNS = [
+    "Aberton", "Bramley", "Carsford", "Dunmore", "Eastleigh", "Fairholm", "Glenby", "Harrowgate", "Ingleton",
+    "Jarrow", "Kelso", "Lydney", "Marlow", "Newby", "Oakham", "Penrith", "Quinton", "Redruth", "Selby", "Thirsk",
+    "Ulverston", "Ventnor", "Whitby", "Yarm", "Alston", "Bude", "Clitheroe", "Dorking", "Ely", "Frome", "Goole",
+    "Hexham", "Ilkley", "Keswick", "Ledbury", "Malton", "Nairn", "Otley", "Pickering", "Ripon",
+]  # fmt: skip
+FIRST_NAMES = [
+    "Alex", "Sam", "Jordan", "Priya", "Tomasz", "Aisha", "Chen", "Maria", "Olu", "Fatima", "Liam", "Sofia",
+    "Noah", "Emma", "Ravi", "Ines", "Kofi", "Hana", "Mateo", "Zara", "Ewan", "Leila", "Jonas", "Amara",
+]  # fmt: skip
+LAST_NAMES = [
+    "Smith", "Khan", "Nowak", "Okafor", "Garcia", "Li", "Patel", "Jones", "Silva", "Murphy", "Rossi", "Ahmed",
+    "Brown", "Kowalski", "Nguyen", "Evans", "Haddad", "Walsh", "Costa", "Larsen",
+]  # fmt: skip
+COMMENTS = {
+    "driver": ["Deliveries keep arriving late or short.", "We ran out of stock customers asked for, again.",
+               "Nobody answers when a delivery is missing."],
+    "decoy": ["Took weeks to get an answer this time.", "The new process is confusing."],
+    "neutral": ["Generally fine.", "Helpful when you reach the right person.", "No complaints this quarter.",
+                "Could be quicker, but they get there."],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What the simulation needs to know about an item: what it measures and how it is scored."""
+
+    dimension: str
+    scale_min: int
+    scale_max: int
+    reverse_keyed: bool = False
+
+
+@dataclass(frozen=True)
+class OrgShape:
+    functions: int = 7
+    teams: int = 30
+    staff_per_team: int = 12
+    customers_per_team: int = 60
+    rounds: int = 4
+    response_rate: float = 0.78
+    regions: int = 3
+
+
+@dataclass
+class Organisation:
+    functions: list[str]
+    regions: list[str]
+    teams: list[tuple[str, int]]  # (name, region index)
+    staff: list[list[tuple[str, str]]]  # per team: (name, email)
+
+
+@dataclass
+class Plant:
+    """The planted truth, for checking what the analysis finds."""
+
+    driver: int  # function index
+    decoy: int
+    driver_teams: list[int]
+    decoy_teams: list[int]
+    customer_only_teams: list[int]
+    internal_drop_round: int  # the driver fails from this round on; customers feel it one round later
+
+
+@dataclass
+class InternalAnswerSet:
+    team: int
+    # per function: None if "did not use", else (item values, comment)
+    reviews: list[tuple[list[int], str | None] | None]
+
+
+@dataclass
+class ExternalAnswerSet:
+    team: int
+    values: list[int]
+    comment: str | None = None
+
+
+@dataclass
+class SimulatedRound:
+    internal: list[InternalAnswerSet] = field(default_factory=list)
+    external: list[ExternalAnswerSet] = field(default_factory=list)
+
+
+def make_organisation(shape: OrgShape, rng: np.random.Generator) -> Organisation:
+    towns = list(rng.permutation(TOWNS))
+    teams = [(f"{towns[t % len(towns)]} store", t % shape.regions) for t in range(shape.teams)]
+    staff, used = [], set()
+    for t in range(shape.teams):
+        people = []
+        for _ in range(shape.staff_per_team):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            base = f"{first}.{last}".lower()
+            email, n = f"{base}@example.com", 2
+            while email in used:
+                email, n = f"{base}{n}@example.com", n + 1
+            used.add(email)
+            people.append((f"{first} {last}", email))
+        staff.append(people)
+    return Organisation(FUNCTION_NAMES[: shape.functions], REGIONS[: shape.regions], teams, staff)
+
+
+def plant(
+    shape: OrgShape, rng: np.random.Generator, affected_share: float = 0.2, drop_round: int | None = None
+) -> Plant:
+    """Choose the driver, the decoy and their teams; the driver fails from `drop_round` (default: two rounds
+    before the last), and its teams' customers feel it one round later."""
+    teams = rng.permutation(shape.teams)
+    k = max(2, round(shape.teams * affected_share))
+    driver, decoy = rng.choice(shape.functions, size=2, replace=False)
+    return Plant(
+        driver=int(driver),
+        decoy=int(decoy),
+        driver_teams=sorted(int(t) for t in teams[:k]),
+        decoy_teams=sorted(int(t) for t in teams[k : 2 * k]),
+        customer_only_teams=sorted(int(t) for t in teams[2 * k : 2 * k + max(1, k // 2)]),
+        internal_drop_round=max(1, shape.rounds - 2) if drop_round is None else drop_round,
+    )
+
+
+def _to_scale(latent: np.ndarray, spec: ItemSpec) -> np.ndarray:
+    """Map a latent score on the 1..7 agreement scale onto an item's own scale, rounded and clipped."""
+    span = spec.scale_max - spec.scale_min
+    value = spec.scale_min + (latent - 1.0) / 6.0 * span
+    if spec.reverse_keyed:
+        value = spec.scale_min + spec.scale_max - value
+    return np.clip(np.rint(value), spec.scale_min, spec.scale_max).astype(int)
+
+
+def simulate_rounds(
+    shape: OrgShape,
+    internal_items: list[ItemSpec],
+    external_items: list[ItemSpec],
+    truth: Plant,
+    rng: np.random.Generator,
+    internal_drop: float = 1.4,
+    customer_drop: float = 0.9,
+) -> list[SimulatedRound]:
+    """Answers for every round, following the planted structure. Drops are in points of the 1..7 scale."""
+    f_mean = rng.uniform(4.6, 5.6, size=shape.functions)
+    team_function = rng.normal(0, 0.35, size=(shape.teams, shape.functions))
+    usage = rng.uniform(0.55, 0.95, size=shape.functions)
+    customer_base = rng.normal(5.4, 0.35, size=shape.teams)
+    rounds = []
+    for r in range(shape.rounds):
+        internal_latent = f_mean + team_function + rng.normal(0, 0.15, size=(shape.teams, shape.functions))
+        customer_latent = customer_base + rng.normal(0, 0.12, size=shape.teams)
+        if r >= truth.internal_drop_round:
+            internal_latent[truth.driver_teams, truth.driver] -= internal_drop
+            internal_latent[truth.decoy_teams, truth.decoy] -= internal_drop
+        if r >= truth.internal_drop_round + 1:
+            customer_latent[truth.driver_teams] -= customer_drop
+            customer_latent[truth.customer_only_teams] -= customer_drop
+        rounds.append(
+            _answers(
+                shape, internal_items, external_items, internal_latent, customer_latent, usage, truth, rng
+            )
+        )
+    return rounds
+
+
+def _answers(shape, internal_items, external_items, internal_latent, customer_latent, usage, truth, rng):
+    result = SimulatedRound()
+    for t in range(shape.teams):
+        respondents = rng.binomial(shape.staff_per_team, shape.response_rate)
+        for _ in range(respondents):
+            mood = rng.normal(0, 0.4)  # some people rate everything a little higher or lower
+            reviews = []
+            for f in range(shape.functions):
+                if rng.random() > usage[f]:
+                    reviews.append(None)
+                    continue
+                latent = internal_latent[t, f] + mood + rng.normal(0, 0.6, size=len(internal_items))
+                values = [
+                    int(_to_scale(np.array([latent[i]]), spec)[0]) for i, spec in enumerate(internal_items)
+                ]
+                values = _impact_follows_quality(values, internal_items, internal_latent[t, f] + mood)
+                reviews.append((values, _comment(f, t, truth, rng)))
+            result.internal.append(InternalAnswerSet(t, reviews))
+        customers = rng.poisson(shape.customers_per_team)
+        latent = (
+            customer_latent[t]
+            + rng.normal(0, 0.9, size=(customers, 1))
+            + rng.normal(0, 0.5, size=(customers, len(external_items)))
+        )
+        columns = [_to_scale(latent[:, i], spec) for i, spec in enumerate(external_items)]
+        for c in range(customers):
+            result.external.append(ExternalAnswerSet(t, [int(col[c]) for col in columns]))
+    return result
+
+
+def _impact_follows_quality(values: list[int], items: list[ItemSpec], quality: float) -> list[int]:
+    """The impact item agrees more when service is worse: mirror it around the scale's middle."""
+    for i, spec in enumerate(items):
+        if spec.dimension == "impact":
+            values[i] = int(np.clip(round(8 - quality), spec.scale_min, spec.scale_max))
+    return values
+
+
+def _comment(f: int, t: int, truth: Plant, rng: np.random.Generator) -> str | None:
+    if rng.random() > 0.12:
+        return None
+    if f == truth.driver and t in truth.driver_teams:
+        pool = COMMENTS["driver"]
+    elif f == truth.decoy and t in truth.decoy_teams:
+        pool = COMMENTS["decoy"]
+    else:
+        pool = COMMENTS["neutral"]
+    return str(rng.choice(pool))

@@ -1,0 +1,131 @@
+"""Web plumbing shared by every page: security headers, error pages, and logs that keep secrets out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions.http_exceptions import NotFoundException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("survey")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def security_headers(hsts: bool):
+    """ASGI middleware factory: headers every response carries unless it set its own."""
+    headers = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        # Invitation links carry a secret: never pass the page URL on to another site.
+        (b"referrer-policy", b"no-referrer"),
+        # Survey pages may show answers on a shared device: keep them out of caches.
+        (b"cache-control", b"no-store"),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def with_headers(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    present = {name.lower() for name, _ in message.get("headers", [])}
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        *(h for h in headers if h[0] not in present),
+                    ]
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return with_headers
+
+    return middleware
+
+
+GENERIC_MESSAGES = {
+    400: "The request could not be read.",
+    401: "Please log in first.",
+    403: "You may not do that.",
+    404: "There is no page at this address.",
+    405: "This page does not accept that kind of request.",
+    429: "Too many requests from your connection. Please wait a minute and try again.",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") or request.method == "POST"
+
+
+def http_error_page(request: Request, error: HTTPException) -> Response:
+    """Every HTTP error as a page that says what went wrong (or JSON for API clients), never a traceback."""
+    status = error.status_code
+    message = GENERIC_MESSAGES.get(status, "Something went wrong with this request.")
+    if error.detail and not isinstance(error, (NotFoundException, NotAuthorizedException)):
+        message = _readable_detail(error)
+    headers = getattr(error, "headers", None) or {}
+    if not _wants_html(request) or request.url.path.startswith("/api"):
+        return Response({"status_code": status, "detail": message}, status_code=status, headers=headers)
+    return Template(
+        "error.html", context={"status": status, "message": message}, status_code=status, headers=headers
+    )
+
+
+def _readable_detail(error: HTTPException) -> str:
+    detail = str(error.detail)
+    if isinstance(error, PermissionDeniedException) and "CSRF" in detail:
+        return "This form has expired or was not sent from this site. Please reload the page and try again."
+    extra = getattr(error, "extra", None)
+    if isinstance(extra, list) and extra:
+        reasons = "; ".join(
+            f"{e.get('key', 'body')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
+        )
+        return f"{detail} ({reasons})" if reasons else detail
+    return detail
+
+
+def server_error_page(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=error)
+    context: dict[str, Any] = {
+        "status": 500,
+        "message": "Something went wrong on our side. Please try again.",
+    }
+    if not _wants_html(request) or request.url.path.startswith("/api"):
+        return Response(
+            {"status_code": 500, "detail": context["message"]}, status_code=HTTP_500_INTERNAL_SERVER_ERROR
+        )
+    return Template("error.html", context=context, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+_INVITATION_PATH = re.compile(r"/i/[^/?\s\"]+")
+_SURVEY_PATHS = ("/i/", "/survey")
+
+
+def redact(text: str) -> str:
+    """Hide invitation tokens in a path or log line."""
+    return _INVITATION_PATH.sub("/i/[redacted]", text)
+
+
+class RedactInvitations(logging.Filter):
+    """For the server's access log: no invitation token, and no client address on employee survey pages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            client, method, path, *rest = record.args
+            if isinstance(path, str) and path.startswith(_SURVEY_PATHS):
+                record.args = ("-", method, redact(path), *rest)
+        return True

@@ -1,0 +1,164 @@
+"""Fixtures: a fresh, migrated database for every test, on SQLite always and on PostgreSQL when
+SURVEY_TEST_DATABASE_URL is set; an app and client with production settings; a small organisation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from survey.app import create_app
+from survey.db import Database, normalise_url, upgrade
+from survey.models import Employee, RoundStatus, Unit, UnitKind
+from survey.rounds import advance_round, create_round, issue_invitations, new_public_slug
+from survey.settings import Settings
+
+PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BASE_URL = "https://testserver.local"
+
+
+def pytest_report_header(config):
+    return f"database backends: {', '.join(BACKENDS)}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated template database; each test copies it (CREATE DATABASE ... TEMPLATE), which is fast."""
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"survey_template_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False))
+    yield admin, name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "survey.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"survey_test_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, secret_key=secrets.token_urlsafe(32), base_url=BASE_URL)
+
+
+@pytest.fixture
+def db(settings):
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+@dataclass
+class Org:
+    functions: list[int]
+    teams: list[int]
+    team_slugs: list[str]
+    region: int
+
+
+def make_org(db: Database, functions: int = 2, teams: int = 3, staff: int = 6) -> Org:
+    with db.session() as session:
+        region = Unit(code="R1", name="North region", kind=UnitKind.GROUP)
+        session.add(region)
+        session.flush()
+        function_units = [
+            Unit(code=f"SF{i}", name=n, kind=UnitKind.SUPPORT)
+            for i, n in enumerate(["IT Service Desk", "Logistics", "Payroll", "Facilities"][:functions], 1)
+        ]
+        team_units = [
+            Unit(
+                code=f"FL{i}",
+                name=f"Store {i}",
+                kind=UnitKind.FRONT_LINE,
+                parent_id=region.id,
+                public_slug=new_public_slug(),
+            )
+            for i in range(1, teams + 1)
+        ]
+        session.add_all(function_units + team_units)
+        session.flush()
+        session.add_all(
+            Employee(email=f"person{t.id}.{n}@example.com", name=f"Person {t.id}.{n}", unit_id=t.id)
+            for t in team_units
+            for n in range(staff)
+        )
+        session.commit()
+        return Org(
+            [f.id for f in function_units],
+            [t.id for t in team_units],
+            [t.public_slug for t in team_units],
+            region.id,
+        )
+
+
+@pytest.fixture
+def org(db) -> Org:
+    return make_org(db)
+
+
+@dataclass
+class OpenRound:
+    id: int
+    name: str
+    links: dict[str, str]  # email -> personal link
+
+    def path(self, email: str) -> str:
+        return urlsplit(self.links[email]).path
+
+
+def start_round(db: Database, name: str = "2026 Q4", status: RoundStatus = RoundStatus.OPEN) -> OpenRound:
+    now = datetime.now(timezone.utc)
+    with db.session() as session:
+        a_round = create_round(session, name, now - timedelta(days=1), now + timedelta(days=13))
+        links = dict(issue_invitations(session, a_round, BASE_URL))
+        if status != RoundStatus.SCHEDULED:
+            advance_round(session, a_round, RoundStatus.OPEN)
+        return OpenRound(a_round.id, a_round.name, links)
+
+
+@pytest.fixture
+def open_round(db, org) -> OpenRound:
+    return start_round(db)

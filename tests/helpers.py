@@ -1,0 +1,68 @@
+"""What a person does with a browser, as functions: open a link, fill in a form, send it."""
+
+from __future__ import annotations
+
+import re
+
+from survey.db import Database
+from survey.intake import Intake
+
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+_FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def form_key_from(html: str) -> str:
+    match = _FORM_KEY.search(html)
+    assert match, "the page has no form key"
+    return match.group(1)
+
+
+def employee_answers(
+    db: Database, round_id: int, value: int = 5, unused: tuple[int, ...] = (), comment=None
+) -> dict:
+    """A complete employee form: every function used (except `unused`) and every item rated `value`."""
+    data = {}
+    for section in Intake(db).sections(round_id):
+        if section.function_id in unused:
+            data[section.use_field] = "no"
+            continue
+        data[section.use_field] = "yes"
+        for question in section.questions:
+            data[section.field(question)] = str(value)
+        if comment:
+            data[section.comment_field] = comment
+    return data
+
+
+def open_survey(client, link_path: str):
+    """Open a personal link and follow it to the survey form."""
+    return client.get(link_path, follow_redirects=True)
+
+
+def submit_survey(client, form_page_html: str, data: dict):
+    return client.post(
+        "/survey", data={**data, "_csrf_token": csrf_from(form_page_html)}, follow_redirects=False
+    )
+
+
+def customer_answers(client, slug: str, value: int = 4) -> tuple[dict, str]:
+    """Open a team's customer page and fill in every question with `value` (within each scale)."""
+    page = client.get(f"/c/{slug}")
+    assert page.status_code == 200, page.text
+    data = {"_csrf_token": csrf_from(page.text), "form_key": form_key_from(page.text)}
+    for field, low, high in _scales(page.text):
+        data[field] = str(min(max(value, low), high))
+    return data, page.text
+
+
+def _scales(html: str) -> list[tuple[str, int, int]]:
+    values: dict[str, list[int]] = {}
+    for field, value in re.findall(r'name="(q-\d+)" value="(\d+)"', html):
+        values.setdefault(field, []).append(int(value))
+    return [(field, min(v), max(v)) for field, v in values.items()]

@@ -1,0 +1,229 @@
+"""An employee answers the internal survey from a personal link: once, anonymously, whatever they try."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select, text
+
+from helpers import employee_answers, open_survey, submit_survey
+from survey.employee import SESSION_COOKIE
+from survey.intake import Intake
+from survey.models import InternalAnswer, InternalResponse, InternalReview, Invitation, RoundStatus
+from survey.rounds import advance_round, find_round
+from survey.tokens import token_hash
+
+
+def count(db, model) -> int:
+    with db.session() as session:
+        return session.exec(select(func.count()).select_from(model)).one()[0]
+
+
+def answered(db, email_link: str) -> bool:
+    token = email_link.rsplit("/", 1)[1]
+    with db.session() as session:
+        return session.exec(
+            select(Invitation.answered).where(Invitation.token_hash == token_hash(token))
+        ).one()[0]
+
+
+def test_opening_the_link_swaps_the_token_for_a_cookie_and_a_clean_url(client, open_round):
+    email = next(iter(open_round.links))
+    token = open_round.links[email].rsplit("/", 1)[1]
+
+    response = client.get(open_round.path(email), follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/survey"
+    cookie = response.cookies.get(SESSION_COOKIE)
+    assert cookie and cookie != token
+    set_cookie = response.headers.get_list("set-cookie")
+    survey_cookie = next(c for c in set_cookie if c.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in survey_cookie and "Secure" in survey_cookie and "SameSite=lax" in survey_cookie
+    assert response.headers["referrer-policy"] == "no-referrer"
+    page = client.get("/survey")
+    assert page.status_code == 200
+    assert token not in page.text
+    assert "Store" in page.text and "IT Service Desk" in page.text and "Logistics" in page.text
+
+
+def test_an_employee_answers_once_and_the_link_then_never_works_again(client, db, open_round):
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    data = employee_answers(db, open_round.id, value=6, comment="Quick and friendly.")
+
+    sent = submit_survey(client, form.text, data)
+
+    assert sent.status_code == 303 and sent.headers["location"] == "/survey/thanks"
+    assert "your answers are in" in client.get("/survey/thanks").text
+    assert answered(db, open_round.links[email])
+    assert count(db, InternalResponse) == 1
+    assert count(db, InternalReview) == 2
+    assert count(db, InternalAnswer) == 2 * 11
+
+    again = submit_survey(client, form.text, data)  # the back button and "send" once more
+    assert again.status_code == 200 and "already answered" in again.text
+    reopened = client.get(open_round.path(email), follow_redirects=True)
+    assert "already answered" in reopened.text
+    fresh_browser_reopened = client.__class__(client.app, base_url=str(client.base_url))
+    with fresh_browser_reopened as other:
+        assert "already answered" in other.get(open_round.path(email), follow_redirects=True).text
+    assert count(db, InternalResponse) == 1 and count(db, InternalAnswer) == 22
+
+
+def test_a_function_not_used_is_an_answer_and_keeps_no_ratings(client, db, org, open_round):
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    data = employee_answers(db, open_round.id, unused=(org.functions[1],))
+    # Ratings sent anyway for the unused function (radios cannot be cleared without script) are ignored.
+    section = Intake(db).sections(open_round.id)[1]
+    data.update({section.field(q): "2" for q in section.questions})
+
+    assert submit_survey(client, form.text, data).status_code == 303
+
+    with db.session() as session:
+        reviews = {r.function_id: r for r in session.exec(select(InternalReview)).scalars()}
+        answers_for_unused = session.exec(
+            select(func.count())
+            .select_from(InternalAnswer)
+            .where(InternalAnswer.review_id == reviews[org.functions[1]].id)
+        ).one()[0]
+    assert reviews[org.functions[1]].used is False and answers_for_unused == 0
+    assert reviews[org.functions[0]].used is True
+
+
+def test_missing_and_invalid_answers_come_back_with_a_message_at_each_question(client, db, open_round):
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    sections = Intake(db).sections(open_round.id)
+    data = employee_answers(db, open_round.id, value=3)
+    first, second = sections[0], sections[1]
+    skipped = first.field(first.questions[0])
+    bogus = first.field(first.questions[1])
+    del data[skipped]
+    data[bogus] = "9"
+    del data[second.use_field]
+    data[first.comment_field] = "x" * 2001
+
+    response = submit_survey(client, form.text, data)
+
+    assert response.status_code == 422
+    page = response.text
+    assert f'id="{skipped}-error"' in page and "Choose an answer from 1 to 7." in page
+    assert f'id="{bogus}-error"' in page and "“9” is not one of the answers (1 to 7)." in page
+    assert f'id="{second.use_field}-error"' in page and f"whether you used {second.name}" in page
+    assert "under 2000 characters (this one has 2001)" in page
+    # What was typed is kept.
+    kept = first.field(first.questions[2])
+    assert (
+        f'name="{kept}" value="3"\n             checked' in page
+        or f'name="{kept}" value="3" checked' in page.replace("\n             ", " ")
+    )
+    assert "x" * 2001 in page
+    assert count(db, InternalResponse) == 0 and not answered(db, open_round.links[email])
+
+
+def test_a_double_click_stores_one_response(client, db, open_round, settings):
+    """Two submits of the same form race each other; exactly one is stored."""
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    data = employee_answers(db, open_round.id)
+    results = []
+    start = threading.Barrier(2)
+
+    def send():
+        start.wait()
+        results.append(submit_survey(client, form.text, data).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [200, 303]  # one stored and redirected, one told it was already answered
+    assert count(db, InternalResponse) == 1
+
+
+def test_concurrent_submissions_through_the_intake_store_exactly_once(db, open_round):
+    """Below the web layer: many threads submit the same session at once."""
+    intake = Intake(db)
+    secret = intake.start_session(_invitation_id(db, open_round))
+    from survey.questionnaire import Review
+
+    reviews = [Review(f.function_id, used=False) for f in intake.sections(open_round.id)]
+    outcomes = []
+    barrier = threading.Barrier(8)
+
+    def submit():
+        barrier.wait()
+        outcomes.append(intake.submit_internal(secret, reviews).value)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes) == ["already answered"] * 7 + ["stored"]
+    assert count(db, InternalResponse) == 1
+
+
+def _invitation_id(db, open_round) -> int:
+    with db.session() as session:
+        return session.exec(select(Invitation.id).where(Invitation.round_id == open_round.id)).first()[0]
+
+
+def test_a_bad_link_a_closed_round_and_a_scheduled_round_say_so_and_store_nothing(client, db, open_round):
+    assert "not recognised" in client.get("/i/not-a-real-token", follow_redirects=True).text
+    assert client.get("/i/not-a-real-token").status_code == 404
+
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    with db.session() as session:
+        advance_round(session, find_round(session, open_round.name), RoundStatus.CLOSED)
+    late = submit_survey(client, form.text, employee_answers(db, open_round.id))
+    assert late.status_code == 409 and "has closed" in late.text
+    assert count(db, InternalResponse) == 0 and not answered(db, open_round.links[email])
+
+
+def test_a_scheduled_round_is_not_open_yet(client, db, org):
+    from conftest import start_round
+
+    scheduled = start_round(db, "2027 Q1", status=RoundStatus.SCHEDULED)
+    page = client.get(scheduled.path(next(iter(scheduled.links))), follow_redirects=True)
+    assert page.status_code == 409 and "has not opened yet" in page.text
+
+
+def test_the_survey_page_without_a_link_asks_for_the_link(client, open_round):
+    assert client.get("/survey").status_code == 400
+    assert "open your personal link again" in client.get("/survey").text
+
+
+def test_opening_the_link_on_a_second_device_moves_the_survey_there(app, client, db, open_round):
+    from litestar.testing import TestClient
+
+    email = next(iter(open_round.links))
+    first_form = open_survey(client, open_round.path(email))
+    with TestClient(app, base_url=str(client.base_url)) as phone:
+        phone_form = open_survey(phone, open_round.path(email))
+        stale = submit_survey(client, first_form.text, employee_answers(db, open_round.id))
+        assert stale.status_code == 400 and "open your personal link again" in stale.text
+        assert submit_survey(phone, phone_form.text, employee_answers(db, open_round.id)).status_code == 303
+    assert count(db, InternalResponse) == 1
+
+
+def test_a_post_without_its_csrf_token_is_refused(client, db, open_round):
+    email = next(iter(open_round.links))
+    open_survey(client, open_round.path(email))
+    response = client.post("/survey", data=employee_answers(db, open_round.id))
+    assert response.status_code == 403
+    assert "reload the page" in response.text
+    assert count(db, InternalResponse) == 0
+
+
+def test_nul_bytes_and_markup_in_comments_are_stored_as_plain_text(client, db, open_round):
+    email = next(iter(open_round.links))
+    form = open_survey(client, open_round.path(email))
+    data = employee_answers(db, open_round.id, comment="<script>alert(1)</script>\x00 fine")
+    assert submit_survey(client, form.text, data).status_code == 303
+    with db.session() as session:
+        comments = {c for (c,) in session.exec(text("SELECT comment FROM internal_review"))}
+    assert comments == {"<script>alert(1)</script> fine"}
