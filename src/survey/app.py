@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/health"],
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.hosts),
-        middleware=[security_headers(hsts=settings.base_url.startswith("https://"))],
+        before_send=[security_headers(hsts=settings.base_url.startswith("https://"))],
         exception_handlers={HTTPException: http_error_page, Exception: server_error_page},
         on_shutdown=[db.dispose],
         openapi_config=None,

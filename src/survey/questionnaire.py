@@ -6,10 +6,12 @@ the tests agree on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 MAX_COMMENT_LENGTH = 2000
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 USED, NOT_USED = "yes", "no"
 
 
@@ -88,7 +90,7 @@ def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | 
     text = clean_text(raw)
     if not text:
         return None, f"Choose an answer from {span}."
-    if not text.lstrip("-").isdigit() or not question.scale_min <= int(text) <= question.scale_max:
+    if not _WHOLE_NUMBER.fullmatch(text) or not question.scale_min <= int(text) <= question.scale_max:
         return None, f"“{text[:20]}” is not one of the answers ({span})."
     return int(text), None
 

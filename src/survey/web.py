@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
@@ -11,7 +12,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.exceptions.http_exceptions import NotFoundException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 log = logging.getLogger("survey")
 
@@ -22,7 +23,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 def security_headers(hsts: bool):
-    """ASGI middleware factory: headers every response carries unless it set its own."""
+    """A `before_send` hook: headers every response carries (404s for unknown paths included) unless it set
+    its own."""
     headers = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -35,26 +37,12 @@ def security_headers(hsts: bool):
     if hsts:
         headers.append((b"strict-transport-security", b"max-age=31536000"))
 
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def with_headers(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            message["headers"] = [*message.get("headers", []), *(h for h in headers if h[0] not in present)]
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    present = {name.lower() for name, _ in message.get("headers", [])}
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        *(h for h in headers if h[0] not in present),
-                    ]
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return with_headers
-
-    return middleware
+    return add_headers
 
 
 GENERIC_MESSAGES = {
@@ -75,7 +63,8 @@ def http_error_page(request: Request, error: HTTPException) -> Response:
     """Every HTTP error as a page that says what went wrong (or JSON for API clients), never a traceback."""
     status = error.status_code
     message = GENERIC_MESSAGES.get(status, "Something went wrong with this request.")
-    if error.detail and not isinstance(error, (NotFoundException, NotAuthorizedException)):
+    says_more_than_status = error.detail and error.detail != HTTPStatus(status).phrase
+    if says_more_than_status and not isinstance(error, (NotFoundException, NotAuthorizedException)):
         message = _readable_detail(error)
     headers = getattr(error, "headers", None) or {}
     if not _wants_html(request) or request.url.path.startswith("/api"):

@@ -1,0 +1,122 @@
+"""HR uses the `survey` command before the admin pages exist: rounds, invitations, migrations, the server."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import select
+
+from survey.cli import main
+from survey.models import Invitation, Round, RoundStatus
+from survey.tokens import token_hash
+
+
+@pytest.fixture
+def run(database_url):
+    def invoke(*args: str, **env: str):
+        runner = CliRunner()
+        environment = {"SURVEY_DATABASE_URL": database_url, "SURVEY_BASE_URL": "https://survey.example.org", **env}
+        return runner.invoke(main, list(args), env=environment, catch_exceptions=False)
+
+    return invoke
+
+
+def test_a_round_is_created_opened_and_closed(run, db, org):
+    created = run("round", "create", "2027 Q1", "--opens", "2027-01-04", "--days", "14")
+    assert created.exit_code == 0, created.output
+    assert "2027-01-04 to 2027-01-18" in created.output
+    assert run("round", "open", "2027 Q1").exit_code == 0
+    closed = run("round", "close", "2027 Q1")
+    assert closed.exit_code == 0 and "Answered 0 of 0" in closed.output
+    with db.session() as session:
+        assert session.exec(select(Round)).one().status == RoundStatus.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["round", "create", "Q", "--opens", "2027-13-01"], "'2027-13-01' does not match the format"),
+        (["round", "create", "Q", "--opens", "2027-01-10", "--closes", "2027-01-03"], "must close after it opens"),
+        (["round", "create", "Q", "--opens", "2027-01-04", "--unit", "NOPE"], "no support function or front-line team with code NOPE"),
+        (["round", "create", "Q", "--opens", "2027-01-04", "--days", "0"], "--days"),
+        (["round", "open", "no such round"], "no round 'no such round'"),
+        (["invitations", "issue", "42"], "no round '42'"),
+        (["round", "create", "Q", "--opens", "2027-01-04", "--unit", "SF1"], "at least one support function and one front-line team"),
+    ],
+)
+def test_bad_arguments_exit_2_and_say_what_is_wrong(run, org, args, message):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_round_cannot_skip_or_repeat_a_step(run, org):
+    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    result = run("round", "close", "2027 Q1")
+    assert result.exit_code == 2 and "is scheduled; it cannot become closed" in result.output
+    assert run("round", "create", "2027 Q1", "--opens", "2027-04-05").exit_code == 2
+
+
+def test_invitations_print_each_link_once_and_store_only_hashes(run, db, org):
+    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    first = run("invitations", "issue", "2027 Q1")
+    assert first.exit_code == 0, first.output
+    rows = list(csv.reader(io.StringIO(first.stdout)))
+    assert rows[0] == ["email", "link"]
+    links = dict(rows[1:])
+    assert len(links) == 3 * 6  # every front-line employee; support functions are rated, not invited
+    assert all(link.startswith("https://survey.example.org/i/") for link in links.values())
+    tokens = {link.rsplit("/", 1)[1] for link in links.values()}
+    assert min(len(t) for t in tokens) >= 43  # 256 bits, url-safe
+    with db.session() as session:
+        stored = {i.token_hash for i in session.exec(select(Invitation))}
+    assert stored == {token_hash(t) for t in tokens}
+
+    second = run("invitations", "issue", "2027 Q1")
+    assert second.exit_code == 0 and list(csv.reader(io.StringIO(second.stdout))) == [["email", "link"]]
+
+
+def test_invitations_can_go_to_a_file(run, org, tmp_path):
+    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    target = tmp_path / "links.csv"
+    assert run("invitations", "issue", "2027 Q1", "-o", str(target)).exit_code == 0
+    assert target.read_text().count("https://survey.example.org/i/") == 18
+
+
+def test_serve_on_an_unmigrated_database_says_what_to_run(tmp_path):
+    result = CliRunner().invoke(
+        main, ["serve"], env={"SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/new.db", "SURVEY_SECRET_KEY": "k" * 32}
+    )
+    assert result.exit_code == 2
+    assert "has no survey tables yet" in result.output and "survey db upgrade" in result.output
+
+
+def test_db_upgrade_then_serve_checks_pass(tmp_path):
+    env = {"SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"}
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["round", "open", "x"], env=env)
+    assert result.exit_code == 2 and "no round 'x'" in result.output  # migrated: the command got to the round
+
+
+def test_serve_needs_a_secret_key(database_url):
+    result = CliRunner().invoke(main, ["serve"], env={"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": ""})
+    assert result.exit_code == 2 and "SURVEY_SECRET_KEY is not set" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SURVEY_MIN_GROUP_SIZE", "2", "SURVEY_MIN_GROUP_SIZE: must be at least 3"),
+        ("SURVEY_MIN_GROUP_SIZE", "five", "expected a whole number"),
+        ("SURVEY_COOKIE_SECURE", "maybe", "SURVEY_COOKIE_SECURE: expected true or false"),
+        ("SURVEY_DATABASE_URL", "mysql://x", "SURVEY_DATABASE_URL: expected sqlite"),
+        ("SURVEY_BASE_URL", "survey.example.org", "SURVEY_BASE_URL: expected an http(s) URL"),
+    ],
+)
+def test_bad_settings_exit_2_naming_the_variable(variable, value, message):
+    result = CliRunner().invoke(main, ["round", "open", "x"], env={variable: value})
+    assert result.exit_code == 2 and message in result.output

@@ -1,0 +1,43 @@
+"""Migrations build the schema the models describe, on SQLite and PostgreSQL, and can be walked back."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+from survey.db import Database, alembic_config, upgrade
+
+
+def test_migrated_schema_matches_the_models(db):
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
+
+
+def test_default_instruments_are_installed_with_the_database(db):
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id GROUP BY i.kind")
+        ).all()
+        dimensions = {
+            r[0]
+            for r in connection.execute(
+                text("SELECT DISTINCT dimension FROM item JOIN instrument i ON i.id = item.instrument_id")
+            )
+        }
+    assert dict(rows) == {"internal": 11, "external": 8}
+    assert {"reliability", "responsiveness", "assurance", "empathy", "tangibles", "impact", "csat", "nps", "ces"} == dimensions
+
+
+def test_migrations_go_down_and_up_again(database_url):
+    command.downgrade(alembic_config(database_url), "base")
+    db = Database(database_url)
+    try:
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(database_url)
+        db.check_migrated()
+    finally:
+        db.dispose()
