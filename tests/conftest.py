@@ -167,5 +167,7 @@ def open_round(db, org) -> OpenRound:
 @pytest.fixture
 def settings_for_fuzz(settings):
     """A client whose customer pages are not rate-limited, for tests that post many forms."""
-    with TestClient(create_app(settings.with_(customer_rate_limit=100_000)), base_url=BASE_URL) as test_client:
+    with TestClient(
+        create_app(settings.with_(customer_rate_limit=100_000)), base_url=BASE_URL
+    ) as test_client:
         yield test_client

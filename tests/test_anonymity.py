@@ -18,7 +18,9 @@ RESPONSE_TABLES = {
     "external_response": {"id", "round_id", "team_id", "comment"},
     "external_answer": {"response_id", "item_id", "value"},
 }
-IDENTIFYING = re.compile(r"person|employee|invit|token|session|email|ip|agent|time|date|created|_at$|seq", re.I)
+IDENTIFYING = re.compile(
+    r"person|employee|invit|token|session|email|ip|agent|time|date|created|_at$|seq", re.I
+)
 
 
 def test_response_tables_have_no_identifying_or_time_columns(db):
@@ -54,7 +56,9 @@ def test_stored_ids_are_random_not_sequential_and_storage_order_is_not_arrival_o
             pairs = connection.execute(text("SELECT rowid, id FROM internal_response")).all()
             assert all(rowid == id_ for rowid, id_ in pairs)
             for table in ("internal_answer", "external_answer"):
-                sql = connection.execute(text(f"SELECT sql FROM sqlite_master WHERE name = '{table}'")).scalar()
+                sql = connection.execute(
+                    text(f"SELECT sql FROM sqlite_master WHERE name = '{table}'")
+                ).scalar()
                 assert "WITHOUT ROWID" in sql.upper()
     assert len(ids) == 8 and len(set(ids)) == 8
     assert min(ids) > 2**32  # drawn from 63 bits, not counted from 1

@@ -18,7 +18,11 @@ from survey.tokens import token_hash
 def run(database_url):
     def invoke(*args: str, **env: str):
         runner = CliRunner()
-        environment = {"SURVEY_DATABASE_URL": database_url, "SURVEY_BASE_URL": "https://survey.example.org", **env}
+        environment = {
+            "SURVEY_DATABASE_URL": database_url,
+            "SURVEY_BASE_URL": "https://survey.example.org",
+            **env,
+        }
         return runner.invoke(main, list(args), env=environment, catch_exceptions=False)
 
     return invoke
@@ -39,12 +43,21 @@ def test_a_round_is_created_opened_and_closed(run, db, org):
     ("args", "message"),
     [
         (["round", "create", "Q", "--opens", "2027-13-01"], "'2027-13-01' does not match the format"),
-        (["round", "create", "Q", "--opens", "2027-01-10", "--closes", "2027-01-03"], "must close after it opens"),
-        (["round", "create", "Q", "--opens", "2027-01-04", "--unit", "NOPE"], "no support function or front-line team with code NOPE"),
+        (
+            ["round", "create", "Q", "--opens", "2027-01-10", "--closes", "2027-01-03"],
+            "must close after it opens",
+        ),
+        (
+            ["round", "create", "Q", "--opens", "2027-01-04", "--unit", "NOPE"],
+            "no support function or front-line team with code NOPE",
+        ),
         (["round", "create", "Q", "--opens", "2027-01-04", "--days", "0"], "--days"),
         (["round", "open", "no such round"], "no round 'no such round'"),
         (["invitations", "issue", "42"], "no round '42'"),
-        (["round", "create", "Q", "--opens", "2027-01-04", "--unit", "SF1"], "at least one support function and one front-line team"),
+        (
+            ["round", "create", "Q", "--opens", "2027-01-04", "--unit", "SF1"],
+            "at least one support function and one front-line team",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_and_say_what_is_wrong(run, org, args, message):
@@ -89,7 +102,9 @@ def test_invitations_can_go_to_a_file(run, org, tmp_path):
 
 def test_serve_on_an_unmigrated_database_says_what_to_run(tmp_path):
     result = CliRunner().invoke(
-        main, ["serve"], env={"SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/new.db", "SURVEY_SECRET_KEY": "k" * 32}
+        main,
+        ["serve"],
+        env={"SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/new.db", "SURVEY_SECRET_KEY": "k" * 32},
     )
     assert result.exit_code == 2
     assert "has no survey tables yet" in result.output and "survey db upgrade" in result.output
@@ -103,7 +118,9 @@ def test_db_upgrade_then_serve_checks_pass(tmp_path):
 
 
 def test_serve_needs_a_secret_key(database_url):
-    result = CliRunner().invoke(main, ["serve"], env={"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": ""})
+    result = CliRunner().invoke(
+        main, ["serve"], env={"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": ""}
+    )
     assert result.exit_code == 2 and "SURVEY_SECRET_KEY is not set" in result.output
 
 

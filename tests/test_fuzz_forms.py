@@ -12,7 +12,9 @@ field_names = st.one_of(
     st.from_regex(r"(use|q|comment)-[0-9]{1,12}(-[0-9]{1,12})?", fullmatch=True),
     st.text(min_size=1, max_size=20),
 )
-field_values = st.one_of(st.sampled_from(["yes", "no", "3", "-1", "99999999999999999999"]), st.text(max_size=200))
+field_values = st.one_of(
+    st.sampled_from(["yes", "no", "3", "-1", "99999999999999999999"]), st.text(max_size=200)
+)
 posted = st.dictionaries(field_names, field_values, max_size=12)
 
 

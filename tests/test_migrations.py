@@ -20,7 +20,9 @@ def test_migrated_schema_matches_the_models(db):
 def test_default_instruments_are_installed_with_the_database(db):
     with db.engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id GROUP BY i.kind")
+            text(
+                "SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id GROUP BY i.kind"
+            )
         ).all()
         dimensions = {
             r[0]
@@ -29,7 +31,17 @@ def test_default_instruments_are_installed_with_the_database(db):
             )
         }
     assert dict(rows) == {"internal": 11, "external": 8}
-    assert {"reliability", "responsiveness", "assurance", "empathy", "tangibles", "impact", "csat", "nps", "ces"} == dimensions
+    assert {
+        "reliability",
+        "responsiveness",
+        "assurance",
+        "empathy",
+        "tangibles",
+        "impact",
+        "csat",
+        "nps",
+        "ces",
+    } == dimensions
 
 
 def test_migrations_go_down_and_up_again(database_url):

@@ -14,7 +14,9 @@ from survey.web import RedactInvitations
 
 def test_health_answers_without_touching_the_database():
     unreachable = Settings(
-        database_url="postgresql://nobody:nothing@127.0.0.1:9/nowhere", secret_key="s" * 32, base_url="https://x.test"
+        database_url="postgresql://nobody:nothing@127.0.0.1:9/nowhere",
+        secret_key="s" * 32,
+        base_url="https://x.test",
     )
     with TestClient(create_app(unreachable), base_url="https://x.test") as client:
         response = client.get("/health")

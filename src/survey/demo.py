@@ -19,6 +19,7 @@ from survey.rounds import advance_round, create_round, issue_invitations, latest
 from survey.simulation import (
     ItemSpec,
     OrgShape,
+    Plant,
     SimulatedRound,
     make_organisation,
     plant,
@@ -38,6 +39,10 @@ class DemoInfo:
     customer_team: str
     summary: str
     planted: str
+    truth: Plant  # the planted story, in indexes of the two lists below
+    function_ids: list[int]
+    team_ids: list[int]
+    round_names: list[str]
 
 
 def first_monday(year: int, month: int) -> date:
@@ -107,7 +112,18 @@ def build_demo(
             f"their customers' scores dropped in {quarters[truth.internal_drop_round + 1][0]}. "
             f"{names[truth.decoy]} dropped for other teams with no customer effect."
         )
-        return DemoInfo(path, link, f"{base_url}/c/{team.public_slug}", team.name, summary, planted)
+        return DemoInfo(
+            path,
+            link,
+            f"{base_url}/c/{team.public_slug}",
+            team.name,
+            summary,
+            planted,
+            truth,
+            functions,
+            teams,
+            [name for name, _ in quarters],
+        )
     finally:
         db.dispose()
 

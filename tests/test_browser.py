@@ -1,0 +1,124 @@
+"""An employee on a phone answers the survey in a real browser (Debian's chromium, headless)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from conftest import make_org, start_round
+from survey.db import Database, upgrade
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`survey serve` on a fresh database with a small organisation and an open round."""
+    assert shutil.which(CHROMIUM), (
+        "the browser test needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    )
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    url = f"sqlite:///{tmp_path}/browser.db"
+    upgrade(url)
+    db = Database(url)
+    make_org(db, functions=3, teams=1, staff=5)
+    a_round = start_round(db)
+    db.dispose()
+    links = {
+        email: link.replace("https://testserver.local", base_url) for email, link in a_round.links.items()
+    }
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "SURVEY_BASE_URL": base_url,
+        "SURVEY_COOKIE_SECURE": "false",  # plain HTTP on loopback
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from survey.cli import main; main()", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base_url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield links
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+
+
+@pytest.mark.browser
+def test_an_employee_answers_on_a_phone_and_sees_the_thank_you_page(server, tmp_path):
+    link = next(iter(server.values()))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = phone.new_page()
+        page.goto(link)
+        assert page.url.endswith("/survey")  # the token left the address bar
+
+        # The page fits the phone: nothing wider than the screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        # Sending nothing names every unanswered question.
+        page.get_by_role("button", name="Send my answers").click()
+        expect(page.get_by_role("alert")).to_contain_text("Some answers need another look")
+
+        sections = page.locator("section.function")
+        for index in range(sections.count()):
+            section = sections.nth(index)
+            name = section.get_by_role("heading").inner_text()
+            if index == 2:
+                section.get_by_role("group", name=f"Did you use {name} this quarter?").get_by_role(
+                    "radio", name="No, I did not use it"
+                ).check()
+                # Its questions fold away without any script.
+                expect(section.locator(".questions")).to_be_hidden()
+                continue
+            section.get_by_role("group", name=f"Did you use {name} this quarter?").get_by_role(
+                "radio", name="Yes"
+            ).check()
+            groups = section.locator("fieldset.question:not(.use)")
+            for q in range(groups.count()):
+                groups.nth(q).get_by_role("radio", name="5", exact=True).check()
+            # The keyboard works too: arrow keys move along a scale.
+            first = groups.nth(0).get_by_role("radio", name="5", exact=True)
+            first.focus()
+            page.keyboard.press("ArrowRight")
+            expect(groups.nth(0).get_by_role("radio", name="6", exact=True)).to_be_checked()
+        page.get_by_label(
+            f"Anything else about {sections.nth(0).get_by_role('heading').inner_text()}? (optional)"
+        ).fill("The new ticket form is much better.")
+        page.get_by_role("button", name="Send my answers").click()
+
+        expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
+        page.screenshot(path=str(tmp_path / "thanks.png"))
+
+        # The same link, opened again, will not take a second set of answers.
+        page.goto(link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("You have already answered")
+        browser.close()

@@ -1,0 +1,171 @@
+"""`survey demo`: a newcomer's first look. It builds a realistic organisation whose data tells the planted story,
+prints links that work, and serves them."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from statistics import mean
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from litestar.testing import TestClient
+from sqlalchemy import text
+
+from helpers import customer_answers, employee_answers, open_survey, submit_survey
+from survey.app import create_app
+from survey.cli import main
+from survey.db import Database
+from survey.demo import build_demo
+from survey.settings import Settings
+
+BASE = "https://demo.test"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "survey-demo.db"
+    return build_demo(path, BASE)
+
+
+def test_the_demo_has_a_realistic_organisation_and_five_rounds(demo):
+    db = Database(f"sqlite:///{demo.database}")
+    with db.engine.connect() as c:
+        kinds = dict(c.execute(text("SELECT kind, count(*) FROM unit GROUP BY kind")).all())
+        staff = c.execute(
+            text("SELECT min(n), max(n) FROM (SELECT count(*) n FROM employee GROUP BY unit_id) s")
+        ).one()
+        rounds = c.execute(
+            text(
+                "SELECT r.status, (SELECT count(*) FROM internal_response i WHERE i.round_id = r.id),"
+                " (SELECT count(*) FROM external_response e WHERE e.round_id = r.id) FROM round r ORDER BY r.opens_at"
+            )
+        ).all()
+    db.dispose()
+    assert kinds["support"] >= 6 and kinds["front_line"] >= 30 and kinds["group"] >= 2
+    assert staff == (12, 12)
+    assert [r[0] for r in rounds] == ["closed"] * 4 + ["open"]
+    assert all(internal > 200 and external > 1000 for _, internal, external in rounds[:4])
+    assert rounds[4][1] > 0
+
+
+def _means(db, sql: str, **params) -> dict[tuple[int, int], float]:
+    with db.engine.connect() as c:
+        return {(row[0], row[1]): row[2] for row in c.execute(text(sql), params)}
+
+
+def test_the_planted_driver_fails_before_its_teams_customers_do(demo):
+    """The story the demo tells: the driver's scores at some teams fall in one round and those teams'
+    customers' satisfaction falls in the next, while other teams stay put."""
+    db = Database(f"sqlite:///{demo.database}")
+    truth = demo.truth
+    driver = demo.function_ids[truth.driver]
+    internal = _means(
+        db,
+        "SELECT r.team_id, rd.id, avg(a.value) FROM internal_answer a"
+        " JOIN internal_review v ON v.id = a.review_id JOIN internal_response r ON r.id = v.response_id"
+        " JOIN item i ON i.id = a.item_id JOIN round rd ON rd.id = r.round_id"
+        " WHERE v.function_id = :f AND i.dimension = 'reliability' AND NOT i.reverse_keyed GROUP BY r.team_id, rd.id",
+        f=driver,
+    )
+    csat = _means(
+        db,
+        "SELECT e.team_id, e.round_id, avg(a.value) FROM external_answer a JOIN external_response e ON e.id = a.response_id"
+        " JOIN item i ON i.id = a.item_id WHERE i.dimension = 'csat' GROUP BY e.team_id, e.round_id",
+    )
+    db.dispose()
+    rounds = sorted({r for _, r in csat})
+    before, drop, after = (
+        rounds[truth.internal_drop_round - 1],
+        rounds[truth.internal_drop_round],
+        rounds[truth.internal_drop_round + 1],
+    )
+    hit = [demo.team_ids[t] for t in truth.driver_teams]
+    spared = [
+        t for t in demo.team_ids if t not in hit and demo.team_ids.index(t) not in truth.customer_only_teams
+    ]
+
+    def change(scores, teams, start, end):
+        return mean(
+            scores[(t, end)] - scores[(t, start)]
+            for t in teams
+            if (t, end) in scores and (t, start) in scores
+        )
+
+    assert change(internal, hit, before, drop) < -0.8 < change(internal, spared, before, drop)
+    assert abs(change(csat, hit, before, drop)) < 0.25  # customers have not felt it yet...
+    assert change(csat, hit, drop, after) < -0.3 < change(csat, spared, drop, after)  # ...and then they do
+
+
+def test_the_printed_links_work_and_the_employee_link_works_once(demo):
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        path = demo.employee_link.removeprefix(BASE)
+        form = open_survey(client, path)
+        assert form.status_code == 200
+        db = Database(settings.database_url)
+        with db.engine.connect() as connection:
+            round_id = connection.execute(text("SELECT id FROM round WHERE status = 'open'")).scalar_one()
+        assert submit_survey(client, form.text, employee_answers(db, round_id)).status_code == 303
+        assert "already answered" in client.get(path, follow_redirects=True).text
+        data, _ = customer_answers(client, demo.customer_link.removeprefix(f"{BASE}/c/"))
+        assert client.post(demo.customer_link.removeprefix(BASE), data=data).status_code == 200  # thanks page
+        db.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
+    """The README's first command, as a newcomer runs it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from survey.cli import main; main()", "demo", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            output.append(line)
+            if "Application startup complete" in line or process.poll() is not None:
+                break
+        printed = "".join(output)
+        assert "Application startup complete" in printed, printed
+        employee_link = re.search(rf"http://127\.0\.0\.1:{port}/i/\S+", printed).group()
+        customer_link = re.search(rf"http://127\.0\.0\.1:{port}/c/\S+", printed).group()
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
+        with httpx.Client(follow_redirects=True) as browser:
+            survey = browser.get(employee_link)
+            assert survey.status_code == 200 and "How well do our support functions serve you?" in survey.text
+            assert str(survey.url).endswith("/survey")
+        assert "How did" in httpx.get(customer_link).text
+        assert (tmp_path / "survey-demo.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    log = "".join(output) + process.stdout.read()
+    assert (
+        employee_link.rsplit("/", 1)[1] not in log.split("Open next:")[1].split("Serving on")[1]
+    )  # not logged
+
+
+def test_demo_without_serving_is_quiet_about_servers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/i/" in result.output and "Serving" not in result.output
