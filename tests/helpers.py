@@ -45,10 +45,15 @@ def open_survey(client, link_path: str):
     return client.get(link_path, follow_redirects=True)
 
 
+_ROUND = re.compile(r'name="round" value="(\d+)"')
+
+
 def submit_survey(client, form_page_html: str, data: dict):
-    return client.post(
-        "/survey", data={**data, "_csrf_token": csrf_from(form_page_html)}, follow_redirects=False
-    )
+    """Send the form as the page's browser would: with its CSRF token and hidden round field."""
+    hidden = {"_csrf_token": csrf_from(form_page_html)}
+    if match := _ROUND.search(form_page_html):
+        hidden["round"] = match.group(1)
+    return client.post("/survey", data={**data, **hidden}, follow_redirects=False)
 
 
 def customer_answers(client, slug: str, value: int = 4) -> tuple[dict, str]:

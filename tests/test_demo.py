@@ -16,13 +16,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from helpers import customer_answers, employee_answers, open_survey, submit_survey
 from survey.app import create_app
 from survey.cli import main
 from survey.db import Database
 from survey.demo import build_demo
+from survey.models import ExternalResponse, InternalResponse, InternalReview
 from survey.settings import Settings
 
 BASE = "https://demo.test"
@@ -55,41 +56,47 @@ def test_the_demo_has_a_realistic_organisation_and_five_rounds(demo):
     assert rounds[4][1] > 0
 
 
-def _means(db, sql: str, **params) -> dict[tuple[int, int], float]:
+def _item_id(db, kind: str, code: str) -> int:
     with db.engine.connect() as c:
-        return {(row[0], row[1]): row[2] for row in c.execute(text(sql), params)}
+        return c.execute(
+            text(
+                "SELECT item.id FROM item JOIN instrument i ON i.id = item.instrument_id WHERE i.kind = :k AND code = :c"
+            ),
+            {"k": kind, "c": code},
+        ).scalar_one()
 
 
 def test_the_planted_driver_fails_before_its_teams_customers_do(demo):
     """The story the demo tells: the driver's scores at some teams fall in one round and those teams'
-    customers' satisfaction falls in the next, while other teams stay put."""
+    customers' satisfaction falls in the next, while other teams stay put. Means come from SQL over the
+    JSON answers, as the analytics will compute them."""
     db = Database(f"sqlite:///{demo.database}")
     truth = demo.truth
-    driver = demo.function_ids[truth.driver]
-    internal = _means(
-        db,
-        "SELECT r.team_id, rd.id, avg(a.value) FROM internal_answer a"
-        " JOIN internal_review v ON v.id = a.review_id JOIN internal_response r ON r.id = v.response_id"
-        " JOIN item i ON i.id = a.item_id JOIN round rd ON rd.id = r.round_id"
-        " WHERE v.function_id = :f AND i.dimension = 'reliability' AND NOT i.reverse_keyed GROUP BY r.team_id, rd.id",
-        f=driver,
-    )
-    csat = _means(
-        db,
-        "SELECT e.team_id, e.round_id, avg(a.value) FROM external_answer a JOIN external_response e ON e.id = a.response_id"
-        " JOIN item i ON i.id = a.item_id WHERE i.dimension = 'csat' GROUP BY e.team_id, e.round_id",
-    )
+    reliability = InternalReview.answers[str(_item_id(db, "internal", "REL1"))].as_integer()
+    csat_answer = ExternalResponse.answers[str(_item_id(db, "external", "CSAT"))].as_integer()
+    with db.engine.connect() as c:
+        internal = {
+            (team, round_id): value
+            for team, round_id, value in c.execute(
+                select(InternalResponse.team_id, InternalResponse.round_id, func.avg(reliability))
+                .join(InternalReview, InternalReview.response_id == InternalResponse.id)
+                .where(InternalReview.function_id == demo.function_ids[truth.driver], InternalReview.used)
+                .group_by(InternalResponse.team_id, InternalResponse.round_id)
+            )
+        }
+        csat = {
+            (team, round_id): value
+            for team, round_id, value in c.execute(
+                select(ExternalResponse.team_id, ExternalResponse.round_id, func.avg(csat_answer)).group_by(
+                    ExternalResponse.team_id, ExternalResponse.round_id
+                )
+            )
+        }
     db.dispose()
     rounds = sorted({r for _, r in csat})
-    before, drop, after = (
-        rounds[truth.internal_drop_round - 1],
-        rounds[truth.internal_drop_round],
-        rounds[truth.internal_drop_round + 1],
-    )
+    before, drop, after = (rounds[truth.internal_drop_round + k] for k in (-1, 0, 1))
     hit = [demo.team_ids[t] for t in truth.driver_teams]
-    spared = [
-        t for t in demo.team_ids if t not in hit and demo.team_ids.index(t) not in truth.customer_only_teams
-    ]
+    spared = [t for i, t in enumerate(demo.team_ids) if t not in hit and i not in truth.customer_only_teams]
 
     def change(scores, teams, start, end):
         return mean(

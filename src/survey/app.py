@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from litestar import Litestar, get
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
@@ -16,6 +19,16 @@ from survey.db import Database
 from survey.intake import Intake
 from survey.settings import Settings, resource_dir
 from survey.web import http_error_page, security_headers, server_error_page
+
+# Sync handlers run on these threads. A submission waits there while its batch is committed (group commit), so
+# there must be enough of them for batches to form; waiting threads cost memory, not CPU.
+HANDLER_THREADS = 64
+
+
+def use_handler_threads() -> None:
+    """Startup hook: sync handlers run on the event loop's default executor; give it HANDLER_THREADS."""
+    executor = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="survey-handler")
+    asyncio.get_running_loop().set_default_executor(executor)
 
 
 @get("/health", sync_to_thread=False, exclude_from_csrf=True)
@@ -54,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.hosts),
         before_send=[security_headers(hsts=settings.base_url.startswith("https://"))],
         exception_handlers={HTTPException: http_error_page, Exception: server_error_page},
+        on_startup=[use_handler_threads],
         on_shutdown=[db.dispose],
         openapi_config=None,
     )

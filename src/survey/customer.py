@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from litestar import Controller, Router, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -57,9 +58,9 @@ class CustomerSurvey(Controller):
             return survey
         return _form(intake, survey, slug, new_token(), values={}, errors={})
 
-    @post("/{slug:str}", sync_to_thread=True)
-    def submit(self, slug: FromPath[str], data: FormData, intake: IntakeDep) -> Template | Redirect:
-        survey = _team(slug, intake)
+    @post("/{slug:str}")
+    async def submit(self, slug: FromPath[str], data: FormData, intake: IntakeDep) -> Template | Redirect:
+        survey = await sync_to_thread(_team, slug, intake)
         if isinstance(survey, Template):
             return survey
         values = single_values(data)
@@ -67,11 +68,11 @@ class CustomerSurvey(Controller):
         if not isinstance(form_key, str) or not _FORM_KEY_SHAPE.fullmatch(form_key):
             # Not a form we served: show a fresh one rather than store something we cannot de-duplicate.
             errors = {FORM_KEY: "This form was incomplete. Please answer again."}
-            return _form(intake, survey, slug, new_token(), values, errors, status_code=400)
-        answers, errors = read_customer_form(values, intake.customer_form(survey))
+            return await sync_to_thread(_form, intake, survey, slug, new_token(), values, errors, 400)
+        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey))
         if errors:
-            return _form(intake, survey, slug, form_key, values, errors, status_code=422)
-        outcome = intake.submit_customer(survey, form_key, answers)
+            return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
+        outcome = await intake.submit_customer(survey, form_key, answers)
         if outcome is Outcome.NOT_OPEN:
             return Template("customer/not_open.html", context={"survey": survey}, status_code=409)
         # STORED or ALREADY_ANSWERED (a refresh or double click): either way, the answers are in.

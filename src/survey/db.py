@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+import msgspec
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -16,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class NotMigrated(RuntimeError):
@@ -31,11 +37,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _json(value) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True, json_serializer=_json)
+    # SQLite connections are cheap: enough for every handler thread (see survey.app.HANDLER_THREADS).
+    engine = create_engine(
+        url,
+        pool_use_lifo=True,  # the writer keeps reusing one warm connection (and its page cache)
+        pool_size=16,
+        max_overflow=64,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=_json,
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
@@ -43,6 +61,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per connection, allocated as used
         cursor.close()
 
     return engine
@@ -58,6 +77,9 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's writers on a lock is fairer and faster
         # than letting them poll the file lock (SQLite's busy handler sleeps in steps of up to 100 ms).
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -71,6 +93,20 @@ class Database:
             return
         with self._write_lock, self.engine.begin() as connection:
             yield connection
+
+    async def write_batched(self, batch: Callable[[Connection, list[T]], list[R]], item: T) -> R:
+        """Write `item` with `batch(connection, items)`, in one transaction with the other items submitted on this
+        event loop meanwhile (group commit): one commit, and one trip to a thread, for many survey submissions.
+
+        `batch` returns one result per item, in order, and expresses outcomes as results, not exceptions. If the
+        shared transaction fails, every item in it is written again alone, so each stays all-or-nothing and a
+        failing item takes only itself down.
+        """
+        loop = asyncio.get_running_loop()
+        group = self._groups.get(loop)
+        if group is None:
+            group = self._groups[loop] = GroupCommit(self)
+        return await group.run(batch, item)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -101,3 +137,66 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
     command.upgrade(alembic_config(url), revision)
+
+
+class GroupCommit:
+    """The mechanism behind `Database.write_batched`, for one event loop.
+
+    Items queue on the loop. While a batch is being written in a thread, new items wait; when it is done, all
+    that arrived meanwhile go in the next batch. Coordination happens on the loop alone, so it needs no locks.
+    """
+
+    def __init__(self, db: Database, max_batch: int = 512):
+        self._db = db
+        self._max_batch = max_batch
+        self._pending: list[tuple[Callable, object, asyncio.Future]] = []
+        self._writing = False
+        self._writer: asyncio.Task | None = None  # held so the running task is not garbage-collected
+
+    async def run(self, batch: Callable[[Connection, list[T]], list[R]], item: T) -> R:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((batch, item, future))
+        if not self._writing:
+            self._writing = True
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+        return await future
+
+    async def _write_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                tickets, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                outcomes = await loop.run_in_executor(None, self._commit, [(b, i) for b, i, _ in tickets])
+                for (_, _, future), (value, error) in zip(tickets, outcomes):
+                    if future.cancelled():
+                        continue
+                    if error is None:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(error)
+        finally:
+            self._writing = False
+
+    def _commit(self, tickets: list[tuple[Callable, object]]) -> list[tuple[object, BaseException | None]]:
+        """Write every ticket in one transaction; if that fails, each alone. Runs in a thread."""
+        groups: dict[Callable, list[int]] = {}
+        for index, (batch, _) in enumerate(tickets):
+            groups.setdefault(batch, []).append(index)
+        outcomes: list[tuple[object, BaseException | None]] = [(None, None)] * len(tickets)
+        try:
+            with self._db.write() as connection:
+                for batch, indexes in groups.items():
+                    values = batch(connection, [tickets[i][1] for i in indexes])
+                    for index, value in zip(indexes, values, strict=True):
+                        outcomes[index] = (value, None)
+            return outcomes
+        except Exception:
+            return [self._commit_alone(batch, item) for batch, item in tickets]
+
+    def _commit_alone(self, batch: Callable, item: object) -> tuple[object, BaseException | None]:
+        try:
+            with self._db.write() as connection:
+                (value,) = batch(connection, [item])
+            return value, None
+        except Exception as error:
+            return None, error

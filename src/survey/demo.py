@@ -219,17 +219,7 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
                 for a in answers.internal
             ],
         )
-        store_external(
-            connection,
-            [
-                external_rows(
-                    round_id,
-                    teams[a.team],
-                    CustomerAnswers({i.id: v for i, v in zip(external_items, a.values)}, None),
-                )
-                for a in answers.external
-            ],
-        )
+        store_external(connection, _external(round_id, teams, answers.external, external_items))
     with db.session() as session:
         advance_round(session, session.get(Round, round_id), RoundStatus.CLOSED)
 

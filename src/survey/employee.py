@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -12,10 +13,12 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from survey.deps import IntakeDep, SettingsDep
-from survey.intake import InvitationView, Outcome
+from survey.intake import Intake, InvitationView
 from survey.questionnaire import read_internal_form
+from survey.settings import Settings
 
 SESSION_COOKIE = "survey_session"
+ROUND_FIELD = "round"
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -67,22 +70,37 @@ class EmployeeSurvey(Controller):
             return page
         return self._form(intake, settings, invitation, values={}, errors={})
 
-    @post("/survey", sync_to_thread=True)
-    def submit(
+    @post("/survey")
+    async def submit(
         self, request: Request, data: FormData, intake: IntakeDep, settings: SettingsDep
     ) -> Template | Redirect:
+        """The hot path reads nothing: the form names its round, and the claim checks it with the rest."""
         secret = request.cookies.get(SESSION_COOKIE)
+        values = single_values(data)
+        round_id = values.get(ROUND_FIELD, "")
+        if not (secret and round_id.isascii() and round_id.isdigit()):
+            return await sync_to_thread(self._after_refusal, intake, secret)
+        sections = intake.cached_sections(int(round_id)) or await sync_to_thread(
+            intake.sections, int(round_id)
+        )
+        reviews, errors = read_internal_form(values, sections)
+        if errors:
+            return await sync_to_thread(self._with_errors, intake, settings, secret, values, errors)
+        if await intake.submit_internal(secret, int(round_id), reviews):
+            return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
+        return await sync_to_thread(self._after_refusal, intake, secret)
+
+    def _with_errors(self, intake: Intake, settings: Settings, secret, values, errors) -> Template:
         invitation = intake.invitation_for_session(secret)
         if page := _state_page(invitation):
             return page
-        values = single_values(data)
-        reviews, errors = read_internal_form(values, intake.sections(invitation.round_id))
-        if errors:
-            return self._form(intake, settings, invitation, values=values, errors=errors, status_code=422)
-        outcome = intake.submit_internal(secret, reviews)
-        if outcome is Outcome.STORED:
-            return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
-        return _state_page(intake.invitation_for_session(secret))
+        return self._form(intake, settings, invitation, values=values, errors=errors, status_code=422)
+
+    @staticmethod
+    def _after_refusal(intake: Intake, secret: str | None) -> Template | Redirect:
+        """Why nothing was stored: no session, already answered, not open; or a page for another round."""
+        page = _state_page(intake.invitation_for_session(secret))
+        return page or Redirect("/survey", status_code=HTTP_303_SEE_OTHER)
 
     @get("/survey/thanks", sync_to_thread=False)
     def thanks(self) -> Template:
@@ -94,6 +112,7 @@ class EmployeeSurvey(Controller):
             "employee/survey.html",
             context={
                 "invitation": invitation,
+                "round_field": ROUND_FIELD,
                 "sections": intake.sections(invitation.round_id),
                 "values": values,
                 "errors": errors,

@@ -11,7 +11,8 @@ import secrets
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 # SQLite stores a table's rows in rowid order, and a rowid is sequential unless the table's primary key is
@@ -19,6 +20,8 @@ from sqlmodel import Field, SQLModel
 RANDOM_ID = BigInteger().with_variant(Integer(), "sqlite")
 # SQLite tables keyed by a composite primary key get a hidden sequential rowid unless created WITHOUT ROWID.
 WITHOUT_ROWID = {"sqlite_with_rowid": False}
+# Item answers: {"<item id>": value}. SQL reads one with `answers[str(item_id)].as_integer()` on both databases.
+ANSWERS = JSON().with_variant(JSONB(), "postgresql")
 
 
 def random_id() -> int:
@@ -190,48 +193,34 @@ class InternalResponse(SQLModel, table=True):
 
     id: int = Field(default_factory=random_id, primary_key=True, sa_type=RANDOM_ID)
     round_id: int = Field(foreign_key="round.id", index=True)
-    team_id: int = Field(foreign_key="unit.id", index=True)
+    team_id: int = Field(foreign_key="unit.id")
 
 
 class InternalReview(SQLModel, table=True):
-    """One response's verdict on one support function: used or not, and an optional comment."""
+    """One response's verdict on one support function: used or not, the item answers, an optional comment."""
 
     __tablename__ = "internal_review"
+    # Keyed by its response: a response's reviews are stored together, so writing one touches one page.
+    __table_args__ = WITHOUT_ROWID
 
-    id: int = Field(default_factory=random_id, primary_key=True, sa_type=RANDOM_ID)
-    response_id: int = Field(foreign_key="internal_response.id", index=True, sa_type=RANDOM_ID)
-    function_id: int = Field(foreign_key="unit.id", index=True)
+    response_id: int = Field(foreign_key="internal_response.id", primary_key=True, sa_type=RANDOM_ID)
+    function_id: int = Field(foreign_key="unit.id", primary_key=True)
     used: bool
+    # Empty when not used: "did not use" is an answer, not missing ratings.
+    answers: dict[str, int] = Field(default_factory=dict, sa_type=ANSWERS)
     comment: str | None = Field(default=None, max_length=2000)
 
 
-class InternalAnswer(SQLModel, table=True):
-    __tablename__ = "internal_answer"
-    __table_args__ = WITHOUT_ROWID
-
-    review_id: int = Field(foreign_key="internal_review.id", primary_key=True, sa_type=RANDOM_ID)
-    item_id: int = Field(foreign_key="item.id", primary_key=True)
-    value: int
-
-
 class ExternalResponse(SQLModel, table=True):
-    """One customer's answers about a front-line team in a round."""
+    """One customer's answers about a front-line team in a round: dimension items, CSAT, NPS and CES."""
 
     __tablename__ = "external_response"
 
     id: int = Field(default_factory=random_id, primary_key=True, sa_type=RANDOM_ID)
     round_id: int = Field(foreign_key="round.id", index=True)
-    team_id: int = Field(foreign_key="unit.id", index=True)
+    team_id: int = Field(foreign_key="unit.id")
+    answers: dict[str, int] = Field(default_factory=dict, sa_type=ANSWERS)
     comment: str | None = Field(default=None, max_length=2000)
-
-
-class ExternalAnswer(SQLModel, table=True):
-    __tablename__ = "external_answer"
-    __table_args__ = WITHOUT_ROWID
-
-    response_id: int = Field(foreign_key="external_response.id", primary_key=True, sa_type=RANDOM_ID)
-    item_id: int = Field(foreign_key="item.id", primary_key=True)
-    value: int
 
 
 class CustomerFormKey(SQLModel, table=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 MAX_COMMENT_LENGTH = 2000
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
@@ -30,6 +31,11 @@ class Question:
     def choices(self) -> range:
         return range(self.scale_min, self.scale_max + 1)
 
+    @cached_property
+    def value_of(self) -> dict[str, int]:
+        """Each answer as the form sends it ("5") and its value."""
+        return {str(value): value for value in self.choices}
+
 
 @dataclass(frozen=True)
 class FunctionSection:
@@ -49,6 +55,10 @@ class FunctionSection:
 
     def field(self, question: Question) -> str:
         return f"q-{self.function_id}-{question.item_id}"
+
+    @cached_property
+    def fields(self) -> tuple[tuple[str, Question], ...]:
+        return tuple((self.field(question), question) for question in self.questions)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,8 @@ def clean_text(raw: str | None) -> str:
 
 def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | None]:
     """The chosen value, or a message saying what is wrong with it."""
+    if (value := question.value_of.get(raw)) is not None:  # the common case, as the radio buttons send it
+        return value, None
     span = f"{question.scale_min} to {question.scale_max}"
     text = clean_text(raw)
     if not text:
@@ -121,10 +133,10 @@ def read_internal_form(
             errors[section.use_field] = f"Tell us whether you used {section.name} this quarter."
             continue
         answers: dict[int, int] = {}
-        for question in section.questions:
-            value, error = read_rating(form.get(section.field(question)), question)
+        for name, question in section.fields:
+            value, error = read_rating(form.get(name), question)
             if error:
-                errors[section.field(question)] = error
+                errors[name] = error
             else:
                 answers[question.item_id] = value
         comment, error = read_comment(form.get(section.comment_field))
