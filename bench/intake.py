@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import re
@@ -51,7 +52,10 @@ def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, i
     upgrade(url)
     db = Database(url)
     with db.session() as session:
-        functions = [Unit(code=f"SF{i}", name=n, kind=UnitKind.SUPPORT) for i, n in enumerate(FUNCTION_NAMES[:FUNCTIONS])]
+        functions = [
+            Unit(code=f"SF{i}", name=n, kind=UnitKind.SUPPORT)
+            for i, n in enumerate(FUNCTION_NAMES[:FUNCTIONS])
+        ]
         teams = [
             Unit(code=f"FL{i}", name=f"Store {i}", kind=UnitKind.FRONT_LINE, public_slug=new_public_slug())
             for i in range(TEAMS)
@@ -59,7 +63,8 @@ def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, i
         session.add_all(functions + teams)
         session.flush()
         session.add_all(
-            Employee(email=f"e{n}@example.com", name=f"E {n}", unit_id=teams[n % TEAMS].id) for n in range(employees)
+            Employee(email=f"e{n}@example.com", name=f"E {n}", unit_id=teams[n % TEAMS].id)
+            for n in range(employees)
         )
         session.commit()
         now = datetime.now(timezone.utc)
@@ -229,7 +234,9 @@ async def main(submissions: int, connections: int) -> int:
             for cookie in cookies
         ]  # fmt: skip
         await health_rate(port, 2000, connections, server.pid)  # warm-up
-        print(f"measuring /health, then {len(requests)} submissions, then /health again ({connections} connections)")
+        print(
+            f"measuring /health, then {len(requests)} submissions, then /health again ({connections} connections)"
+        )
         health_before, health_cpu_before = await health_rate(port, 20000, connections, server.pid)
         cpu = cpu_seconds(server.pid)
         seconds, latencies, accepted = await run_load(port, requests, connections, (303, "/survey/thanks"))
@@ -261,8 +268,11 @@ async def main(submissions: int, connections: int) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--submissions", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=64)
     arguments = parser.parse_args()
+    gc.disable()  # the load generator's own collections would show up as server latency
     sys.exit(asyncio.run(main(arguments.submissions, arguments.connections)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from litestar import Controller, Router, get, post
+from litestar import Controller, Request, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath
@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from survey.deps import IntakeDep
-from survey.employee import FormData, single_values
+from survey.employee import text_field
 from survey.intake import Intake, Outcome, TeamSurvey
 from survey.questionnaire import read_customer_form
 from survey.settings import Settings
@@ -59,13 +59,13 @@ class CustomerSurvey(Controller):
         return _form(intake, survey, slug, new_token(), values={}, errors={})
 
     @post("/{slug:str}")
-    async def submit(self, slug: FromPath[str], data: FormData, intake: IntakeDep) -> Template | Redirect:
+    async def submit(self, slug: FromPath[str], request: Request, intake: IntakeDep) -> Template | Redirect:
         survey = await sync_to_thread(_team, slug, intake)
         if isinstance(survey, Template):
             return survey
-        values = single_values(data)
-        form_key = values.get(FORM_KEY, "")
-        if not isinstance(form_key, str) or not _FORM_KEY_SHAPE.fullmatch(form_key):
+        values = await request.form()
+        form_key = text_field(values, FORM_KEY)
+        if not _FORM_KEY_SHAPE.fullmatch(form_key):
             # Not a form we served: show a fresh one rather than store something we cannot de-duplicate.
             errors = {FORM_KEY: "This form was incomplete. Please answer again."}
             return await sync_to_thread(_form, intake, survey, slug, new_token(), values, errors, 400)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
 
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -19,15 +18,13 @@ from survey.settings import Settings
 
 SESSION_COOKIE = "survey_session"
 ROUND_FIELD = "round"
-FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def single_values(data: dict[str, Any]) -> dict[str, str]:
-    """Form fields as one string each (a repeated field keeps its first value)."""
-    return {
-        k: (v[0] if isinstance(v, list) and v else v) if not isinstance(v, str) else v
-        for k, v in data.items()
-    }
+def text_field(form: Mapping[str, object], name: str) -> str:
+    """A form field as text; "" when missing or not text. (Forms are read with `await request.form()`, parsed
+    once per request and shared with the CSRF check; a repeated field gives its first value.)"""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def _state_page(invitation: InvitationView | None) -> Template | None:
@@ -71,13 +68,11 @@ class EmployeeSurvey(Controller):
         return self._form(intake, settings, invitation, values={}, errors={})
 
     @post("/survey")
-    async def submit(
-        self, request: Request, data: FormData, intake: IntakeDep, settings: SettingsDep
-    ) -> Template | Redirect:
+    async def submit(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template | Redirect:
         """The hot path reads nothing: the form names its round, and the claim checks it with the rest."""
         secret = request.cookies.get(SESSION_COOKIE)
-        values = single_values(data)
-        round_id = values.get(ROUND_FIELD, "")
+        values = await request.form()
+        round_id = text_field(values, ROUND_FIELD)
         if not (secret and round_id.isascii() and round_id.isdigit()):
             return await sync_to_thread(self._after_refusal, intake, secret)
         sections = intake.cached_sections(int(round_id)) or await sync_to_thread(

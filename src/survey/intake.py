@@ -359,7 +359,7 @@ def store_external(connection, responses: list[dict]) -> None:
 
 def answers_json(answers: dict[int, int]) -> str:
     """Item answers as the `answers` column holds them: {"<item id>": value}."""
-    return msgspec.json.encode({str(item): value for item, value in answers.items()}).decode()
+    return msgspec.json.encode(answers).decode()  # msgspec writes int keys as JSON strings
 
 
 def _insert(connection, model, rows: list[dict]) -> None:

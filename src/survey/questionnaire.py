@@ -89,9 +89,10 @@ class CustomerAnswers:
     comment: str | None
 
 
-def clean_text(raw: str | None) -> str:
-    """Text as typed, minus what no database should store (NUL) and surrounding white space."""
-    return (raw or "").replace("\x00", "").strip()
+def clean_text(raw: object) -> str:
+    """Text as typed, minus what no database should store (NUL) and surrounding white space. Anything that is
+    not text (an uploaded file in a multipart post) counts as nothing."""
+    return raw.replace("\x00", "").strip() if isinstance(raw, str) else ""
 
 
 def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | None]:
