@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from concurrent.futures import ThreadPoolExecutor
 
 from litestar import Litestar, get
 from litestar.config.allowed_hosts import AllowedHostsConfig
@@ -19,20 +17,13 @@ from survey import customer, employee
 from survey.db import Database
 from survey.intake import Intake
 from survey.settings import Settings, resource_dir
-from survey.web import http_error_page, security_headers, server_error_page
-
-# Sync handlers run on these threads. A submission waits there while its batch is committed (group commit), so
-# there must be enough of them for batches to form; waiting threads cost memory, not CPU.
-HANDLER_THREADS = 64
+from survey.web import http_error_page, security_headers, server_error_page, unreadable_request_page
 
 
-def tune_for_serving() -> None:
-    """Startup hook. Sync handlers run on the event loop's default executor: give it HANDLER_THREADS. And keep
-    what start-up built (modules, app, caches) out of the garbage collector's full scans, which otherwise pause
-    every request now and then (they made up most of bench/intake.py's p99 latency); collect young objects less
-    often too, since a request makes thousands and reference counting frees nearly all of them."""
-    executor = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="survey-handler")
-    asyncio.get_running_loop().set_default_executor(executor)
+def tune_garbage_collection() -> None:
+    """Startup hook. Keep what start-up built (modules, app, caches) out of the garbage collector's full scans,
+    which otherwise pause every request now and then (they made up most of bench/intake.py's p99 latency); and
+    collect young objects less often, since a request makes thousands and reference counting frees nearly all."""
     gc.freeze()
     gc.set_threshold(20_000, 50, 1_000)
 
@@ -72,8 +63,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.hosts),
         before_send=[security_headers(hsts=settings.base_url.startswith("https://"))],
-        exception_handlers={HTTPException: http_error_page, Exception: server_error_page},
-        on_startup=[tune_for_serving],
+        exception_handlers={
+            HTTPException: http_error_page,
+            UnicodeDecodeError: unreadable_request_page,
+            Exception: server_error_page,
+        },
+        on_startup=[tune_garbage_collection],
         on_shutdown=[db.dispose],
         openapi_config=None,
     )

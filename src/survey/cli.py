@@ -38,8 +38,15 @@ def load_settings() -> Settings:
         raise CliError(str(error)) from None
 
 
+def open_database(settings: Settings) -> Database:
+    try:
+        return Database(settings.database_url)
+    except Exception as error:  # a URL SQLAlchemy cannot read: bad port, unknown driver...
+        raise CliError(f"SURVEY_DATABASE_URL: {error}") from None
+
+
 def migrated_database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         db.check_migrated()
     except NotMigrated as error:
@@ -70,11 +77,13 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every pending migration (creates the tables and default instruments on a new database)."""
     settings = load_settings()
+    db = open_database(settings)
+    db.dispose()
     try:
         upgrade(settings.database_url)
     except Exception as error:
-        raise CliError(f"could not migrate {Database(settings.database_url).safe_url}: {error}") from None
-    click.echo(f"Database {Database(settings.database_url).safe_url} is up to date.", err=True)
+        raise CliError(f"could not migrate {db.safe_url}: {error}") from None
+    click.echo(f"Database {db.safe_url} is up to date.", err=True)
 
 
 # --- server -----------------------------------------------------------------------------------------------
@@ -215,13 +224,22 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
     settings = load_settings()
     db = migrated_database(settings)
     try:
+        # Open the output first: links are committed once issued, and shown only now.
+        stream = open(output, "w", newline="") if output else _stdout()
+    except OSError as error:
+        db.dispose()
+        raise CliError(f"--output: cannot write {output}: {error.strerror}") from None
+    try:
         with db.session() as session:
             links = issue_invitations(session, find_round(session, round_ref), settings.base_url)
     except RoundError as error:
+        if output:
+            stream.close()
+            output.unlink(missing_ok=True)
         raise CliError(str(error)) from None
     finally:
         db.dispose()
-    with open(output, "w", newline="") if output else _stdout() as stream:
+    with stream:
         writer = csv.writer(stream)
         writer.writerow(["email", "link"])
         writer.writerows(links)

@@ -20,10 +20,11 @@ from survey.tokens import new_token
 
 FORM_KEY = "form_key"
 _FORM_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_SLUG_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
-    survey = intake.team_survey(slug)
+    survey = intake.team_survey(slug) if _SLUG_SHAPE.fullmatch(slug) else None
     if survey is None:
         return Template("customer/unknown.html", status_code=404)
     if survey.round_id is None:

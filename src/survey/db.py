@@ -44,7 +44,14 @@ def _json(value) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True, json_serializer=_json)
+        return create_engine(
+            url,
+            pool_size=10,
+            max_overflow=30,
+            pool_pre_ping=True,
+            json_serializer=_json,
+            hide_parameters=True,
+        )
     # SQLite connections are cheap: enough for every handler thread (see survey.app.HANDLER_THREADS).
     engine = create_engine(
         url,
@@ -53,6 +60,7 @@ def make_engine(url: str) -> Engine:
         max_overflow=64,
         connect_args={"check_same_thread": False, "timeout": 30},
         json_serializer=_json,
+        hide_parameters=True,  # error logs must not carry answers, comments or session hashes
     )
 
     @event.listens_for(engine, "connect")
@@ -163,19 +171,29 @@ class GroupCommit:
 
     async def _write_pending(self) -> None:
         loop = asyncio.get_running_loop()
+        tickets: list = []
         try:
             while self._pending:
                 tickets, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 outcomes = await loop.run_in_executor(None, self._commit, [(b, i) for b, i, _ in tickets])
                 for (_, _, future), (value, error) in zip(tickets, outcomes):
-                    if future.cancelled():
+                    if future.done():  # its request went away
                         continue
                     if error is None:
                         future.set_result(value)
                     else:
                         future.set_exception(error)
+                tickets = []
+        except BaseException as failure:
+            # The writer itself failed (cancelled, or no thread to run in): nobody may wait forever.
+            for _, _, future in [*tickets, *self._pending]:
+                if not future.done():
+                    future.set_exception(RuntimeError(f"the database writer stopped: {failure!r}"))
+            self._pending = []
+            raise
         finally:
             self._writing = False
+            self._writer = None  # drop the task, and with it the reference to its loop
 
     def _commit(self, tickets: list[tuple[Callable, object]]) -> list[tuple[object, BaseException | None]]:
         """Write every ticket in one transaction; if that fails, each alone. Runs in a thread."""

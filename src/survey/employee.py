@@ -73,7 +73,7 @@ class EmployeeSurvey(Controller):
         secret = request.cookies.get(SESSION_COOKIE)
         values = await request.form()
         round_id = text_field(values, ROUND_FIELD)
-        if not (secret and round_id.isascii() and round_id.isdigit()):
+        if not (secret and round_id.isascii() and round_id.isdigit() and len(round_id) <= 9):
             return await sync_to_thread(self._after_refusal, intake, secret)
         sections = intake.cached_sections(int(round_id)) or await sync_to_thread(
             intake.sections, int(round_id)

@@ -9,6 +9,7 @@ commit (`Database.write_batched`), each still all-or-nothing.
 from __future__ import annotations
 
 import functools
+import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -279,6 +280,7 @@ def _claim_and_store(connection, items: list[tuple[str, int, list[Review]]]) -> 
         stored.append(invitation is not None)
         if invitation is not None:
             responses.append(internal_rows(invitation.round_id, invitation.team_id, reviews))
+    _shuffle(responses)  # rows of one batch go in in no particular order, not in order of arrival
     store_internal(connection, responses)
     return stored
 
@@ -314,8 +316,12 @@ def _check_and_store_customer(
             responses.append(external_rows(round_id, team_id, answers))
         else:
             outcomes.append(Outcome.ALREADY_ANSWERED)
+    _shuffle(responses)
     store_external(connection, responses)
     return outcomes
+
+
+_shuffle = random.SystemRandom().shuffle
 
 
 def internal_rows(round_id: int, team_id: int, reviews: list[Review]) -> ResponseRows:

@@ -44,7 +44,7 @@ def latest_instrument(session: Session, kind: SurveyKind) -> Instrument:
 def find_round(session: Session, reference: str) -> Round:
     """A round by id or by name."""
     query = select(Round).where(Round.name == reference)
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit() and len(reference) <= 9:
         query = select(Round).where((Round.id == int(reference)) | (Round.name == reference))
     a_round = session.exec(query).first()
     if a_round is None:
@@ -63,6 +63,8 @@ def create_round(
     name = name.strip()
     if not name:
         raise RoundError("a round needs a name")
+    if len(name) > 80:
+        raise RoundError(f"a round name has at most 80 characters ({len(name)} given)")
     if session.exec(select(Round).where(Round.name == name)).first():
         raise RoundError(f"a round named {name!r} exists already")
     if closes_at <= opens_at:

@@ -8,7 +8,12 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.exceptions.http_exceptions import NotFoundException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -85,6 +90,13 @@ def _readable_detail(error: HTTPException) -> str:
         )
         return f"{detail} ({reasons})" if reasons else detail
     return detail
+
+
+def unreadable_request_page(request: Request, error: UnicodeDecodeError) -> Response:
+    """A form or body that is not UTF-8 text (Litestar's form parser raises before any handler runs)."""
+    return http_error_page(
+        request, ClientException("The form could not be read: it is not valid UTF-8 text.")
+    )
 
 
 def server_error_page(request: Request, error: Exception) -> Response:

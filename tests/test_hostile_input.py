@@ -1,0 +1,113 @@
+"""Inputs an attacker or a broken client sends: each gets a 4xx or a CLI error, never a 500 or a traceback,
+and nothing is half-written."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from helpers import csrf_from, employee_answers, open_survey
+from survey.cli import main
+from survey.db import Database
+from survey.models import InternalResponse, Invitation
+
+
+@pytest.mark.parametrize("round_field", ["9" * 5000, str(2**63), "2147483648", "²", "-1", ""])
+def test_an_absurd_round_field_is_refused_not_crashed_on(client, db, open_round, round_field):
+    form = open_survey(client, open_round.path(next(iter(open_round.links))))
+    data = {**employee_answers(db, open_round.id), "round": round_field, "_csrf_token": csrf_from(form.text)}
+    response = client.post("/survey", data=data, follow_redirects=False)
+    assert response.status_code in (303, 400) and response.headers.get("location") != "/survey/thanks"
+    with db.session() as session:
+        assert session.exec(select(func.count()).select_from(InternalResponse)).one()[0] == 0
+
+
+def test_a_multipart_form_that_is_not_utf8_gets_a_400(client, org, open_round):
+    for path in ("/survey", f"/c/{org.team_slugs[0]}"):
+        response = client.post(
+            path,
+            content=b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n\xff\xfe\r\n--b--\r\n',
+            headers={"content-type": "multipart/form-data; boundary=b", "accept": "text/html"},
+        )
+        assert response.status_code == 400 and "not valid UTF-8" in response.text, path
+
+
+@pytest.mark.parametrize("slug", ["%00", "a%00b", "x" * 300, "..%2F..%2Fetc"])
+def test_strange_customer_links_are_not_found(client, open_round, slug):
+    assert client.get(f"/c/{slug}").status_code == 404
+
+
+def test_issuing_to_an_unwritable_file_issues_nothing(database_url, org, tmp_path):
+    env = {"SURVEY_DATABASE_URL": database_url}
+    CliRunner().invoke(main, ["round", "create", "2027 Q1", "--opens", "2027-01-04"], env=env)
+    failed = CliRunner().invoke(
+        main, ["invitations", "issue", "2027 Q1", "-o", str(tmp_path / "no/such/dir.csv")], env=env
+    )
+    assert failed.exit_code == 2 and "--output: cannot write" in failed.output
+    db = Database(database_url)
+    with db.session() as session:
+        assert session.exec(select(func.count()).select_from(Invitation)).one()[0] == 0  # nothing lost
+    db.dispose()
+    retried = CliRunner().invoke(
+        main, ["invitations", "issue", "2027 Q1", "-o", str(tmp_path / "links.csv")], env=env
+    )
+    assert retried.exit_code == 0 and (tmp_path / "links.csv").read_text().count("/i/") == 18
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["round", "open", "²"], "no round '²'"),
+        (["round", "open", "3000000000"], "no round '3000000000'"),
+        (["round", "open", "9" * 30], "no round"),
+        (["round", "create", "x" * 81, "--opens", "2027-01-04"], "at most 80 characters"),
+    ],
+)
+def test_cli_arguments_the_database_cannot_hold_are_refused(database_url, org, args, message):
+    result = CliRunner().invoke(main, args, env={"SURVEY_DATABASE_URL": database_url})
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_database_url_that_cannot_be_read_is_a_cli_error():
+    result = CliRunner().invoke(
+        main, ["round", "open", "x"], env={"SURVEY_DATABASE_URL": "postgresql://u@h:abc/db"}
+    )
+    assert result.exit_code == 2 and "SURVEY_DATABASE_URL" in result.output
+
+
+def test_one_failing_submission_in_a_batch_fails_alone(db):
+    """Group commit: when one item of a shared transaction fails, the others are still written."""
+    from sqlalchemy import text
+
+    def write(connection, items):
+        for item in items:
+            if item == "bad":
+                raise ValueError("this one is broken")
+            connection.execute(
+                text("INSERT INTO customer_form_key (key_hash, round_id) VALUES (:k, 1)"), {"k": item}
+            )
+        return list(items)
+
+    with db.write() as connection:  # a round for the foreign key
+        connection.execute(
+            text(
+                "INSERT INTO round (id, name, opens_at, closes_at, status, internal_instrument_id, external_instrument_id)"
+                " VALUES (1, 'r', '2026-01-01', '2026-01-15', 'open', 1, 2)"
+            )
+        )
+
+    async def submit_all():
+        return await asyncio.gather(
+            *(db.write_batched(write, item) for item in ("a", "bad", "c")), return_exceptions=True
+        )
+
+    a, bad, c = asyncio.run(submit_all())
+    assert (a, c) == ("a", "c") and isinstance(bad, ValueError)
+    with db.engine.connect() as connection:
+        assert {r[0] for r in connection.execute(text("SELECT key_hash FROM customer_form_key"))} == {
+            "a",
+            "c",
+        }
