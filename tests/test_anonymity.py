@@ -90,3 +90,94 @@ def test_response_rows_do_not_say_which_invitee_answered(client, db, open_round)
     with db.engine.connect() as connection:
         rows = connection.execute(text("SELECT round_id, team_id FROM internal_response")).all()
     assert len(rows) == 2 and rows[0] == rows[1]
+
+
+def _sqlite_cell_offsets(path, table: str) -> dict[int, int]:
+    """rowid -> byte offset of its cell in the table's (single, leaf) root page, read from the file itself.
+
+    SQLite fills a page's cell area from the end downward, so offsets reveal the order rows were written in.
+    """
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root = raw.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    data = path.read_bytes()
+    page = data[(root - 1) * page_size : root * page_size]
+    header = 100 if root == 1 else 0
+    assert page[header] == 0x0D, "expected a single leaf page"
+    count = int.from_bytes(page[header + 3 : header + 5], "big")
+    offsets = {}
+    for i in range(count):
+        offset = int.from_bytes(page[header + 8 + 2 * i : header + 10 + 2 * i], "big")
+        position = offset
+        for _ in range(2):  # payload length, then rowid: varints (the 9th byte, if any, carries 8 bits)
+            value = 0
+            for index in range(9):
+                byte = page[position]
+                position += 1
+                if index == 8:
+                    value = (value << 8) | byte
+                    break
+                value = (value << 7) | (byte & 0x7F)
+                if byte < 0x80:
+                    break
+            rowid = value
+        offsets[rowid] = offset
+    return offsets
+
+
+def _answer_in_order(client, db, open_round, count: int) -> list[int]:
+    """Answer `count` invitations one after another; returns the response ids in arrival order."""
+    arrived = []
+    for email in sorted(open_round.links)[:count]:
+        client.cookies.clear()
+        form = open_survey(client, open_round.path(email))
+        assert (
+            submit_survey(client, form.text, employee_answers(db, open_round.id)).headers["location"]
+            == "/survey/thanks"
+        )
+        with db.engine.connect() as connection:
+            ids = {r[0] for r in connection.execute(text("SELECT id FROM internal_response"))}
+        arrived.append(next(iter(ids - set(arrived))))
+    return arrived
+
+
+def test_closing_a_round_erases_arrival_order_from_storage(client, db, open_round, settings):
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    arrived = _answer_in_order(client, db, open_round, 8)
+    env = {"SURVEY_DATABASE_URL": settings.database_url}
+    if db.is_sqlite:
+        path = db.engine.url.database
+        from pathlib import Path
+
+        offsets = _sqlite_cell_offsets(Path(path), "internal_response")
+        by_position = sorted(offsets, key=offsets.get, reverse=True)
+        assert by_position == arrived  # the attack works while the round is open...
+        assert CliRunner().invoke(main, ["round", "close", open_round.name], env=env).exit_code == 0
+        offsets = _sqlite_cell_offsets(Path(path), "internal_response")
+        by_position = sorted(offsets, key=offsets.get, reverse=True)
+        assert (
+            by_position == sorted(arrived) != arrived
+        )  # ...and after closing, position follows random ids only
+        return
+    with db.engine.connect() as c:
+        pairs = c.execute(
+            text(
+                "SELECT count(*) FROM invitation v JOIN internal_response r ON r.xmin = v.xmin WHERE v.answered"
+            )
+        ).scalar()
+    assert (
+        pairs == 8
+    )  # the attack works while the round is open: each invitation shares its response's xmin...
+    assert CliRunner().invoke(main, ["round", "close", open_round.name], env=env).exit_code == 0
+    with db.engine.connect() as c:
+        stamps = {r[0] for r in c.execute(text("SELECT xmin::text FROM internal_response"))}
+        invitation_stamps = {r[0] for r in c.execute(text("SELECT xmin::text FROM invitation"))}
+        physical = [r[0] for r in c.execute(text("SELECT id FROM internal_response ORDER BY ctid"))]
+    assert len(stamps) == 1 and invitation_stamps == stamps  # ...afterwards every row carries the same stamp
+    assert physical == sorted(arrived)  # and rows lie in random-id order, not arrival order

@@ -182,7 +182,10 @@ def _advance(reference: str, to: RoundStatus) -> None:
         with db.session() as session:
             a_round = advance_round(session, find_round(session, reference), to)
             answered, invited = response_rate(session, a_round)
-            click.echo(f"Round {a_round.name!r} is {to}. Answered {answered} of {invited} invitations.")
+        if to == RoundStatus.CLOSED:
+            click.echo("Erasing the order answers arrived in from the database's storage...", err=True)
+            db.erase_arrival_order(a_round.id)
+        click.echo(f"Round {a_round.name!r} is {to}. Answered {answered} of {invited} invitations.")
     except RoundError as error:
         raise CliError(str(error)) from None
     finally:

@@ -15,13 +15,31 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+# PostgreSQL: a no-op update gives every row of the round one and the same new transaction id.
+_RESTAMP_ROUND = (
+    "UPDATE invitation SET answered = answered WHERE round_id = :round_id",
+    "UPDATE internal_response SET team_id = team_id WHERE round_id = :round_id",
+    "UPDATE internal_review SET used = used"
+    " WHERE response_id IN (SELECT id FROM internal_response WHERE round_id = :round_id)",
+    "UPDATE external_response SET team_id = team_id WHERE round_id = :round_id",
+    "UPDATE customer_form_key SET round_id = round_id WHERE round_id = :round_id",
+)
+_RESPONSE_SIDE_TABLES = (
+    "invitation",
+    "internal_response",
+    "internal_review",
+    "external_response",
+    "customer_form_key",
+)
 
 
 class NotMigrated(RuntimeError):
@@ -115,6 +133,28 @@ class Database:
         if group is None:
             group = self._groups[loop] = GroupCommit(self)
         return await group.run(batch, item)
+
+    def erase_arrival_order(self, round_id: int) -> None:
+        """Rewrite what the database keeps, below the rows, about the order answers arrived in.
+
+        Rows hold no time, but storage does: SQLite lays cells out in a page in insertion order, and PostgreSQL
+        stamps each row with the transaction that wrote it (`xmin`, shared by an invitation and its response)
+        and stores rows in arrival order (`ctid`). Run when a round closes. On SQLite, VACUUM rebuilds every
+        page in key order (random ids) and the WAL is emptied; on PostgreSQL, the round's rows are re-stamped in
+        one transaction, then the tables are rewritten in primary-key order, dropping the old row versions.
+        """
+        if not self.is_sqlite:
+            with self.write() as connection:  # one transaction: one stamp for every row of the round
+                for statement in _RESTAMP_ROUND:
+                    connection.execute(text(statement), {"round_id": round_id})
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if self.is_sqlite:
+                with self._write_lock:
+                    connection.exec_driver_sql("VACUUM")
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                return
+            for table in _RESPONSE_SIDE_TABLES:
+                connection.exec_driver_sql(f"CLUSTER {table} USING {table}_pkey")
 
     def dispose(self) -> None:
         self.engine.dispose()
