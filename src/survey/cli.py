@@ -242,8 +242,8 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
         raise CliError(str(error)) from None
     finally:
         db.dispose()
-    with stream:
-        writer = csv.writer(stream)
+    with stream as out:
+        writer = csv.writer(out)
         writer.writerow(["email", "link"])
         writer.writerows(links)
     click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)
