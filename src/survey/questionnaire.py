@@ -60,6 +60,12 @@ class FunctionSection:
     def fields(self) -> tuple[tuple[str, Question], ...]:
         return tuple((self.field(question), question) for question in self.questions)
 
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """What each field asks, for naming it in a list of problems."""
+        labels = {self.use_field: f"{self.name}: did you use it?", self.comment_field: f"{self.name}: comment"}
+        return labels | {name: f"{self.name}: {question.text}" for name, question in self.fields}
+
 
 @dataclass(frozen=True)
 class CustomerForm:
@@ -71,6 +77,10 @@ class CustomerForm:
     @staticmethod
     def field(question: Question) -> str:
         return f"q-{question.item_id}"
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {self.comment_field: "Comment"} | {self.field(q): q.text for q in self.questions}
 
 
 @dataclass(frozen=True)
