@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+import socket
 
 from survey.db import Database
 from survey.intake import Intake
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 _FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
-from helpers import customer_answers, employee_answers, open_survey, submit_survey
+from helpers import customer_answers, employee_answers, free_port, open_survey, submit_survey
 from survey.app import create_app
 from survey.cli import main
 from survey.db import Database
@@ -124,12 +123,6 @@ def test_the_printed_links_work_and_the_employee_link_works_once(demo):
         data, _ = customer_answers(client, demo.customer_link.removeprefix(f"{BASE}/c/"))
         assert client.post(demo.customer_link.removeprefix(BASE), data=data).status_code == 200  # thanks page
         db.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
