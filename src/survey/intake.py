@@ -42,10 +42,11 @@ from survey.tokens import new_token, token_hash
 
 
 class Outcome(Enum):
+    """What became of a customer's submission."""
+
     STORED = "stored"
-    ALREADY_ANSWERED = "already answered"
+    ALREADY_ANSWERED = "already answered"  # the same form came again: a refresh or a double click
     NOT_OPEN = "not open"
-    NO_SESSION = "no session"
 
 
 @dataclass(frozen=True)

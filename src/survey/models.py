@@ -70,10 +70,6 @@ class Dimension(StrEnum):
     NPS = "nps"  # 0..10; NPS is % of 9-10 minus % of 0-6
     CES = "ces"  # 1..7; "it was easy to get what I needed"
 
-    @property
-    def is_servqual(self) -> bool:
-        return self in SERVQUAL
-
 
 SERVQUAL = (
     Dimension.RELIABILITY,
