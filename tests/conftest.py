@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
 from survey.app import create_app
@@ -37,6 +39,24 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+def _patiently(admin, statement: str) -> bool:
+    """Run a CREATE or DROP DATABASE. An autovacuum worker (a superuser process our role may not end) can be
+    visiting a database for a moment, which blocks both: wait for it to leave."""
+    for attempt in range(20):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(statement))
+            return True
+        except exc.DBAPIError:
+            time.sleep(0.1 * (attempt + 1))
+    return False
+
+
+def drop_database(admin, name: str) -> None:
+    if not _patiently(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'):
+        warnings.warn(f"could not drop test database {name}", stacklevel=1)  # harmless: names are random
+
+
 @pytest.fixture(scope="session")
 def pg_template():
     """A migrated template database; each test copies it (CREATE DATABASE ... TEMPLATE), which is fast."""
@@ -47,8 +67,7 @@ def pg_template():
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     upgrade(make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False))
     yield admin, name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     admin.dispose()
 
 
@@ -61,11 +80,9 @@ def database_url(request, tmp_path):
         return
     admin, template = request.getfixturevalue("pg_template")
     name = f"survey_test_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    assert _patiently(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'), "could not copy the template"
     yield make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
 
 
 @pytest.fixture
