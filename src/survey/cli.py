@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import os
@@ -17,6 +18,7 @@ from survey.models import RoundStatus
 from survey.rounds import (
     RoundError,
     advance_round,
+    close_round,
     create_round,
     find_round,
     issue_invitations,
@@ -179,12 +181,14 @@ def round_create(
 def _advance(reference: str, to: RoundStatus) -> None:
     db = migrated_database(load_settings())
     try:
-        with db.session() as session:
-            a_round = advance_round(session, find_round(session, reference), to)
-            answered, invited = response_rate(session, a_round)
         if to == RoundStatus.CLOSED:
-            click.echo("Erasing the order answers arrived in from the database's storage...", err=True)
-            db.erase_arrival_order(a_round.id)
+            click.echo("Closing, and erasing the order answers arrived in from storage...", err=True)
+            a_round = close_round(db, reference)
+        else:
+            with db.session() as session:
+                a_round = advance_round(session, find_round(session, reference), to)
+        with db.session() as session:
+            answered, invited = response_rate(session, a_round)
         click.echo(f"Round {a_round.name!r} is {to}. Answered {answered} of {invited} invitations.")
     except RoundError as error:
         raise CliError(str(error)) from None
@@ -228,7 +232,7 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
     db = migrated_database(settings)
     try:
         # Open the output first: links are committed once issued, and shown only now.
-        stream = open(output, "w", newline="") if output else _stdout()
+        stream = open(output, "w", newline="") if output else contextlib.nullcontext(sys.stdout)
     except OSError as error:
         db.dispose()
         raise CliError(f"--output: cannot write {output}: {error.strerror}") from None
@@ -247,14 +251,6 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
         writer.writerow(["email", "link"])
         writer.writerows(links)
     click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)
-
-
-class _stdout:
-    def __enter__(self):
-        return sys.stdout
-
-    def __exit__(self, *_):
-        sys.stdout.flush()
 
 
 # --- demo -------------------------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from survey.deps import IntakeDep
-from survey.employee import text_field
 from survey.intake import Intake, Outcome, TeamSurvey
-from survey.questionnaire import read_customer_form
+from survey.questionnaire import read_customer_form, text_field
 from survey.settings import Settings
 from survey.tokens import new_token
 
@@ -33,7 +32,7 @@ def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
 
 
 def _form(
-    intake: IntakeDep, survey: TeamSurvey, slug: str, form_key: str, values, errors, status_code=200
+    intake: Intake, survey: TeamSurvey, slug: str, form_key: str, values, errors, status_code=200
 ) -> Template:
     return Template(
         "customer/survey.html",

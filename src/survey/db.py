@@ -70,7 +70,7 @@ def make_engine(url: str) -> Engine:
             json_serializer=_json,
             hide_parameters=True,
         )
-    # SQLite connections are cheap: enough for every handler thread (see survey.app.HANDLER_THREADS).
+    # SQLite connections are cheap: enough that handler threads never wait for one.
     engine = create_engine(
         url,
         pool_use_lifo=True,  # the writer keeps reusing one warm connection (and its page cache)

@@ -42,7 +42,6 @@ class DemoInfo:
     truth: Plant  # the planted story, in indexes of the two lists below
     function_ids: list[int]
     team_ids: list[int]
-    round_names: list[str]
 
 
 def first_monday(year: int, month: int) -> date:
@@ -122,7 +121,6 @@ def build_demo(
             truth,
             functions,
             teams,
-            [name for name, _ in quarters],
         )
     finally:
         db.dispose()
@@ -197,9 +195,10 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
     with db.write() as connection:
         employees = connection.execute(select(Employee.id, Employee.unit_id).order_by(Employee.id)).all()
         seen: dict[int, int] = {}
+        index_of = {team_id: index for index, team_id in enumerate(teams)}
         invitations = []
         for employee_id, team_id in employees:
-            index = teams.index(team_id)
+            index = index_of[team_id]
             seen[team_id] = seen.get(team_id, 0) + 1
             invitations.append(
                 dict(

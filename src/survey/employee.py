@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
@@ -13,18 +11,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from survey.deps import IntakeDep, SettingsDep
 from survey.intake import Intake, InvitationView
-from survey.questionnaire import read_internal_form
+from survey.questionnaire import read_internal_form, text_field
 from survey.settings import Settings
 
 SESSION_COOKIE = "survey_session"
 ROUND_FIELD = "round"
-
-
-def text_field(form: Mapping[str, object], name: str) -> str:
-    """A form field as text; "" when missing or not text. (Forms are read with `await request.form()`, parsed
-    once per request and shared with the CSRF check; a repeated field gives its first value.)"""
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _state_page(invitation: InvitationView | None) -> Template | None:
@@ -71,7 +62,7 @@ class EmployeeSurvey(Controller):
     async def submit(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template | Redirect:
         """The hot path reads nothing: the form names its round, and the claim checks it with the rest."""
         secret = request.cookies.get(SESSION_COOKIE)
-        values = await request.form()
+        values = await request.form()  # parsed once per request, shared with the CSRF check
         round_id = text_field(values, ROUND_FIELD)
         if not (secret and round_id.isascii() and round_id.isdigit() and len(round_id) <= 9):
             return await sync_to_thread(self._after_refusal, intake, secret)

@@ -170,9 +170,7 @@ class Intake:
         secret = new_token()
         with self.db.write() as connection:
             connection.execute(
-                update(Invitation)
-                .where(Invitation.id == invitation_id)
-                .values(session_hash=token_hash(secret))
+                _SET_SESSION, {"invitation_id": invitation_id, "session_hash": token_hash(secret)}
             )
         return secret
 

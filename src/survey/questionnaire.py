@@ -63,7 +63,10 @@ class FunctionSection:
     @cached_property
     def labels(self) -> dict[str, str]:
         """What each field asks, for naming it in a list of problems."""
-        labels = {self.use_field: f"{self.name}: did you use it?", self.comment_field: f"{self.name}: comment"}
+        labels = {
+            self.use_field: f"{self.name}: did you use it?",
+            self.comment_field: f"{self.name}: comment",
+        }
         return labels | {name: f"{self.name}: {question.text}" for name, question in self.fields}
 
 
@@ -97,6 +100,13 @@ class Review:
 class CustomerAnswers:
     answers: dict[int, int]
     comment: str | None
+
+
+def text_field(form: Mapping[str, object], name: str) -> str:
+    """A form field as text; "" when missing or not text (an uploaded file). A repeated field gives its first
+    value, as a multidict does."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def clean_text(raw: object) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from survey.db import Database
 from survey.models import (
     Employee,
     Instrument,
@@ -109,6 +110,15 @@ def advance_round(session: Session, a_round: Round, to: RoundStatus) -> Round:
     a_round.status = to
     session.add(a_round)
     session.commit()
+    return a_round
+
+
+def close_round(db: Database, reference: str) -> Round:
+    """Close a round (no more answers; its data is frozen) and erase from storage the order its answers
+    arrived in. Every way of closing a round goes through here."""
+    with db.session() as session:
+        a_round = advance_round(session, find_round(session, reference), RoundStatus.CLOSED)
+    db.erase_arrival_order(a_round.id)
     return a_round
 
 
