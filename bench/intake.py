@@ -36,6 +36,7 @@ from survey.rounds import advance_round, create_round, issue_invitations, new_pu
 from survey.simulation import FUNCTION_NAMES
 
 FUNCTIONS = 7
+SECRET = "bench-secret-key-0123456789abcdef"
 TEAMS = 50
 
 
@@ -69,7 +70,7 @@ def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, i
         session.commit()
         now = datetime.now(timezone.utc)
         a_round = create_round(session, "bench", now - timedelta(days=1), now + timedelta(days=13))
-        links = [link for _, link in issue_invitations(session, a_round, base_url)]
+        links = [i.link for i in issue_invitations(session, a_round, base_url, SECRET)]
         advance_round(session, a_round, RoundStatus.OPEN)
         sections = Intake(db).sections(a_round.id)
         round_id = a_round.id
@@ -207,7 +208,7 @@ async def main(submissions: int, connections: int) -> int:
     env = {
         **os.environ,
         "SURVEY_DATABASE_URL": url,
-        "SURVEY_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+        "SURVEY_SECRET_KEY": SECRET,
         "SURVEY_BASE_URL": f"http://127.0.0.1:{port}",
         "SURVEY_COOKIE_SECURE": "false",
     }

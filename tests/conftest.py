@@ -26,6 +26,8 @@ from survey.settings import Settings
 PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 BASE_URL = "https://testserver.local"
+# The secret key of every test app: invitation links are derived from it.
+TEST_SECRET = secrets.token_urlsafe(32)
 
 
 def pytest_report_header(config):
@@ -87,7 +89,7 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, secret_key=secrets.token_urlsafe(32), base_url=BASE_URL)
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, base_url=BASE_URL, scheduler=False)
 
 
 @pytest.fixture
@@ -170,7 +172,7 @@ def start_round(db: Database, name: str = "2026 Q4", status: RoundStatus = Round
     now = datetime.now(timezone.utc)
     with db.session() as session:
         a_round = create_round(session, name, now - timedelta(days=1), now + timedelta(days=13))
-        links = dict(issue_invitations(session, a_round, BASE_URL))
+        links = {i.email: i.link for i in issue_invitations(session, a_round, BASE_URL, TEST_SECRET)}
         if status != RoundStatus.SCHEDULED:
             advance_round(session, a_round, RoundStatus.OPEN)
         return OpenRound(a_round.id, a_round.name, links)

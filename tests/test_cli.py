@@ -21,6 +21,7 @@ def run(database_url):
         environment = {
             "SURVEY_DATABASE_URL": database_url,
             "SURVEY_BASE_URL": "https://survey.example.org",
+            "SURVEY_SECRET_KEY": "test-secret-key-for-the-command-line",
             **env,
         }
         return runner.invoke(main, list(args), env=environment, catch_exceptions=False)

@@ -31,7 +31,7 @@ BASE = "https://demo.test"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "survey-demo.db"
-    return build_demo(path, BASE)
+    return build_demo(path, BASE, "demo-test-secret")
 
 
 def test_the_demo_has_a_realistic_organisation_and_five_rounds(demo):

@@ -41,7 +41,7 @@ def test_strange_customer_links_are_not_found(client, open_round, slug):
 
 
 def test_issuing_to_an_unwritable_file_issues_nothing(database_url, org, tmp_path):
-    env = {"SURVEY_DATABASE_URL": database_url}
+    env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": "a-test-secret"}
     CliRunner().invoke(main, ["round", "create", "2027 Q1", "--opens", "2027-01-04"], env=env)
     failed = CliRunner().invoke(
         main, ["invitations", "issue", "2027 Q1", "-o", str(tmp_path / "no/such/dir.csv")], env=env

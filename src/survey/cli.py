@@ -238,7 +238,9 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
         raise CliError(f"--output: cannot write {output}: {error.strerror}") from None
     try:
         with db.session() as session:
-            links = issue_invitations(session, find_round(session, round_ref), settings.base_url)
+            links = issue_invitations(
+                session, find_round(session, round_ref), settings.base_url, settings.secret_key
+            )
     except RoundError as error:
         if output:
             stream.close()
@@ -249,7 +251,7 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
     with stream as out:
         writer = csv.writer(out)
         writer.writerow(["email", "link"])
-        writer.writerows(links)
+        writer.writerows((issued.email, issued.link) for issued in links)
     click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)
 
 
@@ -266,7 +268,10 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
 
     base_url = f"http://127.0.0.1:{port}"
     path = Path.cwd() / DEMO_DATABASE
-    info = build_demo(path, base_url, seed=seed, progress=lambda step: click.echo(f"  {step}...", err=True))
+    secret_key = os.environ.get("SURVEY_SECRET_KEY") or secrets.token_urlsafe(32)
+    info = build_demo(
+        path, base_url, secret_key, seed=seed, progress=lambda step: click.echo(f"  {step}...", err=True)
+    )
     click.echo(
         f"\nDemo ready in {info.database.name}: {info.summary}.\n"
         f"Planted story: {info.planted}\n\n"
@@ -281,7 +286,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         return
     os.environ.update(
         SURVEY_DATABASE_URL=f"sqlite:///{path}",
-        SURVEY_SECRET_KEY=os.environ.get("SURVEY_SECRET_KEY") or secrets.token_urlsafe(32),
+        SURVEY_SECRET_KEY=secret_key,
         SURVEY_BASE_URL=base_url,
         SURVEY_COOKIE_SECURE="false",  # plain HTTP on this machine only
     )

@@ -60,7 +60,11 @@ def quarter_names(today: date, count: int) -> list[tuple[str, date]]:
 
 
 def build_demo(
-    path: Path, base_url: str, seed: int = 2026, progress: Callable[[str], None] = lambda _: None
+    path: Path,
+    base_url: str,
+    secret_key: str,
+    seed: int = 2026,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> DemoInfo:
     """Create (or reset) the demo database at `path` and fill it."""
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -97,7 +101,15 @@ def build_demo(
         name = quarters[-1][0]
         progress(f"Round {name}: open, about half of the invitations answered")
         link = _open_round(
-            db, name, now, simulated[-1], functions, teams, (internal_items, external_items), base_url, shape
+            db,
+            name,
+            now,
+            simulated[-1],
+            functions,
+            teams,
+            (internal_items, external_items),
+            (base_url, secret_key),
+            shape,
         )
         with db.session() as session:
             team = session.get(Unit, teams[0])
@@ -223,14 +235,15 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
         advance_round(session, session.get(Round, round_id), RoundStatus.CLOSED)
 
 
-def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, base_url, shape) -> str:
+def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, where, shape) -> str:
     """Open the current round, invite everyone, and answer about half the invitations (and take about half the
     customers' answers). Returns an unused employee link."""
     internal_items, external_items = items
+    base_url, secret_key = where
     with db.session() as session:
         a_round = create_round(session, name, now - timedelta(days=3), now + timedelta(days=11))
         advance_round(session, a_round, RoundStatus.OPEN)
-        links = issue_invitations(session, a_round, base_url)
+        links = issue_invitations(session, a_round, base_url, secret_key)
         round_id = a_round.id
     # Answer the first half of each team's simulated respondents, through the same rows live answers use.
     per_team: dict[int, int] = {}
@@ -239,7 +252,7 @@ def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items,
         per_team[a.team] = per_team.get(a.team, 0) + 1
         if per_team[a.team] <= shape.staff_per_team * OPEN_ROUND_ANSWERED_SHARE:
             chosen.append(a)
-    tokens = {link.rsplit("/", 1)[1] for _, link in links}
+    tokens = {issued.link.rsplit("/", 1)[1] for issued in links}
     with db.write() as connection:
         hashes_by_team: dict[int, list[str]] = {}
         for row in connection.execute(

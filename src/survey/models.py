@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
@@ -146,8 +147,13 @@ class Item(SQLModel, table=True):
 
 
 class Round(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("schedule_id", "period"),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=80)
+    # Rounds a schedule creates: which schedule, and which of its periods (e.g. "2027-01"), made at most once.
+    schedule_id: int | None = Field(default=None, foreign_key="schedule.id", index=True)
+    period: str | None = Field(default=None, max_length=20)
     opens_at: datetime = Field(sa_type=UTCDateTime)
     closes_at: datetime = Field(sa_type=UTCDateTime)
     status: RoundStatus = Field(default=RoundStatus.SCHEDULED, sa_type=String(20))
@@ -172,8 +178,10 @@ class Invitation(SQLModel, table=True):
     employee_id: int = Field(foreign_key="employee.id", index=True)
     # The employee's team when invited: their answers count for it.
     team_id: int = Field(foreign_key="unit.id")
-    # SHA-256 of the link token; the token itself is shown once and never stored.
+    # SHA-256 of the link token. The token is never stored: it is derived from the secret key, the invitation id
+    # and this version (see tokens.py), so mails can carry it; a reissued link bumps the version.
     token_hash: str = Field(unique=True, max_length=64)
+    link_version: int = 1
     # SHA-256 of the survey cookie the link was exchanged for.
     session_hash: str | None = Field(default=None, unique=True, max_length=64)
     answered: bool = False
@@ -227,3 +235,220 @@ class CustomerFormKey(SQLModel, table=True):
 
     key_hash: str = Field(primary_key=True, max_length=64)
     round_id: int = Field(foreign_key="round.id", index=True)
+
+
+# --- Accounts (administration: HR, department heads, executives) --------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(StrEnum):
+    HR = "hr"  # survey administrator: organisation, rounds, imports, mail, accounts
+    HEAD = "head"  # a department head: their own units only
+    EXECUTIVE = "executive"  # sees everything reported
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)  # stored lower-case
+    name: str = Field(max_length=200)
+    role: Role = Field(sa_type=String(20))
+    # argon2id; None until the person sets a password through an e-mailed link.
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class UserUnit(SQLModel, table=True):
+    """A head's scope: the units (and everything below them) whose pages and reports they may see."""
+
+    __tablename__ = "user_unit"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its hash is kept. Deleted at logout."""
+
+    __tablename__ = "auth_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)  # absolute limit, whatever the activity
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, counted per account and per client to throttle guessing (shared by every process)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=320, index=True)
+    client: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A single-use link to set a password. The token is derived like invitation tokens; its hash is kept."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A credential for integrations, created by HR: shown once, stored hashed, scoped and revocable."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    scopes: str = Field(max_length=500)  # space-separated, e.g. "roster:read rounds:write"
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- Schedules, round actions and mail ------------------------------------------------------------------------
+
+
+class Schedule(SQLModel, table=True):
+    """A recurring plan of rounds, e.g. quarterly: opens the first Monday of Jan, Apr, Jul and Oct at 09:00 in the
+    organisation's time zone, stays open 14 days, reminds on days 5 and 10."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    active: bool = True
+    months: str = Field(default="1,4,7,10", max_length=40)  # months that open a round
+    week: int = 1  # which week of the month: 1..4, or -1 for the last
+    weekday: int = 0  # 0 = Monday ... 6 = Sunday
+    open_time: str = Field(default="09:00", max_length=5)  # local time, HH:MM
+    days_open: int = 14
+    reminder_days: str = Field(default="5,10", max_length=40)  # days after opening
+    timezone: str = Field(default="UTC", max_length=64)  # IANA name, e.g. Europe/Berlin
+    lead_days: int = 28  # rounds are created this many days before they open
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class ScheduleUnit(SQLModel, table=True):
+    """Units taking part in a schedule's rounds; none listed means every active unit."""
+
+    __tablename__ = "schedule_unit"
+
+    schedule_id: int = Field(foreign_key="schedule.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+
+
+class ActionKind(StrEnum):
+    OPEN = "open"
+    REMIND = "remind"
+    CLOSE = "close"
+
+
+class RoundAction(SQLModel, table=True):
+    """Something a round must do at a time: open, remind or close. Done exactly once: the row is claimed by the
+    same transaction that carries the action out."""
+
+    __tablename__ = "round_action"
+    __table_args__ = (UniqueConstraint("round_id", "kind", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    kind: ActionKind = Field(sa_type=String(20))
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=500)
+
+
+class MailKind(StrEnum):
+    INVITATION = "invitation"
+    REMINDER = "reminder"
+    PASSWORD_RESET = "password_reset"
+
+
+class MailState(StrEnum):
+    PENDING = "pending"  # waiting to be sent
+    SENDING = "sending"  # handed to the SMTP server right now
+    SENT = "sent"
+    RETRY = "retry"  # a send failed; tried again at next_attempt_at
+    FAILED = "failed"  # gave up after the last retry; HR sees it
+    UNCERTAIN = "uncertain"  # a process stopped mid-send: never resent automatically, HR decides
+    STORED = "stored"  # no SMTP server configured: kept in the outbox for HR to read
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A mail to send. It holds references, not the text: the text (with its personal link, derived from the
+    secret key) is rendered when sent or viewed, so no link is stored."""
+
+    __tablename__ = "outbox"
+    # One mail per person per round action: a race or a crash cannot queue a second.
+    __table_args__ = (UniqueConstraint("invitation_id", "action_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: MailKind = Field(sa_type=String(20))
+    recipient: str = Field(max_length=320)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    action_id: int | None = Field(default=None, foreign_key="round_action.id")
+    password_reset_id: int | None = Field(default=None, foreign_key="password_reset.id")
+    state: MailState = Field(default=MailState.PENDING, sa_type=String(20), index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- Imports ----------------------------------------------------------------------------------------------------
+
+
+class Metric(StrEnum):
+    CSAT = "csat"
+    NPS = "nps"
+    CES = "ces"
+
+
+class ExternalFigure(SQLModel, table=True):
+    """A customer figure from another tool, for a front-line team and a round's period: a mean and n, a score (CSAT%
+    or NPS) and n, or the distribution of answers (counts per scale point)."""
+
+    __tablename__ = "external_figure"
+    __table_args__ = (UniqueConstraint("round_id", "team_id", "metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    team_id: int = Field(foreign_key="unit.id")
+    metric: Metric = Field(sa_type=String(10))
+    n: int
+    mean: float | None = None
+    score: float | None = None  # CSAT% (0..100) or NPS (-100..100)
+    distribution: dict[str, int] | None = Field(default=None, sa_type=ANSWERS)  # {"<scale point>": count}
+    source: str = Field(max_length=200)
+    imported_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class ImportRun(SQLModel, table=True):
+    """A record of every import applied: what, from where, by whom, and what it changed."""
+
+    __tablename__ = "import_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # roster | external
+    source: str = Field(max_length=200)
+    actor: str = Field(max_length=320)  # a user's e-mail, "api token <name>" or "command line"
+    at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    summary: str = Field(max_length=1000)
+    details: dict[str, Any] | None = Field(default=None, sa_type=ANSWERS)

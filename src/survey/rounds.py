@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
@@ -21,7 +22,7 @@ from survey.models import (
     Unit,
     UnitKind,
 )
-from survey.tokens import new_token, token_hash
+from survey.tokens import invitation_token, token_hash
 
 
 class RoundError(ValueError):
@@ -122,12 +123,27 @@ def close_round(db: Database, reference: str) -> Round:
     return a_round
 
 
-def issue_invitations(session: Session, a_round: Round, base_url: str) -> list[tuple[str, str]]:
-    """Invite every active employee of the round's front-line teams not invited yet.
+@dataclass(frozen=True)
+class IssuedLink:
+    invitation_id: int
+    email: str
+    link: str
 
-    Returns (email, personal link) pairs. The links exist only in this return value: the database keeps
-    their hashes, so a link lost now can only be replaced, never shown again.
+
+def invitation_link(base_url: str, secret_key: str, invitation: Invitation) -> str:
+    """An invitation's personal link. Derived, never stored: only its hash is (see tokens.py)."""
+    token = invitation_token(secret_key, invitation.id, invitation.link_version)
+    return f"{base_url.rstrip('/')}/i/{token}"
+
+
+def issue_invitations(session: Session, a_round: Round, base_url: str, secret_key: str) -> list[IssuedLink]:
+    """Invite every active employee of the round's front-line teams not invited yet, and return their links.
+
+    The database keeps only the links' hashes. Mails render the link again from the secret key; anything else
+    that shows links (an export) shows each one once.
     """
+    if not secret_key:
+        raise RoundError("SURVEY_SECRET_KEY is not set: personal links are derived from it")
     if a_round.status not in (RoundStatus.SCHEDULED, RoundStatus.OPEN):
         raise RoundError(f"round {a_round.name!r} is {a_round.status}; invitations go out before it closes")
     already = select(Invitation.employee_id).where(Invitation.round_id == a_round.id)
@@ -138,18 +154,22 @@ def issue_invitations(session: Session, a_round: Round, base_url: str) -> list[t
         .where(Employee.active, Unit.kind == UnitKind.FRONT_LINE, Employee.id.not_in(already))
         .order_by(Employee.email)
     ).all()
-    links = []
-    for employee in employees:
-        token = new_token()
-        session.add(
-            Invitation(
-                round_id=a_round.id,
-                employee_id=employee.id,
-                team_id=employee.unit_id,
-                token_hash=token_hash(token),
-            )
+    invitations = [
+        Invitation(
+            round_id=a_round.id,
+            employee_id=employee.id,
+            team_id=employee.unit_id,
+            token_hash=secrets.token_hex(32),  # a placeholder until the id, which the token needs, is known
         )
-        links.append((employee.email, f"{base_url.rstrip('/')}/i/{token}"))
+        for employee in employees
+    ]
+    session.add_all(invitations)
+    session.flush()
+    links = []
+    for invitation, employee in zip(invitations, employees):
+        link = invitation_link(base_url, secret_key, invitation)
+        invitation.token_hash = token_hash(link.rsplit("/", 1)[1])
+        links.append(IssuedLink(invitation.id, employee.email, link))
     session.commit()
     return links
 

@@ -60,6 +60,15 @@ class Settings:
     min_comment_group_size: int = 10
     # Customer survey requests a client may make per minute.
     customer_rate_limit: int = 30
+    # Outgoing mail: smtp://user:password@host:587 (STARTTLS), smtps://...:465 (TLS), or smtp+plain://host:25
+    # (no encryption, for a relay on the same machine). Empty: mail is kept in the outbox for HR to read.
+    smtp_url: str = ""
+    mail_from: str = "survey@localhost"
+    # The server opens, reminds and closes scheduled rounds and sends mail by itself. `survey tick` does one pass.
+    scheduler: bool = True
+    # Signed-in sessions end after this long without a request, and after session_max_hours in any case.
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -88,6 +97,18 @@ class Settings:
             values["customer_rate_limit"] = _int(
                 "SURVEY_CUSTOMER_RATE_LIMIT", env["SURVEY_CUSTOMER_RATE_LIMIT"], 1
             )
+        if "SURVEY_SMTP_URL" in env:
+            values["smtp_url"] = env["SURVEY_SMTP_URL"].strip()
+        if "SURVEY_MAIL_FROM" in env:
+            values["mail_from"] = env["SURVEY_MAIL_FROM"].strip()
+        if "SURVEY_SCHEDULER" in env:
+            values["scheduler"] = _bool("SURVEY_SCHEDULER", env["SURVEY_SCHEDULER"])
+        if "SURVEY_SESSION_IDLE_MINUTES" in env:
+            values["session_idle_minutes"] = _int(
+                "SURVEY_SESSION_IDLE_MINUTES", env["SURVEY_SESSION_IDLE_MINUTES"], 1
+            )
+        if "SURVEY_SESSION_MAX_HOURS" in env:
+            values["session_max_hours"] = _int("SURVEY_SESSION_MAX_HOURS", env["SURVEY_SESSION_MAX_HOURS"], 1)
         return cls(**values).validated()
 
     def validated(self) -> Settings:
@@ -96,6 +117,13 @@ class Settings:
             raise SettingsError(f"SURVEY_BASE_URL: expected an http(s) URL, got {self.base_url!r}")
         if self.min_group_size < MIN_GROUP_SIZE_FLOOR:
             raise SettingsError(f"SURVEY_MIN_GROUP_SIZE: must be at least {MIN_GROUP_SIZE_FLOOR}")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps", "smtp+plain"}:
+            raise SettingsError(
+                "SURVEY_SMTP_URL: expected smtp://host:587 (STARTTLS), smtps://host:465 (TLS) or "
+                f"smtp+plain://host:25, got scheme {urlsplit(self.smtp_url).scheme!r}"
+            )
+        if "@" not in self.mail_from:
+            raise SettingsError(f"SURVEY_MAIL_FROM: expected an e-mail address, got {self.mail_from!r}")
         if not self.database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError(
                 f"SURVEY_DATABASE_URL: expected sqlite:///FILE or postgresql://..., got {self.database_url!r}"
