@@ -183,6 +183,38 @@ def open_round(db, org) -> OpenRound:
     return start_round(db)
 
 
+@dataclass
+class People:
+    hr: str
+    executive: str
+    head_fl1: str  # head of front-line team FL1
+    head_fl2: str  # head of front-line team FL2
+    head_region: str  # head of region R1, and so of every team in it
+
+
+def make_people(db: Database) -> People:
+    """One account of each kind, all with the password `helpers.PASSWORD`."""
+    from tests.helpers import PASSWORD
+
+    from survey.accounts import create_user
+    from survey.models import Role
+
+    with db.session() as session:
+        create_user(session, "hr@example.com", "Hana HR", Role.HR, password=PASSWORD)
+        create_user(session, "exec@example.com", "Edda Exec", Role.EXECUTIVE, password=PASSWORD)
+        create_user(session, "head1@example.com", "Hugo Head", Role.HEAD, ["FL1"], password=PASSWORD)
+        create_user(session, "head2@example.com", "Heidi Head", Role.HEAD, ["FL2"], password=PASSWORD)
+        create_user(session, "region@example.com", "Rita Region", Role.HEAD, ["R1"], password=PASSWORD)
+    return People(
+        "hr@example.com", "exec@example.com", "head1@example.com", "head2@example.com", "region@example.com"
+    )
+
+
+@pytest.fixture
+def people(db, org) -> People:
+    return make_people(db)
+
+
 @pytest.fixture
 def settings_for_fuzz(settings):
     """A client whose customer pages are not rate-limited, for tests that post many forms."""

@@ -79,3 +79,22 @@ def _scales(html: str) -> list[tuple[str, int, int]]:
     for field, value in re.findall(r'name="(q-\d+)" value="(\d+)"', html):
         values.setdefault(field, []).append(int(value))
     return [(field, min(v), max(v)) for field, v in values.items()]
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def log_in(client, email: str, password: str = PASSWORD):
+    """Log in through the login form, as a browser would; returns the final response."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "_csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+
+
+def post_form(client, page_path: str, action: str, data: dict | None = None, **kwargs):
+    """Open a page, then send one of its forms with the page's CSRF token."""
+    page = client.get(page_path)
+    return client.post(action, data={**(data or {}), "_csrf_token": csrf_from(page.text)}, **kwargs)

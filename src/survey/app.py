@@ -9,12 +9,20 @@ from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from survey import customer, employee
+from survey.admin import admin_router
+from survey.api import api_router
+from survey.auth import Authentication, LoginPages
 from survey.db import Database
+from survey.heads import staff_router
 from survey.intake import Intake
 from survey.settings import Settings, resource_dir
 from survey.web import http_error_page, security_headers, server_error_page, unreadable_request_page
@@ -28,7 +36,7 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(20_000, 50, 1_000)
 
 
-@get("/health", sync_to_thread=False, exclude_from_csrf=True)
+@get("/health", sync_to_thread=False, exclude_from_csrf=True, include_in_schema=False)
 def health() -> dict[str, str]:
     """Liveness: answers without touching the database."""
     return {"status": "ok"}
@@ -47,19 +55,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             employee.EmployeeSurvey,
             customer.customer_router(settings),
-            create_static_files_router(path="/static", directories=[templates / "static"]),
+            LoginPages,
+            admin_router(),
+            staff_router(),
+            api_router(),
+            create_static_files_router(
+                path="/static", directories=[templates / "static"], include_in_schema=False
+            ),
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
+            "db": Provide(lambda: db, sync_to_thread=False, use_cache=True),
         },
+        middleware=[DefineMiddleware(Authentication, db=db, settings=settings)],
         template_config=TemplateConfig(directory=templates, engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/health"],
+            # Bearer tokens are not sent by browsers on their own, so API calls cannot be forged cross-site.
+            exclude=["/health", "/api"],
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.hosts),
         before_send=[security_headers(hsts=settings.base_url.startswith("https://"))],
@@ -70,5 +87,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         on_startup=[tune_garbage_collection],
         on_shutdown=[db.dispose],
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(
+            title="survey API",
+            version="1",
+            description="Roster, rounds, schedules, customer figures and response rates. "
+            "Send an API token created by HR: Authorization: Bearer <token>.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        ),
     )

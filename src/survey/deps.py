@@ -2,8 +2,10 @@
 
 from litestar.di import NamedDependency
 
+from survey.db import Database
 from survey.intake import Intake
 from survey.settings import Settings
 
+DatabaseDep = NamedDependency[Database]
 IntakeDep = NamedDependency[Intake]
 SettingsDep = NamedDependency[Settings]

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from survey.anonymity import participation_warning, suppressed_groups
 from survey.db import Database
 from survey.models import (
     Employee,
@@ -182,3 +183,98 @@ def response_rate(session: Session, a_round: Round) -> tuple[int, int]:
         )
     ).one()
     return answered, invited
+
+
+@dataclass(frozen=True)
+class TeamParticipation:
+    unit_id: int
+    code: str
+    name: str
+    parent_id: int | None
+    invited: int
+    answered: int
+
+
+def team_participation(session: Session, round_id: int) -> list[TeamParticipation]:
+    """Invited and answered per front-line team of a round, counted in the database. Raw counts: pass them through
+    `participation_view` before showing them to anyone."""
+    rows = session.exec(
+        select(
+            Unit.id,
+            Unit.code,
+            Unit.name,
+            Unit.parent_id,
+            func.count(Invitation.id),
+            func.count(Invitation.id).filter(Invitation.answered),
+        )
+        .join(Invitation, Invitation.team_id == Unit.id)
+        .where(Invitation.round_id == round_id)
+        .group_by(Unit.id, Unit.code, Unit.name, Unit.parent_id)
+        .order_by(Unit.code)
+    ).all()
+    return [TeamParticipation(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    label: str
+    invited: int
+    answered: int | None  # None: hidden (fewer than k invited, or hidden so a hidden team cannot be derived)
+    low: bool  # below the healthy share: the group's results deserve a warning
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.answered is None or not self.invited else self.answered / self.invited
+
+
+def participation_view(
+    teams: list[TeamParticipation], k: int, unit_names: dict[int, str]
+) -> tuple[ParticipationRow, list[ParticipationRow]]:
+    """The round's total and one row per team, ready to show: a team's rate only when it has at least k invitees,
+    with complementary suppression so a hidden team cannot be found from the total and the others."""
+    hidden = suppressed_groups({t.unit_id: t.invited for t in teams}, k)
+    invited = sum(t.invited for t in teams)
+    answered = sum(t.answered for t in teams)
+    total = ParticipationRow(
+        "All teams", invited, answered if invited >= k else None, participation_warning(answered, invited)
+    )
+    rows = [
+        ParticipationRow(
+            f"{t.name} ({t.code})" + (f", {unit_names[t.parent_id]}" if t.parent_id in unit_names else ""),
+            t.invited,
+            None if t.unit_id in hidden else t.answered,
+            t.unit_id not in hidden and participation_warning(t.answered, t.invited),
+        )
+        for t in teams
+    ]
+    return total, rows
+
+
+def open_round_now(session: Session, a_round: Round, settings, now: datetime) -> Round:
+    """Open a scheduled round ahead of its time (HR's "Open now")."""
+    return advance_round(session, a_round, RoundStatus.OPEN)
+
+
+def reissue_link(session: Session, a_round: Round, email: str, settings) -> str:
+    """A new personal link for someone who lost theirs. The old link and any survey opened with it stop working.
+    Returns the new link, to be handed over this once."""
+    if a_round.status not in (RoundStatus.SCHEDULED, RoundStatus.OPEN):
+        raise RoundError(
+            f"round {a_round.name!r} is {a_round.status}; links can only be replaced before it closes"
+        )
+    invitation = session.exec(
+        select(Invitation)
+        .join(Employee, Employee.id == Invitation.employee_id)
+        .where(Invitation.round_id == a_round.id, Employee.email == email)
+    ).first()
+    if invitation is None:
+        raise RoundError(f"{email or 'that address'} was not invited to round {a_round.name!r}")
+    if invitation.answered:
+        raise RoundError(f"{email} has answered already; a new link would not work")
+    invitation.link_version += 1
+    invitation.session_hash = None
+    link = invitation_link(settings.base_url, settings.secret_key, invitation)
+    invitation.token_hash = token_hash(link.rsplit("/", 1)[1])
+    session.add(invitation)
+    session.commit()
+    return link

@@ -6,6 +6,7 @@ import logging
 import re
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -15,8 +16,8 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 from litestar.exceptions.http_exceptions import NotFoundException
-from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Scope
 
 log = logging.getLogger("survey")
@@ -72,7 +73,14 @@ def http_error_page(request: Request, error: HTTPException) -> Response:
     if says_more_than_status and not isinstance(error, (NotFoundException, NotAuthorizedException)):
         message = _readable_detail(error)
     headers = getattr(error, "headers", None) or {}
-    if not _wants_html(request) or request.url.path.startswith("/api"):
+    is_api = request.url.path.startswith("/api")
+    if status == 401 and not is_api and request.method == "GET":
+        expired = isinstance(error.extra, dict) and error.extra.get("expired")
+        return Redirect(
+            f"/login?next={quote(request.url.path)}" + ("&expired=1" if expired else ""),
+            status_code=HTTP_303_SEE_OTHER,
+        )
+    if not _wants_html(request) or is_api:
         return Response({"status_code": status, "detail": message}, status_code=status, headers=headers)
     return Template(
         "error.html", context={"status": status, "message": message}, status_code=status, headers=headers

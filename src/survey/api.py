@@ -1,0 +1,248 @@
+"""The JSON API under `/api`, for integrations: an API token (created by HR) in `Authorization: Bearer ...`, with
+the scope each route names. Its OpenAPI description is at `/schema/openapi.json`.
+
+Numbers leave here under the same anonymity rules as the pages: response rates only for groups of at least k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from litestar import Router, get, post
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_409_CONFLICT
+from sqlmodel import Session, select
+
+from survey import rounds
+from survey.auth import api_scope, now
+from survey.deps import DatabaseDep, SettingsDep
+from survey.models import Employee, Round, RoundStatus, RoundUnit, Unit
+
+
+class Conflict(ClientException):
+    status_code = HTTP_409_CONFLICT
+
+
+# --- Shapes -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitOut:
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    active: bool
+
+
+@dataclass
+class EmployeeOut:
+    email: str
+    name: str
+    unit_code: str
+    active: bool
+
+
+@dataclass
+class RoundOut:
+    id: int
+    name: str
+    status: str
+    opens_at: datetime
+    closes_at: datetime
+    unit_codes: list[str]
+    schedule_id: int | None
+
+
+@dataclass
+class NewRound:
+    name: str
+    opens_at: datetime
+    closes_at: datetime
+    unit_codes: list[str] | None = None  # default: every active support function and front-line team
+
+
+@dataclass
+class TeamRate:
+    team_code: str
+    team_name: str
+    invited: int
+    answered: int | None  # null: hidden, the group is too small to show (anonymity)
+    rate: float | None
+    low_participation: bool
+
+
+@dataclass
+class ResponseRates:
+    round_id: int
+    minimum_group_size: int
+    invited: int
+    answered: int | None
+    rate: float | None
+    low_participation: bool
+    teams: list[TeamRate]
+
+
+def _round_out(session: Session, a_round: Round) -> RoundOut:
+    codes = session.exec(
+        select(Unit.code)
+        .join(RoundUnit, RoundUnit.unit_id == Unit.id)
+        .where(RoundUnit.round_id == a_round.id)
+    ).all()
+    return RoundOut(
+        a_round.id,
+        a_round.name,
+        str(a_round.status),
+        a_round.opens_at,
+        a_round.closes_at,
+        sorted(codes),
+        a_round.schedule_id,
+    )
+
+
+def _round(session: Session, round_id: int) -> Round:
+    a_round = session.get(Round, round_id)
+    if a_round is None:
+        raise NotFoundException(f"no round {round_id}")
+    return a_round
+
+
+# --- Roster -----------------------------------------------------------------------------------------------------
+
+
+@get("/units", opt={"scope": "roster:read"}, sync_to_thread=True)
+def list_units(db: DatabaseDep) -> list[UnitOut]:
+    """Every unit, active or not, with its parent's code."""
+    with db.session() as session:
+        units = session.exec(select(Unit).order_by(Unit.code)).all()
+    codes = {u.id: u.code for u in units}
+    return [UnitOut(u.code, u.name, str(u.kind), codes.get(u.parent_id), u.active) for u in units]
+
+
+@get("/employees", opt={"scope": "roster:read"}, sync_to_thread=True)
+def list_employees(
+    db: DatabaseDep,
+    limit: int = Parameter(default=500, ge=1, le=5000),
+    offset: int = Parameter(default=0, ge=0, le=10_000_000),
+) -> list[EmployeeOut]:
+    """Employees by e-mail, a page at a time."""
+    with db.session() as session:
+        rows = session.exec(
+            select(Employee, Unit.code)
+            .join(Unit, Unit.id == Employee.unit_id)
+            .order_by(Employee.email)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    return [EmployeeOut(e.email, e.name, code, e.active) for e, code in rows]
+
+
+# --- Rounds -----------------------------------------------------------------------------------------------------
+
+
+@get("/rounds", opt={"scope": "rounds:read"}, sync_to_thread=True)
+def list_rounds(db: DatabaseDep) -> list[RoundOut]:
+    with db.session() as session:
+        return [_round_out(session, r) for r in session.exec(select(Round).order_by(Round.opens_at))]
+
+
+@get("/rounds/{round_id:int}", opt={"scope": "rounds:read"}, sync_to_thread=True)
+def get_round(round_id: FromPath[int], db: DatabaseDep) -> RoundOut:
+    with db.session() as session:
+        return _round_out(session, _round(session, round_id))
+
+
+@post("/rounds", opt={"scope": "rounds:write"}, sync_to_thread=True)
+def create_round(data: JSONBody[NewRound], db: DatabaseDep) -> RoundOut:
+    """Schedule a round with the newest instruments."""
+    if data.opens_at.tzinfo is None or data.closes_at.tzinfo is None:
+        raise ClientException("opens_at and closes_at need a time zone, e.g. 2027-01-04T09:00:00+01:00")
+    with db.session() as session:
+        try:
+            created = rounds.create_round(
+                session, data.name, data.opens_at, data.closes_at, data.unit_codes or ()
+            )
+        except rounds.RoundError as error:
+            raise ClientException(str(error)) from None
+        return _round_out(session, created)
+
+
+def _change_round(round_id: int, step: str, db, settings) -> RoundOut:
+    try:
+        if step == "close":
+            with db.session() as session:
+                _round(session, round_id)
+            rounds.close_round(db, str(round_id))
+        else:
+            with db.session() as session:
+                a_round = _round(session, round_id)
+                if step == "open":
+                    rounds.open_round_now(session, a_round, settings, now())
+                else:
+                    rounds.advance_round(session, a_round, RoundStatus.PUBLISHED)
+    except rounds.RoundError as error:
+        raise Conflict(str(error)) from None
+    with db.session() as session:
+        return _round_out(session, _round(session, round_id))
+
+
+@post("/rounds/{round_id:int}/open", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
+def open_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+    """Open a scheduled round now, inviting its staff."""
+    return _change_round(round_id, "open", db, settings)
+
+
+@post("/rounds/{round_id:int}/close", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
+def close_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+    """Close an open round now: no more answers; the order answers arrived in is erased from storage."""
+    return _change_round(round_id, "close", db, settings)
+
+
+@post("/rounds/{round_id:int}/publish", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
+def publish_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+    """Publish a closed round: its reports become visible to heads."""
+    return _change_round(round_id, "publish", db, settings)
+
+
+@get("/rounds/{round_id:int}/response-rates", opt={"scope": "rounds:read"}, sync_to_thread=True)
+def response_rates(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> ResponseRates:
+    """Invited and answered, for the round and per front-line team; counts of groups with fewer than k invitees
+    (and of one more group where needed, so none can be derived from the total) are null."""
+    k = settings.min_group_size
+    with db.session() as session:
+        _round(session, round_id)
+        teams = rounds.team_participation(session, round_id)
+    total, rows = rounds.participation_view(teams, k, {})
+    return ResponseRates(
+        round_id,
+        k,
+        total.invited,
+        total.answered,
+        total.rate,
+        total.low,
+        [
+            TeamRate(team.code, team.name, row.invited, row.answered, row.rate, row.low)
+            for team, row in zip(teams, rows, strict=True)
+        ],
+    )
+
+
+def api_router() -> Router:
+    return Router(
+        path="/api",
+        guards=[api_scope],
+        security=[{"bearer": []}],
+        route_handlers=[
+            list_units,
+            list_employees,
+            list_rounds,
+            get_round,
+            create_round,
+            open_round,
+            close_round,
+            publish_round,
+            response_rates,
+        ],
+    )

@@ -1,0 +1,103 @@
+"""Pages for department heads and executives: the units they may see, and nothing else.
+
+A head reaches only their own units and the units below them; any other unit id answers 404, the same as an id
+that does not exist, so guessing ids tells nothing. HR and executives see every unit.
+"""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy import func
+from sqlmodel import select
+
+from survey import accounts
+from survey.anonymity import participation_warning
+from survey.auth import any_account, signed_in_user
+from survey.deps import DatabaseDep, SettingsDep
+from survey.models import Invitation, Round, RoundStatus, Unit, UnitKind
+
+
+@get("/my", sync_to_thread=True)
+def my_units(request: Request, db: DatabaseDep) -> Template:
+    user = signed_in_user(request)
+    with db.session() as session:
+        visible = accounts.visible_unit_ids(session, user)
+        statement = select(Unit).where(Unit.active).order_by(Unit.kind, Unit.code)
+        if visible is not None:
+            statement = statement.where(Unit.id.in_(visible))
+        units = session.exec(statement).all()
+    return Template("staff/my.html", context={"units": units, "user": user})
+
+
+@get("/units/{unit_id:int}", sync_to_thread=True)
+def unit_page(unit_id: FromPath[int], request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
+    user = signed_in_user(request)
+    k = settings.min_group_size
+    with db.session() as session:
+        visible = accounts.visible_unit_ids(session, user)
+        unit = session.get(Unit, unit_id)
+        if unit is None or (visible is not None and unit.id not in visible):
+            raise NotFoundException()
+        children = session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).all()
+        teams = _teams_below(session, unit)
+        participation = []
+        if teams:
+            rows = session.exec(
+                select(
+                    Round,
+                    func.count(Invitation.id),
+                    func.count(Invitation.id).filter(Invitation.answered),
+                )
+                .join(Invitation, Invitation.round_id == Round.id)
+                .where(Invitation.team_id.in_(teams))
+                .group_by(Round.id)
+                .order_by(Round.opens_at.desc())
+            ).all()
+            for a_round, invited, answered in rows:
+                shown = invited >= k
+                participation.append(
+                    {
+                        "round": a_round,
+                        "invited": invited,
+                        "answered": answered if shown else None,
+                        "low": shown and participation_warning(answered, invited),
+                    }
+                )
+        parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return Template(
+        "staff/unit.html",
+        context={
+            "unit": unit,
+            "parent": parent if parent and (visible is None or parent.id in visible) else None,
+            "children": children,
+            "participation": participation,
+            "k": k,
+            "published": RoundStatus.PUBLISHED,
+        },
+    )
+
+
+def _teams_below(session, unit: Unit) -> list[int]:
+    """Front-line teams at or below a unit (their staff are the invitees whose participation it shows)."""
+    units = session.exec(select(Unit.id, Unit.parent_id, Unit.kind)).all()
+    children: dict[int, list[int]] = {}
+    for unit_id, parent_id, _ in units:
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(unit_id)
+    kinds = {unit_id: kind for unit_id, _, kind in units}
+    found, frontier = [], [unit.id]
+    while frontier:
+        current = frontier.pop()
+        if kinds.get(current) == UnitKind.FRONT_LINE:
+            found.append(current)
+        frontier.extend(children.get(current, ()))
+    return found
+
+
+def staff_router() -> Router:
+    return Router(
+        path="/", guards=[any_account], include_in_schema=False, route_handlers=[my_units, unit_page]
+    )

@@ -1,0 +1,155 @@
+"""Every route, walked as every kind of visitor: nobody, each role, and API tokens. A guard on every non-public
+route; heads reach only their own units, whoever's id they guess."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from litestar.routes import HTTPRoute
+from sqlmodel import select
+from tests.conftest import start_round
+from tests.helpers import csrf_from, log_in
+
+from survey.accounts import create_api_token
+from survey.auth import PUBLIC_PATHS
+from survey.models import Instrument, Unit, User
+
+PUBLIC = [re.compile(p) for p in PUBLIC_PATHS]
+
+
+def _is_public(path: str) -> bool:
+    return any(p.search(path) for p in PUBLIC)
+
+
+def concrete_routes(app, ids: dict[str, int | str]) -> list[tuple[str, str]]:
+    """(method, path) for every route of the app, its path parameters filled in from `ids`."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        path = route.path
+        for name in re.findall(r"{(\w+):?\w*}", path):
+            path = re.sub(r"{" + name + r"(:\w+)?}", str(ids[name]), path)
+        for method in sorted(
+            route.http_handler_names if hasattr(route, "http_handler_names") else route.methods
+        ):
+            if method not in {"HEAD", "OPTIONS"}:
+                found.append((method, path))
+    return found
+
+
+@pytest.fixture
+def ids(db, org, people):
+    start_round(db)
+    with db.session() as session:
+        return {
+            "unit_id": session.exec(select(Unit).where(Unit.code == "FL2")).one().id,
+            "round_id": 1,
+            "instrument_id": session.exec(select(Instrument)).first().id,
+            "user_id": session.exec(select(User).where(User.email == people.executive)).one().id,
+            "token_id": 1,
+            "step": "open",
+            "token": "not-a-real-token",
+            "slug": "not-a-real-slug",
+            "file_path": "survey.css",
+            "path": "openapi.json",
+        }
+
+
+def test_nobody_reaches_a_non_public_route(app, client, ids):
+    routes = concrete_routes(app, ids)
+    assert len(routes) > 30
+    for method, path in routes:
+        if _is_public(path):
+            continue
+        response = client.request(method, path, follow_redirects=False)
+        if path.startswith("/api"):
+            assert response.status_code == 401, (method, path)
+            assert response.headers["www-authenticate"] == "Bearer"
+        elif method == "GET":
+            assert response.status_code == 303, (method, path)
+            assert response.headers["location"].startswith("/login?next=")
+        else:
+            assert response.status_code in (401, 403), (method, path)  # no session, or no CSRF token
+
+
+def _walk_as(client, app, ids, email):
+    log_in(client, email)
+    token = csrf_from(client.get("/my").text)
+    results = {}
+    for method, path in concrete_routes(app, ids):
+        if _is_public(path) or path == "/logout":
+            continue
+        data = {"_csrf_token": token} if method == "POST" else None
+        results[(method, path)] = client.request(method, path, data=data, follow_redirects=False).status_code
+    return results
+
+
+@pytest.mark.parametrize("who", ["head_fl1", "head_fl2", "head_region", "executive"])
+def test_heads_and_executives_reach_no_admin_page_and_no_api(client, app, ids, people, who):
+    results = _walk_as(client, app, ids, getattr(people, who))
+    for (method, path), status in results.items():
+        if path.startswith("/admin"):
+            assert status == 403, (who, method, path, status)
+        elif path.startswith("/api"):
+            assert status == 401, (who, method, path, status)  # a session cookie is no API credential
+
+
+def test_a_head_guessing_another_units_ids_finds_nothing(client, db, people):
+    log_in(client, people.head_fl1)
+    with db.session() as session:
+        units = {u.code: u.id for u in session.exec(select(Unit))}
+    assert client.get(f"/units/{units['FL1']}").status_code == 200
+    for code in ("FL2", "FL3", "SF1", "R1"):
+        denied = client.get(f"/units/{units[code]}")
+        assert denied.status_code == 404, code
+    assert client.get("/units/999999").status_code == 404  # the same answer as a unit that does not exist
+    assert "Store 2" not in client.get("/my").text
+
+
+def test_a_region_head_sees_the_teams_in_the_region(client, db, people):
+    log_in(client, people.head_region)
+    with db.session() as session:
+        units = {u.code: u.id for u in session.exec(select(Unit))}
+    for code in ("R1", "FL1", "FL2", "FL3"):
+        assert client.get(f"/units/{units[code]}").status_code == 200, code
+    assert client.get(f"/units/{units['SF1']}").status_code == 404
+
+
+def test_hr_reaches_every_admin_page(client, app, ids, people):
+    results = _walk_as(client, app, ids, people.hr)
+    for (method, path), status in results.items():
+        if method == "GET" and not path.startswith("/api"):
+            assert status == 200, (method, path, status)
+
+
+def test_executives_see_every_unit(client, db, people):
+    log_in(client, people.executive)
+    with db.session() as session:
+        unit_ids = [u.id for u in session.exec(select(Unit))]
+    assert all(client.get(f"/units/{u}").status_code == 200 for u in unit_ids)
+
+
+def test_admin_forms_without_their_csrf_token_change_nothing(client, db, people):
+    log_in(client, people.hr)
+    response = client.post("/admin/users", data={"email": "x@example.com", "name": "X", "role": "hr"})
+    assert response.status_code == 403
+    with db.session() as session:
+        assert session.exec(select(User).where(User.email == "x@example.com")).first() is None
+
+
+def test_api_tokens_are_scoped_and_revocable(client, db, org):
+    with db.session() as session:
+        row, token = create_api_token(session, "reader", ["rounds:read"], None, datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/rounds", headers=headers).status_code == 200
+    refused = client.get("/api/units", headers=headers)
+    assert refused.status_code == 403 and "roster:read" in refused.json()["detail"]
+    assert client.get("/api/rounds", headers={"Authorization": "Bearer svy_forged"}).status_code == 401
+    from survey.accounts import revoke_api_token
+
+    with db.session() as session:
+        revoke_api_token(session, row.id, datetime.now(UTC))
+    assert client.get("/api/rounds", headers=headers).status_code == 401

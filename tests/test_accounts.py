@@ -1,0 +1,232 @@
+"""HR, heads and executives log in with e-mail and password; sessions live on the server; guessing is throttled;
+a forgotten password is reset through a single-use mailed link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
+from sqlmodel import select
+from tests.conftest import BASE_URL
+from tests.helpers import PASSWORD, csrf_from, log_in, post_form
+
+from survey.accounts import password_reset_link
+from survey.cli import main
+from survey.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User
+from survey.tokens import password_reset_token
+
+COOKIE = "__Host-survey_auth"
+
+
+def test_hr_logs_in_lands_on_admin_and_gets_a_secure_session_cookie(client, people):
+    response = log_in(client, people.hr)
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(COOKIE))
+    assert all(flag in cookie.lower() for flag in ("httponly", "secure", "samesite=lax", "path=/"))
+    assert "Overview" in client.get("/admin").text
+
+
+def test_heads_and_executives_land_on_their_units(client, people):
+    assert log_in(client, people.head_fl1).headers["location"] == "/my"
+    page = client.get("/my")
+    assert "Store 1" in page.text and "Store 2" not in page.text
+
+
+def test_a_wrong_password_or_unknown_account_get_the_same_answer(client, people):
+    wrong = log_in(client, people.hr, "not the password at all")
+    unknown = log_in(client, "nobody@example.com", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 400
+    assert (
+        "Wrong e-mail address or password" in wrong.text
+        and "Wrong e-mail address or password" in unknown.text
+    )
+    assert COOKIE not in str(wrong.headers.get_list("set-cookie"))
+
+
+def test_every_login_gets_a_new_session_id_and_the_old_one_ends(client, db, people):
+    log_in(client, people.hr)
+    first = client.cookies.get(COOKIE)
+    log_in(client, people.hr)
+    second = client.cookies.get(COOKIE)
+    assert first and second and first != second
+    with db.session() as session:
+        assert len(session.exec(select(AuthSession)).all()) == 1
+
+
+def test_logout_ends_the_session_on_the_server(client, app, people):
+    log_in(client, people.hr)
+    stolen = client.cookies.get(COOKIE)
+    response = post_form(client, "/admin", "/logout", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    from litestar.testing import TestClient
+
+    with TestClient(app, base_url=BASE_URL) as thief:
+        thief.cookies.set(COOKIE, stolen)
+        replay = thief.get("/admin", follow_redirects=False)
+    assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
+
+
+def test_an_idle_session_expires_and_asks_to_log_in_again(client, db, people):
+    log_in(client, people.hr)
+    with db.session() as session:
+        session.exec(update(AuthSession).values(last_seen_at=datetime.now(UTC) - timedelta(hours=2)))
+        session.commit()
+    response = client.get("/admin/rounds", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/admin/rounds&expired=1"
+    assert "Your session ended" in client.get(response.headers["location"]).text
+    with db.session() as session:
+        assert session.exec(select(AuthSession)).all() == []
+
+
+def test_a_session_past_its_absolute_lifetime_ends_even_when_active(client, db, people):
+    log_in(client, people.hr)
+    with db.session() as session:
+        session.exec(update(AuthSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.commit()
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_login_returns_to_the_page_asked_for_but_never_to_another_site(client, people):
+    page = client.get("/login?next=/admin/rounds")
+    token = csrf_from(page.text)
+    data = {"email": people.hr, "password": PASSWORD, "_csrf_token": token, "next": "/admin/rounds"}
+    assert client.post("/login", data=data, follow_redirects=False).headers["location"] == "/admin/rounds"
+    for evil in ("//evil.example", "https://evil.example/", "/\\evil.example"):
+        response = client.post("/login", data={**data, "next": evil}, follow_redirects=False)
+        assert response.headers["location"] == "/admin"
+
+
+def test_a_login_form_without_its_csrf_token_is_refused(client, people):
+    client.get("/login")
+    response = client.post("/login", data={"email": people.hr, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
+    assert COOKIE not in str(response.headers.get_list("set-cookie"))
+
+
+def test_guessing_is_throttled_per_account_even_with_the_right_password_afterwards(client, people):
+    for _ in range(5):
+        assert log_in(client, people.hr, "guess guess guess").status_code == 400
+    throttled = log_in(client, people.hr)
+    assert throttled.status_code == 429 and "Too many failed attempts" in throttled.text
+    assert log_in(client, people.executive).status_code == 303  # other accounts are unaffected
+
+
+def test_guessing_across_accounts_is_throttled_per_client(client, people):
+    for n in range(20):
+        log_in(client, f"someone{n}@example.com", "guess guess guess")
+    assert log_in(client, people.executive).status_code == 429
+
+
+def _reset_token(db, settings, email: str) -> str:
+    with db.session() as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        reset = session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id)).all()[-1]
+    return password_reset_token(settings.secret_key, reset.id)
+
+
+def test_a_forgotten_password_is_reset_by_a_single_use_mailed_link(client, db, settings, people):
+    answer = post_form(client, "/password/forgot", "/password/forgot", {"email": people.head_fl1})
+    assert "a link to set a new password is on its way" in answer.text
+    with db.session() as session:
+        mail = session.exec(select(OutboxMessage)).one()
+        assert mail.kind == MailKind.PASSWORD_RESET and mail.recipient == people.head_fl1
+        reset = session.get(PasswordReset, mail.password_reset_id)
+        assert reset.token_hash and password_reset_token(settings.secret_key, reset.id) not in str(reset)
+        link = password_reset_link(settings, reset)
+    path = link.removeprefix(BASE_URL)
+    new = "a brand new long password"
+    done = post_form(client, path, path, {"password": new, "repeat": new}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/login?reset=1"
+    assert log_in(client, people.head_fl1, PASSWORD).status_code == 400
+    assert log_in(client, people.head_fl1, new).status_code == 303
+    again = client.get(path)
+    assert again.status_code == 404 and "no longer works" in again.text
+
+
+def test_resetting_a_password_signs_out_every_session_of_the_account(client, app, db, settings, people):
+    log_in(client, people.hr)
+    post_form(client, "/password/forgot", "/password/forgot", {"email": people.hr})
+    path = f"/password/reset/{_reset_token(db, settings, people.hr)}"
+    post_form(client, path, path, {"password": "another long password", "repeat": "another long password"})
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_asking_for_a_reset_does_not_reveal_whether_an_account_exists(client, db, people):
+    known = post_form(client, "/password/forgot", "/password/forgot", {"email": people.hr})
+    unknown = post_form(client, "/password/forgot", "/password/forgot", {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace(people.hr, "X") == unknown.text.replace("nobody@example.com", "X")
+
+
+@pytest.mark.parametrize(
+    ("password", "repeat", "message"),
+    [
+        ("short", "short", "at least 12 characters"),
+        ("a long enough password", "a different long password", "The two passwords differ"),
+        ("head1@example.com", "head1@example.com", "must not be the e-mail address"),
+    ],
+)
+def test_a_weak_or_mistyped_new_password_is_refused_and_the_link_still_works(
+    client, db, settings, people, password, repeat, message
+):
+    post_form(client, "/password/forgot", "/password/forgot", {"email": people.head_fl1})
+    path = f"/password/reset/{_reset_token(db, settings, people.head_fl1)}"
+    refused = post_form(client, path, path, {"password": password, "repeat": repeat})
+    assert refused.status_code == 400 and message in refused.text
+    assert client.get(path).status_code == 200
+
+
+def test_an_expired_reset_link_does_not_work(client, db, settings, people):
+    post_form(client, "/password/forgot", "/password/forgot", {"email": people.hr})
+    with db.session() as session:
+        session.exec(update(PasswordReset).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        session.commit()
+    assert client.get(f"/password/reset/{_reset_token(db, settings, people.hr)}").status_code == 404
+
+
+def test_a_deactivated_account_is_signed_out_and_cannot_log_in(client, db, people):
+    log_in(client, people.head_fl1)
+    from survey.accounts import deactivate_user
+
+    with db.session() as session:
+        deactivate_user(session, session.exec(select(User).where(User.email == people.head_fl1)).one())
+    assert client.get("/my", follow_redirects=False).status_code == 303
+    assert log_in(client, people.head_fl1).status_code == 400
+
+
+def test_survey_user_create_makes_an_account_that_can_log_in(database_url, client, org):
+    env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": "a-test-secret"}
+    created = CliRunner().invoke(
+        main,
+        ["user", "create", "Boss@Example.com", "--role", "head", "--unit", "FL1", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    assert log_in(client, "boss@example.com").headers["location"] == "/my"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["user", "create", "not-an-address", "--role", "hr", "--password-stdin"],
+            "is not an e-mail address",
+        ),
+        (
+            ["user", "create", "a@example.com", "--role", "head", "--password-stdin"],
+            "needs at least one unit",
+        ),
+        (["user", "create", "a@example.com", "--role", "head", "--unit", "NOPE", "--password-stdin"], "NOPE"),
+        (["user", "create", "a@example.com", "--role", "hr", "--password-stdin"], "at least 12 characters"),
+        (["user", "create", "a@example.com", "--role", "boss", "--password-stdin"], "'boss' is not one of"),
+    ],
+)
+def test_survey_user_create_refuses_bad_input_with_exit_2(database_url, org, args, message):
+    env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": "a-test-secret"}
+    result = CliRunner().invoke(main, args, input="short\n", env=env)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
