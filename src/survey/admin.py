@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from survey import accounts, rounds
 from survey.auth import hr_only, now, signed_in_user
-from survey.deps import DatabaseDep, SettingsDep
+from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.instruments import InstrumentError, new_instrument_version
 from survey.models import (
     ApiToken,
@@ -195,14 +195,14 @@ def _instrument_context(session: Session, instrument_id: int) -> dict:
 
 
 @get("/instruments/{instrument_id:int}", sync_to_thread=True)
-def instrument_page(instrument_id: FromPath[int], db: DatabaseDep) -> Template:
+def instrument_page(instrument_id: ObjectId, db: DatabaseDep) -> Template:
     with db.session() as session:
         return Template("admin/instrument.html", context=_instrument_context(session, instrument_id))
 
 
 @post("/instruments/{instrument_id:int}/new-version")
 async def start_new_version(
-    instrument_id: FromPath[int], request: Request, db: DatabaseDep
+    instrument_id: ObjectId, request: Request, db: DatabaseDep
 ) -> Template | Redirect:
     """A new version from this one, with the wording HR edited. Rounds already created keep their version."""
     form = await request.form()
@@ -277,7 +277,7 @@ def _round_context(session: Session, round_id: int, k: int) -> dict:
 
 
 @get("/rounds/{round_id:int}", sync_to_thread=True)
-def round_page(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> Template:
+def round_page(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Template:
     with db.session() as session:
         return Template(
             "admin/round.html", context=_round_context(session, round_id, settings.min_group_size)
@@ -286,7 +286,7 @@ def round_page(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) 
 
 @post("/rounds/{round_id:int}/{step:str}", sync_to_thread=True)
 def change_round(
-    round_id: FromPath[int], step: FromPath[str], db: DatabaseDep, settings: SettingsDep
+    round_id: ObjectId, step: FromPath[str], db: DatabaseDep, settings: SettingsDep
 ) -> Template | Redirect:
     """Open, close or publish a round now, whatever its schedule says."""
     try:
@@ -308,7 +308,7 @@ def change_round(
 
 
 @post("/rounds/{round_id:int}/links", sync_to_thread=True)
-def export_links(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> Response:
+def export_links(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """Personal links for everyone in the round not invited yet, as CSV, for channels other than e-mail. Shown
     this once: asking again gives only people invited since."""
     try:
@@ -333,7 +333,7 @@ def export_links(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep
 
 @post("/rounds/{round_id:int}/reissue")
 async def reissue_link(
-    round_id: FromPath[int], request: Request, db: DatabaseDep, settings: SettingsDep
+    round_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> Template:
     """A new personal link for one employee who lost theirs; the old link stops working."""
     email = accounts.normalise_email(text_field(await request.form(), "email"))[:320]
@@ -392,7 +392,7 @@ async def create_user_page(request: Request, db: DatabaseDep, settings: Settings
 
 @post("/users/{user_id:int}/{step:str}", sync_to_thread=True)
 def change_user(
-    user_id: FromPath[int], step: FromPath[str], request: Request, db: DatabaseDep, settings: SettingsDep
+    user_id: ObjectId, step: FromPath[str], request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> Redirect | Template:
     """Deactivate or reactivate an account, or send it a new link to set its password."""
     with db.session() as session:
@@ -451,7 +451,7 @@ async def create_token_page(request: Request, db: DatabaseDep) -> Template:
 
 
 @post("/tokens/{token_id:int}/revoke", sync_to_thread=True)
-def revoke_token(token_id: FromPath[int], db: DatabaseDep) -> Redirect:
+def revoke_token(token_id: ObjectId, db: DatabaseDep) -> Redirect:
     with db.session() as session:
         try:
             accounts.revoke_api_token(session, token_id, now())

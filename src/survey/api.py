@@ -11,13 +11,13 @@ from datetime import datetime
 
 from litestar import Router, get, post
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlmodel import Session, select
 
 from survey import rounds
 from survey.auth import api_scope, now
-from survey.deps import DatabaseDep, SettingsDep
+from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Employee, Round, RoundStatus, RoundUnit, Unit
 
 
@@ -149,7 +149,7 @@ def list_rounds(db: DatabaseDep) -> list[RoundOut]:
 
 
 @get("/rounds/{round_id:int}", opt={"scope": "rounds:read"}, sync_to_thread=True)
-def get_round(round_id: FromPath[int], db: DatabaseDep) -> RoundOut:
+def get_round(round_id: ObjectId, db: DatabaseDep) -> RoundOut:
     with db.session() as session:
         return _round_out(session, _round(session, round_id))
 
@@ -189,25 +189,25 @@ def _change_round(round_id: int, step: str, db, settings) -> RoundOut:
 
 
 @post("/rounds/{round_id:int}/open", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
-def open_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+def open_round(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> RoundOut:
     """Open a scheduled round now, inviting its staff."""
     return _change_round(round_id, "open", db, settings)
 
 
 @post("/rounds/{round_id:int}/close", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
-def close_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+def close_round(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> RoundOut:
     """Close an open round now: no more answers; the order answers arrived in is erased from storage."""
     return _change_round(round_id, "close", db, settings)
 
 
 @post("/rounds/{round_id:int}/publish", opt={"scope": "rounds:write"}, sync_to_thread=True, status_code=200)
-def publish_round(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> RoundOut:
+def publish_round(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> RoundOut:
     """Publish a closed round: its reports become visible to heads."""
     return _change_round(round_id, "publish", db, settings)
 
 
 @get("/rounds/{round_id:int}/response-rates", opt={"scope": "rounds:read"}, sync_to_thread=True)
-def response_rates(round_id: FromPath[int], db: DatabaseDep, settings: SettingsDep) -> ResponseRates:
+def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> ResponseRates:
     """Invited and answered, for the round and per front-line team; counts of groups with fewer than k invitees
     (and of one more group where needed, so none can be derived from the total) are null."""
     k = settings.min_group_size

@@ -146,6 +146,8 @@ def client_address(request: Request) -> str:
 
 
 class LoginPages(Controller):
+    include_in_schema = False
+
     @get("/login", sync_to_thread=False)
     def show_login(self, request: Request) -> Template:
         expired = request.query_params.get("expired") == "1"

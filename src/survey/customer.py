@@ -88,4 +88,6 @@ def customer_router(settings: Settings) -> Router:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.customer_rate_limit), set_rate_limit_headers=True
     )
-    return Router(path="/", route_handlers=[CustomerSurvey], middleware=[rate_limit.middleware])
+    return Router(
+        path="/", route_handlers=[CustomerSurvey], middleware=[rate_limit.middleware], include_in_schema=False
+    )

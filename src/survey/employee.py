@@ -30,6 +30,8 @@ def _state_page(invitation: InvitationView | None) -> Template | None:
 
 
 class EmployeeSurvey(Controller):
+    include_in_schema = False
+
     @get("/i/{token:str}", sync_to_thread=True)
     def open_link(
         self, token: FromPath[str], intake: IntakeDep, settings: SettingsDep

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from litestar import Request, Router, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy import func
 from sqlmodel import select
@@ -16,7 +15,7 @@ from sqlmodel import select
 from survey import accounts
 from survey.anonymity import participation_warning
 from survey.auth import any_account, signed_in_user
-from survey.deps import DatabaseDep, SettingsDep
+from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Invitation, Round, RoundStatus, Unit, UnitKind
 
 
@@ -33,7 +32,7 @@ def my_units(request: Request, db: DatabaseDep) -> Template:
 
 
 @get("/units/{unit_id:int}", sync_to_thread=True)
-def unit_page(unit_id: FromPath[int], request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
+def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
     user = signed_in_user(request)
     k = settings.min_group_size
     with db.session() as session:
