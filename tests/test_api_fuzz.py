@@ -13,11 +13,11 @@ from hypothesis import settings as hypothesis_settings
 from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from tests.conftest import BASE_URL, start_round
 
 from survey.accounts import API_SCOPES, create_api_token
 from survey.app import create_app
 from survey.settings import Settings
-from tests.conftest import BASE_URL, start_round
 
 
 @pytest.fixture
@@ -42,7 +42,9 @@ def test_the_api_never_fails_or_breaks_its_schema(api, method, path):
     operation = schemathesis.openapi.from_asgi("/schema/openapi.json", app)[path][method]
 
     @given(case=operation.as_strategy())
-    @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @hypothesis_settings(
+        max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     def no_failure(case):
         case.call_and_validate(
             headers={"Authorization": f"Bearer {token}"},

@@ -211,6 +211,8 @@ async def start_new_version(
         wording = {item.id: clean_text(form.get(f"wording-{item.id}")) for item in context["items"]}
         title = clean_text(form.get("title"))
         try:
+            if not context["is_newest"]:
+                raise InstrumentError("a newer version exists; start new versions from the newest")
             created = new_instrument_version(session, context["instrument"], title, wording)
         except InstrumentError as error:
             return Template(

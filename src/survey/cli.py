@@ -346,3 +346,5 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
     )
     click.echo(f"\nServing on {base_url} (Ctrl+C to stop)\n", err=True)
     run_server("127.0.0.1", port, workers=1)
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""HR's pages, used as HR would: create rounds and accounts, watch response rates that keep small teams hidden,
+hand out and replace links, start a new questionnaire version, manage API tokens."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+from tests.conftest import start_round
+from tests.helpers import csrf_from, log_in, post_form
+
+from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, User
+
+
+def as_hr(client, people):
+    assert log_in(client, people.hr).status_code == 303
+    return client
+
+
+def test_hr_creates_a_round_from_the_rounds_page(client, db, people):
+    as_hr(client, people)
+    made = post_form(
+        client,
+        "/admin/rounds",
+        "/admin/rounds",
+        {"name": "2027 Q1", "opens": "2027-01-04", "days": "14"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    page = client.get(made.headers["location"])
+    assert "2027 Q1" in page.text and "2027-01-18 00:00 UTC" in page.text
+
+
+def test_a_bad_round_form_says_what_is_wrong_and_keeps_what_was_typed(client, db, people):
+    as_hr(client, people)
+    bad = post_form(
+        client, "/admin/rounds", "/admin/rounds", {"name": "Q", "opens": "04/01/2027", "days": "14"}
+    )
+    assert bad.status_code == 400 and "Give the first day as a date" in bad.text and 'value="Q"' in bad.text
+    start_round(db, "Taken")
+    taken = post_form(
+        client, "/admin/rounds", "/admin/rounds", {"name": "Taken", "opens": "2027-01-04", "days": "3"}
+    )
+    assert taken.status_code == 400 and "exists already" in taken.text
+
+
+def test_response_rates_hide_small_teams_and_one_more_so_none_can_be_derived(client, db, people):
+    from survey.models import Unit, UnitKind
+
+    # The org has FL1..FL3 with 6 staff each; add a kiosk of 2.
+
+    with db.session() as session:
+        tiny = Unit(code="FL9", name="Kiosk", kind=UnitKind.FRONT_LINE, public_slug="kiosk-slug")
+        session.add(tiny)
+        session.flush()
+        session.add_all(Employee(email=f"k{n}@example.com", name=f"K {n}", unit_id=tiny.id) for n in range(2))
+        session.commit()
+    opened = start_round(db)
+    with db.session() as session:
+        for invitation in session.exec(select(Invitation)).all()[:3]:
+            invitation.answered = True
+            session.add(invitation)
+        session.commit()
+    as_hr(client, people)
+    page = client.get(f"/admin/rounds/{opened.id}").text
+    rows = {line.split("</td>")[0].split(">")[-1]: line for line in page.split("<tr>") if "(FL" in line}
+    assert "hidden" in rows["Kiosk (FL9)"]
+    hidden = [label for label, row in rows.items() if "hidden" in row]
+    assert len(hidden) == 2, hidden  # the kiosk, and one more so the kiosk is not total minus the others
+    assert "20" in page  # 3 teams x 6 + 2 invited
+
+
+def test_the_api_gives_the_same_rates_with_hidden_counts_as_null(client, db, people):
+    from datetime import UTC, datetime
+
+    from survey.accounts import create_api_token
+
+    opened = start_round(db)
+    with db.session() as session:
+        _, token = create_api_token(session, "dash", ["rounds:read"], None, datetime.now(UTC))
+    rates = client.get(
+        f"/api/rounds/{opened.id}/response-rates", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert rates["invited"] == 18 and rates["answered"] == 0 and rates["minimum_group_size"] == 5
+    assert {t["team_code"] for t in rates["teams"]} == {"FL1", "FL2", "FL3"}
+    assert all(t["answered"] == 0 for t in rates["teams"])  # 6 invitees each: shown
+
+
+def test_exported_links_are_shown_once_and_work(client, db, people):
+    as_hr(client, people)
+    with db.session() as session:
+        from datetime import UTC, datetime, timedelta
+
+        from survey.rounds import create_round
+
+        now = datetime.now(UTC)
+        a_round = create_round(session, "Manual", now - timedelta(days=1), now + timedelta(days=5))
+    page = f"/admin/rounds/{a_round.id}"
+    first = post_form(client, page, f"{page}/links")
+    assert first.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(first.text)))
+    assert len(rows) == 18
+    second = post_form(client, page, f"{page}/links")
+    assert list(csv.DictReader(io.StringIO(second.text))) == []
+    post_form(client, page, f"{page}/open")
+    survey = client.get(urlsplit(rows[0]["link"]).path, follow_redirects=True)
+    assert survey.status_code == 200 and 'name="round"' in survey.text
+
+
+def test_a_lost_link_is_replaced_and_the_old_one_stops_working(client, db, people):
+    opened = start_round(db)
+    email = sorted(opened.links)[0]
+    as_hr(client, people)
+    page = f"/admin/rounds/{opened.id}"
+    answer = post_form(client, page, f"{page}/reissue", {"email": email})
+    assert answer.status_code == 200 and "shown this once" in answer.text
+    new_link = answer.text.split("<code>")[1].split("</code>")[0]
+    assert client.get(opened.path(email)).status_code == 404
+    assert client.get(urlsplit(new_link).path, follow_redirects=True).status_code == 200
+    unknown = post_form(client, page, f"{page}/reissue", {"email": "stranger@example.com"})
+    assert unknown.status_code == 400 and "was not invited" in unknown.text
+
+
+def test_hr_creates_an_account_and_the_person_gets_a_link_to_set_a_password(client, db, people):
+    as_hr(client, people)
+    made = post_form(
+        client,
+        "/admin/users",
+        "/admin/users",
+        {"email": "New.Head@Example.com", "name": "New Head", "role": "head", "units": "FL3"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    with db.session() as session:
+        user = session.exec(select(User).where(User.email == "new.head@example.com")).one()
+        assert user.password_hash is None
+        mail = session.exec(select(OutboxMessage).where(OutboxMessage.recipient == user.email)).one()
+        assert mail.kind == MailKind.PASSWORD_RESET
+    bad = post_form(
+        client, "/admin/users", "/admin/users", {"email": "x@example.com", "role": "head", "units": ""}
+    )
+    assert bad.status_code == 400 and "needs at least one unit" in bad.text
+
+
+def test_hr_cannot_lock_themself_out(client, db, people):
+    as_hr(client, people)
+    with db.session() as session:
+        me = session.exec(select(User).where(User.email == people.hr)).one()
+    refused = post_form(client, "/admin/users", f"/admin/users/{me.id}/deactivate")
+    assert refused.status_code == 409 and "your own account" in refused.text
+
+
+def test_a_new_questionnaire_version_leaves_existing_rounds_alone(client, db, people):
+    existing = start_round(db)
+    as_hr(client, people)
+    with db.session() as session:
+        source = session.exec(select(Instrument).where(Instrument.kind == "internal")).one()
+        items = session.exec(
+            select(Item).where(Item.instrument_id == source.id).order_by(Item.position)
+        ).all()
+    page = f"/admin/instruments/{source.id}"
+    form = {f"wording-{i.id}": i.wording for i in items} | {"title": source.title}
+    form[f"wording-{items[0].id}"] = "{function} gets it right the first time."
+    made = post_form(client, page, f"{page}/new-version", form, follow_redirects=False)
+    assert made.status_code == 303
+    with db.session() as session:
+        versions = session.exec(select(Instrument).where(Instrument.kind == "internal")).all()
+        assert sorted(v.version for v in versions) == [1, 2]
+        assert session.get(Round, existing.id).internal_instrument_id == source.id
+    with db.session() as session:
+        newest = session.exec(select(Item).where(Item.instrument_id == versions[-1].id)).all()
+    broken = {f"wording-{i.id}": i.wording for i in newest} | {f"wording-{newest[1].id}": "No placeholder."}
+    refused = post_form(
+        client,
+        f"/admin/instruments/{versions[-1].id}",
+        f"/admin/instruments/{versions[-1].id}/new-version",
+        broken,
+    )
+    assert refused.status_code == 400 and "keep {function}" in refused.text
+
+
+def test_api_tokens_are_shown_once_and_revoked_from_the_page(client, db, people):
+    as_hr(client, people)
+    page = client.get("/admin/tokens")
+    made = client.post(
+        "/admin/tokens",
+        data={
+            "name": "BI dashboard",
+            "scope": ["rounds:read", "roster:read"],
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
+    token = made.text.split("<code>svy_")[1].split("</code>")[0]
+    headers = {"Authorization": f"Bearer svy_{token}"}
+    assert client.get("/api/units", headers=headers).status_code == 200
+    assert "svy_" + token not in client.get("/admin/tokens").text
+    with db.session() as session:
+        from survey.models import ApiToken
+
+        row = session.exec(select(ApiToken)).one()
+        assert row.scopes == "rounds:read roster:read" or row.scopes == "roster:read rounds:read"
+    post_form(client, "/admin/tokens", f"/admin/tokens/{row.id}/revoke")
+    assert client.get("/api/units", headers=headers).status_code == 401
+
+
+def test_employee_search_finds_by_name_email_or_unit(client, db, people):
+    as_hr(client, people)
+    page = client.get("/admin/employees?q=FL2")
+    assert page.text.count("@example.com</td>") == 6
+
+
+def test_pages_escape_what_the_roster_holds(client, db, people):
+    with db.session() as session:
+        employee = session.exec(select(Employee)).first()
+        employee.name = "<script>alert(1)</script>"
+        session.add(employee)
+        session.commit()
+    as_hr(client, people)
+    page = client.get("/admin/employees")
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
