@@ -194,8 +194,7 @@ class People:
 
 def make_people(db: Database) -> People:
     """One account of each kind, all with the password `helpers.PASSWORD`."""
-    from tests.helpers import PASSWORD
-
+    from helpers import PASSWORD
     from survey.accounts import create_user
     from survey.models import Role
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from litestar.routes import HTTPRoute
 from sqlmodel import select
-from tests.conftest import start_round
-from tests.helpers import csrf_from, log_in
 
+from conftest import start_round
+from helpers import csrf_from, log_in
 from survey.accounts import create_api_token
 from survey.auth import PUBLIC_PATHS
 from survey.models import Instrument, Unit, User

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 from sqlmodel import select
-from tests.conftest import BASE_URL
-from tests.helpers import PASSWORD, csrf_from, log_in, post_form
 
+from conftest import BASE_URL
+from helpers import PASSWORD, csrf_from, log_in, post_form
 from survey.accounts import password_reset_link
 from survey.cli import main
 from survey.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User

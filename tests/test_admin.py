@@ -8,9 +8,9 @@ import io
 from urllib.parse import urlsplit
 
 from sqlmodel import select
-from tests.conftest import start_round
-from tests.helpers import csrf_from, log_in, post_form
 
+from conftest import start_round
+from helpers import csrf_from, log_in, post_form
 from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, User
 
 

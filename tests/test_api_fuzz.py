@@ -13,8 +13,8 @@ from hypothesis import settings as hypothesis_settings
 from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
-from tests.conftest import BASE_URL, start_round
 
+from conftest import BASE_URL, start_round
 from survey.accounts import API_SCOPES, create_api_token
 from survey.app import create_app
 from survey.settings import Settings

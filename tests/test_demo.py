@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
-from helpers import customer_answers, employee_answers, free_port, open_survey, submit_survey
+from helpers import csrf_from, customer_answers, employee_answers, free_port, open_survey, submit_survey
 from survey.app import create_app
 from survey.cli import main
 from survey.db import Database
@@ -151,6 +151,16 @@ def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
             assert survey.status_code == 200 and "How well do our support functions serve you?" in survey.text
             assert str(survey.url).endswith("/survey")
         assert "How did" in httpx.get(customer_link).text
+        password = re.search(r"password for every demo account: (\S+)\)", printed).group(1)
+        hr_email = re.search(r"(\S+@demo\.example) +HR", printed).group(1)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as browser:
+            token = csrf_from(browser.get("/login").text)
+            admin = browser.post(
+                "/login", data={"email": hr_email, "password": password, "_csrf_token": token}
+            )
+            assert (
+                admin.status_code == 200 and str(admin.url).endswith("/admin") and "Open rounds" in admin.text
+            )
         assert (tmp_path / "survey-demo.db").exists()
     finally:
         process.send_signal(signal.SIGINT)

@@ -318,7 +318,7 @@ def user_create(
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
 def demo(port: int, seed: int, no_serve: bool) -> None:
     """Create or reset survey-demo.db here with a realistic organisation, then serve it."""
-    from survey.demo import DEMO_DATABASE, build_demo
+    from survey.demo import DEMO_DATABASE, DEMO_PASSWORD, build_demo
 
     base_url = f"http://127.0.0.1:{port}"
     path = Path.cwd() / DEMO_DATABASE
@@ -333,6 +333,9 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         f"  Employee survey (a personal link; it works once): {info.employee_link}\n"
         f"  Customer survey for {info.customer_team}: {info.customer_link}\n"
         f"  Health check: {base_url}/health\n\n"
+        f"Log in at {base_url}/login (password for every demo account: {DEMO_PASSWORD}):\n"
+        + "".join(f"  {email:<28} {sees}\n" for email, sees in info.accounts)
+        + "\n"
         f"Answer the employee survey, then open its link again: it will say you already answered.\n"
         f"More links for the open round: SURVEY_DATABASE_URL=sqlite:///{DEMO_DATABASE} survey invitations issue ..."
     )
@@ -346,5 +349,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
     )
     click.echo(f"\nServing on {base_url} (Ctrl+C to stop)\n", err=True)
     run_server("127.0.0.1", port, workers=1)
+
+
 if __name__ == "__main__":
     main()

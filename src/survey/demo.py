@@ -11,9 +11,10 @@ import numpy as np
 from sqlalchemy import insert, update
 from sqlmodel import select
 
+from survey.accounts import create_user
 from survey.db import Database, upgrade
 from survey.intake import external_rows, internal_rows, store_external, store_internal
-from survey.models import Employee, Invitation, Item, Round, RoundStatus, SurveyKind, Unit, UnitKind
+from survey.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit, UnitKind
 from survey.questionnaire import CustomerAnswers, Review
 from survey.rounds import advance_round, create_round, issue_invitations, latest_instrument, new_public_slug
 from survey.simulation import (
@@ -28,6 +29,8 @@ from survey.simulation import (
 from survey.tokens import new_token, token_hash
 
 DEMO_DATABASE = "survey-demo.db"
+# The demo's accounts share this password. A demo on 127.0.0.1 only; never a real deployment.
+DEMO_PASSWORD = "demo-password-2026"
 OPEN_ROUND_ANSWERED_SHARE = 0.5
 
 
@@ -42,6 +45,7 @@ class DemoInfo:
     truth: Plant  # the planted story, in indexes of the two lists below
     function_ids: list[int]
     team_ids: list[int]
+    accounts: list[tuple[str, str]]  # (e-mail, what the account sees); every one's password is DEMO_PASSWORD
 
 
 def first_monday(year: int, month: int) -> date:
@@ -113,6 +117,7 @@ def build_demo(
         )
         with db.session() as session:
             team = session.get(Unit, teams[0])
+            accounts = _accounts(session, session.get(Unit, functions[truth.driver]), team)
         names = org.functions
         summary = (
             f"{shape.teams} front-line teams in {len(org.regions)} regions, {shape.functions} support functions, "
@@ -133,6 +138,7 @@ def build_demo(
             truth,
             functions,
             teams,
+            accounts,
         )
     finally:
         db.dispose()
@@ -167,6 +173,25 @@ def _organisation(session, org) -> tuple[list[int], list[int]]:
     )
     session.commit()
     return [f.id for f in functions], [t.id for t in teams]
+
+
+def _accounts(session, function: Unit, team: Unit) -> list[tuple[str, str]]:
+    """One account of each role, to log in and look around."""
+    people = [
+        ("hr@demo.example", "Harriet HR", Role.HR, [], "HR: everything, administration"),
+        ("exec@demo.example", "Evan Executive", Role.EXECUTIVE, [], "executive: every unit"),
+        (
+            "function.head@demo.example",
+            "Fiona Function",
+            Role.HEAD,
+            [function.code],
+            f"head of {function.name}",
+        ),
+        ("team.head@demo.example", "Theo Team", Role.HEAD, [team.code], f"head of {team.name}"),
+    ]
+    for email, name, role, units, _ in people:
+        create_user(session, email, name, role, units, password=DEMO_PASSWORD)
+    return [(email, sees) for email, _, _, _, sees in people]
 
 
 def _items(session) -> tuple[list[Item], list[Item]]:
