@@ -1,4 +1,4 @@
-"""The `survey` command: database, server, rounds, invitations and the demo."""
+"""The `survey` command: database, server, rounds, invitations, imports and the demo."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 
 from survey.db import Database, NotMigrated, upgrade
+from survey.figures import import_external_figures
 from survey.models import RoundStatus
+from survey.roster import import_roster
 from survey.rounds import (
     RoundError,
     advance_round,
@@ -25,6 +27,7 @@ from survey.rounds import (
     response_rate,
 )
 from survey.settings import Settings, SettingsError
+from survey.tabular import ImportFile
 
 
 class CliError(click.ClickException):
@@ -253,6 +256,85 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
         writer.writerow(["email", "link"])
         writer.writerows((issued.email, issued.link) for issued in links)
     click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)
+
+
+# --- imports ----------------------------------------------------------------------------------------------
+
+COMMAND_LINE = "command line"  # the ImportRun actor of imports run here
+
+
+def read_import_files(paths: tuple[Path, ...]) -> list[ImportFile]:
+    """The files' bytes, each named as given on the command line (problems point at that name)."""
+    files = []
+    for path in paths:
+        try:
+            files.append(ImportFile(str(path), path.read_bytes()))
+        except OSError as error:
+            raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    return files
+
+
+def report_import(report) -> None:
+    """Print the problems, one a line as FILE:LINE: column COLUMN: message, and exit 2; or the summary."""
+    if report.problems:
+        for problem in report.problems:
+            click.echo(str(problem), err=True)
+        raise CliError(report.summary())
+    click.echo(report.summary())
+    for note in getattr(report, "notes", ()):
+        click.echo(f"Note: {note}", err=True)
+
+
+_FILES = click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=Path)
+_DRY_RUN = click.option(
+    "--dry-run", is_flag=True, help="Check the files and show what would change; write nothing."
+)
+
+
+@main.group()
+def roster() -> None:
+    """The organisation: units and employees."""
+
+
+@roster.command("import")
+@_FILES
+@_DRY_RUN
+def roster_import(paths: tuple[Path, ...], dry_run: bool) -> None:
+    """Import units and/or employees from CSV or XLSX files (see examples/README.md).
+
+    All files are checked together and every problem is listed; nothing is written unless there are none.
+    Units and employees a file leaves out are deactivated, never deleted.
+    """
+    files = read_import_files(paths)
+    db = migrated_database(load_settings())
+    try:
+        report = import_roster(db, files, actor=COMMAND_LINE, dry_run=dry_run)
+    finally:
+        db.dispose()
+    report_import(report)
+
+
+@main.group()
+def external() -> None:
+    """Customer figures from other tools: CSAT, NPS and CES per front-line team and round."""
+
+
+@external.command("import")
+@_FILES
+@_DRY_RUN
+def external_import(paths: tuple[Path, ...], dry_run: bool) -> None:
+    """Import external figures from CSV or XLSX files (see examples/README.md).
+
+    Every problem is listed and nothing is written unless there are none. A figure for the same round, team
+    and metric replaces the stored one.
+    """
+    files = read_import_files(paths)
+    db = migrated_database(load_settings())
+    try:
+        report = import_external_figures(db, files, actor=COMMAND_LINE, dry_run=dry_run)
+    finally:
+        db.dispose()
+    report_import(report)
 
 
 # --- demo -------------------------------------------------------------------------------------------------
