@@ -576,3 +576,16 @@ def test_the_command_refuses_a_path_it_cannot_read(run, path):
     result = run("roster", "import", path)
     assert result.exit_code == 2
     assert f"Error: cannot read {path}:" in result.output and "Traceback" not in result.output
+
+
+def test_a_database_failure_during_an_import_is_a_message_not_a_traceback(run, monkeypatch, tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE employee ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("survey.cli.import_roster", locked)
+    (tmp_path / "units.csv").write_text("\n".join(UNITS) + "\n")
+    result = run("roster", "import", str(tmp_path / "units.csv"))
+    assert result.exit_code == 2
+    assert "failed during the import (OperationalError); nothing was imported" in result.output

@@ -8,10 +8,12 @@ import csv
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from survey.db import Database, NotMigrated, upgrade
 from survey.figures import import_external_figures
@@ -274,8 +276,20 @@ def read_import_files(paths: tuple[Path, ...]) -> list[ImportFile]:
     return files
 
 
-def report_import(report) -> None:
-    """Print the problems, one a line as FILE:LINE: column COLUMN: message, and exit 2; or the summary."""
+def run_import(importer: Callable, paths: tuple[Path, ...], dry_run: bool) -> None:
+    """Read the files and import them with `importer` (`import_roster` or `import_external_figures`). Print
+    each problem as FILE:LINE: column COLUMN: message and exit 2, or print the summary."""
+    files = read_import_files(paths)
+    db = migrated_database(load_settings())
+    try:
+        report = importer(db, files, actor=COMMAND_LINE, dry_run=dry_run)
+    except SQLAlchemyError as error:  # locked, connection lost...: the transaction was rolled back
+        raise CliError(
+            f"the database {db.safe_url} failed during the import ({error.__class__.__name__});"
+            " nothing was imported"
+        ) from None
+    finally:
+        db.dispose()
     if report.problems:
         for problem in report.problems:
             click.echo(str(problem), err=True)
@@ -305,13 +319,7 @@ def roster_import(paths: tuple[Path, ...], dry_run: bool) -> None:
     All files are checked together and every problem is listed; nothing is written unless there are none.
     Units and employees a file leaves out are deactivated, never deleted.
     """
-    files = read_import_files(paths)
-    db = migrated_database(load_settings())
-    try:
-        report = import_roster(db, files, actor=COMMAND_LINE, dry_run=dry_run)
-    finally:
-        db.dispose()
-    report_import(report)
+    run_import(import_roster, paths, dry_run)
 
 
 @main.group()
@@ -328,13 +336,7 @@ def external_import(paths: tuple[Path, ...], dry_run: bool) -> None:
     Every problem is listed and nothing is written unless there are none. A figure for the same round, team
     and metric replaces the stored one.
     """
-    files = read_import_files(paths)
-    db = migrated_database(load_settings())
-    try:
-        report = import_external_figures(db, files, actor=COMMAND_LINE, dry_run=dry_run)
-    finally:
-        db.dispose()
-    report_import(report)
+    run_import(import_external_figures, paths, dry_run)
 
 
 # --- demo -------------------------------------------------------------------------------------------------
