@@ -68,6 +68,11 @@ _MAX_LENGTH = {"code": 40, "name": 200, "email": 320, "parent_code": 40, "unit_c
 _CHUNK = 500  # ids per `IN (...)`: well below every database's parameter limit
 
 
+def unit_kind(text: str) -> UnitKind | None:
+    """The unit kind a file's `kind` cell names, accepting friendly spellings (`Front-line`, `region`)."""
+    return _KINDS.get(re.sub(r"[\s\-]+", "_", text.strip().lower()))
+
+
 # --- What an import reports -------------------------------------------------------------------------------
 
 
@@ -561,11 +566,7 @@ def _apply_units(
         elif not unit.active:
             changes.reactivated += 1
             changed.append(row)
-        elif (unit.name, unit.kind, code_of.get(unit.parent_id, "")) != (
-            row.name,
-            row.kind,
-            row.parent_code,
-        ) or _needs_slug(row, unit):
+        elif _unit_differs(unit, row, code_of):
             changes.updated += 1
             changed.append(row)
         else:
@@ -622,6 +623,11 @@ def _apply_units(
     return changes
 
 
+def _unit_differs(unit: _Unit, row: UnitRow, code_of: dict[int, str]) -> bool:
+    before = (unit.name, unit.kind, code_of.get(unit.parent_id, ""))
+    return before != (row.name, row.kind, row.parent_code) or _needs_slug(row, unit)
+
+
 def _needs_slug(row: UnitRow, unit: _Unit) -> bool:
     """A front-line team needs its public customer link; one it has is kept, whatever else changes."""
     return row.kind == UnitKind.FRONT_LINE and unit.public_slug is None
@@ -652,11 +658,7 @@ def _apply_employees(
         elif not employee.active:
             changes.reactivated += 1
             changed.append((employee.id, row))
-        elif (employee.email, employee.name, code_of.get(employee.unit_id)) != (
-            row.email,
-            row.name,
-            row.unit_code,
-        ):
+        elif _employee_differs(employee, row, code_of):
             changes.updated += 1
             changed.append((employee.id, row))
         else:
@@ -699,6 +701,11 @@ def _apply_employees(
     return changes
 
 
+def _employee_differs(employee: _Employee, row: EmployeeRow, code_of: dict[int, str]) -> bool:
+    before = (employee.email, employee.name, code_of.get(employee.unit_id))
+    return before != (row.email, row.name, row.unit_code)
+
+
 def _deactivate(connection: Connection, table, ids: list[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         connection.execute(
@@ -726,7 +733,7 @@ def _apply_heads(
         for user_id, unit_id, role in connection.execute(
             select(UserUnit.user_id, UserUnit.unit_id, User.role).join(User, User.id == UserUnit.user_id)
         )
-        if code_of.get(unit_id) in listed_units and (role == Role.HEAD)
+        if role == Role.HEAD and code_of.get(unit_id) in listed_units
     }
     wanted = {(email, row.code) for row in roster.units for email in row.heads}
     new_accounts = sorted({email for email, _ in wanted} - set(users))
@@ -782,14 +789,10 @@ def _names_for(connection: Connection, roster: RosterFiles, emails: list[str]) -
     """A new head account's name: from the employees file, else from the employee records, else the part of
     the address before the @ (HR can correct it on the accounts page)."""
     names = {row.email: row.name for row in roster.employees}
-    wanted = set(emails) - set(names)
-    if wanted:
-        for email, name in connection.execute(select(Employee.email, Employee.name)):
-            if email.lower() in wanted:
-                names.setdefault(email.lower(), name)
+    wanted = sorted(set(emails) - set(names))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        query = select(Employee.email, Employee.name).where(func.lower(Employee.email).in_(chunk))
+        for email, name in connection.execute(query):
+            names.setdefault(email.lower(), name)
     return {email: names.get(email) or email.split("@", 1)[0] for email in emails}
-
-
-def unit_kind(text: str) -> UnitKind | None:
-    """The unit kind a file's `kind` cell names, accepting friendly spellings (`Front-line`, `region`)."""
-    return _KINDS.get(re.sub(r"[\s\-]+", "_", text.strip().lower()))
