@@ -589,3 +589,15 @@ def test_a_database_failure_during_an_import_is_a_message_not_a_traceback(run, m
     result = run("roster", "import", str(tmp_path / "units.csv"))
     assert result.exit_code == 2
     assert "failed during the import (OperationalError); nothing was imported" in result.output
+
+
+def test_excel_unicode_text_utf16_with_tabs_is_understood(db):
+    imported(db, units_file())
+    data = "email\tname\tunit_code\r\nzoë@example.com\tZoë Þórsdóttir\tFL2\r\n".encode("utf-16")
+    report = import_roster(db, [ImportFile("staff.txt", data)], actor="hr")
+    assert [str(p) for p in report.problems] == [
+        "staff.txt:2: column email: 'zoë@example.com' is not an e-mail address"
+    ]
+    data = "email\tname\tunit_code\r\nzoe@example.com\tZoë Þórsdóttir\tFL2\r\n".encode("utf-16")
+    assert imported(db, ImportFile("staff.txt", data)).employees.created == 1
+    assert ("zoe@example.com", "Zoë Þórsdóttir") in {(e[1], e[2]) for e in snapshot(db)["employees"]}
