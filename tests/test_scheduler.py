@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 from sqlmodel import func, select
 
@@ -17,6 +18,7 @@ from conftest import make_org
 from helpers import employee_answers, open_survey, submit_survey
 from smtp_server import serving
 from survey import scheduler
+from survey.cli import main
 from survey.db import Database
 from survey.mail import deliver_pending, outbox_counts
 from survey.models import (
@@ -441,3 +443,86 @@ def test_the_app_lifespan_runs_the_scheduler_only_when_enabled(db, org, settings
 
     assert asyncio.run(serve(enabled=False)) == RoundStatus.SCHEDULED
     assert asyncio.run(serve(enabled=True)) == RoundStatus.OPEN
+
+
+# --- the command line --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(database_url):
+    def invoke(*args: str, **env: str):
+        environment = {
+            "SURVEY_DATABASE_URL": database_url,
+            "SURVEY_BASE_URL": "https://survey.example.org",
+            "SURVEY_SECRET_KEY": "test-secret-key-for-the-command-line",
+            **env,
+        }
+        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+    return invoke
+
+
+def test_hr_schedules_rounds_and_cron_runs_them_from_the_command_line(cli, db, org):
+    created = cli(
+        "schedule", "create", "Quarterly", "--timezone", "Europe/Berlin", "--unit", "SF1", "--unit", "FL1"
+    )
+    assert created.exit_code == 0, created.output
+    assert "first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin, open 14 days" in created.output
+    assert "Units: FL1, SF1." in created.output
+    listed = cli("schedule", "list")
+    assert "Quarterly" in listed.output and "Next round" in listed.output
+    with db.write() as connection:  # pretend it was set up in time for 2027 Q1
+        connection.execute(update(Schedule).values(created_at=SET_UP))
+
+    first = cli("tick", "--now", CREATED.isoformat())
+    assert first.exit_code == 0 and "Created round 2027 Q1." in first.output
+    opened = cli("tick", "--now", "2027-01-04T08:00:30")
+    assert opened.exit_code == 0, opened.output
+    assert "open (due 2027-01-04 08:00 UTC): opened; 6 invitations queued." in opened.output
+    assert "Mail: 6 stored in the outbox." in opened.output  # no SMTP server configured
+    assert cli("tick", "--now", "2027-01-04T08:01:00").output == "Nothing due.\n"
+
+    status = cli("mail", "status")
+    assert "stored 6" in status.output
+    shown = cli("mail", "show", "1")
+    assert shown.exit_code == 0 and "https://survey.example.org/i/" in shown.output
+    refused = cli("mail", "resend", "1")
+    assert refused.exit_code == 2 and "no mail server is configured" in refused.output
+
+    updated = cli("schedule", "update", "Quarterly", "--paused", "--days", "10", "--reminders", "3,7")
+    assert updated.exit_code == 0, updated.output
+    assert "(paused)" in updated.output and "open 10 days" in updated.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["schedule", "create", "Q", "--timezone", "Europe/Berln"],
+            "--timezone: unknown time zone 'Europe/Berln'",
+        ),
+        (["schedule", "create", "Q", "--weekday", "funday"], "--weekday: use a day name (mon to sun)"),
+        (["schedule", "create", "Q", "--reminders", "20"], "--reminders: day 20 is outside the window"),
+        (["schedule", "create", "Q", "--unit", "NOPE"], "--unit: no support function or front-line team"),
+        (["schedule", "create", "Q", "--days", "x", "--time", "9am"], "--time: use a 24-hour time"),
+        (["schedule", "update", "nope", "--days", "3"], "SCHEDULE: no schedule 'nope'"),
+        (["tick", "--now", "yesterday"], "--now: expected an ISO 8601 time"),
+        (["round", "create", "Q", "--opens", "2027-01-04", "--reminders", "five"], "--reminders: give days"),
+        (
+            ["round", "create", "Q", "--opens", "2027-01-04", "--reminders", "20"],
+            "reminders go out while the round",
+        ),
+        (["mail", "show", "99"], "no message 99 in the outbox"),
+        (["mail", "resend", "99"], "no message 99 in the outbox"),
+    ],
+)
+def test_bad_scheduling_arguments_exit_2_and_say_what_is_wrong(cli, org, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_tick_needs_the_servers_secret_key(cli):
+    result = cli("tick", SURVEY_SECRET_KEY="")
+    assert result.exit_code == 2 and "SURVEY_SECRET_KEY is not set" in result.output
