@@ -451,7 +451,8 @@ def _give_up_on_stalled(db: Database, now: datetime) -> int:
         ).rowcount
 
 
-def _store_due(db: Database, now: datetime) -> int:
+def store_due(db: Database, now: datetime) -> int:
+    """Keep the due messages in the outbox for HR to read (`stored`): there is no mail server to send them."""
     with db.write() as connection:
         return connection.execute(
             update(OutboxMessage)
@@ -552,7 +553,7 @@ async def deliver_pending(
             f"{report.uncertain} mails were interrupted mid-send: marked uncertain, not resent."
         )
     if transport is None and not settings.smtp_url:
-        report.stored = await asyncio.to_thread(_store_due, db, now)
+        report.stored = await asyncio.to_thread(store_due, db, now)
         return report
     transport = transport or SmtpTransport(settings.smtp_url)
     try:
