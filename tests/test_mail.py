@@ -381,6 +381,15 @@ def test_an_smtp_url_that_names_no_server_is_refused(url):
         SmtpTransport(url)
 
 
+def test_a_delivery_pass_with_an_unusable_smtp_url_says_so_and_keeps_the_mail(db, settings):
+    reset_for(db)
+    report = deliver(db, settings.with_(smtp_url="smtp://"), NOW)
+    assert report.errors == [
+        "SURVEY_SMTP_URL: expected smtp://, smtps:// or smtp+plain://host, got 'smtp://'"
+    ]
+    assert states(db) == {"pending": 1}
+
+
 def test_the_message_id_is_stable_per_message_and_unguessable(settings):
     assert message_id_header(settings, 7) == message_id_header(settings, 7)
     assert message_id_header(settings, 7) != message_id_header(settings, 8)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import TestClient
 from sqlalchemy import update
 from sqlmodel import func, select
 
@@ -18,6 +21,7 @@ from conftest import make_org
 from helpers import employee_answers, open_survey, submit_survey
 from smtp_server import serving
 from survey import scheduler
+from survey.app import health
 from survey.cli import main
 from survey.db import Database
 from survey.mail import deliver_pending, outbox_counts
@@ -427,22 +431,28 @@ def test_the_background_loop_keeps_going_after_a_failing_pass_and_stops_when_ask
     assert outbox_counts(db)["stored"] == 18  # no SMTP server configured: kept for HR to read
 
 
-def test_the_app_lifespan_runs_the_scheduler_only_when_enabled(db, org, settings):
+def test_a_litestar_app_runs_the_scheduler_in_its_lifespan_only_when_enabled(db, org, settings):
+    """How create_app wires it: Litestar(..., lifespan=[scheduler_lifespan(db, settings)])."""
     now = datetime.now(UTC)
     with db.session() as session:
         create_round(session, "Due now", now - timedelta(hours=1), now + timedelta(days=13))
 
-    async def serve(enabled: bool) -> RoundStatus:
-        context = scheduler.scheduler_lifespan(db, settings.with_(scheduler=enabled))
-        async with context(None):
-            for _ in range(100):
-                await asyncio.sleep(0.05)
+    def serve(enabled: bool) -> RoundStatus:
+        app = Litestar(
+            route_handlers=[health],
+            lifespan=[scheduler.scheduler_lifespan(db, settings.with_(scheduler=enabled))],
+        )
+        with TestClient(app) as client:
+            assert client.get("/health").status_code == 200
+            for _ in range(200 if enabled else 10):  # the first pass runs at start-up
                 if the_round(db).status == RoundStatus.OPEN:
                     break
+                time.sleep(0.05)
         return the_round(db).status
 
-    assert asyncio.run(serve(enabled=False)) == RoundStatus.SCHEDULED
-    assert asyncio.run(serve(enabled=True)) == RoundStatus.OPEN
+    assert serve(enabled=False) == RoundStatus.SCHEDULED
+    assert serve(enabled=True) == RoundStatus.OPEN
+    assert outbox_counts(db)["stored"] == 18  # the first pass ran at start-up, mail included
 
 
 # --- the command line --------------------------------------------------------------------------------------------

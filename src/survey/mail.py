@@ -555,7 +555,12 @@ async def deliver_pending(
     if transport is None and not settings.smtp_url:
         report.stored = await asyncio.to_thread(store_due, db, now)
         return report
-    transport = transport or SmtpTransport(settings.smtp_url)
+    if transport is None:
+        try:
+            transport = SmtpTransport(settings.smtp_url)
+        except MailError as error:
+            report.errors.append(str(error))
+            return report
     try:
         for message_id in await asyncio.to_thread(_due, db, now, limit):
             if not await asyncio.to_thread(_claim, db, message_id, now):

@@ -314,11 +314,12 @@ def update_schedule(
 def _drop_unopened_rounds(session: Session, schedule_id: int) -> list[str]:
     """Remove the schedule's rounds that never opened and hold nothing, with their units and actions."""
     candidates = session.exec(
-        select(Round).where(Round.schedule_id == schedule_id, Round.status == RoundStatus.SCHEDULED)
+        select(Round.id).where(Round.schedule_id == schedule_id, Round.status == RoundStatus.SCHEDULED)
     ).all()
     dropped = []
-    for a_round in candidates:
-        used = (
+    for round_id in candidates:
+        a_round = lock_round(session, round_id)  # a scheduler opening it meanwhile goes first, or waits
+        used = a_round.status != RoundStatus.SCHEDULED or (
             session.exec(select(Invitation.id).where(Invitation.round_id == a_round.id).limit(1)).first()
             or session.exec(
                 select(ExternalFigure.id).where(ExternalFigure.round_id == a_round.id).limit(1)
