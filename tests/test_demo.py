@@ -22,7 +22,9 @@ from survey.app import create_app
 from survey.cli import main
 from survey.db import Database
 from survey.demo import build_demo
+from survey.mail import outbox_counts, render_message
 from survey.models import ExternalResponse, InternalResponse, InternalReview
+from survey.scheduler import list_schedules
 from survey.settings import Settings
 
 BASE = "https://demo.test"
@@ -179,3 +181,24 @@ def test_demo_without_serving_is_quiet_about_servers(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/i/" in result.output and "Serving" not in result.output
+
+
+def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_schedule(demo):
+    """The demo has no mail server: the invitations wait in the outbox, where HR can read them."""
+    db = Database(f"sqlite:///{demo.database}")
+    try:
+        with db.engine.connect() as c:
+            invited = c.execute(
+                text(
+                    "SELECT count(*) FROM invitation JOIN round ON round.id = invitation.round_id WHERE status = 'open'"
+                )
+            ).scalar_one()
+            first = c.execute(text("SELECT min(id) FROM outbox")).scalar_one()
+        assert outbox_counts(db)["stored"] == invited > 0
+        mail = render_message(db, Settings(secret_key="demo-test-secret", base_url=BASE), first)
+        assert f"{BASE}/i/" in mail.text and "anonymous" in mail.text
+        with db.session() as session:
+            (schedule,) = list_schedules(session)
+        assert schedule.description.startswith("first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin")
+    finally:
+        db.dispose()

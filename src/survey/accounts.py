@@ -17,13 +17,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
+from survey.mail import PASSWORD_RESET_PATH, queue_password_reset
 from survey.models import (
     ApiToken,
     AuthSession,
     LoginFailure,
-    MailKind,
-    MailState,
-    OutboxMessage,
     PasswordReset,
     Role,
     Unit,
@@ -256,22 +254,14 @@ def start_password_reset(session: Session, email: str, settings: Settings, now: 
     session.add(reset)
     session.flush()
     reset.token_hash = token_hash(password_reset_token(settings.secret_key, reset.id))
-    session.add(
-        OutboxMessage(
-            kind=MailKind.PASSWORD_RESET,
-            recipient=user.email,
-            password_reset_id=reset.id,
-            state=MailState.PENDING if settings.smtp_url else MailState.STORED,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
+    queue_password_reset(session, reset)
     session.commit()
     return True
 
 
 def password_reset_link(settings: Settings, reset: PasswordReset) -> str:
-    return f"{settings.base_url}/password/reset/{password_reset_token(settings.secret_key, reset.id)}"
+    token = password_reset_token(settings.secret_key, reset.id)
+    return settings.base_url.rstrip("/") + PASSWORD_RESET_PATH.format(token=token)
 
 
 def valid_reset(session: Session, token: str, now: datetime) -> PasswordReset | None:

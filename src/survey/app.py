@@ -23,6 +23,7 @@ from survey.api import api_router
 from survey.auth import Authentication, LoginPages
 from survey.db import Database
 from survey.heads import staff_router
+from survey.scheduler import scheduler_lifespan
 from survey.intake import Intake
 from survey.settings import Settings, resource_dir
 from survey.web import http_error_page, security_headers, server_error_page, unreadable_request_page
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: server_error_page,
         },
         on_startup=[tune_garbage_collection],
+        lifespan=[scheduler_lifespan(db, settings)],  # rounds open, remind and close; mail goes out
         on_shutdown=[db.dispose],
         openapi_config=OpenAPIConfig(
             title="survey API",

@@ -1,7 +1,8 @@
-"""The `survey` command: database, server, rounds, invitations, imports and the demo."""
+"""The `survey` command: database, server, rounds, invitations, imports, schedules, mail, accounts and the demo."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import csv
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from survey.db import Database, NotMigrated, upgrade
 from survey.figures import import_external_figures
+from survey.mail import MailError, deliver_pending, outbox, outbox_counts, render_message, resend
 from survey.models import RoundStatus
 from survey.roster import import_roster
 from survey.rounds import (
@@ -28,6 +30,8 @@ from survey.rounds import (
     issue_invitations,
     response_rate,
 )
+from survey.schedule import ScheduleError
+from survey.scheduler import create_schedule, list_schedules, tick, update_schedule
 from survey.settings import Settings, SettingsError
 from survey.tabular import ImportFile
 
@@ -164,16 +168,34 @@ def round_group() -> None:
 @click.option(
     "--unit", "units", multiple=True, help="Unit code taking part (repeat); default: all active units."
 )
+@click.option(
+    "--reminders", default="", help="Days after opening to remind those who have not answered, e.g. 5,10."
+)
 def round_create(
-    name: str, opens: datetime, closes: datetime | None, days: int, units: tuple[str, ...]
+    name: str, opens: datetime, closes: datetime | None, days: int, units: tuple[str, ...], reminders: str
 ) -> None:
-    """Schedule a round NAME over the given units, with the newest instruments."""
+    """Schedule a round NAME over the given units, with the newest instruments.
+
+    The scheduler (the server, or `survey tick`) opens it at 00:00 UTC on its first day, mailing the invitations,
+    and closes it at 00:00 UTC on its closing day; `survey round open/close` does either by hand."""
     db = migrated_database(load_settings())
     opens_at = _utc_day(opens)
     closes_at = _utc_day(closes) if closes else opens_at + timedelta(days=days)
     try:
+        reminder_days = [int(day) for day in reminders.replace(",", " ").split()]
+    except ValueError:
+        db.dispose()
+        raise CliError(f"--reminders: give days after opening, e.g. 5,10, not {reminders!r}") from None
+    try:
         with db.session() as session:
-            a_round = create_round(session, name, opens_at, closes_at, units)
+            a_round = create_round(
+                session,
+                name,
+                opens_at,
+                closes_at,
+                units,
+                reminders_at=[opens_at + timedelta(days=day) for day in reminder_days],
+            )
             click.echo(
                 f"Round {a_round.id} {a_round.name!r} scheduled: {opens_at:%Y-%m-%d} to {closes_at:%Y-%m-%d}."
             )
@@ -190,7 +212,7 @@ def _advance(reference: str, to: RoundStatus) -> None:
             click.echo("Closing, and erasing the order answers arrived in from storage...", err=True)
             a_round = close_round(db, reference)
         else:
-            with db.session() as session:
+            with db.write_session() as session:
                 a_round = advance_round(session, find_round(session, reference), to)
         with db.session() as session:
             answered, invited = response_rate(session, a_round)
@@ -391,6 +413,215 @@ def external_import(paths: tuple[Path, ...], dry_run: bool) -> None:
     and metric replaces the stored one.
     """
     run_import(import_external_figures, paths, dry_run)
+
+
+# --- schedules and the scheduler ---------------------------------------------------------------------------
+
+# The command-line option behind each field of a schedule, for error messages.
+_SCHEDULE_OPTIONS = {
+    "name": "NAME",
+    "months": "--months",
+    "week": "--week",
+    "weekday": "--weekday",
+    "open_time": "--time",
+    "days_open": "--days",
+    "reminder_days": "--reminders",
+    "timezone": "--timezone",
+    "lead_days": "--lead-days",
+    "units": "--unit",
+    "schedule": "SCHEDULE",
+}
+
+
+def _schedule_error(error: ScheduleError) -> CliError:
+    return CliError(
+        "\n".join(
+            f"{_SCHEDULE_OPTIONS.get(field, field)}: {message}" for field, message in error.errors.items()
+        )
+    )
+
+
+def _echo_schedule(info, verb: str) -> None:
+    state = "" if info.active else " (paused)"
+    click.echo(f"Schedule {info.id} {info.name!r}{state} {verb}: {info.description}.")
+    click.echo(f"  Units: {', '.join(info.units) if info.units else 'every active unit'}.")
+    if info.next_opens_at:
+        click.echo(
+            f"  Next round {info.next_round} opens {info.next_opens_at:%Y-%m-%d %H:%M} UTC; it is created "
+            f"{info.lead_days} days ahead."
+        )
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"--now: expected an ISO 8601 time such as 2027-01-04T09:00:00+00:00, got {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@main.group("schedule")
+def schedule_group() -> None:
+    """Recurring rounds: when they open, remind and close."""
+
+
+_schedule_options = [
+    click.option("--months", help="Months that open a round, e.g. 1,4,7,10 or jan,apr,jul,oct."),
+    click.option("--week", help="Week of the month: 1 to 4, or last."),
+    click.option("--weekday", help="Day of the week: mon to sun."),
+    click.option("--time", "open_time", help="Local opening time, HH:MM."),
+    click.option("--days", "days_open", help="Days each round stays open."),
+    click.option(
+        "--reminders", "reminder_days", help="Reminder days after opening, e.g. 5,10 ('' for none)."
+    ),
+    click.option("--timezone", help="The organisation's IANA time zone, e.g. Europe/Berlin."),
+    click.option("--lead-days", help="Days ahead that rounds are created."),
+    click.option(
+        "--unit", "units", multiple=True, help="Unit code taking part (repeat); default: all active."
+    ),
+]
+
+
+def schedule_options(command):
+    for option in reversed(_schedule_options):
+        command = option(command)
+    return command
+
+
+@schedule_group.command("create")
+@click.argument("name")
+@schedule_options
+def schedule_create(name: str, units: tuple[str, ...], **fields: str | None) -> None:
+    """Add a schedule NAME (by default quarterly: the first Monday of Jan, Apr, Jul and Oct at 09:00, open 14
+    days, reminders on days 5 and 10, in UTC: give --timezone)."""
+    db = migrated_database(load_settings())
+    given = {f: v for f, v in fields.items() if v is not None}
+    try:
+        with db.session() as session:
+            _echo_schedule(create_schedule(session, name, units=units, **given), "created")
+    except ScheduleError as error:
+        raise _schedule_error(error) from None
+    finally:
+        db.dispose()
+
+
+@schedule_group.command("update")
+@click.argument("schedule_ref", metavar="SCHEDULE")
+@click.option("--name", help="A new name.")
+@click.option("--active/--paused", default=None, help="Resume or pause making rounds.")
+@schedule_options
+def schedule_update(schedule_ref: str, name: str | None, active: bool | None, units, **fields) -> None:
+    """Change SCHEDULE (id or name). Rounds it created that have not opened yet are planned again."""
+    db = migrated_database(load_settings())
+    given = {f: v for f, v in fields.items() if v is not None}
+    try:
+        with db.session() as session:
+            info = update_schedule(
+                session, schedule_ref, name=name, active=active, units=units or None, **given
+            )
+            _echo_schedule(info, "updated")
+    except ScheduleError as error:
+        raise _schedule_error(error) from None
+    finally:
+        db.dispose()
+
+
+@schedule_group.command("list")
+def schedule_list() -> None:
+    """Show every schedule."""
+    db = migrated_database(load_settings())
+    try:
+        with db.session() as session:
+            schedules = list_schedules(session)
+    finally:
+        db.dispose()
+    if not schedules:
+        click.echo("No schedules yet: survey schedule create NAME")
+    for info in schedules:
+        _echo_schedule(info, "is")
+
+
+@main.command("tick")
+@click.option("--now", "now_text", hidden=True, help="Pretend it is this time (ISO 8601; UTC if no offset).")
+def tick_command(now_text: str | None) -> None:
+    """One scheduler pass, for cron: create upcoming rounds, open, remind and close rounds that are due, send
+    mail. The server does this by itself every half minute unless SURVEY_SCHEDULER=false."""
+    settings = load_settings()
+    if not settings.secret_key:
+        raise CliError(
+            "SURVEY_SECRET_KEY is not set: the server's key, from which invitation links are derived."
+        )
+    now = _parse_now(now_text)
+    db = migrated_database(settings)
+    try:
+        report = tick(db, settings, now)
+        delivery = asyncio.run(deliver_pending(db, settings, now))
+    finally:
+        db.dispose()
+    lines = report.lines() + delivery.lines()
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("Nothing due.")
+    if report.problems:
+        sys.exit(1)
+
+
+@main.group("mail")
+def mail_group() -> None:
+    """The outbox: invitations, reminders and password-reset mails."""
+
+
+@mail_group.command("status")
+def mail_status() -> None:
+    """Count the outbox's messages by state, and list those that need a look."""
+    db = migrated_database(load_settings())
+    try:
+        counts = outbox_counts(db)
+        troubled = outbox(db, states=["failed", "uncertain", "retry"], limit=50)
+    finally:
+        db.dispose()
+    click.echo(", ".join(f"{state} {n}" for state, n in counts.items()))
+    for entry in troubled:
+        when = f"next try {entry.next_attempt_at:%Y-%m-%d %H:%M} UTC; " if entry.state == "retry" else ""
+        click.echo(
+            f"  {entry.id} {entry.kind} to {entry.recipient}: {entry.state} after {entry.attempts} attempts; "
+            f"{when}{entry.last_error or ''}"
+        )
+
+
+@mail_group.command("show")
+@click.argument("message_id", type=click.IntRange(1, 2**31 - 1))
+def mail_show(message_id: int) -> None:
+    """Print message MESSAGE_ID as its recipient reads it (with its personal link)."""
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        rendered = render_message(db, settings, message_id)
+    except MailError as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(f"To: {rendered.recipient}\nSubject: {rendered.subject}\n\n{rendered.text}")
+
+
+@mail_group.command("resend")
+@click.argument("message_id", type=click.IntRange(1, 2**31 - 1))
+def mail_resend(message_id: int) -> None:
+    """Send a failed, uncertain or stored message MESSAGE_ID again (an uncertain one may have arrived already)."""
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        entry = resend(db, settings, message_id)
+    except MailError as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(f"Message {entry.id} to {entry.recipient} goes out with the next scheduler pass.")
 
 
 # --- demo -------------------------------------------------------------------------------------------------

@@ -120,6 +120,16 @@ class Database:
         with self._write_lock, self.engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A Session inside `write()`: one transaction, committed when the block ends, rolled back if it raises.
+
+        The session's own `commit()` calls only flush into that transaction, so functions that commit (such as
+        `rounds.issue_invitations`) can be combined with others into one all-or-nothing change."""
+        with self.write() as connection, Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+            session.flush()
+
     async def write_batched(self, batch: Callable[[Connection, list[T]], list[R]], item: T) -> R:
         """Write `item` with `batch(connection, items)`, in one transaction with the other items submitted on this
         event loop meanwhile (group commit): one commit, and one trip to a thread, for many survey submissions.

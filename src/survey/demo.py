@@ -14,9 +14,29 @@ from sqlmodel import select
 from survey.accounts import create_user
 from survey.db import Database, upgrade
 from survey.intake import external_rows, internal_rows, store_external, store_internal
-from survey.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit, UnitKind
+from survey.mail import queue_invitations, store_due
+from survey.models import (
+    ActionKind,
+    Employee,
+    Invitation,
+    Item,
+    Role,
+    RoundAction,
+    RoundStatus,
+    SurveyKind,
+    Unit,
+    UnitKind,
+)
 from survey.questionnaire import CustomerAnswers, Review
-from survey.rounds import advance_round, create_round, issue_invitations, latest_instrument, new_public_slug
+from survey.rounds import (
+    advance_round,
+    close_round,
+    create_round,
+    issue_invitations,
+    latest_instrument,
+    new_public_slug,
+)
+from survey.scheduler import create_schedule
 from survey.simulation import (
     ItemSpec,
     OrgShape,
@@ -118,6 +138,8 @@ def build_demo(
         with db.session() as session:
             team = session.get(Unit, teams[0])
             accounts = _accounts(session, session.get(Unit, functions[truth.driver]), team)
+            create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
+        store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
         names = org.functions
         summary = (
             f"{shape.teams} front-line teams in {len(org.regions)} regions, {shape.functions} support functions, "
@@ -226,7 +248,7 @@ def _reviews(answer_set, functions, internal_items) -> list[Review]:
 def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, internal_items, external_items):
     with db.session() as session:
         a_round = create_round(session, name, opens, opens + timedelta(days=14))
-        advance_round(session, a_round, RoundStatus.OPEN)
+        advance_round(session, a_round, RoundStatus.OPEN, now=opens)
         round_id = a_round.id
     respondents = _count_by_team(answers, len(teams))
     with db.write() as connection:
@@ -256,8 +278,7 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
             ],
         )
         store_external(connection, _external(round_id, teams, answers.external, external_items))
-    with db.session() as session:
-        advance_round(session, session.get(Round, round_id), RoundStatus.CLOSED)
+    close_round(db, round_id, now=opens + timedelta(days=14))
 
 
 def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, where, shape) -> str:
@@ -266,10 +287,20 @@ def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items,
     internal_items, external_items = items
     base_url, secret_key = where
     with db.session() as session:
-        a_round = create_round(session, name, now - timedelta(days=3), now + timedelta(days=11))
-        advance_round(session, a_round, RoundStatus.OPEN)
+        opens = now - timedelta(days=3)
+        a_round = create_round(
+            session, name, opens, now + timedelta(days=11), reminders_at=[opens + timedelta(days=5)]
+        )
+        advance_round(session, a_round, RoundStatus.OPEN, now=opens)
         links = issue_invitations(session, a_round, base_url, secret_key)
         round_id = a_round.id
+        opened = session.exec(
+            select(RoundAction.id).where(
+                RoundAction.round_id == round_id, RoundAction.kind == ActionKind.OPEN
+            )
+        ).one()
+        queue_invitations(session, round_id, opened, opens)
+        session.commit()
     # Answer the first half of each team's simulated respondents, through the same rows live answers use.
     per_team: dict[int, int] = {}
     chosen = []

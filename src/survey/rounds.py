@@ -1,4 +1,9 @@
-"""Rounds and invitations: create, open and close a round; issue personal links to its front-line staff."""
+"""Rounds and invitations: create, open and close a round; issue personal links to its front-line staff.
+
+Every round carries its actions (`RoundAction`): open at `opens_at`, remind on its reminder days, close at
+`closes_at`. The scheduler (scheduler.py) carries them out when due; opening or closing by hand marks the matching
+action done, so nothing happens twice. Each action is claimed by the transaction that carries it out.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from survey.anonymity import participation_warning, suppressed_groups
 from survey.db import Database
 from survey.models import (
+    ActionKind,
     Employee,
     Instrument,
     Invitation,
     Round,
+    RoundAction,
     RoundStatus,
     RoundUnit,
     SurveyKind,
     Unit,
     UnitKind,
+    utc_now,
 )
 from survey.tokens import invitation_token, token_hash
 
@@ -44,8 +52,13 @@ def latest_instrument(session: Session, kind: SurveyKind) -> Instrument:
     return instrument
 
 
-def find_round(session: Session, reference: str) -> Round:
-    """A round by id or by name."""
+def find_round(session: Session, reference: str | int) -> Round:
+    """A round by id (an int, or digits) or by name."""
+    if isinstance(reference, int):
+        a_round = session.get(Round, reference)
+        if a_round is None:
+            raise RoundError(f"no round {reference}")
+        return a_round
     query = select(Round).where(Round.name == reference)
     if reference.isascii() and reference.isdigit() and len(reference) <= 9:
         query = select(Round).where((Round.id == int(reference)) | (Round.name == reference))
@@ -61,8 +74,15 @@ def create_round(
     opens_at: datetime,
     closes_at: datetime,
     unit_codes: Iterable[str] = (),
+    *,
+    reminders_at: Iterable[datetime] = (),
+    schedule_id: int | None = None,
+    period: str | None = None,
 ) -> Round:
-    """Schedule a round over the given units (default: every active support function and front-line team)."""
+    """Schedule a round over the given units (default: every active support function and front-line team), with
+    its actions: open at `opens_at`, a reminder at each of `reminders_at`, close at `closes_at`.
+
+    A schedule's round names its schedule and period (at most one round per period). Raises RoundError."""
     name = name.strip()
     if not name:
         raise RoundError("a round needs a name")
@@ -72,6 +92,9 @@ def create_round(
         raise RoundError(f"a round named {name!r} exists already")
     if closes_at <= opens_at:
         raise RoundError(f"the round must close after it opens ({closes_at:%Y-%m-%d} <= {opens_at:%Y-%m-%d})")
+    reminders = sorted(set(reminders_at))
+    if any(not opens_at < reminder < closes_at for reminder in reminders):
+        raise RoundError("reminders go out while the round is open, after it opens and before it closes")
     codes = list(dict.fromkeys(unit_codes))
     rated_or_invited = Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE])
     if codes:
@@ -86,6 +109,8 @@ def create_round(
         raise RoundError("a round needs at least one support function and one front-line team")
     a_round = Round(
         name=name,
+        schedule_id=schedule_id,
+        period=period,
         opens_at=opens_at,
         closes_at=closes_at,
         internal_instrument_id=latest_instrument(session, SurveyKind.INTERNAL).id,
@@ -94,6 +119,9 @@ def create_round(
     session.add(a_round)
     session.flush()
     session.add_all(RoundUnit(round_id=a_round.id, unit_id=u.id) for u in units)
+    session.add(RoundAction(round_id=a_round.id, kind=ActionKind.OPEN, due_at=opens_at))
+    session.add_all(RoundAction(round_id=a_round.id, kind=ActionKind.REMIND, due_at=r) for r in reminders)
+    session.add(RoundAction(round_id=a_round.id, kind=ActionKind.CLOSE, due_at=closes_at))
     session.commit()
     return a_round
 
@@ -105,23 +133,114 @@ _NEXT_STATUS = {
 }
 
 
-def advance_round(session: Session, a_round: Round, to: RoundStatus) -> Round:
-    """Move a round one step along scheduled -> open -> closed -> published."""
-    if _NEXT_STATUS.get(RoundStatus(a_round.status)) != to:
-        raise RoundError(f"round {a_round.name!r} is {a_round.status}; it cannot become {to}")
-    a_round.status = to
-    session.add(a_round)
+# What a round's close action records while, and after, the order its answers arrived in is erased. A close
+# action still saying ERASING some minutes after it was done belongs to a process that stopped mid-way: the
+# scheduler erases again (erasing is idempotent).
+ERASING = "; erasing the order answers arrived in"
+ERASED = "; the order answers arrived in is erased"
+SKIPPED_CLOSED_FIRST = "skipped: the round closed first"
+
+
+def claim_action(session: Session, action_id: int, now: datetime, outcome: str | None = None) -> bool:
+    """Mark a round action done unless it is already; True if this call did.
+
+    Carry the action out in the same transaction. On PostgreSQL a second process claiming the same action waits
+    for the first one's transaction and then matches nothing; on SQLite writers take turns."""
+    claimed = session.exec(
+        update(RoundAction)
+        .where(RoundAction.id == action_id, RoundAction.done_at.is_(None))
+        .values(done_at=now, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def _mark_pending(session: Session, round_id: int, kind: ActionKind, now: datetime, outcome: str) -> None:
+    session.exec(
+        update(RoundAction)
+        .where(RoundAction.round_id == round_id, RoundAction.kind == kind, RoundAction.done_at.is_(None))
+        .values(done_at=now, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def advance_round(session: Session, a_round: Round, to: RoundStatus, *, now: datetime | None = None) -> Round:
+    """Move a round one step along scheduled -> open -> closed -> published. Raises RoundError otherwise.
+
+    Opening marks the round's pending open action done ("opened by hand": the scheduler will not open it again);
+    closing marks its pending close action done and skips reminders not sent yet. The status changes only if it
+    is still what it was read as, so two processes cannot both take the same step. Commits the session (inside
+    `Database.write_session()` that only flushes into the caller's transaction)."""
+    now = now or utc_now()
+    current = RoundStatus(a_round.status)
+    if _NEXT_STATUS.get(current) != to:
+        raise RoundError(f"round {a_round.name!r} is {current}; it cannot become {to}")
+    moved = session.exec(
+        update(Round).where(Round.id == a_round.id, Round.status == current).values(status=to)
+    )
+    if moved.rowcount != 1:
+        actual = session.exec(select(Round.status).where(Round.id == a_round.id)).one()
+        raise RoundError(f"round {a_round.name!r} is {actual}; it cannot become {to}")
+    if to == RoundStatus.OPEN:
+        _mark_pending(session, a_round.id, ActionKind.OPEN, now, "opened by hand")
+    elif to == RoundStatus.CLOSED:
+        _mark_pending(session, a_round.id, ActionKind.CLOSE, now, "closed by hand" + ERASING)
+        _mark_pending(session, a_round.id, ActionKind.REMIND, now, SKIPPED_CLOSED_FIRST)
+    a_round.status = to  # the caller's copy may belong to another session
     session.commit()
     return a_round
 
 
-def close_round(db: Database, reference: str) -> Round:
+def lock_round(session: Session, round_id: int) -> Round:
+    """Read a round and, on PostgreSQL, lock its row until the transaction ends. Whatever changes a round's status
+    and its actions locks the round first, so two processes doing so wait for each other instead of deadlocking."""
+    return session.exec(
+        select(Round).where(Round.id == round_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def close_round(
+    db: Database, reference: str | int, *, now: datetime | None = None, action_id: int | None = None
+) -> Round | None:
     """Close a round (no more answers; its data is frozen) and erase from storage the order its answers
-    arrived in. Every way of closing a round goes through here."""
-    with db.session() as session:
-        a_round = advance_round(session, find_round(session, reference), RoundStatus.CLOSED)
-    db.erase_arrival_order(a_round.id)
+    arrived in. Every way of closing a round goes through here.
+
+    By hand (no `action_id`): raises RoundError unless the round is open; its close action is marked done.
+    The scheduler passes the close action it carries out: the action is claimed in the same transaction as the
+    status change. Returns None if another process claimed it first; if the round is not open, it is left as
+    it is and the action records why.
+    """
+    now = now or utc_now()
+    with db.write_session() as session:
+        a_round = lock_round(session, find_round(session, reference).id)
+        if action_id is not None and not claim_action(session, action_id, now, "closed" + ERASING):
+            return None
+        if action_id is not None and a_round.status != RoundStatus.OPEN:
+            session.exec(
+                update(RoundAction)
+                .where(RoundAction.id == action_id)
+                .values(outcome=f"skipped: the round is {a_round.status}")
+                .execution_options(synchronize_session=False)
+            )
+            return a_round
+        advance_round(session, a_round, RoundStatus.CLOSED, now=now)
+    erase_after_close(db, a_round.id)
     return a_round
+
+
+def erase_after_close(db: Database, round_id: int) -> None:
+    """Erase a closed round's arrival order from storage, then record it on the round's close action."""
+    db.erase_arrival_order(round_id)
+    with db.write_session() as session:
+        for action in session.exec(
+            select(RoundAction).where(
+                RoundAction.round_id == round_id,
+                RoundAction.kind == ActionKind.CLOSE,
+                RoundAction.outcome.contains(ERASING),
+            )
+        ):
+            action.outcome = action.outcome.replace(ERASING, ERASED)
+            session.add(action)
 
 
 @dataclass(frozen=True)
