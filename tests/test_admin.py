@@ -220,3 +220,22 @@ def test_pages_escape_what_the_roster_holds(client, db, people):
     as_hr(client, people)
     page = client.get("/admin/employees")
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_open_now_invites_and_queues_a_mail_per_employee(client, db, people):
+    from datetime import UTC, datetime, timedelta
+
+    from survey.rounds import create_round
+
+    with db.session() as session:
+        start = datetime.now(UTC) + timedelta(days=10)
+        a_round = create_round(session, "Early", start, start + timedelta(days=14))
+    as_hr(client, people)
+    page = f"/admin/rounds/{a_round.id}"
+    assert post_form(client, page, f"{page}/open", follow_redirects=False).status_code == 303
+    with db.session() as session:
+        invited = session.exec(select(Invitation).where(Invitation.round_id == a_round.id)).all()
+        mails = session.exec(select(OutboxMessage).where(OutboxMessage.kind == MailKind.INVITATION)).all()
+    assert len(invited) == 18 and sorted(m.invitation_id for m in mails) == sorted(i.id for i in invited)
+    again = post_form(client, page, f"{page}/open")
+    assert again.status_code == 409 and "only a scheduled round can be opened" in again.text

@@ -35,6 +35,7 @@ from survey.models import (
     UserUnit,
 )
 from survey.questionnaire import clean_text, text_field
+from survey.scheduler import ROUND_STEPS, take_step
 
 PAGE_SIZE = 50
 
@@ -291,17 +292,12 @@ def change_round(
     round_id: ObjectId, step: FromPath[str], db: DatabaseDep, settings: SettingsDep
 ) -> Template | Redirect:
     """Open, close or publish a round now, whatever its schedule says."""
+    if step not in ROUND_STEPS:
+        raise NotFoundException()
     try:
         with db.session() as session:
-            a_round = _get(session, Round, round_id)
-            if step == "open":
-                rounds.open_round_now(session, a_round, settings, now())
-            elif step == "publish":
-                rounds.advance_round(session, a_round, RoundStatus.PUBLISHED)
-            elif step != "close":
-                raise NotFoundException()
-        if step == "close":
-            rounds.close_round(db, str(round_id))
+            _get(session, Round, round_id)
+        take_step(db, settings, round_id, step, now())
     except rounds.RoundError as error:
         with db.session() as session:
             context = _round_context(session, round_id, settings.min_group_size)

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from survey import rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.models import Employee, Round, RoundStatus, RoundUnit, Unit
+from survey.models import Employee, Round, RoundUnit, Unit
+from survey.scheduler import take_step
 
 
 class Conflict(ClientException):
@@ -170,18 +171,10 @@ def create_round(data: JSONBody[NewRound], db: DatabaseDep) -> RoundOut:
 
 
 def _change_round(round_id: int, step: str, db, settings) -> RoundOut:
+    with db.session() as session:
+        _round(session, round_id)
     try:
-        if step == "close":
-            with db.session() as session:
-                _round(session, round_id)
-            rounds.close_round(db, str(round_id))
-        else:
-            with db.session() as session:
-                a_round = _round(session, round_id)
-                if step == "open":
-                    rounds.open_round_now(session, a_round, settings, now())
-                else:
-                    rounds.advance_round(session, a_round, RoundStatus.PUBLISHED)
+        take_step(db, settings, round_id, step, now())
     except rounds.RoundError as error:
         raise Conflict(str(error)) from None
     with db.session() as session:

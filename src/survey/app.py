@@ -23,8 +23,8 @@ from survey.api import api_router
 from survey.auth import Authentication, LoginPages
 from survey.db import Database
 from survey.heads import staff_router
-from survey.scheduler import scheduler_lifespan
 from survey.intake import Intake
+from survey.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
 from survey.web import http_error_page, security_headers, server_error_page, unreadable_request_page
 

@@ -369,11 +369,6 @@ def participation_view(
     return total, rows
 
 
-def open_round_now(session: Session, a_round: Round, settings, now: datetime) -> Round:
-    """Open a scheduled round ahead of its time (HR's "Open now")."""
-    return advance_round(session, a_round, RoundStatus.OPEN)
-
-
 def reissue_link(session: Session, a_round: Round, email: str, settings) -> str:
     """A new personal link for someone who lost theirs. The old link and any survey opened with it stop working.
     Returns the new link, to be handed over this once."""

@@ -58,6 +58,7 @@ from survey.rounds import (
     close_round,
     create_round,
     erase_after_close,
+    find_round,
     issue_invitations,
     lock_round,
 )
@@ -578,6 +579,57 @@ def run_action(
     with db.session() as session:
         outcome = session.exec(select(RoundAction.outcome).where(RoundAction.id == action.id)).one()
     return ActionResult(action.id, action.round_id, round_name, action.kind, action.due_at, outcome or "")
+
+
+def open_now(db: Database, settings: Settings, round_id: int, now: datetime | None = None) -> ActionResult:
+    """HR's "Open now": the round's open action, run ahead of its time, so opening by hand invites and mails
+    exactly as the schedule would have."""
+    now = now or utc_now()
+    with db.session() as session:
+        a_round = session.get(Round, round_id)
+        if a_round is None:
+            raise RoundError(f"no round {round_id}")
+        if a_round.status != RoundStatus.SCHEDULED:
+            raise RoundError(
+                f"round {a_round.name!r} is {a_round.status}; only a scheduled round can be opened"
+            )
+        action = session.exec(
+            select(RoundAction).where(
+                RoundAction.round_id == round_id,
+                RoundAction.kind == ActionKind.OPEN,
+                RoundAction.done_at.is_(None),
+            )
+        ).first()
+        if action is None:  # a round from before rounds had actions
+            action = RoundAction(round_id=round_id, kind=ActionKind.OPEN, due_at=now)
+            session.add(action)
+            session.commit()
+    result = run_action(db, settings, action.id, now)
+    if result is None:
+        raise RoundError(f"round {a_round.name!r} is being opened by another process; reload the page")
+    return result
+
+
+ROUND_STEPS = ("open", "close", "publish")
+
+
+def take_step(
+    db: Database, settings: Settings, round_id: int, step: str, now: datetime | None = None
+) -> None:
+    """HR moves a round on by hand (a page or the API): `open` invites and mails as the schedule would have,
+    `close` also erases the order answers arrived in, `publish` makes its reports visible to heads. Raises
+    RoundError when the round is not at the step before."""
+    now = now or utc_now()
+    if step == "open":
+        open_now(db, settings, round_id, now)
+    elif step == "close":
+        close_round(db, round_id, now=now)
+    elif step == "publish":
+        with db.write_session() as session:
+            a_round = lock_round(session, find_round(session, round_id).id)
+            advance_round(session, a_round, RoundStatus.PUBLISHED, now=now)
+    else:
+        raise ValueError(f"unknown step {step!r}; one of {', '.join(ROUND_STEPS)}")
 
 
 def finish_interrupted_closes(db: Database, now: datetime) -> list[int]:
