@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from conftest import start_round
 from helpers import csrf_from, log_in
-from survey.accounts import create_api_token
+from survey.accounts import create_api_token, start_password_reset
 from survey.auth import PUBLIC_PATHS
-from survey.models import Instrument, Unit, User
+from survey.models import Instrument, OutboxMessage, Unit, User
+from survey.scheduler import create_schedule
 
 PUBLIC = [re.compile(p) for p in PUBLIC_PATHS]
 
@@ -41,9 +42,12 @@ def concrete_routes(app, ids: dict[str, int | str]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def ids(db, org, people):
+def ids(db, org, people, settings):
     start_round(db)
     with db.session() as session:
+        schedule = create_schedule(session, "Quarterly")
+        start_password_reset(session, people.executive, settings, datetime.now(UTC))
+        message = session.exec(select(OutboxMessage)).one()
         return {
             "unit_id": session.exec(select(Unit).where(Unit.code == "FL2")).one().id,
             "round_id": 1,
@@ -55,6 +59,8 @@ def ids(db, org, people):
             "slug": "not-a-real-slug",
             "file_path": "survey.css",
             "path": "openapi.json",
+            "schedule_id": schedule.id,
+            "message_id": message.id,
         }
 
 

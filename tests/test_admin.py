@@ -239,3 +239,69 @@ def test_open_now_invites_and_queues_a_mail_per_employee(client, db, people):
     assert len(invited) == 18 and sorted(m.invitation_id for m in mails) == sorted(i.id for i in invited)
     again = post_form(client, page, f"{page}/open")
     assert again.status_code == 409 and "only a scheduled round can be opened" in again.text
+
+
+def test_hr_sets_a_quarterly_schedule_and_sees_its_next_round(client, db, people):
+    as_hr(client, people)
+    form = {
+        "name": "Quarterly", "months": "jan,apr,jul,oct", "week": "1", "weekday": "0", "open_time": "09:00",
+        "timezone": "Europe/Berlin", "days_open": "14", "reminder_days": "5,10", "lead_days": "28", "units": "",
+    }  # fmt: skip
+    saved = post_form(client, "/admin/schedules", "/admin/schedules", form, follow_redirects=False)
+    assert saved.status_code == 303
+    page = client.get("/admin/schedules").text
+    assert "first Monday" in page and "Europe/Berlin" in page and "opens" in page
+
+
+def test_a_bad_schedule_names_every_wrong_field_and_saves_nothing(client, db, people):
+    as_hr(client, people)
+    form = {
+        "name": "Broken", "months": "13", "week": "1", "weekday": "0", "open_time": "25:00",
+        "timezone": "Mars/Olympus", "days_open": "0", "reminder_days": "30", "lead_days": "28", "units": "NOPE",
+    }  # fmt: skip
+    refused = post_form(client, "/admin/schedules", "/admin/schedules", form)
+    assert refused.status_code == 400
+    for field in ("months", "open_time", "timezone", "days_open", "units"):
+        assert f'id="{field}-error"' in refused.text, field
+    assert 'value="Mars/Olympus"' in refused.text
+    from survey.models import Schedule
+
+    with db.session() as session:
+        assert session.exec(select(Schedule)).all() == []
+
+
+def test_a_schedule_can_be_paused_and_resumed(client, db, people):
+    from survey.scheduler import create_schedule
+
+    with db.session() as session:
+        schedule = create_schedule(session, "Quarterly")
+    as_hr(client, people)
+    page = f"/admin/schedules/{schedule.id}"
+    post_form(client, page, page, {"action": "pause"})
+    assert "paused" in client.get(page).text
+    post_form(client, page, page, {"action": "resume"})
+    assert ">active<" in client.get(page).text
+
+
+def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, settings, people):
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from survey.mail import deliver_pending
+    from survey.rounds import create_round
+    from survey.scheduler import open_now
+
+    with db.session() as session:
+        start = datetime.now(UTC) + timedelta(days=3)
+        a_round = create_round(session, "Mailed", start, start + timedelta(days=14))
+    open_now(db, settings, a_round.id)
+    asyncio.run(deliver_pending(db, settings))
+    as_hr(client, people)
+    listing = client.get("/admin/outbox")
+    assert "No mail server is configured" in listing.text and listing.text.count('class="badge stored">stored<') == 18
+    with db.session() as session:
+        message = session.exec(select(OutboxMessage)).first()
+    shown = client.get(f"/admin/outbox/{message.id}")
+    link = shown.text.split("https://testserver.local/i/")[1].split()[0]
+    assert client.get(f"/i/{link}", follow_redirects=True).status_code == 200
+    assert 'action="/admin/outbox/' not in shown.text  # nothing to send it with
