@@ -298,7 +298,10 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
     asyncio.run(deliver_pending(db, settings))
     as_hr(client, people)
     listing = client.get("/admin/outbox")
-    assert "No mail server is configured" in listing.text and listing.text.count('class="badge stored">stored<') == 18
+    assert (
+        "No mail server is configured" in listing.text
+        and listing.text.count('class="badge stored">stored<') == 18
+    )
     with db.session() as session:
         message = session.exec(select(OutboxMessage)).first()
     shown = client.get(f"/admin/outbox/{message.id}")

@@ -19,7 +19,15 @@ from survey import rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Employee, Round, RoundUnit, Unit
-from survey.scheduler import take_step
+from survey.scheduler import (
+    ScheduleError,
+    ScheduleInfo,
+    create_schedule,
+    get_schedule,
+    list_schedules,
+    take_step,
+    update_schedule,
+)
 
 
 class Conflict(ClientException):
@@ -222,6 +230,107 @@ def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -
     )
 
 
+# --- Schedules --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleOut:
+    id: int
+    name: str
+    active: bool
+    months: str
+    week: int
+    weekday: int
+    open_time: str
+    days_open: int
+    reminder_days: str
+    timezone: str
+    lead_days: int
+    unit_codes: list[str]
+    description: str
+    next_round: str | None
+    next_opens_at: datetime | None
+
+
+@dataclass
+class ScheduleFields:
+    """A schedule's rules. Omitted fields keep their value (or the quarterly default for a new schedule)."""
+
+    name: str | None = None
+    active: bool | None = None
+    months: str | None = None  # e.g. "1,4,7,10" or "jan,apr,jul,oct"
+    week: int | None = None  # 1..4, or -1 for the last
+    weekday: int | None = None  # 0 = Monday ... 6 = Sunday
+    open_time: str | None = None  # local HH:MM
+    days_open: int | None = None
+    reminder_days: str | None = None  # e.g. "5,10"; "" for none
+    timezone: str | None = None  # IANA, e.g. "Europe/Berlin"
+    lead_days: int | None = None
+    unit_codes: list[str] | None = None  # none given: every active unit
+
+
+def _schedule_out(info: ScheduleInfo) -> ScheduleOut:
+    fields = {f: getattr(info, f) for f in ScheduleOut.__dataclass_fields__ if f != "unit_codes"}
+    return ScheduleOut(**fields, unit_codes=list(info.units))
+
+
+def _schedule_problem(error: ScheduleError) -> ClientException:
+    reasons = "; ".join(f"{field}: {message}" for field, message in error.errors.items())
+    return ClientException(f"the schedule was not saved ({reasons})", extra=error.errors)
+
+
+def _rules(data: ScheduleFields) -> dict:
+    names = ("months", "week", "weekday", "open_time", "days_open", "reminder_days", "timezone", "lead_days")
+    return {f: getattr(data, f) for f in names if getattr(data, f) is not None}
+
+
+@get("/schedules", opt={"scope": "schedules:read"}, sync_to_thread=True)
+def list_schedules_api(db: DatabaseDep) -> list[ScheduleOut]:
+    with db.session() as session:
+        return [_schedule_out(info) for info in list_schedules(session)]
+
+
+@post("/schedules", opt={"scope": "schedules:write"}, sync_to_thread=True)
+def create_schedule_api(data: JSONBody[ScheduleFields], db: DatabaseDep) -> ScheduleOut:
+    """A new schedule; its rounds are created ahead and open, remind and close by themselves."""
+    with db.session() as session:
+        try:
+            info = create_schedule(
+                session,
+                data.name or "",
+                units=data.unit_codes or (),
+                active=data.active if data.active is not None else True,
+                **_rules(data),
+            )
+        except ScheduleError as error:
+            raise _schedule_problem(error) from None
+        return _schedule_out(info)
+
+
+@post("/schedules/{schedule_id:int}", opt={"scope": "schedules:write"}, sync_to_thread=True, status_code=200)
+def update_schedule_api(
+    schedule_id: ObjectId, data: JSONBody[ScheduleFields], db: DatabaseDep
+) -> ScheduleOut:
+    """Change a schedule: only the fields given. Its rounds that have not opened yet are planned again."""
+    with db.session() as session:
+        try:
+            get_schedule(session, schedule_id)
+        except ScheduleError:
+            raise NotFoundException(f"no schedule {schedule_id}") from None
+        try:
+            info = update_schedule(
+                session,
+                schedule_id,
+                name=data.name,
+                active=data.active,
+                units=data.unit_codes,
+                **_rules(data),
+            )
+        except ScheduleError as error:
+            raise _schedule_problem(error) from None
+        return _schedule_out(info)
+
+
 def api_router() -> Router:
     return Router(
         path="/api",
@@ -237,5 +346,8 @@ def api_router() -> Router:
             close_round,
             publish_round,
             response_rates,
+            list_schedules_api,
+            create_schedule_api,
+            update_schedule_api,
         ],
     )

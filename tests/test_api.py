@@ -1,0 +1,79 @@
+"""Integrations use the JSON API with a scoped token: rounds, schedules, response rates, the roster."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from survey.accounts import API_SCOPES, create_api_token
+
+
+@pytest.fixture
+def api(client, db, org):
+    with db.session() as session:
+        _, token = create_api_token(session, "integration", API_SCOPES, None, datetime.now(UTC))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_a_round_is_created_opened_closed_and_published_through_the_api(api, db):
+    made = api.post(
+        "/api/rounds",
+        json={
+            "name": "2027 Q1",
+            "opens_at": "2027-01-04T09:00:00+01:00",
+            "closes_at": "2027-01-18T17:00:00+01:00",
+        },
+    )
+    assert made.status_code == 201, made.text
+    a_round = made.json()
+    assert a_round["status"] == "scheduled" and "FL1" in a_round["unit_codes"]
+    for step, status in (("open", "open"), ("close", "closed"), ("publish", "published")):
+        moved = api.post(f"/api/rounds/{a_round['id']}/{step}")
+        assert moved.status_code == 200 and moved.json()["status"] == status
+    again = api.post(f"/api/rounds/{a_round['id']}/open")
+    assert again.status_code == 409 and "only a scheduled round can be opened" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": "Q", "opens_at": "2027-01-04T09:00:00", "closes_at": "2027-01-18T09:00:00"}, "time zone"),
+        (
+            {"name": "Q", "opens_at": "2027-01-18T09:00:00Z", "closes_at": "2027-01-04T09:00:00Z"},
+            "close after",
+        ),
+        ({"name": "Q", "opens_at": "soon", "closes_at": "2027-01-04T09:00:00Z"}, "opens_at"),
+        ({"name": "Q"}, "opens_at"),
+    ],
+)
+def test_a_bad_round_body_is_a_400_that_names_the_problem(api, body, message):
+    refused = api.post("/api/rounds", json=body)
+    assert refused.status_code == 400 and message in refused.json()["detail"], refused.text
+
+
+def test_schedules_are_created_listed_and_changed_through_the_api(api):
+    made = api.post("/api/schedules", json={"name": "Quarterly", "timezone": "Europe/Berlin"})
+    assert made.status_code == 201, made.text
+    schedule = made.json()
+    assert schedule["months"] == "1,4,7,10" and schedule["next_opens_at"] and schedule["unit_codes"] == []
+    changed = api.post(f"/api/schedules/{schedule['id']}", json={"days_open": 21, "active": False})
+    assert changed.status_code == 200 and changed.json()["days_open"] == 21 and not changed.json()["active"]
+    assert [s["name"] for s in api.get("/api/schedules").json()] == ["Quarterly"]
+    bad = api.post("/api/schedules", json={"name": "Other", "timezone": "Mars/Olympus", "days_open": 0})
+    assert bad.status_code == 400
+    assert "timezone" in bad.json()["detail"] and "days_open" in bad.json()["detail"]
+    assert api.post("/api/schedules/999", json={}).status_code == 404
+
+
+def test_the_roster_can_be_read_page_by_page(api):
+    units = api.get("/api/units").json()
+    assert {u["code"] for u in units} == {"R1", "SF1", "SF2", "FL1", "FL2", "FL3"}
+    assert next(u for u in units if u["code"] == "FL1")["parent_code"] == "R1"
+    first = api.get("/api/employees?limit=10").json()
+    rest = api.get("/api/employees?limit=10&offset=10").json()
+    assert (
+        len(first) == 10 and len(rest) == 8 and not {e["email"] for e in first} & {e["email"] for e in rest}
+    )
+    assert api.get("/api/employees?limit=0").status_code == 400
