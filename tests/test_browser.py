@@ -1,4 +1,5 @@
-"""An employee on a phone answers the survey in a real browser (Debian's chromium, headless)."""
+"""Real browsers (Debian's chromium, headless): an employee on a phone answers the survey; a new HR user finds
+their way around the administration on a laptop."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import make_org, start_round
-from helpers import free_port
+from conftest import make_org, make_people, start_round
+from helpers import PASSWORD, free_port
 from survey.db import Database, upgrade
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,7 +27,8 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture
 def server(tmp_path):
-    """`survey serve` on a fresh database with a small organisation and an open round."""
+    """`survey serve` on a fresh database with a small organisation, one account of each role and an open
+    round; yields the round's personal links (by e-mail) and the base URL under the key "base"."""
     assert shutil.which(CHROMIUM), (
         "the browser test needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
     )
@@ -35,7 +37,8 @@ def server(tmp_path):
     url = f"sqlite:///{tmp_path}/browser.db"
     upgrade(url)
     db = Database(url)
-    make_org(db, functions=3, teams=1, staff=5)
+    make_org(db, functions=3, teams=2, staff=5)
+    make_people(db)
     a_round = start_round(db)
     db.dispose()
     links = {
@@ -59,7 +62,7 @@ def server(tmp_path):
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield links
+        yield {**links, "base": base_url}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
@@ -67,7 +70,7 @@ def server(tmp_path):
 
 @pytest.mark.browser
 def test_an_employee_answers_on_a_phone_and_sees_the_thank_you_page(server, tmp_path):
-    link = next(iter(server.values()))
+    link = next(v for k, v in server.items() if k != "base")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -115,4 +118,53 @@ def test_an_employee_answers_on_a_phone_and_sees_the_thank_you_page(server, tmp_
         # The same link, opened again, will not take a second set of answers.
         page.goto(link)
         expect(page.get_by_role("heading", level=1)).to_have_text("You have already answered")
+        browser.close()
+
+
+@pytest.mark.browser
+def test_a_new_hr_user_logs_in_sets_a_schedule_and_reads_the_outbox(server, tmp_path):
+    base = server["base"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(f"{base}/admin/rounds")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Log in")  # sent to log in first
+        page.get_by_label("E-mail address").fill("hr@example.com")
+        page.get_by_label("Password").fill("not my password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("Wrong e-mail address or password")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Rounds")  # back where they were going
+
+        page.get_by_role("link", name="2026 Q4").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("2026 Q4")
+        expect(page.get_by_role("row", name="All teams")).to_contain_text("10")
+
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Schedules").click()
+        page.get_by_label("Name").fill("Quarterly")
+        page.get_by_label("Time zone").fill("Atlantis/Capital")
+        page.get_by_role("button", name="Save the schedule").click()
+        expect(page.get_by_role("alert")).to_contain_text("Atlantis/Capital")
+        page.get_by_label("Time zone").fill("Europe/Berlin")
+        page.get_by_role("button", name="Save the schedule").click()
+        expect(page.get_by_role("status")).to_contain_text("Schedule saved")
+        expect(page.get_by_role("row", name="Quarterly")).to_contain_text(
+            "first Monday of Jan, Apr, Jul, Oct"
+        )
+
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Accounts").click()
+        page.get_by_label("E-mail address").fill("new.head@example.com")
+        page.get_by_label("Units (codes, for department heads)").fill("FL1")
+        page.get_by_role("button", name="Create and send a password link").click()
+        expect(page.get_by_role("status")).to_contain_text("Account created")
+        page.get_by_role("navigation", name="Administration").get_by_role("link", name="Outbox").click()
+        page.get_by_role("row", name="new.head@example.com").get_by_role("link").click()
+        expect(page.locator("pre.mail")).to_contain_text("/password/reset/")
+        page.screenshot(path=str(tmp_path / "outbox-message.png"), full_page=True)
+
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+        page.goto(f"{base}/admin")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
         browser.close()
