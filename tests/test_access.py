@@ -55,6 +55,7 @@ def ids(db, org, people):
             "slug": "not-a-real-slug",
             "file_path": "survey.css",
             "path": "openapi.json",
+            "name": "units.csv",
         }
 
 

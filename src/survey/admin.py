@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from survey import accounts, rounds
+from survey import accounts, imports_web, rounds
 from survey.auth import hr_only, now, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.instruments import InstrumentError, new_instrument_version
@@ -486,5 +486,6 @@ def admin_router() -> Router:
             tokens_page,
             create_token_page,
             revoke_token,
+            *imports_web.ROUTES,
         ],
     )
