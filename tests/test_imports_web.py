@@ -1,6 +1,6 @@
-"""HR imports the roster and customer figures on the Imports page: every problem listed by file, row and
-column, nothing written while there is one, a check that writes nothing, an upload cap, and a history of who
-imported what."""
+"""HR imports the roster and customer figures on the Imports page, and integrations do it on the API: every
+problem listed by file, row and column, nothing written while there is one, a check that writes nothing, an
+upload cap, and a history of who imported what."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from helpers import csrf_from, log_in
-from survey import imports_web
+from survey import imports_api, imports_web
+from survey.accounts import create_api_token
 from survey.models import Employee, ImportRun, Unit
 from survey.rounds import create_round
 
@@ -212,6 +218,12 @@ def test_a_database_failure_is_a_message_not_a_crash(client, db, people, monkeyp
     as_hr(client, people)
     failed = upload(client, "/admin/imports/roster", [example("units.csv")])
     assert failed.status_code == 503 and "nothing was imported. Please try again" in failed.text
+    monkeypatch.setattr(imports_api, "import_roster", failing)
+    on_the_api = client.post(
+        "/api/roster", files=[example("units.csv")], headers=token_with(db, "roster:write")
+    )
+    assert on_the_api.status_code == 503
+    assert on_the_api.json()["detail"] == "the database failed during the import; nothing was imported"
 
 
 def test_the_example_files_download_and_nothing_else_does(client, people):
@@ -224,3 +236,159 @@ def test_the_example_files_download_and_nothing_else_does(client, people):
         assert f'href="/admin/imports/examples/{name}"' in client.get("/admin/imports").text
     for name in ("README.md", "..%2F..%2Fpyproject.toml", "units.CSV"):
         assert client.get(f"/admin/imports/examples/{name}").status_code == 404, name
+
+
+# --- The API ------------------------------------------------------------------------------------------------
+
+
+def token_with(db, *scopes: str, name: str = "hr-system") -> dict[str, str]:
+    with db.session() as session:
+        _, token = create_api_token(session, name, scopes, None, datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def operations(client):
+    """The API's own description, to check answers against."""
+    return schemathesis.openapi.from_dict(client.get("/schema/openapi.json").json())
+
+
+def test_the_api_imports_the_roster_with_a_roster_write_token(client, db, org, operations):
+    headers = token_with(db, "roster:write")
+    before = roster_state(db)
+    checked = client.post("/api/roster?dry_run=true", files=[example(n) for n in ROSTER], headers=headers)
+    assert checked.status_code == 200 and checked.json()["dry_run"] and not checked.json()["applied"]
+    assert roster_state(db) == before
+
+    done = client.post("/api/roster", files=[example(n) for n in ROSTER], headers=headers)
+    assert done.status_code == 200
+    operations["/api/roster"]["POST"].validate_response(done)
+    body = done.json()
+    assert body["ok"] and body["applied"] and body["problems"] == []
+    assert body["files"] == list(ROSTER)
+    assert body["units"]["created"] == 19 and body["employees"]["created"] == 64
+    assert "units: 19 created" in body["summary"]
+    with db.session() as session:
+        run = session.get(ImportRun, body["import_run_id"])
+        assert run.actor == "api token hr-system" and run.kind == "roster"
+
+
+def test_the_api_lists_every_problem_with_a_422_and_imports_nothing(client, db, org, operations):
+    headers = token_with(db, "roster:write")
+    before = roster_state(db)
+    refused = client.post(
+        "/api/roster", files=[("files", ("staff.csv", THREE_ERRORS, "text/csv"))], headers=headers
+    )
+    assert refused.status_code == 422
+    operations["/api/roster"]["POST"].validate_response(refused)
+    assert refused.json() == {
+        "status_code": 422,
+        "detail": "3 problems; nothing was imported.",
+        "problems": [
+            {
+                "file": "staff.csv",
+                "line": 3,
+                "column": "email",
+                "message": "'not-an-address' is not an e-mail address",
+            },
+            {"file": "staff.csv", "line": 4, "column": "name", "message": "name is empty"},
+            {
+                "file": "staff.csv",
+                "line": 5,
+                "column": "unit_code",
+                "message": "no unit has the code 'FL-NOWHERE'",
+            },
+        ],
+    }
+    assert roster_state(db) == before
+
+
+def test_the_api_imports_only_with_the_right_scope(client, db, org):
+    files = [example(n) for n in ROSTER]
+    before = roster_state(db)
+    assert client.post("/api/roster", files=files).status_code == 401
+    wrong = client.post("/api/roster", files=files, headers=token_with(db, "roster:read", "external:write"))
+    assert wrong.status_code == 403 and "roster:write" in wrong.json()["detail"]
+    figures = [example("external_figures.csv")]
+    reader = token_with(db, "external:read", name="reader")
+    assert client.post("/api/external-figures", files=figures, headers=reader).status_code == 403
+    assert client.get("/api/external-figures", headers=token_with(db, "roster:write")).status_code == 403
+    assert client.get("/api/external-figures").status_code == 401
+    assert roster_state(db) == before
+
+
+def test_the_api_refuses_a_body_without_files_and_an_upload_over_the_cap(client, db, org):
+    headers = token_with(db, "roster:write")
+    missing = client.post(
+        "/api/roster", files=[("other", ("units.csv", b"code", "text/csv"))], headers=headers
+    )
+    assert missing.status_code == 400 and "files" in missing.json()["detail"]
+    for body in ({"files": "code,name,kind"}, None):  # a form that is not multipart, and no body at all
+        assert client.post("/api/roster", data=body, headers=headers).status_code == 400
+    huge = [("files", ("huge.csv", b"x" * (imports_web.MAX_UPLOAD_BYTES + 1), "text/csv"))]
+    too_large = client.post("/api/roster", files=huge, headers=headers)
+    assert too_large.status_code == 413
+    assert too_large.json()["detail"].startswith(f"The upload is larger than {imports_web.MAX_UPLOAD_MB} MB")
+
+
+def test_customer_figures_round_trip_through_the_api(client, db, org, operations):
+    roster = token_with(db, "roster:write", name="roster")
+    assert client.post("/api/roster", files=[example(n) for n in ROSTER], headers=roster).status_code == 200
+    with db.session() as session:
+        opens = datetime(2026, 7, 6, tzinfo=UTC)
+        round_id = create_round(session, "2026 Q3", opens, opens + timedelta(days=14)).id
+        q4 = create_round(session, "2026 Q4", opens + timedelta(days=90), opens + timedelta(days=104)).id
+    headers = token_with(db, "external:write", "external:read")
+    file = [example("external_figures.csv")]
+    checked = client.post("/api/external-figures?dry_run=true", files=file, headers=headers)
+    assert checked.status_code == 200 and checked.json()["created"] == 24
+    assert client.get("/api/external-figures", headers=headers).json() == []
+
+    done = client.post("/api/external-figures", files=file, headers=headers)
+    assert done.status_code == 200
+    operations["/api/external-figures"]["POST"].validate_response(done)
+    assert done.json()["created"] == 24 and done.json()["applied"]
+
+    listed = client.get(f"/api/external-figures?round_id={round_id}", headers=headers)
+    assert listed.status_code == 200
+    operations["/api/external-figures"]["GET"].validate_response(listed)
+    figures = {(f["team_code"], f["metric"]): f for f in listed.json()}
+    assert len(figures) == 24
+    leeds = figures[("FL-LEEDS", "csat")]
+    assert leeds["round_name"] == "2026 Q3" and leeds["round_id"] == round_id
+    assert leeds["distribution"] == {"1": 9, "2": 8, "3": 14, "4": 65, "5": 66} and leeds["n"] == 162
+    assert leeds["score"] == pytest.approx(100 * 131 / 162, abs=0.01)
+    assert figures[("FL-LEEDS", "nps")]["n"] == 94 and figures[("FL-LEEDS", "nps")]["score"] == 28
+    assert figures[("FL-LEEDS", "ces")]["mean"] == 4.88 and figures[("FL-LEEDS", "ces")]["score"] is None
+    assert leeds["source"] == "external_figures.csv"
+    assert client.get("/api/external-figures", headers=headers).json() == listed.json()
+
+    assert client.get(f"/api/external-figures?round_id={q4}", headers=headers).json() == []
+    assert client.get("/api/external-figures?round_id=99999", headers=headers).status_code == 404
+
+    bad = b"team,period,metric,n,mean\nFL-LEEDS,2026 Q9,csat,10,7\n"
+    refused = client.post(
+        "/api/external-figures", files=[("files", ("f.csv", bad, "text/csv"))], headers=headers
+    )
+    assert refused.status_code == 422
+    assert [(p["line"], p["column"]) for p in refused.json()["problems"]] == [(2, "mean"), (2, "period")]
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    files=st.lists(st.tuples(st.text(max_size=30), st.binary(max_size=400)), min_size=1, max_size=3),
+    path=st.sampled_from(["/api/roster", "/api/external-figures"]),
+)
+def test_any_uploaded_bytes_get_a_described_answer_never_a_crash(client, db, operations, files, path):
+    """Schemathesis sends file fields as plain form fields; here the bytes arrive as real files."""
+    headers = token_with(db, "roster:write", "external:write", name="fuzz")
+    answer = client.post(
+        path,
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+        headers=headers,
+    )
+    if any(not name for name, _ in files):  # a part without a file name is a form field, not a file
+        assert answer.status_code == 400, answer.text
+        return
+    assert answer.status_code in (200, 422), answer.text
+    operations[path]["POST"].validate_response(answer)

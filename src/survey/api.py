@@ -15,7 +15,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlmodel import Session, select
 
-from survey import rounds
+from survey import imports_api, rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Employee, Round, RoundStatus, RoundUnit, Unit
@@ -244,5 +244,6 @@ def api_router() -> Router:
             close_round,
             publish_round,
             response_rates,
+            *imports_api.ROUTES,
         ],
     )
