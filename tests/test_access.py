@@ -61,6 +61,7 @@ def ids(db, org, people, settings):
             "path": "openapi.json",
             "schedule_id": schedule.id,
             "message_id": message.id,
+            "name": "units.csv",
         }
 
 

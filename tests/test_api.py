@@ -77,3 +77,17 @@ def test_the_roster_can_be_read_page_by_page(api):
         len(first) == 10 and len(rest) == 8 and not {e["email"] for e in first} & {e["email"] for e in rest}
     )
     assert api.get("/api/employees?limit=0").status_code == 400
+
+
+def test_control_characters_in_a_round_name_or_unit_code_are_a_400(api):
+    for body in (
+        {"name": "Q\x00", "opens_at": "2027-01-04T09:00:00Z", "closes_at": "2027-01-18T09:00:00Z"},
+        {
+            "name": "Q",
+            "opens_at": "2027-01-04T09:00:00Z",
+            "closes_at": "2027-01-18T09:00:00Z",
+            "unit_codes": ["\x00"],
+        },
+    ):
+        refused = api.post("/api/rounds", json=body)
+        assert refused.status_code == 400 and "characters" in refused.json()["detail"]

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from survey import accounts, rounds, schedules_web
+from survey import accounts, imports_web, rounds, schedules_web
 from survey.auth import hr_only, now, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.instruments import InstrumentError, new_instrument_version
@@ -483,5 +483,6 @@ def admin_router() -> Router:
             create_token_page,
             revoke_token,
             *schedules_web.ROUTES,
+            *imports_web.ROUTES,
         ],
     )

@@ -15,7 +15,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlmodel import Session, select
 
-from survey import rounds
+from survey import imports_api, rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Employee, Round, RoundUnit, Unit
@@ -349,5 +349,6 @@ def api_router() -> Router:
             list_schedules_api,
             create_schedule_api,
             update_schedule_api,
+            *imports_api.ROUTES,
         ],
     )

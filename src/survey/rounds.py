@@ -88,6 +88,8 @@ def create_round(
         raise RoundError("a round needs a name")
     if len(name) > 80:
         raise RoundError(f"a round name has at most 80 characters ({len(name)} given)")
+    if not name.isprintable():
+        raise RoundError("a round name may not contain control characters")
     if session.exec(select(Round).where(Round.name == name)).first():
         raise RoundError(f"a round named {name!r} exists already")
     if closes_at <= opens_at:
@@ -96,6 +98,8 @@ def create_round(
     if any(not opens_at < reminder < closes_at for reminder in reminders):
         raise RoundError("reminders go out while the round is open, after it opens and before it closes")
     codes = list(dict.fromkeys(unit_codes))
+    if any(not code.isprintable() or len(code) > 40 for code in codes):
+        raise RoundError("unit codes are at most 40 printable characters")
     rated_or_invited = Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE])
     if codes:
         units = session.exec(select(Unit).where(Unit.code.in_(codes), rated_or_invited)).all()
