@@ -652,7 +652,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         + "".join(f"  {email:<28} {sees}\n" for email, sees in info.accounts)
         + "\n"
         f"Answer the employee survey, then open its link again: it will say you already answered.\n"
-        f"More links for the open round: SURVEY_DATABASE_URL=sqlite:///{DEMO_DATABASE} survey invitations issue ..."
+        "Every employee's invitation mail is in the outbox: log in as HR and open Outbox."
     )
     if no_serve:
         return
