@@ -651,7 +651,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         f"Log in at {base_url}/login (password for every demo account: {DEMO_PASSWORD}):\n"
         + "".join(f"  {email:<28} {sees}\n" for email, sees in info.accounts)
         + "\n"
-        f"Answer the employee survey, then open its link again: it will say you already answered.\n"
+        "Answer the employee survey, then open its link again: it will say you already answered.\n"
         "Every employee's invitation mail is in the outbox: log in as HR and open Outbox."
     )
     if no_serve:
