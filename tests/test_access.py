@@ -160,3 +160,27 @@ def test_api_tokens_are_scoped_and_revocable(client, db, org):
     with db.session() as session:
         revoke_api_token(session, row.id, datetime.now(UTC))
     assert client.get("/api/rounds", headers=headers).status_code == 401
+
+
+def test_a_region_head_cannot_work_out_a_small_teams_participation(client, db, people):
+    """FL1 and FL2 have 6 invitees, a kiosk in the same region 2: the region's count minus the two teams' would
+    give the kiosk's, so one of the two teams is hidden as well."""
+    from survey.models import Employee, UnitKind
+
+    with db.session() as session:
+        region = session.exec(select(Unit).where(Unit.code == "R1")).one()
+        kiosk = Unit(code="FL9", name="Kiosk", kind=UnitKind.FRONT_LINE, parent_id=region.id, public_slug="k")
+        session.add(kiosk)
+        session.flush()
+        session.add_all(Employee(email=f"k{n}@example.com", name=f"K {n}", unit_id=kiosk.id) for n in range(2))
+        session.commit()
+        unit_ids = {u.code: u.id for u in session.exec(select(Unit))}
+    start_round(db)
+    log_in(client, people.head_region)
+    shown = {}
+    for code in ("R1", "FL1", "FL2", "FL3", "FL9"):
+        page = client.get(f"/units/{unit_ids[code]}").text
+        shown[code] = "hidden" not in page.split("Participation")[1]
+    assert not shown["FL9"]
+    assert shown["R1"]
+    assert sum(not shown[c] for c in ("FL1", "FL2", "FL3")) >= 1

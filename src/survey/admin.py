@@ -272,7 +272,9 @@ async def create_round_page(request: Request, db: DatabaseDep) -> Template | Red
 def _round_context(session: Session, round_id: int, k: int) -> dict:
     a_round = _get(session, Round, round_id)
     names = {u.id: u.name for u in session.exec(select(Unit).where(Unit.kind == UnitKind.GROUP))}
-    total, teams = rounds.participation_view(rounds.team_participation(session, a_round.id), k, names)
+    participation = rounds.team_participation(session, a_round.id)
+    hidden = rounds.hidden_participation(session, participation, k)
+    total, teams = rounds.participation_view(participation, hidden, names)
     actions = session.exec(
         select(RoundAction).where(RoundAction.round_id == a_round.id).order_by(RoundAction.due_at)
     ).all()

@@ -10,15 +10,54 @@ K = TypeVar("K", bound=Hashable)
 HEALTHY_PARTICIPATION = 0.60  # below this, a group's results deserve a warning
 
 
-def suppressed_groups(sizes: Mapping[K, int], k: int) -> set[K]:
-    """Which of several sibling groups (whose total is shown) to hide: every group smaller than k, and, when that
-    hides exactly one, also the next smallest, so the hidden one cannot be found by subtracting the shown ones
-    from the total (complementary suppression)."""
-    hidden = {key for key, size in sizes.items() if size < k}
-    if len(hidden) == 1:
-        shown = sorted((size, str(key), key) for key, size in sizes.items() if key not in hidden)
-        if shown:
-            hidden.add(shown[0][2])
+TOTAL = "total"  # the whole round, above every unit
+
+
+def hidden_counts(parents: Mapping[Hashable, Hashable | None], sizes: Mapping[Hashable, int], k: int) -> set:
+    """Which counts to hide so that no number about fewer than k people can be shown or worked out.
+
+    `sizes` holds the people behind each team's count (its invitees, say); `parents` maps each team and each group
+    to the group above it (None at the top). Shown are the count of every team, of every group, and of the whole
+    (`TOTAL`), except those returned.
+
+    A count below k is hidden. Then, group by group from the bottom, what the hidden members of a group hold
+    together (after subtracting everything shown) can be worked out from the group's count: it must cover at least
+    k people, or nothing. If it covers fewer, the group's smallest shown teams are hidden too (complementary
+    suppression); if that is not enough, the group's own count is hidden, and the question moves up a level.
+    """
+    children: dict[Hashable, list[Hashable]] = {}
+    for node in list(sizes) + [p for p in parents.values() if p is not None]:
+        parent = parents.get(node)
+        key = TOTAL if parent is None else parent
+        if node not in children.get(key, []):
+            children.setdefault(key, []).append(node)
+    size: dict[Hashable, int] = {}
+    hidden: set = set()
+    free: dict[Hashable, int] = {}  # people behind a hidden node's count not derivable any other way
+
+    def visit(node: Hashable) -> None:
+        if node in sizes and node not in children:
+            size[node] = sizes[node]
+            if sizes[node] < k:
+                hidden.add(node)
+                free[node] = sizes[node]
+            return
+        below = children.get(node, [])
+        for child in below:
+            visit(child)
+        size[node] = sum(size[c] for c in below)
+        unknown = sum(free[c] for c in below if c in hidden)
+        teams = sorted((size[c], str(c), c) for c in below if c not in hidden and c not in children)
+        while 0 < unknown < k and teams:
+            _, _, team = teams.pop(0)
+            hidden.add(team)
+            free[team] = size[team]
+            unknown += size[team]
+        if size[node] < k or 0 < unknown < k:
+            hidden.add(node)
+            free[node] = unknown if size[node] >= k else size[node]
+
+    visit(TOTAL)
     return hidden
 
 

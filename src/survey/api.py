@@ -215,7 +215,8 @@ def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -
     with db.session() as session:
         _round(session, round_id)
         teams = rounds.team_participation(session, round_id)
-    total, rows = rounds.participation_view(teams, k, {})
+        hidden = rounds.hidden_participation(session, teams, k)
+    total, rows = rounds.participation_view(teams, hidden, {})
     return ResponseRates(
         round_id,
         k,

@@ -9,10 +9,9 @@ from __future__ import annotations
 from litestar import Request, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlalchemy import func
 from sqlmodel import select
 
-from survey import accounts
+from survey import accounts, rounds
 from survey.anonymity import participation_warning
 from survey.auth import any_account, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
@@ -41,22 +40,21 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
         if unit is None or (visible is not None and unit.id not in visible):
             raise NotFoundException()
         children = session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).all()
-        teams = _teams_below(session, unit)
+        teams = set(_teams_below(session, unit))
         participation = []
         if teams:
-            rows = session.exec(
-                select(
-                    Round,
-                    func.count(Invitation.id),
-                    func.count(Invitation.id).filter(Invitation.answered),
-                )
-                .join(Invitation, Invitation.round_id == Round.id)
-                .where(Invitation.team_id.in_(teams))
-                .group_by(Round.id)
+            invited_rounds = session.exec(
+                select(Round)
+                .where(Round.id.in_(select(Invitation.round_id).where(Invitation.team_id.in_(teams))))
                 .order_by(Round.opens_at.desc())
             ).all()
-            for a_round, invited, answered in rows:
-                shown = invited >= k
+            for a_round in invited_rounds:
+                # The same counts hidden as on every other page and in the API, decided for the whole round.
+                counts = rounds.team_participation(session, a_round.id)
+                hidden = rounds.hidden_participation(session, counts, k)
+                invited = sum(t.invited for t in counts if t.unit_id in teams)
+                answered = sum(t.answered for t in counts if t.unit_id in teams)
+                shown = unit.id not in hidden
                 participation.append(
                     {
                         "round": a_round,

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from survey.anonymity import participation_warning, suppressed_groups
+from survey.anonymity import TOTAL, hidden_counts, participation_warning
 from survey.db import Database
 from survey.models import (
     ActionKind,
@@ -350,16 +350,29 @@ class ParticipationRow:
         return None if self.answered is None or not self.invited else self.answered / self.invited
 
 
+def hidden_participation(session: Session, teams: list[TeamParticipation], k: int) -> set:
+    """The units (and `TOTAL`) of a round whose answered counts may not be shown, decided once for every page and
+    the API alike: teams with fewer than k invitees, and more teams or groups where a hidden count could otherwise
+    be worked out from the others (see `anonymity.hidden_counts`)."""
+    parents = dict(session.exec(select(Unit.id, Unit.parent_id)).all())
+    above: dict[int, int | None] = {}
+    for team in teams:
+        node = team.unit_id
+        while node is not None and node not in above:
+            above[node] = parents.get(node)
+            node = above[node]
+    return hidden_counts(above, {t.unit_id: t.invited for t in teams}, k)
+
+
 def participation_view(
-    teams: list[TeamParticipation], k: int, unit_names: dict[int, str]
+    teams: list[TeamParticipation], hidden: set, unit_names: dict[int, str]
 ) -> tuple[ParticipationRow, list[ParticipationRow]]:
-    """The round's total and one row per team, ready to show: a team's rate only when it has at least k invitees,
-    with complementary suppression so a hidden team cannot be found from the total and the others."""
-    hidden = suppressed_groups({t.unit_id: t.invited for t in teams}, k)
+    """The round's total and one row per team, ready to show, with the counts in `hidden` left out."""
     invited = sum(t.invited for t in teams)
     answered = sum(t.answered for t in teams)
+    shown = TOTAL not in hidden
     total = ParticipationRow(
-        "All teams", invited, answered if invited >= k else None, participation_warning(answered, invited)
+        "All teams", invited, answered if shown else None, shown and participation_warning(answered, invited)
     )
     rows = [
         ParticipationRow(
