@@ -172,7 +172,9 @@ def test_a_region_head_cannot_work_out_a_small_teams_participation(client, db, p
         kiosk = Unit(code="FL9", name="Kiosk", kind=UnitKind.FRONT_LINE, parent_id=region.id, public_slug="k")
         session.add(kiosk)
         session.flush()
-        session.add_all(Employee(email=f"k{n}@example.com", name=f"K {n}", unit_id=kiosk.id) for n in range(2))
+        session.add_all(
+            Employee(email=f"k{n}@example.com", name=f"K {n}", unit_id=kiosk.id) for n in range(2)
+        )
         session.commit()
         unit_ids = {u.code: u.id for u in session.exec(select(Unit))}
     start_round(db)

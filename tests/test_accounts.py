@@ -230,3 +230,27 @@ def test_survey_user_create_refuses_bad_input_with_exit_2(database_url, org, arg
     result = CliRunner().invoke(main, args, input="short\n", env=env)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_asking_for_reset_links_again_and_again_sends_few_mails_and_then_slows_the_client(client, db, people):
+    answers = [
+        post_form(client, "/password/forgot", "/password/forgot", {"email": people.hr}).status_code
+        for _ in range(11)
+    ]
+    assert answers[:10] == [200] * 10 and answers[10] == 429
+    with db.session() as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == 3  # the rest were answered but not sent
+
+
+@pytest.mark.parametrize("path", ["/login", "/password/forgot"])
+def test_a_nul_in_an_email_address_is_a_clear_answer_not_a_crash(client, people, path):
+    page = client.get(path)
+    response = client.post(
+        path, data={"email": "hr\x00@example.com", "password": "x", "_csrf_token": csrf_from(page.text)}
+    )
+    assert response.status_code in (200, 400)
+
+
+def test_a_form_post_to_a_path_containing_api_still_needs_its_csrf_token(client, people):
+    response = client.post("/password/reset/api-lookalike", data={"password": "x" * 20, "repeat": "x" * 20})
+    assert response.status_code == 403

@@ -7,10 +7,12 @@ import csv
 import io
 from urllib.parse import urlsplit
 
+from litestar.testing import TestClient
 from sqlmodel import select
 
-from conftest import start_round
+from conftest import BASE_URL, start_round
 from helpers import csrf_from, log_in, post_form
+from survey.app import create_app
 from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, User
 
 
@@ -311,3 +313,35 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
     link = shown.text.split("https://testserver.local/i/")[1].split()[0]
     assert client.get(f"/i/{link}", follow_redirects=True).status_code == 200
     assert 'action="/admin/outbox/' not in shown.text  # nothing to send it with
+
+
+def test_with_a_mail_server_hr_never_sees_personal_or_password_links(client, db, settings, people):
+    from datetime import UTC, datetime
+
+    from survey.accounts import start_password_reset
+
+    with db.session() as session:
+        start_password_reset(session, people.executive, settings, datetime.now(UTC))
+        message = session.exec(select(OutboxMessage)).one()
+    app = create_app(settings.with_(smtp_url="smtp://127.0.0.1:2525"))
+    with TestClient(app, base_url=BASE_URL) as browser:
+        as_hr(browser, people)
+        shown = browser.get(f"/admin/outbox/{message.id}").text
+    assert "/password/reset/[redacted]" in shown and "links are hidden here" in shown
+
+
+def test_a_lost_link_form_does_not_tell_who_has_answered(client, db, people):
+    opened = start_round(db)
+    email = sorted(opened.links)[0]
+    with db.session() as session:
+        from survey.models import Employee
+
+        employee = session.exec(select(Employee).where(Employee.email == email)).one()
+        invitation = session.exec(select(Invitation).where(Invitation.employee_id == employee.id)).one()
+        invitation.answered = True
+        session.add(invitation)
+        session.commit()
+    as_hr(client, people)
+    page = f"/admin/rounds/{opened.id}"
+    answer = post_form(client, page, f"{page}/reissue", {"email": email})
+    assert answer.status_code == 200 and "shown this once" in answer.text

@@ -75,3 +75,12 @@ def test_access_log_keeps_tokens_and_survey_takers_addresses_out():
     )  # fmt: skip
     RedactInvitations().filter(other)
     assert "10.1.2.3" in other.getMessage()
+
+
+def test_access_log_keeps_password_reset_tokens_out():
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("10.1.2.3:5555", "POST", "/password/reset/SECRET-token", "1.1", 303), None,
+    )  # fmt: skip
+    RedactInvitations().filter(record)
+    assert "SECRET" not in record.getMessage() and "/password/reset/[redacted]" in record.getMessage()

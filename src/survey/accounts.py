@@ -8,6 +8,7 @@ so every server process throttles the same guesses. Employees and customers neve
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,8 +35,16 @@ from survey.tokens import new_token, password_reset_token, token_hash
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1_000  # argon2 hashes anything, but a megabyte of password is an attack, not a password
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5  # then the account refuses logins until the window passes
-MAX_FAILURES_PER_CLIENT = 20  # one client guessing across many accounts
+# Failed logins within the window, after which logins are refused until it passes: for one account from one
+# client (a guesser), for one account from anywhere (a spread-out guesser; high, so that strangers cannot lock an
+# account out easily), and from one client across accounts.
+MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+MAX_FAILURES_PER_ACCOUNT = 50
+MAX_FAILURES_PER_CLIENT = 20
+MAX_RESETS_PER_ACCOUNT = 3  # reset mails per account per window; more requests are answered but not sent
+MAX_RESETS_PER_CLIENT = 10
+# argon2 takes 64 MiB per check: at most this many at once per process, so a burst of logins cannot exhaust memory.
+_hashing = threading.BoundedSemaphore(4)
 RESET_LINK_LIFETIME = timedelta(hours=24)
 LAST_SEEN_PRECISION = timedelta(minutes=1)  # a session's last_seen_at is written at most this often
 
@@ -54,7 +63,8 @@ class LoginThrottled(Exception):
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """As stored and compared: lower-case, trimmed, and without NUL (which PostgreSQL text cannot hold)."""
+    return email.replace("\x00", "").strip().lower()
 
 
 def check_email(email: str) -> str:
@@ -75,12 +85,14 @@ def check_new_password(password: str, email: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _hashing:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -180,25 +192,19 @@ def authenticate(
     email = normalise_email(email)[:320]
     client = client[:64]
     since = now - THROTTLE_WINDOW
-    account_failures, client_failures = session.exec(
-        select(
-            func.count().filter(LoginFailure.account == email),
-            func.count().filter(LoginFailure.client == client),
-        ).where(LoginFailure.at >= since, (LoginFailure.account == email) | (LoginFailure.client == client))
-    ).one()
-    if account_failures >= MAX_FAILURES_PER_ACCOUNT or client_failures >= MAX_FAILURES_PER_CLIENT:
+    if _throttled(session, email, client, since, "login"):
         raise LoginThrottled()
     user = session.exec(select(User).where(User.email == email)).first()
     password_hash = user.password_hash if user else None
     if not _verify(password_hash, password[:MAX_PASSWORD_LENGTH]) or not user.active:
         session.add(LoginFailure(account=email, client=client, at=now))
-        session.exec(delete(LoginFailure).where(LoginFailure.at < since))  # keep the table small
+        session.exec(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))  # keep it small
         session.commit()
         return None
     if _hasher.check_needs_rehash(password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
-    session.exec(delete(LoginFailure).where(LoginFailure.account == email))
+    session.exec(delete(LoginFailure).where(LoginFailure.account == email, LoginFailure.client == client))
     token = new_token()
     session.add(
         AuthSession(
@@ -211,6 +217,27 @@ def authenticate(
     )
     session.commit()
     return SignedIn(user, token)
+
+
+def _throttled(session: Session, account: str, client: str, since: datetime, what: str) -> bool:
+    """Whether recent attempts (failed logins, or reset requests, told apart by a prefix) pass a limit."""
+    limits = {
+        "login": (MAX_FAILURES_PER_ACCOUNT_AND_CLIENT, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT),
+        "reset from client": (None, None, MAX_RESETS_PER_CLIENT),
+        "reset of account": (None, MAX_RESETS_PER_ACCOUNT, None),
+    }[what]
+    if what != "login":
+        account, client = f"reset:{account}", f"reset:{client}"
+    by_both, by_account, by_client = session.exec(
+        select(
+            func.count().filter(LoginFailure.account == account, LoginFailure.client == client),
+            func.count().filter(LoginFailure.account == account),
+            func.count().filter(LoginFailure.client == client),
+        ).where(LoginFailure.at >= since, (LoginFailure.account == account) | (LoginFailure.client == client))
+    ).one()
+    return any(
+        limit is not None and count >= limit for count, limit in zip((by_both, by_account, by_client), limits)
+    )
 
 
 def user_for_session(session: Session, token: str | None, settings: Settings, now: datetime) -> User | None:
@@ -244,9 +271,25 @@ def end_session(session: Session, token: str | None) -> None:
 # --- Password reset ---------------------------------------------------------------------------------------
 
 
+def request_password_reset(
+    session: Session, email: str, client: str, settings: Settings, now: datetime
+) -> None:
+    """A visitor asks for a password link. Every request is recorded the same way, known account or not, so the
+    answer and its timing tell nothing; a mail goes out only for an active account, at most a few per hour.
+    Raises LoginThrottled when this client asks too often."""
+    email, client = normalise_email(email)[:300], client[:50]
+    if _throttled(session, email, client, now - THROTTLE_WINDOW, "reset from client"):
+        raise LoginThrottled()
+    recent = _throttled(session, email, client, now - timedelta(hours=1), "reset of account")
+    session.add(LoginFailure(account=f"reset:{email}", client=f"reset:{client}", at=now))
+    session.commit()
+    if not recent:
+        start_password_reset(session, email, settings, now)
+
+
 def start_password_reset(session: Session, email: str, settings: Settings, now: datetime) -> bool:
-    """Queue a mail with a single-use link to set a new password, if an active account has this e-mail.
-    Returns whether one was queued; callers must not tell the visitor (that would reveal who has an account)."""
+    """Queue a mail with a single-use link to set a new password, if an active account has this e-mail (HR's
+    "send password link", a new account). Returns whether one was queued."""
     user = session.exec(select(User).where(User.email == normalise_email(email)[:320], User.active)).first()
     if user is None:
         return False

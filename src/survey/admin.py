@@ -136,7 +136,7 @@ def units_page(db: DatabaseDep) -> Template:
 def employees_page(request: Request, db: DatabaseDep) -> Template:
     query = request.query_params.get("q", "").strip()[:200]
     try:
-        page = max(1, int(request.query_params.get("page", "1")))
+        page = min(max(1, int(request.query_params.get("page", "1"))), 1_000_000)
     except ValueError:
         page = 1
     show_inactive = request.query_params.get("inactive") == "1"

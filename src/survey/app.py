@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=True,
             cookie_samesite="lax",
             # Bearer tokens are not sent by browsers on their own, so API calls cannot be forged cross-site.
-            exclude=["/health", "/api"],
+            exclude=["^/health$", "^/api(/|$)"],
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.hosts),
         before_send=[security_headers(hsts=settings.base_url.startswith("https://"))],

@@ -218,9 +218,16 @@ class LoginPages(Controller):
 
         def queue():
             with db.session() as session:
-                accounts.start_password_reset(session, email, settings, now())
+                accounts.request_password_reset(session, email, client_address(request), settings, now())
 
-        await sync_to_thread(queue)
+        try:
+            await sync_to_thread(queue)
+        except accounts.LoginThrottled:
+            return Template(
+                "auth/forgot.html",
+                context={"email": email, "error": "Too many requests from your connection. Try again later."},
+                status_code=429,
+            )
         # The same answer whether or not the account exists.
         return Template("auth/forgot.html", context={"email": email, "sent": True})
 

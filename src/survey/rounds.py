@@ -400,8 +400,8 @@ def reissue_link(session: Session, a_round: Round, email: str, settings) -> str:
     ).first()
     if invitation is None:
         raise RoundError(f"{email or 'that address'} was not invited to round {a_round.name!r}")
-    if invitation.answered:
-        raise RoundError(f"{email} has answered already; a new link would not work")
+    # Made whether or not the person has answered (their new link then says so), so that this form cannot be used
+    # to find out who has answered.
     invitation.link_version += 1
     invitation.session_hash = None
     link = invitation_link(settings.base_url, settings.secret_key, invitation)

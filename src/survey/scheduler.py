@@ -166,6 +166,8 @@ def _check_name(session: Session, name: object, schedule_id: int | None = None) 
     name = name.strip()
     if len(name) > 80:
         return name, f"at most 80 characters ({len(name)} given)"
+    if not name.isprintable():
+        return name, "a name may not contain control characters (line breaks, tabs, NUL)"
     clash = session.exec(select(Schedule.id).where(Schedule.name == name)).first()
     if clash is not None and clash != schedule_id:
         return name, f"a schedule named {name!r} exists already"
@@ -176,6 +178,8 @@ def _check_units(session: Session, codes: Iterable[str]) -> tuple[list[Unit], st
     codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
     if not codes:
         return [], None
+    if any(not c.isprintable() or len(c) > 40 for c in codes):
+        return [], "unit codes are at most 40 printable characters"
     units = session.exec(
         select(Unit).where(Unit.code.in_(codes), Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE]))
     ).all()

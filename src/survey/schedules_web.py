@@ -3,6 +3,8 @@ platform sends, with what became of it). HR only: the routes join the admin rout
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -16,6 +18,7 @@ from survey.models import MailState, Unit, UnitKind
 from survey.questionnaire import clean_text
 from survey.schedule import MONTHS, WEEKDAYS
 from survey.scheduler import ScheduleError, create_schedule, get_schedule, list_schedules, update_schedule
+from survey.web import redact
 
 SCHEDULE_FIELDS = (
     "months",
@@ -161,11 +164,16 @@ def _message(db, settings, message_id: int, error: str | None = None, status: in
     entries = mail.outbox(db, ids=[message_id])
     if not entries:
         raise NotFoundException()
+    rendered = mail.render_message(db, settings, message_id)
+    if settings.smtp_url:
+        # Mail reaches people by itself: HR has no need to see their personal or password links (and must not be
+        # able to answer in an employee's name or take over an account).
+        rendered = replace(rendered, text=redact(rendered.text), html=redact(rendered.html))
     return Template(
         "admin/message.html",
         context={
             "entry": entries[0],
-            "mail": mail.render_message(db, settings, message_id),
+            "mail": rendered,
             "smtp": bool(settings.smtp_url),
             "error": error,
         },

@@ -120,13 +120,13 @@ def server_error_page(request: Request, error: Exception) -> Response:
     return Template("error.html", context=context, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-_INVITATION_PATH = re.compile(r"/i/[^/?\s\"]+")
+_SECRET_PATH = re.compile(r"(/i/|/password/reset/)[^/?\s\"]+")
 _SURVEY_PATHS = ("/i/", "/survey")
 
 
 def redact(text: str) -> str:
-    """Hide invitation tokens in a path or log line."""
-    return _INVITATION_PATH.sub("/i/[redacted]", text)
+    """Hide invitation and password-reset tokens in a path or log line."""
+    return _SECRET_PATH.sub(r"\1[redacted]", text)
 
 
 class RedactInvitations(logging.Filter):
@@ -137,4 +137,6 @@ class RedactInvitations(logging.Filter):
             client, method, path, *rest = record.args
             if isinstance(path, str) and path.startswith(_SURVEY_PATHS):
                 record.args = ("-", method, redact(path), *rest)
+            elif isinstance(path, str):
+                record.args = (client, method, redact(path), *rest)
         return True
