@@ -235,25 +235,6 @@ def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -
 
 
 @dataclass
-class ScheduleOut:
-    id: int
-    name: str
-    active: bool
-    months: str
-    week: int
-    weekday: int
-    open_time: str
-    days_open: int
-    reminder_days: str
-    timezone: str
-    lead_days: int
-    unit_codes: list[str]
-    description: str
-    next_round: str | None
-    next_opens_at: datetime | None
-
-
-@dataclass
 class ScheduleFields:
     """A schedule's rules. Omitted fields keep their value (or the quarterly default for a new schedule)."""
 
@@ -270,11 +251,6 @@ class ScheduleFields:
     unit_codes: list[str] | None = None  # none given: every active unit
 
 
-def _schedule_out(info: ScheduleInfo) -> ScheduleOut:
-    fields = {f: getattr(info, f) for f in ScheduleOut.__dataclass_fields__ if f != "unit_codes"}
-    return ScheduleOut(**fields, unit_codes=list(info.units))
-
-
 def _schedule_problem(error: ScheduleError) -> ClientException:
     reasons = "; ".join(f"{field}: {message}" for field, message in error.errors.items())
     return ClientException(f"the schedule was not saved ({reasons})", extra=error.errors)
@@ -286,13 +262,13 @@ def _rules(data: ScheduleFields) -> dict:
 
 
 @get("/schedules", opt={"scope": "schedules:read"}, sync_to_thread=True)
-def list_schedules_api(db: DatabaseDep) -> list[ScheduleOut]:
+def list_schedules_api(db: DatabaseDep) -> list[ScheduleInfo]:
     with db.session() as session:
-        return [_schedule_out(info) for info in list_schedules(session)]
+        return list_schedules(session)
 
 
 @post("/schedules", opt={"scope": "schedules:write"}, sync_to_thread=True)
-def create_schedule_api(data: JSONBody[ScheduleFields], db: DatabaseDep) -> ScheduleOut:
+def create_schedule_api(data: JSONBody[ScheduleFields], db: DatabaseDep) -> ScheduleInfo:
     """A new schedule; its rounds are created ahead and open, remind and close by themselves."""
     with db.session() as session:
         try:
@@ -305,13 +281,13 @@ def create_schedule_api(data: JSONBody[ScheduleFields], db: DatabaseDep) -> Sche
             )
         except ScheduleError as error:
             raise _schedule_problem(error) from None
-        return _schedule_out(info)
+        return info
 
 
 @post("/schedules/{schedule_id:int}", opt={"scope": "schedules:write"}, sync_to_thread=True, status_code=200)
 def update_schedule_api(
     schedule_id: ObjectId, data: JSONBody[ScheduleFields], db: DatabaseDep
-) -> ScheduleOut:
+) -> ScheduleInfo:
     """Change a schedule: only the fields given. Its rounds that have not opened yet are planned again."""
     with db.session() as session:
         try:
@@ -329,7 +305,7 @@ def update_schedule_api(
             )
         except ScheduleError as error:
             raise _schedule_problem(error) from None
-        return _schedule_out(info)
+        return info
 
 
 def api_router() -> Router:

@@ -444,7 +444,7 @@ def _schedule_error(error: ScheduleError) -> CliError:
 def _echo_schedule(info, verb: str) -> None:
     state = "" if info.active else " (paused)"
     click.echo(f"Schedule {info.id} {info.name!r}{state} {verb}: {info.description}.")
-    click.echo(f"  Units: {', '.join(info.units) if info.units else 'every active unit'}.")
+    click.echo(f"  Units: {', '.join(info.unit_codes) if info.unit_codes else 'every active unit'}.")
     if info.next_opens_at:
         click.echo(
             f"  Next round {info.next_round} opens {info.next_opens_at:%Y-%m-%d %H:%M} UTC; it is created "

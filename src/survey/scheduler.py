@@ -119,7 +119,7 @@ class ScheduleInfo:
     reminder_days: str
     timezone: str
     lead_days: int
-    units: tuple[str, ...]  # unit codes taking part; empty: every active unit
+    unit_codes: tuple[str, ...]  # unit codes taking part; empty: every active unit
     description: str
     next_round: str | None  # the name of the next round it will open, and when (UTC)
     next_opens_at: datetime | None
@@ -153,7 +153,7 @@ def _info(session: Session, schedule: Schedule, now: datetime) -> ScheduleInfo:
         name=schedule.name,
         active=schedule.active,
         **spec.fields(),
-        units=tuple(codes),
+        unit_codes=tuple(codes),
         description=describe(spec),
         next_round=upcoming.name if upcoming else None,
         next_opens_at=upcoming.opens_at if upcoming else None,

@@ -93,7 +93,7 @@ def _edit_page(db, schedule_id: int, context: dict, status: int = 200) -> Templa
             raise NotFoundException() from None
     form = context.pop("form", None) or {
         "name": info.name,
-        "units": " ".join(info.units),
+        "units": " ".join(info.unit_codes),
         **{f: str(getattr(info, f)) for f in SCHEDULE_FIELDS},
     }
     return Template(
