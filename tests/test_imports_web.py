@@ -20,7 +20,7 @@ from sqlmodel import func, select
 from helpers import csrf_from, log_in
 from survey import imports_api, imports_web
 from survey.accounts import create_api_token
-from survey.models import Employee, ImportRun, Unit
+from survey.models import Employee, ImportRun, Unit, User
 from survey.rounds import create_round
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -220,7 +220,7 @@ def test_a_database_failure_is_a_message_not_a_crash(client, db, people, monkeyp
     assert failed.status_code == 503 and "nothing was imported. Please try again" in failed.text
     monkeypatch.setattr(imports_api, "import_roster", failing)
     on_the_api = client.post(
-        "/api/roster", files=[example("units.csv")], headers=token_with(db, "roster:write")
+        "/api/roster", files=[example("units.csv")], headers=token_with(db, "roster:write", "accounts:write")
     )
     assert on_the_api.status_code == 503
     assert on_the_api.json()["detail"] == "the database failed during the import; nothing was imported"
@@ -254,7 +254,7 @@ def operations(client):
 
 
 def test_the_api_imports_the_roster_with_a_roster_write_token(client, db, org, operations):
-    headers = token_with(db, "roster:write")
+    headers = token_with(db, "roster:write", "accounts:write")
     before = roster_state(db)
     checked = client.post("/api/roster?dry_run=true", files=[example(n) for n in ROSTER], headers=headers)
     assert checked.status_code == 200 and checked.json()["dry_run"] and not checked.json()["applied"]
@@ -274,7 +274,7 @@ def test_the_api_imports_the_roster_with_a_roster_write_token(client, db, org, o
 
 
 def test_the_api_lists_every_problem_with_a_422_and_imports_nothing(client, db, org, operations):
-    headers = token_with(db, "roster:write")
+    headers = token_with(db, "roster:write", "accounts:write")
     before = roster_state(db)
     refused = client.post(
         "/api/roster", files=[("files", ("staff.csv", THREE_ERRORS, "text/csv"))], headers=headers
@@ -312,13 +312,18 @@ def test_the_api_imports_only_with_the_right_scope(client, db, org):
     figures = [example("external_figures.csv")]
     reader = token_with(db, "external:read", name="reader")
     assert client.post("/api/external-figures", files=figures, headers=reader).status_code == 403
-    assert client.get("/api/external-figures", headers=token_with(db, "roster:write")).status_code == 403
+    assert (
+        client.get(
+            "/api/external-figures", headers=token_with(db, "roster:write", "accounts:write")
+        ).status_code
+        == 403
+    )
     assert client.get("/api/external-figures").status_code == 401
     assert roster_state(db) == before
 
 
 def test_the_api_refuses_a_body_without_files_and_an_upload_over_the_cap(client, db, org):
-    headers = token_with(db, "roster:write")
+    headers = token_with(db, "roster:write", "accounts:write")
     missing = client.post(
         "/api/roster", files=[("other", ("units.csv", b"code", "text/csv"))], headers=headers
     )
@@ -332,7 +337,7 @@ def test_the_api_refuses_a_body_without_files_and_an_upload_over_the_cap(client,
 
 
 def test_customer_figures_round_trip_through_the_api(client, db, org, operations):
-    roster = token_with(db, "roster:write", name="roster")
+    roster = token_with(db, "roster:write", "accounts:write", name="roster")
     assert client.post("/api/roster", files=[example(n) for n in ROSTER], headers=roster).status_code == 200
     with db.session() as session:
         opens = datetime(2026, 7, 6, tzinfo=UTC)
@@ -381,7 +386,7 @@ def test_customer_figures_round_trip_through_the_api(client, db, org, operations
 )
 def test_any_uploaded_bytes_get_a_described_answer_never_a_crash(client, db, operations, files, path):
     """Schemathesis sends file fields as plain form fields; here the bytes arrive as real files."""
-    headers = token_with(db, "roster:write", "external:write", name="fuzz")
+    headers = token_with(db, "roster:write", "accounts:write", "external:write", name="fuzz")
     answer = client.post(
         path,
         files=[("files", (name, data, "application/octet-stream")) for name, data in files],
@@ -392,3 +397,14 @@ def test_any_uploaded_bytes_get_a_described_answer_never_a_crash(client, db, ope
         return
     assert answer.status_code in (200, 422), answer.text
     operations[path]["POST"].validate_response(answer)
+
+
+def test_naming_heads_through_the_api_needs_the_accounts_scope(client, db):
+    refused = client.post(
+        "/api/roster",
+        files=[example("units.csv")],
+        headers=token_with(db, "roster:write", name="roster only"),
+    )
+    assert refused.status_code == 403 and "accounts:write" in refused.json()["detail"]
+    with db.session() as session:
+        assert session.exec(select(User)).all() == [] and session.exec(select(Unit)).all() == []

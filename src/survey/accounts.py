@@ -351,6 +351,7 @@ def complete_password_reset(session: Session, token: str, password: str, now: da
 API_SCOPES = {
     "roster:read": "read units and employees",
     "roster:write": "import the roster",
+    "accounts:write": "name department heads through the roster's head_email column",
     "rounds:read": "read rounds and their response rates",
     "rounds:write": "create, open, close and publish rounds",
     "schedules:read": "read schedules",

@@ -14,7 +14,7 @@ from typing import Annotated, TypedDict
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, ServiceUnavailableException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ServiceUnavailableException
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +26,7 @@ from survey.deps import DatabaseDep
 from survey.figures import FiguresReport, import_external_figures
 from survey.imports_web import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
 from survey.models import ExternalFigure, Metric, Round, Unit
-from survey.roster import RosterReport, import_roster
+from survey.roster import RosterReport, import_roster, read_roster_files
 
 # --- Shapes -----------------------------------------------------------------------------------------------
 
@@ -176,7 +176,16 @@ def upload_roster(
     dry_run: bool = _DRY_RUN,
 ) -> Response[RosterImport]:
     """Import units and/or employees (one file of each at most, told apart by their header), checked together.
-    Each file is the whole list: units and employees it leaves out are deactivated, never deleted."""
+    Each file is the whole list: units and employees it leaves out are deactivated, never deleted.
+
+    A `head_email` column decides who may see which unit's pages and reports: it needs the `accounts:write`
+    scope as well."""
+    client: ApiClient = request.user
+    if "accounts:write" not in client.scopes and read_roster_files(read_uploads(data.files)).heads_listed:
+        raise PermissionDeniedException(
+            "the head_email column gives people access to units' pages: it needs a token with the"
+            " accounts:write scope (or leave the column out)"
+        )
     return _answer(import_roster, db, data, request, dry_run)
 
 
