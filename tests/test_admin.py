@@ -74,6 +74,9 @@ def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_deriv
     # The kiosk, and one more count, so the kiosk's is not the total minus the others: here the total, since the
     # kiosk is in no region and the other teams' region shows its own count elsewhere.
     assert hidden == ["Kiosk (FL9)"] and "hidden" in total_row
+    # Every other page shows the round's total the same way.
+    assert ">hidden</td>" in client.get("/admin").text
+    assert "hidden / 20" in client.get("/admin/rounds").text
     assert "20" in page  # 3 teams x 6 + 2 invited
 
 

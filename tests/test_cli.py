@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from survey.cli import main
-from survey.models import Invitation, Round, RoundStatus
+from survey.models import Invitation, OutboxMessage, Round, RoundStatus
 from survey.tokens import token_hash
 
 
@@ -35,9 +35,11 @@ def test_a_round_is_created_opened_and_closed(run, db, org):
     assert "2027-01-04 to 2027-01-18" in created.output
     assert run("round", "open", "2027 Q1").exit_code == 0
     closed = run("round", "close", "2027 Q1")
-    assert closed.exit_code == 0 and "Answered 0 of 0" in closed.output
+    assert closed.exit_code == 0 and "is closed: 18 invited, 0 answered" in closed.output
+    assert run("round", "publish", "2027 Q1").exit_code == 0
     with db.session() as session:
-        assert session.exec(select(Round)).one().status == RoundStatus.CLOSED
+        assert session.exec(select(Round)).one().status == RoundStatus.PUBLISHED
+        assert len(session.exec(select(OutboxMessage)).all()) == 18  # opening invited and queued their mails
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def overview(db: DatabaseDep, settings: SettingsDep) -> Template:
             "accounts": session.exec(select(func.count()).select_from(User).where(User.active)).one(),
         }
         open_rounds = [
-            (r, rounds.response_rate(session, r))
+            (r, rounds.participation_total(session, r.id, settings.min_group_size))
             for r in session.exec(
                 select(Round).where(Round.status == RoundStatus.OPEN).order_by(Round.opens_at)
             )
@@ -228,17 +228,17 @@ async def start_new_version(
 
 
 @get("/rounds", sync_to_thread=True)
-def rounds_page(db: DatabaseDep) -> Template:
+def rounds_page(db: DatabaseDep, settings: SettingsDep) -> Template:
     with db.session() as session:
         listed = [
-            (r, rounds.response_rate(session, r))
+            (r, rounds.participation_total(session, r.id, settings.min_group_size))
             for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
         ]
     return Template("admin/rounds.html", context={"rounds": listed, "form": {}, "error": None})
 
 
 @post("/rounds")
-async def create_round_page(request: Request, db: DatabaseDep) -> Template | Redirect:
+async def create_round_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
     form = await request.form()
     name, opens, days = clean_text(form.get("name")), text_field(form, "opens"), text_field(form, "days")
     error = None
@@ -259,7 +259,7 @@ async def create_round_page(request: Request, db: DatabaseDep) -> Template | Red
                 error = str(failure)[0].upper() + str(failure)[1:] + "."
     with db.session() as session:
         listed = [
-            (r, rounds.response_rate(session, r))
+            (r, rounds.participation_total(session, r.id, settings.min_group_size))
             for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
         ]
     return Template(

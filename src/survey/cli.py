@@ -19,19 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from survey.db import Database, NotMigrated, upgrade
 from survey.figures import import_external_figures
 from survey.mail import MailError, deliver_pending, outbox, outbox_counts, render_message, resend
-from survey.models import RoundStatus
+from survey.models import Round
 from survey.roster import import_roster
-from survey.rounds import (
-    RoundError,
-    advance_round,
-    close_round,
-    create_round,
-    find_round,
-    issue_invitations,
-    response_rate,
-)
+from survey.rounds import RoundError, create_round, find_round, issue_invitations, participation_total
 from survey.schedule import ScheduleError
-from survey.scheduler import create_schedule, list_schedules, tick, update_schedule
+from survey.scheduler import create_schedule, list_schedules, take_step, tick, update_schedule
 from survey.settings import Settings, SettingsError
 from survey.tabular import ImportFile
 
@@ -205,36 +197,50 @@ def round_create(
         db.dispose()
 
 
-def _advance(reference: str, to: RoundStatus) -> None:
-    db = migrated_database(load_settings())
+def _take_step(reference: str, step: str) -> None:
+    """Move a round on by hand, exactly as HR's page and the API do (see `scheduler.take_step`)."""
+    settings = load_settings()
+    db = migrated_database(settings)
     try:
-        if to == RoundStatus.CLOSED:
-            click.echo("Closing, and erasing the order answers arrived in from storage...", err=True)
-            a_round = close_round(db, reference)
-        else:
-            with db.write_session() as session:
-                a_round = advance_round(session, find_round(session, reference), to)
         with db.session() as session:
-            answered, invited = response_rate(session, a_round)
-        click.echo(f"Round {a_round.name!r} is {to}. Answered {answered} of {invited} invitations.")
+            round_id = find_round(session, reference).id
+        if step == "close":
+            click.echo("Closing, and erasing the order answers arrived in from storage...", err=True)
+        take_step(db, settings, round_id, step)
+        with db.session() as session:
+            a_round = session.get(Round, round_id)
+            total = participation_total(session, round_id, settings.min_group_size)
     except RoundError as error:
         raise CliError(str(error)) from None
     finally:
         db.dispose()
+    answered = (
+        "the number answered is hidden (too few invited)"
+        if total.answered is None
+        else f"{total.answered} answered"
+    )
+    click.echo(f"Round {a_round.name!r} is {a_round.status}: {total.invited} invited, {answered}.")
 
 
 @round_group.command("open")
 @click.argument("round_ref", metavar="ROUND")
 def round_open(round_ref: str) -> None:
-    """Open ROUND (id or name) for answers."""
-    _advance(round_ref, RoundStatus.OPEN)
+    """Open ROUND (id or name) now: its front-line staff are invited and their invitation mails queued."""
+    _take_step(round_ref, "open")
 
 
 @round_group.command("close")
 @click.argument("round_ref", metavar="ROUND")
 def round_close(round_ref: str) -> None:
     """Close ROUND (id or name): no more answers; its data is frozen."""
-    _advance(round_ref, RoundStatus.CLOSED)
+    _take_step(round_ref, "close")
+
+
+@round_group.command("publish")
+@click.argument("round_ref", metavar="ROUND")
+def round_publish(round_ref: str) -> None:
+    """Publish ROUND (id or name), closed before: its reports become visible to heads."""
+    _take_step(round_ref, "publish")
 
 
 # --- invitations ------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ The rules (examples/README.md explains them for HR):
 - An employee may belong to any unit of the roster; only staff of front-line teams are invited to rate support
   functions. E-mail addresses are compared and stored lower-case.
 - `head_email` names a unit's head (several may be separated by spaces, commas or semicolons). A new address
-  gets a head account without a password (they set one through an e-mailed link); an existing account keeps
+  gets a head account without a password (set through "Forgot your password?" or a link HR sends from the
+  Accounts page: an import sends no mail); an existing account keeps
   its role (an HR or executive account just gains the unit). With the column present the file is the whole
   list of heads too: head accounts not named for a unit lose it. Without the column, heads are left alone.
 """

@@ -1,8 +1,10 @@
 """Rounds and invitations: create, open and close a round; issue personal links to its front-line staff.
 
 Every round carries its actions (`RoundAction`): open at `opens_at`, remind on its reminder days, close at
-`closes_at`. The scheduler (scheduler.py) carries them out when due; opening or closing by hand marks the matching
-action done, so nothing happens twice. Each action is claimed by the transaction that carries it out.
+`closes_at`. The scheduler (scheduler.py) carries them out when due, and HR's "open now" runs the open action
+early (`scheduler.take_step`); `advance_round` marks the matching action done, so nothing happens twice. Each
+action is claimed by the transaction that carries it out. Closing goes through `close_round`, never
+`advance_round` alone: it also erases the order answers arrived in.
 """
 
 from __future__ import annotations
@@ -298,16 +300,6 @@ def issue_invitations(session: Session, a_round: Round, base_url: str, secret_ke
     return links
 
 
-def response_rate(session: Session, a_round: Round) -> tuple[int, int]:
-    """(answered, invited) for the whole round."""
-    invited, answered = session.exec(
-        select(func.count(), func.count().filter(Invitation.answered)).where(
-            Invitation.round_id == a_round.id
-        )
-    ).one()
-    return answered, invited
-
-
 @dataclass(frozen=True)
 class TeamParticipation:
     unit_id: int
@@ -384,6 +376,13 @@ def participation_view(
         for t in teams
     ]
     return total, rows
+
+
+def participation_total(session: Session, round_id: int, k: int) -> ParticipationRow:
+    """A round's invited and answered, as every page shows it: the answered count hidden where it must be."""
+    teams = team_participation(session, round_id)
+    total, _ = participation_view(teams, hidden_participation(session, teams, k), {})
+    return total
 
 
 def reissue_link(session: Session, a_round: Round, email: str, settings) -> str:

@@ -273,6 +273,12 @@ def update_schedule(
     Rounds already open or used stay as they are. Raises ScheduleError."""
     now = now or utc_now()
     schedule = _resolve(session, reference)
+    if (
+        session.get_bind().dialect.name == "postgresql"
+    ):  # wait for a scheduler creating this schedule's rounds
+        session.exec(
+            text("SELECT pg_advisory_xact_lock(:space, :id)"), params={"space": PLAN_LOCK, "id": schedule.id}
+        )
     unknown = sorted(set(changes) - set(spec_of(schedule).fields()))
     if unknown:
         raise TypeError(f"update_schedule() got unexpected arguments {', '.join(unknown)}")
@@ -416,11 +422,24 @@ def _create_scheduled_round(db: Database, schedule: Schedule, window: Window) ->
                 )
             if exists(session):
                 return None
-            codes = session.exec(
-                select(Unit.code)
+            # Read again under the lock: HR may have paused or changed the schedule since it was read.
+            current = session.exec(
+                select(Schedule).where(Schedule.id == schedule.id).execution_options(populate_existing=True)
+            ).first()
+            if (
+                current is None
+                or not current.active
+                or spec_of(current).fields() != spec_of(schedule).fields()
+            ):
+                return None
+            listed = session.exec(
+                select(Unit.code, Unit.active)
                 .join(ScheduleUnit, ScheduleUnit.unit_id == Unit.id)
-                .where(ScheduleUnit.schedule_id == schedule.id, Unit.active)
+                .where(ScheduleUnit.schedule_id == schedule.id)
             ).all()
+            codes = [code for code, active in listed if active]
+            if listed and not codes:  # not "every unit", which is what no codes would mean to create_round
+                raise RoundError("none of the units the schedule names is active any more")
             a_round = create_round(
                 session,
                 _round_name(session, window.name, schedule),
@@ -596,6 +615,10 @@ def open_now(db: Database, settings: Settings, round_id: int, now: datetime | No
         if a_round.status != RoundStatus.SCHEDULED:
             raise RoundError(
                 f"round {a_round.name!r} is {a_round.status}; only a scheduled round can be opened"
+            )
+        if a_round.closes_at <= now:
+            raise RoundError(
+                f"round {a_round.name!r} was due to close {a_round.closes_at:%Y-%m-%d %H:%M} UTC; it cannot open"
             )
         action = session.exec(
             select(RoundAction).where(
