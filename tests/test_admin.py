@@ -348,3 +348,10 @@ def test_a_lost_link_form_does_not_tell_who_has_answered(client, db, people):
     page = f"/admin/rounds/{opened.id}"
     answer = post_form(client, page, f"{page}/reissue", {"email": email})
     assert answer.status_code == 200 and "shown this once" in answer.text
+
+
+def test_watching_a_round_live_reloads_the_page_but_only_when_asked(client, db, people):
+    opened = start_round(db)
+    as_hr(client, people)
+    assert 'http-equiv="refresh"' in client.get(f"/admin/rounds/{opened.id}?live=1").text
+    assert 'http-equiv="refresh"' not in client.get(f"/admin/rounds/{opened.id}").text  # forms keep what is typed

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
-from survey.mail import PASSWORD_RESET_PATH, queue_password_reset
+from survey.mail import queue_password_reset
 from survey.models import (
     ApiToken,
     AuthSession,
@@ -137,11 +137,6 @@ def create_user(
     return user
 
 
-def set_user_units(session: Session, user: User, unit_ids: Iterable[int]) -> None:
-    session.exec(delete(UserUnit).where(UserUnit.user_id == user.id))
-    session.add_all(UserUnit(user_id=user.id, unit_id=unit_id) for unit_id in set(unit_ids))
-
-
 def deactivate_user(session: Session, user: User) -> None:
     """An account that can no longer sign in; its sessions end now. Kept, never deleted."""
     user.active = False
@@ -167,11 +162,6 @@ def visible_unit_ids(session: Session, user: User) -> set[int] | None:
                 visible.add(child)
                 frontier.append(child)
     return visible
-
-
-def can_see_unit(session: Session, user: User, unit_id: int) -> bool:
-    visible = visible_unit_ids(session, user)
-    return visible is None or unit_id in visible
 
 
 # --- Logging in and out -----------------------------------------------------------------------------------
@@ -300,11 +290,6 @@ def start_password_reset(session: Session, email: str, settings: Settings, now: 
     queue_password_reset(session, reset)
     session.commit()
     return True
-
-
-def password_reset_link(settings: Settings, reset: PasswordReset) -> str:
-    token = password_reset_token(settings.secret_key, reset.id)
-    return settings.base_url.rstrip("/") + PASSWORD_RESET_PATH.format(token=token)
 
 
 def valid_reset(session: Session, token: str, now: datetime) -> PasswordReset | None:

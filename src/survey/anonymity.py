@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from typing import TypeVar
-
-K = TypeVar("K", bound=Hashable)
 
 HEALTHY_PARTICIPATION = 0.60  # below this, a group's results deserve a warning
 

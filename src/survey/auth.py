@@ -8,7 +8,6 @@ Also the pages to log in, log out and reset a forgotten password.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
@@ -26,6 +25,7 @@ from survey import accounts
 from survey.db import Database
 from survey.deps import DatabaseDep, SettingsDep
 from survey.models import Role, User
+from survey.models import utc_now as now
 from survey.questionnaire import text_field
 from survey.settings import Settings
 
@@ -45,10 +45,6 @@ PUBLIC_PATHS = [
 def session_cookie_name(settings: Settings) -> str:
     # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and for path "/".
     return "__Host-survey_auth" if settings.cookie_secure else "survey_auth"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

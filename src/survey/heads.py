@@ -15,7 +15,7 @@ from survey import accounts, rounds
 from survey.anonymity import participation_warning
 from survey.auth import any_account, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.models import Invitation, Round, RoundStatus, Unit, UnitKind
+from survey.models import Invitation, Round, Unit, UnitKind
 
 
 @get("/my", sync_to_thread=True)
@@ -72,7 +72,6 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             "children": children,
             "participation": participation,
             "k": k,
-            "published": RoundStatus.PUBLISHED,
         },
     )
 

@@ -66,7 +66,6 @@ RETRY_DELAYS = (
     timedelta(hours=2),
     timedelta(hours=6),
 )
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A message `sending` for longer than this belongs to a process that stopped mid-send. Far longer than a send
 # can take (every SMTP step times out after SMTP_TIMEOUT seconds).
 SENDING_TIMEOUT = timedelta(minutes=15)
@@ -199,6 +198,12 @@ def queue_reminders(session: Session, round_id: int, action_id: int, now: dateti
     return _queue(session, rows, now)
 
 
+def password_reset_link(settings: Settings, reset_id: int) -> str:
+    """The single-use link to set a password, derived from the secret key like invitation links."""
+    token = password_reset_token(settings.secret_key, reset_id)
+    return settings.base_url.rstrip("/") + PASSWORD_RESET_PATH.format(token=token)
+
+
 def queue_password_reset(session: Session, reset: PasswordReset) -> OutboxMessage:
     """Queue the mail carrying a password-reset link (the reset must have an id: flush it first). Committed with
     the caller's transaction."""
@@ -248,10 +253,9 @@ def _render(
     if message.kind == MailKind.PASSWORD_RESET:
         reset = session.get(PasswordReset, message.password_reset_id)
         user = session.get(User, reset.user_id)
-        token = password_reset_token(settings.secret_key, reset.id)
         context = {
             "name": user.name,
-            "link": settings.base_url.rstrip("/") + PASSWORD_RESET_PATH.format(token=token),
+            "link": password_reset_link(settings, reset.id),
             "expires": readable_time(reset.expires_at, "UTC"),
         }
         stale = (
