@@ -274,7 +274,7 @@ def test_a_reminder_to_someone_who_answered_meanwhile_is_not_sent(db, org, smtp,
     assert skipped.recipient == answering.recipients[0]
     assert skipped.last_error == "not sent: the invitation was answered before the mail went out"
     reminder = next(r for r in mailbox.received if r.subject.startswith("Reminder"))
-    assert reminder.subject == "Reminder: the 2027 Q1 survey closes Monday 18 January"
+    assert reminder.subject == "Reminder: the 2027 Q1 survey is open until Monday 18 January"  # closes 09:00
     assert "has not reached us yet" in reminder.text
 
 

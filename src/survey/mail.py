@@ -73,7 +73,7 @@ SMTP_TIMEOUT = 30.0
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465, "smtp+plain": 25}
 SUBJECTS = {
     MailKind.INVITATION: "Survey {round}: how well are you supported?",
-    MailKind.REMINDER: "Reminder: the {round} survey closes {closes_day}",
+    MailKind.REMINDER: "Reminder: the {round} survey is open until {last_day}",
     MailKind.PASSWORD_RESET: "Set your password for the service survey",
 }
 _QUEUED = (MailState.PENDING, MailState.RETRY)
@@ -277,9 +277,10 @@ def _render(
             "closes": readable_time(a_round.closes_at, zone),
             "min_group_size": settings.min_group_size,
         }
-        closes = _local(a_round.closes_at, zone)
+        # The last day one can answer: a round closing at midnight is open until the day before.
+        last = _local(a_round.closes_at - timedelta(seconds=1), zone)
         subject = SUBJECTS[MailKind(message.kind)].format(
-            round=a_round.name, closes_day=f"{closes:%A} {closes.day} {closes:%B}"
+            round=a_round.name, last_day=f"{last:%A} {last.day} {last:%B}"
         )
         if a_round.status != RoundStatus.OPEN:
             stale = f"round {a_round.name} is {a_round.status}"
