@@ -354,4 +354,31 @@ def test_watching_a_round_live_reloads_the_page_but_only_when_asked(client, db, 
     opened = start_round(db)
     as_hr(client, people)
     assert 'http-equiv="refresh"' in client.get(f"/admin/rounds/{opened.id}?live=1").text
-    assert 'http-equiv="refresh"' not in client.get(f"/admin/rounds/{opened.id}").text  # forms keep what is typed
+    assert (
+        'http-equiv="refresh"' not in client.get(f"/admin/rounds/{opened.id}").text
+    )  # forms keep what is typed
+
+
+def test_the_outbox_pages_and_finds_a_recipient(client, db, settings, people):
+    from datetime import UTC, datetime, timedelta
+
+    from survey.rounds import create_round
+    from survey.scheduler import open_now
+
+    extra_staff = [f"extra{n}@example.com" for n in range(100)]
+    with db.session() as session:
+        from survey.models import Employee, Unit
+
+        team = session.exec(select(Unit).where(Unit.code == "FL1")).one()
+        session.add_all(Employee(email=e, name=e, unit_id=team.id) for e in extra_staff)
+        session.commit()
+        start = datetime.now(UTC) + timedelta(days=3)
+        a_round = create_round(session, "Big", start, start + timedelta(days=14))
+    open_now(db, settings, a_round.id)  # 118 invitation mails
+    as_hr(client, people)
+    first = client.get("/admin/outbox").text
+    assert first.count('<tr><td><a href="/admin/outbox/') == 100 and "Older" in first
+    second = client.get("/admin/outbox?page=2").text
+    assert second.count('<tr><td><a href="/admin/outbox/') == 18 and "Newer" in second
+    found = client.get("/admin/outbox?q=EXTRA42@").text
+    assert found.count('<tr><td><a href="/admin/outbox/') == 1 and "extra42@example.com" in found

@@ -628,16 +628,26 @@ def resend(db: Database, settings: Settings, message_id: int, now: datetime | No
 
 
 def outbox(
-    db: Database, *, states: list[str] | None = None, ids: list[int] | None = None, limit: int = 200
+    db: Database,
+    *,
+    states: list[str] | None = None,
+    ids: list[int] | None = None,
+    recipient: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[OutboxEntry]:
-    """Outbox messages, newest first, optionally of some states (e.g. failed and uncertain for HR's attention)."""
+    """Outbox messages, newest first, optionally of some states (e.g. failed and uncertain for HR's attention) or
+    to addresses containing `recipient`."""
     query = (
         select(OutboxMessage, Round.name)
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id, isouter=True)
         .join(Round, Round.id == Invitation.round_id, isouter=True)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset(offset)
         .limit(limit)
     )
+    if recipient:
+        query = query.where(OutboxMessage.recipient.contains(recipient.lower(), autoescape=True))
     if states:
         query = query.where(OutboxMessage.state.in_(states))
     if ids:

@@ -138,6 +138,7 @@ async def update_schedule_page(
 # --- Outbox ---------------------------------------------------------------------------------------------------
 
 PROBLEM_STATES = [MailState.FAILED, MailState.UNCERTAIN, MailState.RETRY]
+OUTBOX_PAGE = 100
 
 
 @get("/outbox", sync_to_thread=True)
@@ -149,10 +150,21 @@ def outbox_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Tem
         states = [wanted]
     else:
         wanted, states = "", None
+    query = clean_text(request.query_params.get("q", ""))[:200]
+    try:
+        page = min(max(1, int(request.query_params.get("page", "1"))), 100_000)
+    except ValueError:
+        page = 1
+    messages = mail.outbox(
+        db, states=states, recipient=query, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE
+    )
     return Template(
         "admin/outbox.html",
         context={
-            "messages": mail.outbox(db, states=states, limit=300),
+            "messages": messages[:OUTBOX_PAGE],
+            "more": len(messages) > OUTBOX_PAGE,
+            "page": page,
+            "q": query,
             "counts": mail.outbox_counts(db),
             "wanted": wanted,
             "smtp": bool(settings.smtp_url),
