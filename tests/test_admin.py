@@ -13,7 +13,7 @@ from sqlmodel import select
 from conftest import BASE_URL, start_round
 from helpers import csrf_from, log_in, post_form
 from survey.app import create_app
-from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, User
+from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, Unit, User
 
 
 def as_hr(client, people):
@@ -382,3 +382,20 @@ def test_the_outbox_pages_and_finds_a_recipient(client, db, settings, people):
     assert second.count('<tr><td><a href="/admin/outbox/') == 18 and "Newer" in second
     found = client.get("/admin/outbox?q=EXTRA42@").text
     assert found.count('<tr><td><a href="/admin/outbox/') == 1 and "extra42@example.com" in found
+
+
+def test_hr_changes_which_units_a_head_sees(client, db, people):
+    with db.session() as session:
+        head = session.exec(select(User).where(User.email == people.head_fl1)).one()
+        units = {u.code: u.id for u in session.exec(select(Unit))}
+    as_hr(client, people)
+    saved = post_form(
+        client, "/admin/users", f"/admin/users/{head.id}/units", {"units": "FL2 FL3"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    refused = post_form(client, "/admin/users", f"/admin/users/{head.id}/units", {"units": "NOPE"})
+    assert refused.status_code == 400 and "No unit with code NOPE." in refused.text
+    client.cookies.clear()
+    log_in(client, people.head_fl1)
+    assert client.get(f"/units/{units['FL2']}").status_code == 200
+    assert client.get(f"/units/{units['FL1']}").status_code == 404

@@ -137,6 +137,22 @@ def create_user(
     return user
 
 
+def set_head_units(session: Session, user: User, unit_codes: Iterable[str]) -> None:
+    """Change which units a department head sees (by code; at least one). Commits."""
+    if user.role != Role.HEAD:
+        raise AccountError(f"only department heads are scoped to units; a {user.role} sees every unit")
+    codes = list(dict.fromkeys(c.strip() for c in unit_codes if c.strip()))
+    if not codes:
+        raise AccountError("a department head needs at least one unit")
+    units = session.exec(select(Unit).where(Unit.code.in_(codes))).all()
+    missing = sorted(set(codes) - {u.code for u in units})
+    if missing:
+        raise AccountError(f"no unit with code {', '.join(missing)}")
+    session.exec(delete(UserUnit).where(UserUnit.user_id == user.id))
+    session.add_all(UserUnit(user_id=user.id, unit_id=u.id) for u in units)
+    session.commit()
+
+
 def deactivate_user(session: Session, user: User) -> None:
     """An account that can no longer sign in; its sessions end now. Kept, never deleted."""
     user.active = False

@@ -390,6 +390,21 @@ async def create_user_page(request: Request, db: DatabaseDep, settings: Settings
     return _see_other("/admin/users?created=1")
 
 
+@post("/users/{user_id:int}/units")
+async def change_head_units(user_id: ObjectId, request: Request, db: DatabaseDep) -> Redirect | Template:
+    """Which units a department head sees."""
+    codes = clean_text((await request.form()).get("units")).replace(",", " ").split()
+    with db.session() as session:
+        user = _get(session, User, user_id)
+        try:
+            accounts.set_head_units(session, user, codes)
+        except accounts.AccountError as error:
+            return Template(
+                "admin/users.html", context={**_users_context(session), "error": str(error)}, status_code=400
+            )
+    return _see_other("/admin/users")
+
+
 @post("/users/{user_id:int}/{step:str}", sync_to_thread=True)
 def change_user(
     user_id: ObjectId, step: FromPath[str], request: Request, db: DatabaseDep, settings: SettingsDep
@@ -480,6 +495,7 @@ def admin_router() -> Router:
             reissue_link,
             users_page,
             create_user_page,
+            change_head_units,
             change_user,
             tokens_page,
             create_token_page,
