@@ -91,3 +91,20 @@ def test_control_characters_in_a_round_name_or_unit_code_are_a_400(api):
     ):
         refused = api.post("/api/rounds", json=body)
         assert refused.status_code == 400 and "characters" in refused.json()["detail"]
+
+
+def test_response_rates_roll_up_to_regions(api, db):
+    from conftest import start_round
+
+    opened = start_round(db)
+    rates = api.get(f"/api/rounds/{opened.id}/response-rates").json()
+    assert rates["groups"] == [
+        {
+            "group_code": "R1",
+            "group_name": "North region",
+            "invited": 18,
+            "answered": 0,
+            "rate": 0.0,
+            "low_participation": True,
+        }
+    ]

@@ -275,10 +275,11 @@ def _round_context(session: Session, round_id: int, k: int) -> dict:
     participation = rounds.team_participation(session, a_round.id)
     hidden = rounds.hidden_participation(session, participation, k)
     total, teams = rounds.participation_view(participation, hidden, names)
+    groups = rounds.group_participation(session, participation, hidden)
     actions = session.exec(
         select(RoundAction).where(RoundAction.round_id == a_round.id).order_by(RoundAction.due_at)
     ).all()
-    return {"round": a_round, "total": total, "teams": teams, "actions": actions, "k": k}
+    return {"round": a_round, "total": total, "groups": groups, "teams": teams, "actions": actions, "k": k}
 
 
 @get("/rounds/{round_id:int}", sync_to_thread=True)

@@ -84,6 +84,16 @@ class TeamRate:
 
 
 @dataclass
+class GroupRate:
+    group_code: str
+    group_name: str
+    invited: int
+    answered: int | None  # null: hidden (anonymity)
+    rate: float | None
+    low_participation: bool
+
+
+@dataclass
 class ResponseRates:
     round_id: int
     minimum_group_size: int
@@ -91,6 +101,7 @@ class ResponseRates:
     answered: int | None
     rate: float | None
     low_participation: bool
+    groups: list[GroupRate]  # regions and divisions above the teams
     teams: list[TeamRate]
 
 
@@ -209,13 +220,14 @@ def publish_round(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) ->
 
 @get("/rounds/{round_id:int}/response-rates", opt={"scope": "rounds:read"}, sync_to_thread=True)
 def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> ResponseRates:
-    """Invited and answered, for the round and per front-line team; counts of groups with fewer than k invitees
-    (and of one more group where needed, so none can be derived from the total) are null."""
+    """Invited and answered, for the round, per region or division, and per front-line team. A count is null
+    where it covers fewer than k people, or where it would let one be worked out from the others."""
     k = settings.min_group_size
     with db.session() as session:
         _round(session, round_id)
         teams = rounds.team_participation(session, round_id)
         hidden = rounds.hidden_participation(session, teams, k)
+        groups = rounds.group_participation(session, teams, hidden)
     total, rows = rounds.participation_view(teams, hidden, {})
     return ResponseRates(
         round_id,
@@ -224,6 +236,7 @@ def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -
         total.answered,
         total.rate,
         total.low,
+        [GroupRate(g.code, g.name, row.invited, row.answered, row.rate, row.low) for g, row in groups],
         [
             TeamRate(team.code, team.name, row.invited, row.answered, row.rate, row.low)
             for team, row in zip(teams, rows, strict=True)

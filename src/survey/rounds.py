@@ -378,6 +378,35 @@ def participation_view(
     return total, rows
 
 
+def group_participation(
+    session: Session, teams: list[TeamParticipation], hidden: set
+) -> list[tuple[Unit, ParticipationRow]]:
+    """Each group (region, division) above the round's teams with its row, summed over its teams, the counts in
+    `hidden` left out."""
+    parents = dict(session.exec(select(Unit.id, Unit.parent_id)).all())
+    groups = {u.id: u for u in session.exec(select(Unit).where(Unit.kind == UnitKind.GROUP))}
+    sums: dict[int, tuple[int, int]] = {}
+    for team in teams:
+        node = parents.get(team.unit_id)
+        while node is not None:
+            invited, answered = sums.get(node, (0, 0))
+            sums[node] = (invited + team.invited, answered + team.answered)
+            node = parents.get(node)
+    return [
+        (
+            groups[group],
+            ParticipationRow(
+                f"{groups[group].name} ({groups[group].code})",
+                invited,
+                None if group in hidden else answered,
+                group not in hidden and participation_warning(answered, invited),
+            ),
+        )
+        for group, (invited, answered) in sorted(sums.items(), key=lambda item: groups[item[0]].code)
+        if group in groups
+    ]
+
+
 def participation_total(session: Session, round_id: int, k: int) -> ParticipationRow:
     """A round's invited and answered, as every page shows it: the answered count hidden where it must be."""
     teams = team_participation(session, round_id)
