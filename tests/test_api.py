@@ -61,6 +61,8 @@ def test_schedules_are_created_listed_and_changed_through_the_api(api):
     changed = api.post(f"/api/schedules/{schedule['id']}", json={"days_open": 21, "active": False})
     assert changed.status_code == 200 and changed.json()["days_open"] == 21 and not changed.json()["active"]
     assert [s["name"] for s in api.get("/api/schedules").json()] == ["Quarterly"]
+    assert api.get(f"/api/schedules/{schedule['id']}").json()["days_open"] == 21
+    assert api.get("/api/schedules/999").status_code == 404
     bad = api.post("/api/schedules", json={"name": "Other", "timezone": "Mars/Olympus", "days_open": 0})
     assert bad.status_code == 400
     assert "timezone" in bad.json()["detail"] and "days_open" in bad.json()["detail"]

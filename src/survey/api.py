@@ -280,6 +280,15 @@ def list_schedules_api(db: DatabaseDep) -> list[ScheduleInfo]:
         return list_schedules(session)
 
 
+@get("/schedules/{schedule_id:int}", opt={"scope": "schedules:read"}, sync_to_thread=True)
+def get_schedule_api(schedule_id: ObjectId, db: DatabaseDep) -> ScheduleInfo:
+    with db.session() as session:
+        try:
+            return get_schedule(session, schedule_id)
+        except ScheduleError:
+            raise NotFoundException(f"no schedule {schedule_id}") from None
+
+
 @post("/schedules", opt={"scope": "schedules:write"}, sync_to_thread=True)
 def create_schedule_api(data: JSONBody[ScheduleFields], db: DatabaseDep) -> ScheduleInfo:
     """A new schedule; its rounds are created ahead and open, remind and close by themselves."""
@@ -337,6 +346,7 @@ def api_router() -> Router:
             publish_round,
             response_rates,
             list_schedules_api,
+            get_schedule_api,
             create_schedule_api,
             update_schedule_api,
             *imports_api.ROUTES,
