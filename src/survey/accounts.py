@@ -121,10 +121,7 @@ def create_user(
         raise AccountError("a department head needs at least one unit (--unit CODE)")
     if role != Role.HEAD and codes:
         raise AccountError(f"only department heads are scoped to units; a {role} sees every unit")
-    units = session.exec(select(Unit).where(Unit.code.in_(codes))).all() if codes else []
-    missing = sorted(set(codes) - {u.code for u in units})
-    if missing:
-        raise AccountError(f"no unit with code {', '.join(missing)}")
+    units = _units_by_code(session, codes)
     if password is not None:
         check_new_password(password, email)
     user = User(
@@ -137,6 +134,14 @@ def create_user(
     return user
 
 
+def _units_by_code(session: Session, codes: list[str]) -> list[Unit]:
+    units = session.exec(select(Unit).where(Unit.code.in_(codes))).all() if codes else []
+    missing = sorted(set(codes) - {u.code for u in units})
+    if missing:
+        raise AccountError(f"no unit with code {', '.join(missing)}")
+    return list(units)
+
+
 def set_head_units(session: Session, user: User, unit_codes: Iterable[str]) -> None:
     """Change which units a department head sees (by code; at least one). Commits."""
     if user.role != Role.HEAD:
@@ -144,10 +149,7 @@ def set_head_units(session: Session, user: User, unit_codes: Iterable[str]) -> N
     codes = list(dict.fromkeys(c.strip() for c in unit_codes if c.strip()))
     if not codes:
         raise AccountError("a department head needs at least one unit")
-    units = session.exec(select(Unit).where(Unit.code.in_(codes))).all()
-    missing = sorted(set(codes) - {u.code for u in units})
-    if missing:
-        raise AccountError(f"no unit with code {', '.join(missing)}")
+    units = _units_by_code(session, codes)
     session.exec(delete(UserUnit).where(UserUnit.user_id == user.id))
     session.add_all(UserUnit(user_id=user.id, unit_id=u.id) for u in units)
     session.commit()
@@ -166,18 +168,25 @@ def visible_unit_ids(session: Session, user: User) -> set[int] | None:
     unit below them."""
     if user.role != Role.HEAD:
         return None
-    visible = set(session.exec(select(UserUnit.unit_id).where(UserUnit.user_id == user.id)).all())
+    return units_below(
+        session, session.exec(select(UserUnit.unit_id).where(UserUnit.user_id == user.id)).all()
+    )
+
+
+def units_below(session: Session, roots: Iterable[int]) -> set[int]:
+    """The given units and every unit below them in the organisation."""
     children: dict[int, list[int]] = {}
     for unit_id, parent_id in session.exec(select(Unit.id, Unit.parent_id)).all():
         if parent_id is not None:
             children.setdefault(parent_id, []).append(unit_id)
-    frontier = list(visible)
+    found = set(roots)
+    frontier = list(found)
     while frontier:
         for child in children.get(frontier.pop(), ()):
-            if child not in visible:
-                visible.add(child)
+            if child not in found:
+                found.add(child)
                 frontier.append(child)
-    return visible
+    return found
 
 
 # --- Logging in and out -----------------------------------------------------------------------------------

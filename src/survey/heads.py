@@ -40,7 +40,10 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
         if unit is None or (visible is not None and unit.id not in visible):
             raise NotFoundException()
         children = session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).all()
-        teams = set(_teams_below(session, unit))
+        below = accounts.units_below(session, [unit.id])
+        teams = set(
+            session.exec(select(Unit.id).where(Unit.id.in_(below), Unit.kind == UnitKind.FRONT_LINE)).all()
+        )
         participation = []
         if teams:
             invited_rounds = session.exec(
@@ -74,23 +77,6 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             "k": k,
         },
     )
-
-
-def _teams_below(session, unit: Unit) -> list[int]:
-    """Front-line teams at or below a unit (their staff are the invitees whose participation it shows)."""
-    units = session.exec(select(Unit.id, Unit.parent_id, Unit.kind)).all()
-    children: dict[int, list[int]] = {}
-    for unit_id, parent_id, _ in units:
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(unit_id)
-    kinds = {unit_id: kind for unit_id, _, kind in units}
-    found, frontier = [], [unit.id]
-    while frontier:
-        current = frontier.pop()
-        if kinds.get(current) == UnitKind.FRONT_LINE:
-            found.append(current)
-        frontier.extend(children.get(current, ()))
-    return found
 
 
 def staff_router() -> Router:

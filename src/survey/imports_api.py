@@ -27,6 +27,7 @@ from survey.figures import FiguresReport, import_external_figures
 from survey.imports_web import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
 from survey.models import ExternalFigure, Metric, Round, Unit
 from survey.roster import RosterReport, import_roster, read_roster_files
+from survey.tabular import ImportFile
 
 # --- Shapes -----------------------------------------------------------------------------------------------
 
@@ -145,11 +146,11 @@ _RESPONSES = {
 }
 
 
-def _answer(importer, db: Database, data: ImportUpload, request: Request, dry_run: bool) -> Response:
+def _answer(importer, db: Database, files: list[ImportFile], request: Request, dry_run: bool) -> Response:
     client: ApiClient = request.user  # the router's guard let only API tokens through
     try:
         report: RosterReport | FiguresReport = importer(
-            db, read_uploads(data.files), actor=f"api token {client.name}", dry_run=dry_run
+            db, files, actor=f"api token {client.name}", dry_run=dry_run
         )
     except SQLAlchemyError:  # the import's one transaction was rolled back
         raise ServiceUnavailableException(
@@ -181,12 +182,13 @@ def upload_roster(
     A `head_email` column decides who may see which unit's pages and reports: it needs the `accounts:write`
     scope as well."""
     client: ApiClient = request.user
-    if "accounts:write" not in client.scopes and read_roster_files(read_uploads(data.files)).heads_listed:
+    files = read_uploads(data.files)
+    if "accounts:write" not in client.scopes and read_roster_files(files).heads_listed:
         raise PermissionDeniedException(
             "the head_email column gives people access to units' pages: it needs a token with the"
             " accounts:write scope (or leave the column out)"
         )
-    return _answer(import_roster, db, data, request, dry_run)
+    return _answer(import_roster, db, files, request, dry_run)
 
 
 @post(
@@ -205,7 +207,7 @@ def upload_external_figures(
 ) -> Response[FiguresImport]:
     """Import customer figures (CSAT, NPS, CES) per front-line team and round. A figure for the same team,
     round and metric replaces the stored one; figures not in the files stay."""
-    return _answer(import_external_figures, db, data, request, dry_run)
+    return _answer(import_external_figures, db, read_uploads(data.files), request, dry_run)
 
 
 @get("/external-figures", opt={"scope": "external:read"}, sync_to_thread=True)

@@ -140,62 +140,48 @@ def retry_delay(attempts: int) -> timedelta | None:
 # --- queueing -----------------------------------------------------------------------------------------------------
 
 
-def _queue(session: Session, rows: list[dict], now: datetime) -> int:
-    session.add_all(
-        OutboxMessage(**row, state=MailState.PENDING, next_attempt_at=now, created_at=now) for row in rows
-    )
-    session.flush()
-    return len(rows)
-
-
-def queue_invitations(session: Session, round_id: int, action_id: int, now: datetime) -> int:
-    """Queue an invitation mail for each unanswered invitation of the round, to active employees, that has none
-    yet. Run by the round's open action (`action_id`), in its transaction. Returns how many were queued."""
-    mailed = select(OutboxMessage.invitation_id).where(
-        OutboxMessage.kind == MailKind.INVITATION, OutboxMessage.invitation_id.is_not(None)
-    )
+def _queue_unanswered(
+    session: Session, kind: MailKind, round_id: int, action_id: int, now: datetime, *conditions
+) -> int:
+    """Queue a `kind` mail for each unanswered invitation of the round to an active employee (and meeting
+    `conditions`), for the round action `action_id`, in its transaction. Returns how many were queued."""
     recipients = session.exec(
         select(Invitation.id, Employee.email)
         .join(Employee, Employee.id == Invitation.employee_id)
-        .where(
-            Invitation.round_id == round_id,
-            Invitation.answered.is_(False),
-            Employee.active,
-            Invitation.id.not_in(mailed),
-        )
+        .where(Invitation.round_id == round_id, Invitation.answered.is_(False), Employee.active, *conditions)
         .order_by(Invitation.id)
     ).all()
-    rows = [
-        {
-            "kind": MailKind.INVITATION,
-            "recipient": email,
-            "invitation_id": invitation_id,
-            "action_id": action_id,
-        }
+    session.add_all(
+        OutboxMessage(
+            kind=kind,
+            recipient=email,
+            invitation_id=invitation_id,
+            action_id=action_id,
+            state=MailState.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        )
         for invitation_id, email in recipients
-    ]
-    return _queue(session, rows, now)
+    )
+    session.flush()
+    return len(recipients)
+
+
+def queue_invitations(session: Session, round_id: int, action_id: int, now: datetime) -> int:
+    """Queue an invitation mail for each unanswered invitation of the round that has none yet. Run by the round's
+    open action (`action_id`)."""
+    mailed = select(OutboxMessage.invitation_id).where(
+        OutboxMessage.kind == MailKind.INVITATION, OutboxMessage.invitation_id.is_not(None)
+    )
+    return _queue_unanswered(
+        session, MailKind.INVITATION, round_id, action_id, now, Invitation.id.not_in(mailed)
+    )
 
 
 def queue_reminders(session: Session, round_id: int, action_id: int, now: datetime) -> int:
     """Queue a reminder for each invitation of the round not answered yet (the invitation knows; responses do
-    not know their invitation), to active employees. Run by a remind action (`action_id`), in its transaction."""
-    recipients = session.exec(
-        select(Invitation.id, Employee.email)
-        .join(Employee, Employee.id == Invitation.employee_id)
-        .where(Invitation.round_id == round_id, Invitation.answered.is_(False), Employee.active)
-        .order_by(Invitation.id)
-    ).all()
-    rows = [
-        {
-            "kind": MailKind.REMINDER,
-            "recipient": email,
-            "invitation_id": invitation_id,
-            "action_id": action_id,
-        }
-        for invitation_id, email in recipients
-    ]
-    return _queue(session, rows, now)
+    not know their invitation). Run by a remind action (`action_id`)."""
+    return _queue_unanswered(session, MailKind.REMINDER, round_id, action_id, now)
 
 
 def password_reset_link(settings: Settings, reset_id: int) -> str:

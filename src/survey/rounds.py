@@ -70,6 +70,30 @@ def find_round(session: Session, reference: str | int) -> Round:
     return a_round
 
 
+def units_taking_part(session: Session, unit_codes: Iterable[str]) -> list[Unit]:
+    """The support functions and front-line teams with these codes, or every active one when none are given.
+    Raises RoundError unless every code is known and there is at least one of each kind."""
+    codes = list(dict.fromkeys(code.strip() for code in unit_codes if code.strip()))
+    if any(not code.isprintable() or len(code) > 40 for code in codes):
+        raise RoundError("unit codes are at most 40 printable characters")
+    rated_or_invited = Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE])
+    if codes:
+        units = session.exec(select(Unit).where(Unit.code.in_(codes), rated_or_invited)).all()
+        missing = sorted(set(codes) - {u.code for u in units})
+        if missing:
+            raise RoundError(f"no support function or front-line team with code {', '.join(missing)}")
+        missing_kind = (
+            "name at least one support function and one front-line team (or none: every active unit)"
+        )
+    else:
+        units = session.exec(select(Unit).where(Unit.active, rated_or_invited)).all()
+        missing_kind = "a round needs at least one support function and one front-line team"
+    kinds = {u.kind for u in units}
+    if UnitKind.SUPPORT not in kinds or UnitKind.FRONT_LINE not in kinds:
+        raise RoundError(missing_kind)
+    return list(units)
+
+
 def create_round(
     session: Session,
     name: str,
@@ -99,20 +123,7 @@ def create_round(
     reminders = sorted(set(reminders_at))
     if any(not opens_at < reminder < closes_at for reminder in reminders):
         raise RoundError("reminders go out while the round is open, after it opens and before it closes")
-    codes = list(dict.fromkeys(unit_codes))
-    if any(not code.isprintable() or len(code) > 40 for code in codes):
-        raise RoundError("unit codes are at most 40 printable characters")
-    rated_or_invited = Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE])
-    if codes:
-        units = session.exec(select(Unit).where(Unit.code.in_(codes), rated_or_invited)).all()
-        missing = sorted(set(codes) - {u.code for u in units})
-        if missing:
-            raise RoundError(f"no support function or front-line team with code {', '.join(missing)}")
-    else:
-        units = session.exec(select(Unit).where(Unit.active, rated_or_invited)).all()
-    kinds = {u.kind for u in units}
-    if UnitKind.SUPPORT not in kinds or UnitKind.FRONT_LINE not in kinds:
-        raise RoundError("a round needs at least one support function and one front-line team")
+    units = units_taking_part(session, unit_codes)
     a_round = Round(
         name=name,
         schedule_id=schedule_id,

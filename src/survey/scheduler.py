@@ -47,7 +47,6 @@ from survey.models import (
     Schedule,
     ScheduleUnit,
     Unit,
-    UnitKind,
     utc_now,
 )
 from survey.rounds import (
@@ -61,8 +60,10 @@ from survey.rounds import (
     find_round,
     issue_invitations,
     lock_round,
+    units_taking_part,
 )
 from survey.schedule import (
+    DEFAULTS,
     ScheduleError,
     ScheduleSpec,
     Window,
@@ -175,21 +176,14 @@ def _check_name(session: Session, name: object, schedule_id: int | None = None) 
 
 
 def _check_units(session: Session, codes: Iterable[str]) -> tuple[list[Unit], str | None]:
-    codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
-    if not codes:
+    """The units a schedule names, checked as a round's are; none named means every active unit at the time."""
+    codes = list(codes)
+    if not any(code.strip() for code in codes):
         return [], None
-    if any(not c.isprintable() or len(c) > 40 for c in codes):
-        return [], "unit codes are at most 40 printable characters"
-    units = session.exec(
-        select(Unit).where(Unit.code.in_(codes), Unit.kind.in_([UnitKind.SUPPORT, UnitKind.FRONT_LINE]))
-    ).all()
-    missing = sorted(set(codes) - {u.code for u in units})
-    if missing:
-        return [], f"no support function or front-line team with code {', '.join(missing)}"
-    kinds = {u.kind for u in units}
-    if UnitKind.SUPPORT not in kinds or UnitKind.FRONT_LINE not in kinds:
-        return [], "name at least one support function and one front-line team (or none: every active unit)"
-    return units, None
+    try:
+        return units_taking_part(session, codes), None
+    except RoundError as error:
+        return [], str(error)
 
 
 def _resolve(session: Session, reference: int | str) -> Schedule:
@@ -209,14 +203,14 @@ def create_schedule(
     session: Session,
     name: str,
     *,
-    months: object = "1,4,7,10",
-    week: object = 1,
-    weekday: object = 0,
-    open_time: object = "09:00",
-    days_open: object = 14,
-    reminder_days: object = "5,10",
-    timezone: object = "UTC",
-    lead_days: object = 28,
+    months: object = DEFAULTS["months"],
+    week: object = DEFAULTS["week"],
+    weekday: object = DEFAULTS["weekday"],
+    open_time: object = DEFAULTS["open_time"],
+    days_open: object = DEFAULTS["days_open"],
+    reminder_days: object = DEFAULTS["reminder_days"],
+    timezone: object = DEFAULTS["timezone"],
+    lead_days: object = DEFAULTS["lead_days"],
     units: Iterable[str] = (),
     active: bool = True,
     now: datetime | None = None,

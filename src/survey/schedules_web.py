@@ -16,7 +16,7 @@ from survey.auth import now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import MailState, Unit, UnitKind
 from survey.questionnaire import clean_text
-from survey.schedule import MONTHS, WEEKDAYS
+from survey.schedule import DEFAULTS, MONTHS, WEEKDAYS
 from survey.scheduler import ScheduleError, create_schedule, get_schedule, list_schedules, update_schedule
 from survey.web import redact
 
@@ -30,17 +30,8 @@ SCHEDULE_FIELDS = (
     "timezone",
     "lead_days",
 )
-DEFAULTS = {
-    "months": "1,4,7,10",
-    "week": "1",
-    "weekday": "0",
-    "open_time": "09:00",
-    "days_open": "14",
-    "reminder_days": "5,10",
-    "timezone": "UTC",
-    "lead_days": "28",
-    "units": "",
-}
+# A new schedule's form starts from the quarterly default, as text.
+FORM_DEFAULTS = {**{field: str(value) for field, value in DEFAULTS.items()}, "units": ""}
 
 
 def _typed(form) -> dict[str, str]:
@@ -70,7 +61,7 @@ def _page(db, context: dict, status: int = 200) -> Template:
 
 @get("/schedules", sync_to_thread=True)
 def schedules_page(db: DatabaseDep) -> Template:
-    return _page(db, {"form": DEFAULTS, "errors": {}})
+    return _page(db, {"form": FORM_DEFAULTS, "errors": {}})
 
 
 @post("/schedules")
