@@ -14,14 +14,12 @@ from sqlmodel import select
 from survey.accounts import create_user
 from survey.db import Database, upgrade
 from survey.intake import external_rows, internal_rows, store_external, store_internal
-from survey.mail import queue_invitations, store_due
+from survey.mail import store_due
 from survey.models import (
-    ActionKind,
     Employee,
     Invitation,
     Item,
     Role,
-    RoundAction,
     RoundStatus,
     SurveyKind,
     Unit,
@@ -32,11 +30,12 @@ from survey.rounds import (
     advance_round,
     close_round,
     create_round,
-    issue_invitations,
+    invitation_link,
     latest_instrument,
     new_public_slug,
 )
-from survey.scheduler import create_schedule
+from survey.scheduler import create_schedule, open_now
+from survey.settings import Settings
 from survey.simulation import (
     ItemSpec,
     OrgShape,
@@ -134,7 +133,7 @@ def build_demo(
             functions,
             teams,
             (internal_items, external_items),
-            (base_url, secret_key),
+            Settings(database_url=url, secret_key=secret_key, base_url=base_url),
             shape,
         )
         with db.session() as session:
@@ -283,26 +282,16 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
     close_round(db, round_id, now=opens + timedelta(days=14))
 
 
-def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, where, shape) -> str:
+def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, settings, shape) -> str:
     """Open the current round, invite everyone, and answer some of each team's invitations (and take about half
     the customers' answers). Returns an unused employee link."""
     internal_items, external_items = items
-    base_url, secret_key = where
+    opens = now - timedelta(days=3)
     with db.session() as session:
-        opens = now - timedelta(days=3)
-        a_round = create_round(
+        round_id = create_round(
             session, name, opens, now + timedelta(days=11), reminders_at=[opens + timedelta(days=5)]
-        )
-        advance_round(session, a_round, RoundStatus.OPEN, now=opens)
-        links = issue_invitations(session, a_round, base_url, secret_key)
-        round_id = a_round.id
-        opened = session.exec(
-            select(RoundAction.id).where(
-                RoundAction.round_id == round_id, RoundAction.kind == ActionKind.OPEN
-            )
-        ).one()
-        queue_invitations(session, round_id, opened, opens)
-        session.commit()
+        ).id
+    open_now(db, settings, round_id, now=opens)  # invitations issued and mailed, as the schedule would
     # Answer the first few of each team's simulated respondents, through the same rows live answers use.
     per_team: dict[int, int] = {}
     chosen = []
@@ -311,25 +300,26 @@ def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items,
         share = OPEN_ROUND_ANSWERED_SHARES[a.team % len(OPEN_ROUND_ANSWERED_SHARES)]
         if per_team[a.team] <= round(shape.staff_per_team * share):
             chosen.append(a)
-    tokens = {issued.link.rsplit("/", 1)[1] for issued in links}
     with db.write() as connection:
-        hashes_by_team: dict[int, list[str]] = {}
+        invitations_by_team: dict[int, list[int]] = {}
         for row in connection.execute(
-            select(Invitation.team_id, Invitation.token_hash).where(Invitation.round_id == round_id)
+            select(Invitation.team_id, Invitation.id).where(Invitation.round_id == round_id)
         ):
-            hashes_by_team.setdefault(row.team_id, []).append(row.token_hash)
-        answered = [hashes_by_team[teams[a.team]].pop() for a in chosen]
-        connection.execute(
-            update(Invitation).where(Invitation.token_hash.in_(answered)).values(answered=True)
-        )
+            invitations_by_team.setdefault(row.team_id, []).append(row.id)
+        answered = [invitations_by_team[teams[a.team]].pop() for a in chosen]
+        connection.execute(update(Invitation).where(Invitation.id.in_(answered)).values(answered=True))
         store_internal(
             connection,
             [internal_rows(round_id, teams[a.team], _reviews(a, functions, internal_items)) for a in chosen],
         )
         store_external(connection, _external(round_id, teams, answers.external[::2], external_items))
-    answered_set = set(answered)
-    unused = next(t for t in sorted(tokens) if token_hash(t) not in answered_set)
-    return f"{base_url}/i/{unused}"
+    with db.session() as session:
+        unused = session.exec(
+            select(Invitation)
+            .where(Invitation.round_id == round_id, Invitation.answered.is_(False))
+            .order_by(Invitation.id)
+        ).first()
+    return invitation_link(settings.base_url, settings.secret_key, unused)
 
 
 def _external(round_id, teams, answer_sets, external_items):
