@@ -63,7 +63,6 @@ from survey.rounds import (
     units_taking_part,
 )
 from survey.schedule import (
-    DEFAULTS,
     ScheduleError,
     ScheduleSpec,
     Window,
@@ -203,39 +202,24 @@ def create_schedule(
     session: Session,
     name: str,
     *,
-    months: object = DEFAULTS["months"],
-    week: object = DEFAULTS["week"],
-    weekday: object = DEFAULTS["weekday"],
-    open_time: object = DEFAULTS["open_time"],
-    days_open: object = DEFAULTS["days_open"],
-    reminder_days: object = DEFAULTS["reminder_days"],
-    timezone: object = DEFAULTS["timezone"],
-    lead_days: object = DEFAULTS["lead_days"],
     units: Iterable[str] = (),
     active: bool = True,
     now: datetime | None = None,
+    **rules: object,
 ) -> ScheduleInfo:
     """Add a schedule (commits). Its rounds are created by the scheduler, `lead_days` before each opens, for the
     rounds that open from now on. `units` are unit codes; none means every active unit at the time.
 
-    Values are checked as `schedule.parse_spec` does; raises ScheduleError with a message per wrong field (also
-    "name" and "units")."""
+    `rules` are `schedule.parse_spec`'s fields (months, week, weekday, open_time, days_open, reminder_days,
+    timezone, lead_days), each defaulting to the quarterly schedule there, and checked as it does; raises
+    ScheduleError with a message per wrong field (also "name" and "units")."""
     now = now or utc_now()
     errors: dict[str, str] = {}
     name, errors["name"] = _check_name(session, name)
     chosen, errors["units"] = _check_units(session, units)
     spec = None
     try:
-        spec = parse_spec(
-            months=months,
-            week=week,
-            weekday=weekday,
-            open_time=open_time,
-            days_open=days_open,
-            reminder_days=reminder_days,
-            timezone=timezone,
-            lead_days=lead_days,
-        )
+        spec = parse_spec(**rules)
     except ScheduleError as error:
         errors.update(error.errors)
     errors = {f: m for f, m in errors.items() if m}
