@@ -1,0 +1,444 @@
+"""The statistics of the linkage analysis (domain.md, "Linkage analysis") as pure functions of numpy arrays.
+
+Teams are the unit of analysis and NaN marks a missing value (a suppressed cell, or one not measured). All
+randomness comes from the `numpy.random.Generator` passed in, so that a run can be repeated exactly. Bootstrap and
+permutation resamples are drawn as whole arrays and evaluated together, without a Python loop over resamples: a
+linkage run makes hundreds of tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+from scipy.stats import rankdata
+
+MIN_TEAMS = 8  # below this many teams with data: "not enough data", no numbers
+RESAMPLES = 2000  # default bootstrap/permutation resamples
+CONFIDENCE = 0.90  # default interval level
+MAX_SHAPLEY_PREDICTORS = 12  # the exact decomposition fits 2**p regressions
+
+# A column whose variance within a bootstrap resample falls below this (after scaling the whole sample to unit
+# variance) is constant in that resample: it drew copies of a single value.
+_CONSTANT_VARIANCE = 1e-10
+# Eigenvalues of a correlation matrix below this fraction of the largest are taken as zero (collinear predictors),
+# as a pseudo-inverse does.
+_EIGEN_TOLERANCE = 1e-10
+# Robust z: the smallest scale to divide by, so that identical changes give z = 0 rather than 0/0.
+_SCALE_FLOOR = 1e-9
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Spearman correlation across teams with its bootstrap interval and permutation p; numbers are None when
+    there is not enough data (fewer than MIN_TEAMS pairs, or one side constant)."""
+
+    n: int  # teams with both values finite
+    rho: float | None
+    low: float | None  # percentile bootstrap interval (resampling teams with replacement)
+    high: float | None
+    p: float | None  # two-sided permutation p
+
+    @property
+    def enough(self) -> bool:
+        return self.rho is not None
+
+
+@dataclass(frozen=True)
+class ChangeTest:
+    """Whether teams flagged for a drop saw their outcome fall more than the other teams."""
+
+    n: int  # teams with finite z and finite outcome change
+    flagged: tuple[int, ...]  # indices into the input arrays, among those n teams
+    effect: float | None  # mean outcome change of flagged teams minus that of unflagged teams
+    low: float | None  # bootstrap interval of effect
+    high: float | None
+    p: float | None  # one-sided permutation p for "the flagged teams' outcome fell more"
+
+    @property
+    def enough(self) -> bool:
+        return self.p is not None
+
+
+@dataclass(frozen=True)
+class DriverWeights:
+    """Each predictor's share of the variance in the outcome explained across teams (relative weights)."""
+
+    n: int  # teams with every value finite
+    r2: float | None  # OLS R^2 of y on all columns of X
+    weights: tuple[float, ...] | None  # Johnson's relative weights, one per column, summing to r2
+    low: tuple[float, ...] | None  # percentile bootstrap intervals of each weight (resampling teams)
+    high: tuple[float, ...] | None
+
+    @property
+    def enough(self) -> bool:
+        return self.weights is not None
+
+
+def spearman_test(x, y, rng: np.random.Generator, resamples: int = RESAMPLES, confidence: float = CONFIDENCE):
+    """Spearman's rho of x and y over the teams where both are finite (ties get average ranks, as in
+    scipy.stats.spearmanr), a percentile bootstrap interval over teams resampled with replacement, and the
+    two-sided permutation p (1 + #{|rho_perm| >= |rho|}) / (1 + resamples).
+
+    With fewer than MIN_TEAMS pairs, or x or y constant over them (rho undefined), every number is None.
+    Bootstrap resamples in which a side is constant have no rho and are left out of the interval.
+    """
+    x, y = _finite_pairs(x, y)
+    n = len(x)
+    if n < MIN_TEAMS or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Correlation(n, None, None, None, None)
+    order = np.argsort(x, kind="stable")  # teams in x order: resampled x ranks are then running counts
+    x, y = x[order], y[order]
+    middle = (n + 1) / 2  # the mean rank, with or without ties
+    dx, dy = rankdata(x) - middle, rankdata(y) - middle
+    covariance = dx @ dy
+    rho = covariance / math.sqrt((dx @ dx) * (dy @ dy))
+
+    counts = _bootstrap_counts(rng, n, resamples)
+    bx = _centred_resampled_ranks(x, counts)
+    y_order = np.argsort(y, kind="stable")
+    by = np.empty_like(bx)
+    by[y_order] = _centred_resampled_ranks(y[y_order], counts[y_order])
+    weighted = counts * bx
+    numerator = np.einsum("ib,ib->b", weighted, by)
+    denominator = np.sqrt(np.einsum("ib,ib->b", weighted, bx) * np.einsum("ib,ib,ib->b", counts, by, by))
+    boot = np.divide(numerator, denominator, out=np.full(resamples, np.nan), where=denominator > 0)
+    low, high = _interval(boot, confidence)
+
+    # Permuting the pairing leaves both rank vectors, hence the scale, unchanged: compare covariances. Centred ranks
+    # are multiples of 1/2, so distinct covariances differ by at least 1/4 and the tolerance only absorbs rounding.
+    permuted = dy[_permutations(rng, n, resamples)] @ dx
+    extreme = np.count_nonzero(np.abs(permuted) >= abs(covariance) - 1e-6)
+    p = (1 + extreme) / (1 + resamples)
+    return Correlation(n, float(rho), _scalar(low), _scalar(high), float(p))
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini-Hochberg q-values (adjusted p, monotone in p, capped at 1), as statsmodels' multipletests with
+    method="fdr_bh". NaN entries stay NaN and do not count among the tests."""
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    values = p[tested]
+    if np.any((values < 0) | (values > 1)):
+        raise ValueError("p-values must lie between 0 and 1")
+    m = len(values)
+    if m == 0:
+        return q
+    order = np.argsort(values, kind="stable")
+    adjusted = values[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
+    result = np.empty(m)
+    result[order] = np.minimum(adjusted, 1.0)
+    q[tested] = result
+    return q
+
+
+def robust_drop(current, history) -> np.ndarray:
+    """Robust z-score across teams of each team's change against its own history.
+
+    current has one value per team; history has one row per earlier round (possibly none). A team's change d is
+    its current value minus the median of its finite history; NaN without history or without a current value.
+    z = (d - median(d)) / (1.4826 * MAD(d)) over the finite d, so that a shift shared by the whole organisation
+    cancels and only team-specific drops give large negative z. If more than half the teams changed by exactly the
+    same amount (MAD 0), the scale is 1.2533 times the mean absolute deviation instead (both estimate the standard
+    deviation of normal data), so that a tiny change does not get a huge z.
+    """
+    current = np.asarray(current, dtype=float)
+    if current.ndim != 1:
+        raise ValueError("current must have one value per team")
+    history = np.asarray(history, dtype=float)
+    if history.size == 0:
+        history = np.empty((0, len(current)))
+    if history.ndim != 2 or history.shape[1] != len(current):
+        raise ValueError("history must have shape (rounds, teams)")
+    change = current - _column_medians(history)
+    z = np.full(len(current), np.nan)
+    finite = np.isfinite(change)
+    if not finite.any():
+        return z
+    centred = change[finite] - np.median(change[finite])
+    scale = 1.4826 * np.median(np.abs(centred))
+    if scale < _SCALE_FLOOR:
+        scale = 1.2533 * np.abs(centred).mean()
+    z[finite] = centred / max(scale, _SCALE_FLOOR)
+    return z
+
+
+def change_test(
+    z,
+    outcome_change,
+    rng: np.random.Generator,
+    threshold: float = -2.0,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> ChangeTest:
+    """Compare the outcome change of the teams flagged by z <= threshold with that of the other teams.
+
+    Only teams with finite z and finite outcome change take part (and only they can be flagged). effect is the
+    difference of the two groups' mean changes; its percentile bootstrap interval resamples each group separately;
+    p is one-sided for "the flagged teams' outcome fell more", from permutations of which teams are flagged:
+    (1 + #{effect_perm <= effect}) / (1 + resamples). With fewer than MIN_TEAMS teams, or no flagged or no unflagged
+    team, the numbers are None; flagged is listed all the same.
+    """
+    z = np.asarray(z, dtype=float)
+    change = np.asarray(outcome_change, dtype=float)
+    if z.ndim != 1 or z.shape != change.shape:
+        raise ValueError("z and outcome_change must be 1-d arrays of the same length")
+    valid = np.isfinite(z) & np.isfinite(change)
+    is_flagged = valid & (z <= threshold)
+    flagged = tuple(int(i) for i in np.flatnonzero(is_flagged))
+    n, k = int(valid.sum()), len(flagged)
+    m = n - k
+    if n < MIN_TEAMS or k == 0 or m == 0:
+        return ChangeTest(n, flagged, None, None, None, None)
+    hit, rest = change[is_flagged], change[valid & ~is_flagged]
+    effect = hit.mean() - rest.mean()
+
+    boot_hit = hit[rng.integers(0, k, (resamples, k))].mean(axis=1)
+    boot = boot_hit - rest[rng.integers(0, m, (resamples, m))].mean(axis=1)
+    low, high = _interval(boot, confidence)
+
+    values = np.concatenate([hit, rest])
+    total = values.sum()
+    # Draw the smaller of the two groups at random; the other group is the remaining teams.
+    drawn = values[_random_subsets(rng, n, min(k, m), resamples)].sum(axis=1)
+    chosen = drawn if k <= m else total - drawn
+    permuted = chosen / k - (total - chosen) / m
+    # Summing in another order moves the identity permutation's effect by a few ulps; it must still count.
+    tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
+    p = (1 + np.count_nonzero(permuted <= effect + tolerance)) / (1 + resamples)
+    return ChangeTest(n, flagged, float(effect), _scalar(low), _scalar(high), float(p))
+
+
+def relative_weights(
+    X, y, rng: np.random.Generator, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+) -> DriverWeights:
+    """Johnson's (2000) relative weights of the columns of X (teams x predictors) for y, with percentile bootstrap
+    intervals over teams resampled with replacement.
+
+    Rows with any NaN are dropped. The weights split the OLS R^2 of y on all columns (with intercept) into
+    non-negative shares that sum to it, and stay meaningful when the predictors correlate with each other. A
+    constant column gets weight 0. Not enough data (numbers None) below max(MIN_TEAMS, columns + 2) teams or with y
+    constant. Bootstrap resamples with y constant are left out of the intervals.
+    """
+    X, y = _complete_rows(X, y)
+    n, columns = X.shape
+    if n < max(MIN_TEAMS, columns + 2) or np.ptp(y) == 0:
+        return DriverWeights(n, None, None, None, None)
+    data = _standardise(np.column_stack([X, y]))
+    weights = _weights_in_resamples(np.ones((n, 1)), data)[0]
+    boot = _weights_in_resamples(_bootstrap_counts(rng, n, resamples), data)
+    low, high = _interval(boot, confidence)
+    return DriverWeights(
+        n,
+        float(weights.sum()),
+        tuple(weights.tolist()),
+        None if low is None else tuple(low.tolist()),
+        None if high is None else tuple(high.tolist()),
+    )
+
+
+def shapley_r2(X, y) -> np.ndarray:
+    """Exact Shapley decomposition of the OLS R^2 of y on the columns of X (with intercept): each column's average
+    gain in R^2 when added to a regression on the others, over all orders. Sums to R^2.
+
+    Rows with any NaN are dropped. Fits all 2**p subsets, so p is limited to MAX_SHAPLEY_PREDICTORS (ValueError
+    beyond). NaNs when fewer than 2 teams remain or y is constant.
+    """
+    X, y = _complete_rows(X, y)
+    n, p = X.shape
+    if p > MAX_SHAPLEY_PREDICTORS:
+        raise ValueError(f"shapley_r2 takes at most {MAX_SHAPLEY_PREDICTORS} predictors, not {p}")
+    if n < 2 or np.ptp(y) == 0:
+        return np.full(p, np.nan)
+    corr = _correlations(np.ones((n, 1)), _standardise(np.column_stack([X, y])))[0][0]
+    rxx, rxy = corr[:p, :p], corr[:p, p]
+    r2 = np.zeros(2**p)  # R^2 of each subset of columns, indexed by its bit mask
+    for size in range(1, p + 1):
+        subsets = np.array(list(combinations(range(p), size)))
+        sub_rxx = rxx[subsets[:, :, None], subsets[:, None, :]]
+        r2[(1 << subsets).sum(axis=1)] = _johnson(sub_rxx, rxy[subsets]).sum(axis=1)
+    masks = np.arange(2**p)
+    sizes = np.array([mask.bit_count() for mask in range(2**p)])
+    # The share of orderings in which a given set of s other columns comes before column j.
+    order_weight = np.array(
+        [math.factorial(s) * math.factorial(p - s - 1) / math.factorial(p) for s in range(p)]
+    )
+    shares = np.empty(p)
+    for j in range(p):
+        without = masks[(masks >> j) & 1 == 0]
+        shares[j] = np.sum(order_weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
+    return shares
+
+
+def ols_slope(x, y) -> float | None:
+    """Least-squares slope of y on x over the finite pairs; None with fewer than 3 pairs or x constant."""
+    x, y = _finite_pairs(x, y)
+    if len(x) < 3 or np.ptp(x) == 0:
+        return None
+    dx = x - x.mean()
+    return float(dx @ (y - y.mean()) / (dx @ dx))
+
+
+def cronbach_alpha(item_variances: Sequence[float], total_variance: float) -> float | None:
+    """Cronbach's alpha k/(k-1) * (1 - sum(item variances) / variance of the sum of items); None with fewer than
+    2 items, a missing (None or NaN) variance, or a total variance that is not positive."""
+    variances = np.asarray(item_variances, dtype=float)
+    k = len(variances)
+    if k < 2 or not np.all(np.isfinite(variances)) or total_variance is None or not total_variance > 0:
+        return None
+    return float(k / (k - 1) * (1 - variances.sum() / total_variance))
+
+
+def variance_from_sums(n: int, total: float, total_squares: float) -> float | None:
+    """Sample variance (ddof=1) of n values given their sum and sum of squares; None when n < 2. Rounding can
+    make the difference slightly negative for equal values: it is clamped to 0."""
+    if n < 2:
+        return None
+    return max(0.0, (total_squares - total * total / n) / (n - 1))
+
+
+def _column_medians(values: np.ndarray) -> np.ndarray:
+    """The median of the finite values in each column; NaN for a column without any (and no warning)."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    count = np.count_nonzero(~np.isnan(values), axis=0)
+    medians = np.full(values.shape[1], np.nan)
+    some = np.flatnonzero(count > 0)
+    low, high = (count[some] - 1) // 2, count[some] // 2
+    medians[some] = (ordered[low, some] + ordered[high, some]) / 2
+    return medians
+
+
+def _finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError("x and y must be 1-d arrays of the same length")
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def _complete_rows(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError("X must have shape (teams, predictors) and y shape (teams,)")
+    keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
+    return X[keep], y[keep]
+
+
+def _bootstrap_counts(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
+    """How often each of n teams is drawn in each resample (teams x resamples, as floats): resampling with
+    replacement. Teams run down the rows so that running sums over teams add whole rows."""
+    draws = rng.integers(0, n, size=(n, resamples))
+    draws *= resamples
+    draws += np.arange(resamples)
+    return np.bincount(draws.ravel(), minlength=n * resamples).reshape(n, resamples).astype(float)
+
+
+def _permutations(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
+    """A uniform random permutation of range(n) in each row (resamples x n)."""
+    permutations = np.tile(np.arange(n), (resamples, 1))
+    return rng.permuted(permutations, axis=1, out=permutations)
+
+
+def _random_subsets(rng: np.random.Generator, n: int, size: int, resamples: int) -> np.ndarray:
+    """size distinct teams out of n, uniformly at random, in each row (resamples x size): the first size steps of a
+    Fisher-Yates shuffle, taken in all rows at once. Cheaper than whole permutations when size is small."""
+    rows = np.arange(resamples)
+    teams = np.tile(np.arange(n), (resamples, 1))
+    for i in range(size):
+        j = rng.integers(i, n, size=resamples)
+        teams[:, i], teams[rows, j] = teams[rows, j], teams[:, i].copy()
+    return teams[:, :size]
+
+
+def _centred_resampled_ranks(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The average rank, minus the mean rank, that each team's value takes within each bootstrap resample.
+
+    ordered holds the teams' values in ascending order and counts (teams x resamples) how often each was drawn. A
+    value's rank is the number of drawn copies below it plus the middle of its own tied copies: the running count
+    of copies up to and including it, minus (tied copies - 1) / 2. Subtracting the mean rank (n + 1) / 2 leaves the
+    running count minus (tied copies + n) / 2.
+    """
+    n = len(ordered)
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]  # where each run of tied values begins
+    ties = not starts.all()
+    tied = np.add.reduceat(counts, np.flatnonzero(starts), axis=0) if ties else counts  # copies of each value
+    ranks = tied.copy()
+    for i in range(1, len(ranks)):  # a running sum down the rows; np.cumsum(axis=0) is several times slower
+        ranks[i] += ranks[i - 1]
+    ranks -= (tied + n) / 2
+    return ranks[np.cumsum(starts) - 1] if ties else ranks
+
+
+def _interval(estimates: np.ndarray, confidence: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Percentile interval over the resamples (rows) whose estimates are all finite; (None, None) if none are."""
+    estimates = estimates.reshape(len(estimates), -1)
+    usable = estimates[np.isfinite(estimates).all(axis=1)]
+    if len(usable) == 0:
+        return None, None
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(usable, [tail, 100 - tail], axis=0)
+    return low, high
+
+
+def _scalar(value: np.ndarray | None) -> float | None:
+    return None if value is None else float(value[0])
+
+
+def _standardise(data: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit variance (constant columns become 0), so that moments computed from
+    sums in each resample do not lose precision to large means."""
+    centred = data - data.mean(axis=0)
+    sd = centred.std(axis=0)
+    return np.divide(centred, sd, out=np.zeros_like(centred), where=(sd > 0) & (np.ptp(data, axis=0) > 0))
+
+
+def _correlations(counts: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation matrices of the columns of data (teams x columns) within each resample, where resample b holds
+    counts[i, b] copies of team i, and which columns vary within it. A column constant within a resample gets
+    correlation 0 with the others and 1 with itself."""
+    size = counts.sum(axis=0)[:, None]
+    columns = data.shape[1]
+    mean = counts.T @ data / size
+    products = (data[:, :, None] * data[:, None, :]).reshape(len(data), -1)
+    second = (counts.T @ products / size).reshape(-1, columns, columns)
+    cov = second - mean[:, :, None] * mean[:, None, :]
+    variance = np.diagonal(cov, axis1=1, axis2=2)
+    varies = variance > _CONSTANT_VARIANCE
+    sd = np.sqrt(np.where(varies, variance, 1.0))
+    corr = np.where(varies[:, :, None] & varies[:, None, :], cov / (sd[:, :, None] * sd[:, None, :]), 0.0)
+    corr[:, np.arange(columns), np.arange(columns)] = 1.0
+    return corr, varies
+
+
+def _johnson(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
+    """Johnson's relative weights for stacked predictor correlation matrices rxx (... x p x p) and predictor-outcome
+    correlations rxy (... x p). The predictors are replaced by their closest orthogonal counterparts Z; the weight
+    of predictor j sums, over each Z_k, the squared loading of j on Z_k times Z_k's squared weight for y."""
+    eigenvalues, vectors = np.linalg.eigh(rxx)
+    eigenvalues = np.clip(eigenvalues, 0.0, None)
+    kept = eigenvalues > _EIGEN_TOLERANCE * eigenvalues.max(axis=-1, keepdims=True)
+    root = np.sqrt(eigenvalues)
+    inverse_root = np.divide(1.0, root, out=np.zeros_like(root), where=kept)
+    transposed = np.swapaxes(vectors, -1, -2)
+    loadings = (vectors * root[..., None, :]) @ transposed  # the symmetric square root of rxx
+    beta = vectors @ (inverse_root * (transposed @ rxy[..., None])[..., 0])[..., None]  # rxx^(-1/2) rxy
+    return (loadings**2 @ beta**2)[..., 0]
+
+
+def _weights_in_resamples(counts: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Relative weights of the predictors (all columns of data but the last) for the outcome (the last) within each
+    resample; NaN where the outcome is constant. A predictor constant within a resample gets weight 0."""
+    corr, varies = _correlations(counts, data)
+    p = data.shape[1] - 1
+    weights = _johnson(corr[:, :p, :p], corr[:, :p, p])
+    weights = np.where(varies[:, :p], weights, 0.0)
+    weights[~varies[:, p]] = np.nan
+    return weights
