@@ -2,8 +2,8 @@
 
 Teams are the unit of analysis and NaN marks a missing value (a suppressed cell, or one not measured). All
 randomness comes from the `numpy.random.Generator` passed in, so that a run can be repeated exactly. Bootstrap and
-permutation resamples are drawn as whole arrays and evaluated together, without a Python loop over resamples: a
-linkage run makes hundreds of tests.
+permutation resamples are drawn as arrays and evaluated together (in blocks of a few hundred), without a Python
+loop over single resamples: a linkage run makes hundreds of tests.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _CONSTANT_VARIANCE = 1e-10
 # Eigenvalues of a correlation matrix below this fraction of the largest are taken as zero (collinear predictors),
 # as a pseudo-inverse does.
 _EIGEN_TOLERANCE = 1e-10
+_BLOCK = 16384  # values per working array when evaluating resamples (see _blocks)
 # Robust z: the smallest scale to divide by, so that identical changes give z = 0 rather than 0/0.
 _SCALE_FLOOR = 1e-9
 
@@ -90,30 +91,40 @@ def spearman_test(x, y, rng: np.random.Generator, resamples: int = RESAMPLES, co
     n = len(x)
     if n < MIN_TEAMS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return Correlation(n, None, None, None, None)
+    # Ranks are handled doubled and centred, 2 * rank - (n + 1): whole numbers, so that every sum of their
+    # products below is exact and permuted statistics tie with the observed one exactly.
     order = np.argsort(x, kind="stable")  # teams in x order: resampled x ranks are then running counts
     x, y = x[order], y[order]
-    middle = (n + 1) / 2  # the mean rank, with or without ties
-    dx, dy = rankdata(x) - middle, rankdata(y) - middle
+    dx, dy = 2 * rankdata(x) - (n + 1), 2 * rankdata(y) - (n + 1)
     covariance = dx @ dy
     rho = covariance / math.sqrt((dx @ dx) * (dy @ dy))
 
-    counts = _bootstrap_counts(rng, n, resamples)
-    bx = _centred_resampled_ranks(x, counts)
     y_order = np.argsort(y, kind="stable")
-    by = np.empty_like(bx)
-    by[y_order] = _centred_resampled_ranks(y[y_order], counts[y_order])
-    weighted = counts * bx
-    numerator = np.einsum("ib,ib->b", weighted, by)
-    denominator = np.sqrt(np.einsum("ib,ib->b", weighted, bx) * np.einsum("ib,ib,ib->b", counts, by, by))
-    boot = np.divide(numerator, denominator, out=np.full(resamples, np.nan), where=denominator > 0)
+    blocks = _blocks(n, resamples)
+    boot = np.concatenate(
+        [_resampled_spearman(x, y, y_order, _bootstrap_counts(rng, n, size)) for size in blocks]
+    )
     low, high = _interval(boot, confidence)
 
-    # Permuting the pairing leaves both rank vectors, hence the scale, unchanged: compare covariances. Centred ranks
-    # are multiples of 1/2, so distinct covariances differ by at least 1/4 and the tolerance only absorbs rounding.
-    permuted = dy[_permutations(rng, n, resamples)] @ dx
-    extreme = np.count_nonzero(np.abs(permuted) >= abs(covariance) - 1e-6)
+    # Permuting the pairing leaves both rank vectors, hence the scale, unchanged: compare covariances.
+    extreme = sum(
+        np.count_nonzero(np.abs(dy[_permutations(rng, n, size)] @ dx) >= abs(covariance)) for size in blocks
+    )
     p = (1 + extreme) / (1 + resamples)
     return Correlation(n, float(rho), _scalar(low), _scalar(high), float(p))
+
+
+def _resampled_spearman(x: np.ndarray, y: np.ndarray, y_order: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Spearman's rho within each bootstrap resample (NaN where a side is constant); x ascending, y_order sorts y,
+    counts (resamples x teams) how often each team was drawn."""
+    y_counts = counts[:, y_order]
+    bx = _doubled_resampled_ranks(x, counts)
+    by = _doubled_resampled_ranks(y[y_order], y_counts)  # teams in y order
+    numerator = np.einsum("bi,bi,bi->b", y_counts, bx[:, y_order], by)
+    x_squares = np.einsum("bi,bi,bi->b", counts, bx, bx)
+    y_squares = np.einsum("bi,bi,bi->b", y_counts, by, by)
+    squares = x_squares * y_squares.astype(float)  # as integers, the product could overflow
+    return np.divide(numerator, np.sqrt(squares), out=np.full(len(counts), np.nan), where=squares > 0)
 
 
 def benjamini_hochberg(p) -> np.ndarray:
@@ -129,7 +140,7 @@ def benjamini_hochberg(p) -> np.ndarray:
     if m == 0:
         return q
     order = np.argsort(values, kind="stable")
-    adjusted = values[order] * m / np.arange(1, m + 1)
+    adjusted = values[order] / (np.arange(1, m + 1) / m)  # as statsmodels computes it, to the last bit
     adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
     result = np.empty(m)
     result[order] = np.minimum(adjusted, 1.0)
@@ -198,20 +209,31 @@ def change_test(
     hit, rest = change[is_flagged], change[valid & ~is_flagged]
     effect = hit.mean() - rest.mean()
 
-    boot_hit = hit[rng.integers(0, k, (resamples, k))].mean(axis=1)
-    boot = boot_hit - rest[rng.integers(0, m, (resamples, m))].mean(axis=1)
-    low, high = _interval(boot, confidence)
+    low, high = _interval(_resampled_effect(hit, rest, rng, resamples), confidence)
 
     values = np.concatenate([hit, rest])
-    total = values.sum()
-    # Draw the smaller of the two groups at random; the other group is the remaining teams.
-    drawn = values[_random_subsets(rng, n, min(k, m), resamples)].sum(axis=1)
-    chosen = drawn if k <= m else total - drawn
-    permuted = chosen / k - (total - chosen) / m
     # Summing in another order moves the identity permutation's effect by a few ulps; it must still count.
     tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
-    p = (1 + np.count_nonzero(permuted <= effect + tolerance)) / (1 + resamples)
+    extreme = np.count_nonzero(_permuted_effect(values, k, rng, resamples) <= effect + tolerance)
+    p = (1 + extreme) / (1 + resamples)
     return ChangeTest(n, flagged, float(effect), _scalar(low), _scalar(high), float(p))
+
+
+def _resampled_effect(
+    hit: np.ndarray, rest: np.ndarray, rng: np.random.Generator, resamples: int
+) -> np.ndarray:
+    """The difference of means of the two groups, each resampled with replacement, in each of resamples."""
+    resampled_hit = hit[rng.integers(0, len(hit), (resamples, len(hit)))].mean(axis=1)
+    return resampled_hit - rest[rng.integers(0, len(rest), (resamples, len(rest)))].mean(axis=1)
+
+
+def _permuted_effect(values: np.ndarray, k: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """The mean of k of the values chosen at random minus the mean of the others, in each of resamples."""
+    n, total = len(values), values.sum()
+    # Draw the smaller of the two groups; the other group is the remaining teams.
+    drawn = values[_random_subsets(rng, n, min(k, n - k), resamples)].sum(axis=1)
+    chosen = drawn if k <= n - k else total - drawn
+    return chosen / k - (total - chosen) / (n - k)
 
 
 def relative_weights(
@@ -230,8 +252,10 @@ def relative_weights(
     if n < max(MIN_TEAMS, columns + 2) or np.ptp(y) == 0:
         return DriverWeights(n, None, None, None, None)
     data = _standardise(np.column_stack([X, y]))
-    weights = _weights_in_resamples(np.ones((n, 1)), data)[0]
-    boot = _weights_in_resamples(_bootstrap_counts(rng, n, resamples), data)
+    weights = _weights_in_resamples(np.ones((1, n)), data)[0]
+    boot = np.concatenate(
+        [_weights_in_resamples(_bootstrap_counts(rng, n, size), data) for size in _blocks(n, resamples)]
+    )
     low, high = _interval(boot, confidence)
     return DriverWeights(
         n,
@@ -255,7 +279,7 @@ def shapley_r2(X, y) -> np.ndarray:
         raise ValueError(f"shapley_r2 takes at most {MAX_SHAPLEY_PREDICTORS} predictors, not {p}")
     if n < 2 or np.ptp(y) == 0:
         return np.full(p, np.nan)
-    corr = _correlations(np.ones((n, 1)), _standardise(np.column_stack([X, y])))[0][0]
+    corr = _correlations(np.ones((1, n)), _standardise(np.column_stack([X, y])))[0][0]
     rxx, rxy = corr[:p, :p], corr[:p, p]
     r2 = np.zeros(2**p)  # R^2 of each subset of columns, indexed by its bit mask
     for size in range(1, p + 1):
@@ -332,13 +356,19 @@ def _complete_rows(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X[keep], y[keep]
 
 
+def _blocks(n: int, resamples: int) -> list[int]:
+    """Sizes of the blocks in which resamples of n teams are drawn and evaluated: each block's working arrays stay
+    near _BLOCK values, in cache, and reuse freed memory instead of faulting in fresh pages as large arrays do."""
+    size = max(1, _BLOCK // max(n, 1))
+    return [min(size, resamples - start) for start in range(0, resamples, size)]
+
+
 def _bootstrap_counts(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
-    """How often each of n teams is drawn in each resample (teams x resamples, as floats): resampling with
-    replacement. Teams run down the rows so that running sums over teams add whole rows."""
-    draws = rng.integers(0, n, size=(n, resamples))
-    draws *= resamples
-    draws += np.arange(resamples)
-    return np.bincount(draws.ravel(), minlength=n * resamples).reshape(n, resamples).astype(float)
+    """How often each of n teams is drawn in each resample (resamples x n, integers): resampling with
+    replacement."""
+    draws = rng.integers(0, n, size=(resamples, n))
+    draws += n * np.arange(resamples)[:, None]
+    return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n)
 
 
 def _permutations(rng: np.random.Generator, n: int, resamples: int) -> np.ndarray:
@@ -358,23 +388,23 @@ def _random_subsets(rng: np.random.Generator, n: int, size: int, resamples: int)
     return teams[:, :size]
 
 
-def _centred_resampled_ranks(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The average rank, minus the mean rank, that each team's value takes within each bootstrap resample.
+def _doubled_resampled_ranks(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """2 * rank - (n + 1) for each team's value within each bootstrap resample (resamples x teams, integers).
 
-    ordered holds the teams' values in ascending order and counts (teams x resamples) how often each was drawn. A
-    value's rank is the number of drawn copies below it plus the middle of its own tied copies: the running count
-    of copies up to and including it, minus (tied copies - 1) / 2. Subtracting the mean rank (n + 1) / 2 leaves the
-    running count minus (tied copies + n) / 2.
+    ordered holds the teams' values in ascending order and counts (resamples x teams) how often each was drawn. A
+    value's average rank is the number of drawn copies up to and including its own, minus (its copies - 1) / 2.
     """
-    n = len(ordered)
+    resamples, n = counts.shape
     starts = np.r_[True, ordered[1:] != ordered[:-1]]  # where each run of tied values begins
     ties = not starts.all()
-    tied = np.add.reduceat(counts, np.flatnonzero(starts), axis=0) if ties else counts  # copies of each value
-    ranks = tied.copy()
-    for i in range(1, len(ranks)):  # a running sum down the rows; np.cumsum(axis=0) is several times slower
-        ranks[i] += ranks[i - 1]
-    ranks -= (tied + n) / 2
-    return ranks[np.cumsum(starts) - 1] if ties else ranks
+    # Copies of each distinct value.
+    copies = np.add.reduceat(counts, np.flatnonzero(starts), axis=1) if ties else counts
+    # Running counts along each resample as one running sum of the flattened array (fast on integers), less the
+    # n copies of each earlier resample.
+    up_to = np.cumsum(copies.ravel()).reshape(copies.shape)
+    up_to -= n * np.arange(resamples)[:, None]
+    doubled = 2 * up_to - copies - n
+    return doubled[:, np.cumsum(starts) - 1] if ties else doubled
 
 
 def _interval(estimates: np.ndarray, confidence: float) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -402,13 +432,14 @@ def _standardise(data: np.ndarray) -> np.ndarray:
 
 def _correlations(counts: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correlation matrices of the columns of data (teams x columns) within each resample, where resample b holds
-    counts[i, b] copies of team i, and which columns vary within it. A column constant within a resample gets
+    counts[b, i] copies of team i, and which columns vary within it. A column constant within a resample gets
     correlation 0 with the others and 1 with itself."""
-    size = counts.sum(axis=0)[:, None]
+    counts = counts.astype(float)  # for a BLAS product
+    size = counts.sum(axis=1)[:, None]
     columns = data.shape[1]
-    mean = counts.T @ data / size
+    mean = counts @ data / size
     products = (data[:, :, None] * data[:, None, :]).reshape(len(data), -1)
-    second = (counts.T @ products / size).reshape(-1, columns, columns)
+    second = (counts @ products / size).reshape(-1, columns, columns)
     cov = second - mean[:, :, None] * mean[:, None, :]
     variance = np.diagonal(cov, axis1=1, axis2=2)
     varies = variance > _CONSTANT_VARIANCE
