@@ -164,6 +164,16 @@ def test_spearman_ignores_constant_bootstrap_resamples_quietly():
     assert result.enough and result.low is not None and math.isfinite(result.low)
 
 
+def test_resampling_arguments_are_checked():
+    x, y = correlated(rng(), 20, 0.5)
+    with pytest.raises(ValueError):
+        spearman_test(x, y, rng(), resamples=0)
+    with pytest.raises(ValueError):
+        change_test(x, y, rng(), confidence=1.0)
+    with pytest.raises(ValueError):
+        relative_weights(np.empty((20, 0)), y, rng())
+
+
 # --- benjamini_hochberg ----------------------------------------------------------------------------------------
 
 p_values = st.one_of(st.floats(0, 1), st.just(0.0), st.just(1.0), st.just(float("nan")))
@@ -374,6 +384,20 @@ def test_relative_weights_constant_column_gets_zero():
     assert result.weights[1] == 0 and result.low[1] == 0 and result.high[1] == 0
     assert sum(result.weights) == pytest.approx(ols_r2(np.delete(X, 1, axis=1), y), abs=1e-10)
     assert shares[1] == pytest.approx(0, abs=1e-12)
+
+
+def test_relative_weights_split_a_duplicated_predictor_evenly():
+    X, y = drivers(8, predictors=2)
+    duplicated = np.column_stack([X[:, 0], X, 3 * X[:, 0] + 1])  # perfectly collinear columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = relative_weights(duplicated, y, rng())
+        shares = shapley_r2(duplicated, y)
+    assert result.r2 == pytest.approx(ols_r2(X, y), abs=1e-10)
+    assert result.weights[0] == pytest.approx(result.weights[1], abs=1e-10)
+    assert result.weights[0] == pytest.approx(result.weights[3], abs=1e-10)
+    assert shares.sum() == pytest.approx(ols_r2(X, y), abs=1e-10)
+    assert shares[0] == pytest.approx(shares[3], abs=1e-10)
 
 
 def test_relative_weights_survive_a_predictor_constant_in_some_resamples():

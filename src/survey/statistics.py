@@ -87,6 +87,7 @@ def spearman_test(x, y, rng: np.random.Generator, resamples: int = RESAMPLES, co
     With fewer than MIN_TEAMS pairs, or x or y constant over them (rho undefined), every number is None.
     Bootstrap resamples in which a side is constant have no rho and are left out of the interval.
     """
+    _check_resampling(resamples, confidence)
     x, y = _finite_pairs(x, y)
     n = len(x)
     if n < MIN_TEAMS or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -195,6 +196,7 @@ def change_test(
     (1 + #{effect_perm <= effect}) / (1 + resamples). With fewer than MIN_TEAMS teams, or no flagged or no unflagged
     team, the numbers are None; flagged is listed all the same.
     """
+    _check_resampling(resamples, confidence)
     z = np.asarray(z, dtype=float)
     change = np.asarray(outcome_change, dtype=float)
     if z.ndim != 1 or z.shape != change.shape:
@@ -247,6 +249,7 @@ def relative_weights(
     constant column gets weight 0. Not enough data (numbers None) below max(MIN_TEAMS, columns + 2) teams or with y
     constant. Bootstrap resamples with y constant are left out of the intervals.
     """
+    _check_resampling(resamples, confidence)
     X, y = _complete_rows(X, y)
     n, columns = X.shape
     if n < max(MIN_TEAMS, columns + 2) or np.ptp(y) == 0:
@@ -338,6 +341,13 @@ def _column_medians(values: np.ndarray) -> np.ndarray:
     return medians
 
 
+def _check_resampling(resamples: int, confidence: float) -> None:
+    if resamples < 1:
+        raise ValueError("resamples must be at least 1")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie strictly between 0 and 1")
+
+
 def _finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.ndim != 1 or x.shape != y.shape:
@@ -350,8 +360,10 @@ def _complete_rows(X, y) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-        raise ValueError("X must have shape (teams, predictors) and y shape (teams,)")
+    if X.ndim != 2 or X.shape[1] == 0 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(
+            "X must have shape (teams, predictors) with a predictor at least, and y shape (teams,)"
+        )
     keep = np.isfinite(X).all(axis=1) & np.isfinite(y)
     return X[keep], y[keep]
 
