@@ -19,6 +19,7 @@ from survey.statistics import (
     MIN_TEAMS,
     _bootstrap_counts,
     _doubled_resampled_ranks,
+    _permutations,
     benjamini_hochberg,
     change_test,
     cronbach_alpha,
@@ -72,6 +73,17 @@ def test_resampled_ranks_are_the_ranks_within_each_resample(tied):
         drawn = np.repeat(np.arange(30), counts[b])
         assert len(drawn) == 30
         np.testing.assert_array_equal(doubled[b, drawn], 2 * stats.rankdata(values[drawn]) - 31)
+
+
+def test_permutations_are_uniform():
+    permutations = _permutations(rng(), 4, 24_000)
+    assert (np.sort(permutations, axis=1) == np.arange(4)).all()
+    codes = permutations @ [64, 16, 4, 1]
+    seen = np.unique(codes, return_counts=True)[1]
+    assert len(seen) == 24
+    assert stats.chisquare(seen).pvalue > 0.001
+    first_place = np.bincount(_permutations(rng(1), 100, 5000)[:, 0], minlength=100)
+    assert stats.chisquare(first_place).pvalue > 0.001
 
 
 def test_spearman_interval_contains_rho_and_narrows_with_more_teams():
