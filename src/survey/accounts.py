@@ -364,6 +364,7 @@ API_SCOPES = {
     "accounts:write": "name department heads through the roster's head_email column",
     "rounds:read": "read rounds and their response rates",
     "rounds:write": "create, open, close and publish rounds",
+    "results:read": "read closed rounds' released scores and linkage",
     "schedules:read": "read schedules",
     "schedules:write": "create and change schedules",
     "external:read": "read imported customer figures",

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from survey import accounts, imports_web, rounds, schedules_web
+from survey import accounts, imports_web, results_web, rounds, schedules_web
 from survey.auth import hr_only, now, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.instruments import InstrumentError, new_instrument_version
@@ -501,6 +501,7 @@ def admin_router() -> Router:
             tokens_page,
             create_token_page,
             revoke_token,
+            *results_web.ROUTES,
             *schedules_web.ROUTES,
             *imports_web.ROUTES,
         ],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from litestar import Router, get, post
 from litestar.exceptions import ClientException, NotFoundException
@@ -15,7 +16,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlmodel import Session, select
 
-from survey import imports_api, rounds
+from survey import analytics, imports_api, rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.models import Employee, Round, RoundUnit, Unit
@@ -244,6 +245,45 @@ def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -
     )
 
 
+# --- Results ----------------------------------------------------------------------------------------------------
+
+
+def _results(round_id: int, db, compute) -> dict[str, Any]:
+    with db.session() as session:
+        _round(session, round_id)
+    try:
+        return compute()
+    except analytics.NotReleased as reason:
+        raise Conflict(str(reason)) from None
+
+
+@get("/rounds/{round_id:int}/scores", opt={"scope": "results:read"}, sync_to_thread=True)
+def round_scores(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> dict[str, Any]:
+    """A closed round's scores: per support function, its mean, spread and n per dimension, overall and for the
+    impact item, for every front-line team, region and the whole, with usage (answered, used); customers' scores
+    per team and region (CSAT%, NPS, CES, mean satisfaction, dimension means); Cronbach's alpha per dimension.
+    A null number is suppressed: it covers fewer than k respondents, or would let one be worked out from the
+    others. An open round answers 409: its numbers are released when it closes."""
+    return _results(round_id, db, lambda: analytics.scores(db, round_id, settings.min_group_size))
+
+
+@get("/rounds/{round_id:int}/linkage", opt={"scope": "results:read"}, sync_to_thread=True)
+def round_linkage(
+    round_id: ObjectId,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    outcome: Literal["csat_pct", "nps", "ces", "csat"] = Parameter(
+        default="csat_pct", description="the customer outcome: CSAT%, NPS, CES or mean satisfaction (csat)"
+    ),
+) -> dict[str, Any]:
+    """Which support functions' shortfalls line up with, and come before, the customer outcome, across front-line
+    teams: each function's tests (same round, lagged, reverse, within-team change) with effect sizes, 90%
+    intervals, p and q values (Benjamini-Hochberg over every test of the round) and n; key-driver weights; the
+    hotspots (function, team) ranked by estimated impact; one plain-language sentence each. Computed from
+    released numbers only. An open round answers 409."""
+    return _results(round_id, db, lambda: analytics.linkage(db, round_id, settings.min_group_size, outcome))
+
+
 # --- Schedules --------------------------------------------------------------------------------------------------
 
 
@@ -345,6 +385,8 @@ def api_router() -> Router:
             close_round,
             publish_round,
             response_rates,
+            round_scores,
+            round_linkage,
             list_schedules_api,
             get_schedule_api,
             create_schedule_api,

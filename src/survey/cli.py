@@ -633,6 +633,129 @@ def mail_resend(message_id: int) -> None:
 # --- demo -------------------------------------------------------------------------------------------------
 
 
+# --- analytics --------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--teams", type=click.IntRange(2, 2000), default=60, show_default=True, help="Front-line teams."
+)
+@click.option(
+    "--functions", type=click.IntRange(2, 10), default=8, show_default=True, help="Support functions."
+)
+@click.option("--staff", type=click.IntRange(1, 500), default=12, show_default=True, help="Staff per team.")
+@click.option(
+    "--customers",
+    type=click.IntRange(0, 5000),
+    default=150,
+    show_default=True,
+    help="Customers per team and round.",
+)
+@click.option(
+    "--rounds", type=click.IntRange(3, 12), default=5, show_default=True, help="Quarterly rounds, all closed."
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--nothing-planted", is_flag=True, help="No story: differences are noise and stable team effects only."
+)
+@click.option(
+    "--truth",
+    "truth_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the planted truth here (JSON).",
+)
+def simulate(teams, functions, staff, customers, rounds, seed, nothing_planted, truth_file) -> None:
+    """Fill an empty database with a synthetic organisation and closed quarterly rounds with a known story: a
+    support function whose drop for some teams comes before those teams' customer drop, a decoy function that
+    drops with no customer effect, customer-only drops, and noise. For trying out and validating the analytics."""
+    import json
+
+    from sqlmodel import select
+
+    from survey.demo import simulate_into
+    from survey.models import Unit
+    from survey.simulation import OrgShape
+
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        with db.session() as session:
+            if session.exec(select(Unit.id).limit(1)).first() is not None:
+                raise CliError(
+                    f"{db.safe_url} already holds an organisation: simulate into an empty database"
+                )
+        shape = OrgShape(
+            functions=functions,
+            teams=teams,
+            staff_per_team=staff,
+            customers_per_team=customers,
+            rounds=rounds,
+        )
+        sim = simulate_into(
+            db,
+            shape,
+            seed,
+            planted=not nothing_planted,
+            progress=lambda step: click.echo(f"  {step}...", err=True),
+        )
+    finally:
+        db.dispose()
+    click.echo(sim.describe())
+    if truth_file:
+        truth = sim.truth
+        codes = lambda indexes: [sim.teams[i].code for i in indexes]  # noqa: E731
+        truth_file.write_text(
+            json.dumps(
+                {
+                    "planted": sim.planted,
+                    "rounds": sim.round_names,
+                    "driver": sim.functions[truth.driver].code if sim.planted else None,
+                    "driver_teams": codes(truth.driver_teams) if sim.planted else [],
+                    "decoy": sim.functions[truth.decoy].code if sim.planted else None,
+                    "decoy_teams": codes(truth.decoy_teams) if sim.planted else [],
+                    "customer_only_teams": codes(truth.customer_only_teams) if sim.planted else [],
+                    "internal_drop_round": sim.round_names[truth.internal_drop_round]
+                    if sim.planted
+                    else None,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+
+
+@main.command()
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "--outcome",
+    type=click.Choice(["csat_pct", "nps", "ces", "csat"]),
+    default="csat_pct",
+    show_default=True,
+    help="The customer outcome: CSAT%, NPS, CES or mean satisfaction.",
+)
+def linkage(round_ref: str, outcome: str) -> None:
+    """Print a closed round's linkage: the drivers with their evidence, and the hotspots."""
+    from survey import analytics
+
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        with db.session() as session:
+            round_id = find_round(session, round_ref).id
+        result = analytics.linkage(db, round_id, settings.min_group_size, outcome)
+    except (RoundError, analytics.NotReleased) as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(result["message"])
+    for driver in result["drivers"]:
+        click.echo(f"- {driver['sentence']}")
+    if result["hotspots"]:
+        click.echo("Hotspots, by estimated impact:")
+        for hotspot in result["hotspots"]:
+            click.echo(f"- {hotspot['sentence']}")
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Seed of the synthetic data.")

@@ -84,6 +84,91 @@ def quarter_names(today: date, count: int) -> list[tuple[str, date]]:
     return quarters[::-1]
 
 
+@dataclass
+class Simulated:
+    """An organisation and rounds written by `simulate_into`, with the truth planted in them."""
+
+    shape: OrgShape
+    truth: Plant  # in indexes of the lists below
+    planted: bool
+    functions: list[Unit]
+    teams: list[Unit]
+    round_names: list[str]
+    last_round: SimulatedRound  # the last round's answers (not written when it is left open)
+    items: tuple[list[Item], list[Item]]
+
+    def describe(self) -> str:
+        if not self.planted:
+            return "Nothing planted: every difference between teams and rounds is noise or stable."
+        names = [f.name for f in self.functions]
+        truth, rounds = self.truth, self.round_names
+        return (
+            f"{names[truth.driver]} ({self.functions[truth.driver].code}) failed {len(truth.driver_teams)} teams "
+            f"in {rounds[truth.internal_drop_round]}: {', '.join(self.teams[t].code for t in truth.driver_teams)}; "
+            f"their customers' scores dropped in {rounds[truth.internal_drop_round + 1]}. "
+            f"{names[truth.decoy]} ({self.functions[truth.decoy].code}) dropped for other teams with no customer "
+            f"effect. Customers of {', '.join(self.teams[t].code for t in truth.customer_only_teams)} dropped "
+            "with no internal cause."
+        )
+
+
+def simulate_into(
+    db: Database,
+    shape: OrgShape,
+    seed: int,
+    *,
+    planted: bool = True,
+    drop_round: int | None = None,
+    internal_drop: float = 1.4,
+    customer_drop: float = 0.9,
+    leave_last_open: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Simulated:
+    """Write a synthetic organisation into an empty, migrated database, and quarterly rounds of answers up to
+    now's quarter with a planted story (see simulation.py): every round closed, or the last left for the caller
+    to open (`leave_last_open`). With `planted` False, nothing drops: a null organisation."""
+    rng = np.random.default_rng(seed)
+    org = make_organisation(shape, rng)
+    truth = plant(shape, rng, drop_round=drop_round)
+    with db.session() as session:
+        progress(f"Importing {shape.teams} front-line teams, {shape.functions} support functions")
+        function_ids, team_ids = _organisation(session, org)
+        internal_items, external_items = _items(session)
+        functions = [session.get(Unit, i) for i in function_ids]
+        teams = [session.get(Unit, i) for i in team_ids]
+    progress(f"Simulating {shape.rounds} quarters of answers")
+    drops = (
+        dict(internal_drop=internal_drop, customer_drop=customer_drop)
+        if planted
+        else dict(internal_drop=0.0, customer_drop=0.0)
+    )
+    simulated = simulate_rounds(
+        shape, [_spec(i) for i in internal_items], [_spec(i) for i in external_items], truth, rng, **drops
+    )
+    now = now or datetime.now(timezone.utc)
+    quarters = quarter_names(now.date(), shape.rounds)
+    written = list(zip(quarters, simulated))
+    if leave_last_open:
+        written = written[:-1]
+    for (name, monday), answers in written:
+        progress(
+            f"Round {name}: {len(answers.internal)} employee and {len(answers.external)} customer answers"
+        )
+        opens = datetime.combine(monday, datetime.min.time(), timezone.utc) + timedelta(hours=7)
+        _closed_round(db, name, opens, answers, function_ids, team_ids, internal_items, external_items)
+    return Simulated(
+        shape,
+        truth,
+        planted,
+        functions,
+        teams,
+        [name for name, _ in quarters],
+        simulated[-1],
+        (internal_items, external_items),
+    )
+
+
 def build_demo(
     path: Path,
     base_url: str,
@@ -98,57 +183,42 @@ def build_demo(
     progress("Creating the database")
     upgrade(url)
     db = Database(url)
-    rng = np.random.default_rng(seed)
     shape = OrgShape(rounds=5)
-    org = make_organisation(shape, rng)
-    truth = plant(shape, rng, drop_round=shape.rounds - 3)  # the story plays out in the closed rounds
+    now = datetime.now(timezone.utc)
     try:
-        with db.session() as session:
-            progress(f"Importing {shape.teams} front-line teams, {shape.functions} support functions")
-            functions, teams = _organisation(session, org)
-            internal_items, external_items = _items(session)
-        progress("Simulating five quarters of answers")
-        simulated = simulate_rounds(
-            shape,
-            [_spec(i) for i in internal_items],
-            [_spec(i) for i in external_items],
-            truth,
-            rng,
+        # The story plays out in the closed rounds; the last round is open.
+        sim = simulate_into(
+            db, shape, seed, drop_round=shape.rounds - 3, leave_last_open=True, now=now, progress=progress
         )
-        now = datetime.now(timezone.utc)
-        quarters = quarter_names(now.date(), shape.rounds)
-        for (name, monday), answers in zip(quarters[:-1], simulated[:-1]):
-            progress(
-                f"Round {name}: {len(answers.internal)} employee and {len(answers.external)} customer answers"
-            )
-            opens = datetime.combine(monday, datetime.min.time(), timezone.utc) + timedelta(hours=7)
-            _closed_round(db, name, opens, answers, functions, teams, internal_items, external_items)
-        name = quarters[-1][0]
+        function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
+        name = sim.round_names[-1]
         progress(f"Round {name}: open, two thirds of the invitations answered")
         link = _open_round(
             db,
             name,
             now,
-            simulated[-1],
-            functions,
-            teams,
-            (internal_items, external_items),
+            sim.last_round,
+            function_ids,
+            team_ids,
+            sim.items,
             Settings(database_url=url, secret_key=secret_key, base_url=base_url),
             shape,
         )
+        truth = sim.truth
         with db.session() as session:
-            team = session.get(Unit, teams[0])
-            accounts = _accounts(session, session.get(Unit, functions[truth.driver]), team)
+            team = session.get(Unit, team_ids[0])
+            accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
         store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
-        names = org.functions
+        names = [f.name for f in sim.functions]
         summary = (
-            f"{shape.teams} front-line teams in {len(org.regions)} regions, {shape.functions} support functions, "
+            f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
             f"{shape.teams * shape.staff_per_team} employees; {shape.rounds - 1} closed rounds and 1 open"
         )
+        rounds = sim.round_names
         planted = (
-            f"{names[truth.driver]} failed {len(truth.driver_teams)} teams in {quarters[truth.internal_drop_round][0]}; "
-            f"their customers' scores dropped in {quarters[truth.internal_drop_round + 1][0]}. "
+            f"{names[truth.driver]} failed {len(truth.driver_teams)} teams in {rounds[truth.internal_drop_round]}; "
+            f"their customers' scores dropped in {rounds[truth.internal_drop_round + 1]}. "
             f"{names[truth.decoy]} dropped for other teams with no customer effect."
         )
         return DemoInfo(
@@ -159,8 +229,8 @@ def build_demo(
             summary,
             planted,
             truth,
-            functions,
-            teams,
+            function_ids,
+            team_ids,
             accounts,
         )
     finally:

@@ -452,3 +452,20 @@ class ImportRun(SQLModel, table=True):
     at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     summary: str = Field(max_length=1000)
     details: dict[str, Any] | None = Field(default=None, sa_type=ANSWERS)
+
+
+# --- Analytics ----------------------------------------------------------------------------------------------------
+
+
+class RoundResult(SQLModel, table=True):
+    """A closed round's released results (scores or linkage), computed once and kept: only numbers that passed the
+    release gate are in it. `key` names what it depends on besides the data (outcome, group sizes); imports of
+    customer figures delete the results they change."""
+
+    __tablename__ = "round_result"
+
+    round_id: int = Field(foreign_key="round.id", primary_key=True)
+    kind: str = Field(primary_key=True, max_length=20)  # scores | linkage
+    key: str = Field(primary_key=True, max_length=100)
+    payload: dict[str, Any] = Field(sa_type=ANSWERS)
+    computed_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -139,6 +139,20 @@ def plant(
     )
 
 
+def _scale_of(items: list[ItemSpec]):
+    """`_to_scale` for a vector holding one latent value per item, all items at once."""
+    low = np.array([spec.scale_min for spec in items], dtype=float)
+    high = np.array([spec.scale_max for spec in items], dtype=float)
+    reverse = np.array([spec.reverse_keyed for spec in items])
+
+    def to_scale(latent: np.ndarray) -> np.ndarray:
+        value = low + (latent - 1.0) / 6.0 * (high - low)
+        value = np.where(reverse, low + high - value, value)
+        return np.clip(np.rint(value), low, high).astype(int)
+
+    return to_scale
+
+
 def _to_scale(latent: np.ndarray, spec: ItemSpec) -> np.ndarray:
     """Map a latent score on the 1..7 agreement scale onto an item's own scale, rounded and clipped."""
     span = spec.scale_max - spec.scale_min
@@ -182,6 +196,7 @@ def simulate_rounds(
 
 def _answers(shape, internal_items, external_items, internal_latent, customer_latent, usage, truth, rng):
     result = SimulatedRound()
+    internal_scale = _scale_of(internal_items)
     for t in range(shape.teams):
         respondents = rng.binomial(shape.staff_per_team, shape.response_rate)
         for _ in range(respondents):
@@ -192,10 +207,9 @@ def _answers(shape, internal_items, external_items, internal_latent, customer_la
                     reviews.append(None)
                     continue
                 latent = internal_latent[t, f] + mood + rng.normal(0, 0.6, size=len(internal_items))
-                values = [
-                    int(_to_scale(np.array([latent[i]]), spec)[0]) for i, spec in enumerate(internal_items)
-                ]
-                values = _impact_follows_quality(values, internal_items, internal_latent[t, f] + mood)
+                values = _impact_follows_quality(
+                    internal_scale(latent).tolist(), internal_items, internal_latent[t, f] + mood
+                )
                 reviews.append((values, _comment(f, t, truth, rng)))
             result.internal.append(InternalAnswerSet(t, reviews))
         customers = rng.poisson(shape.customers_per_team)

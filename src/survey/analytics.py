@@ -1,0 +1,302 @@
+"""A round's results for pages, the API and reports: sums from the database (`aggregation`), through the release
+gate (`release`), into scores and linkage (`linkage`), as plain JSON-ready data.
+
+A closed round's results are computed once and stored (`RoundResult`); importing customer figures deletes the
+stored results they change. A round that is still open releases no scores: its numbers would change with each
+answer, and two looks a few minutes apart would tell one person's answers by subtraction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import asdict
+
+import numpy as np
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from survey.aggregation import CSAT_PCT, EXTERNAL_MEASURES, INTERNAL_MEASURES, OUTCOMES, round_sums
+from survey.anonymity import TOTAL
+from survey.db import Database
+from survey.linkage import OUTCOME_LABELS, Named, link_round
+from survey.models import Round, RoundResult, RoundStatus, RoundUnit, Unit, UnitKind, utc_now
+from survey.release import ReleasedRound, Shown, release_round
+from survey.statistics import RESAMPLES
+
+HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
+RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
+VERSION = 1  # bump when what is computed changes, so stored results are recomputed
+
+
+class NotReleased(Exception):
+    """The round's results are not released (yet); the message says why."""
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(repr((VERSION,) + parts).encode()).hexdigest()[:32]
+
+
+def _check_released(a_round: Round) -> None:
+    if a_round.status not in RELEASED:
+        raise NotReleased(
+            f"Round {a_round.name!r} is {a_round.status}: its results are released when it closes. Numbers that "
+            "change with each answer would let someone who watches them tell one person's answers by subtraction."
+        )
+
+
+def _plain(value):
+    """JSON-ready: numpy numbers as Python ones, and a number that is not finite as null."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
+    with db.engine.connect() as connection:
+        payload = connection.execute(
+            select(RoundResult.payload).where(
+                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key == key
+            )
+        ).scalar()
+    if payload is not None:
+        return payload
+    with db.engine.connect() as connection:
+        payload = _plain(compute(connection))
+    insert = sqlite_insert if db.is_sqlite else postgresql_insert
+    with db.write() as connection:  # two processes computing at once store the first; both are the same
+        connection.execute(
+            insert(RoundResult)
+            .values(round_id=round_id, kind=kind, key=key, payload=payload, computed_at=utc_now())
+            .on_conflict_do_nothing()
+        )
+    return payload
+
+
+def forget_results(connection: Connection, round_ids) -> None:
+    """Delete stored results that read these rounds' customer numbers: the rounds' own and the next rounds'
+    linkage (which reads up to HISTORY rounds back). Called by imports of customer figures."""
+    round_ids = set(round_ids)
+    if not round_ids:
+        return
+    rounds = connection.execute(select(Round.id, Round.opens_at).order_by(Round.opens_at, Round.id)).all()
+    order = [r.id for r in rounds]
+    affected = set()
+    for round_id in round_ids:
+        if round_id in order:
+            start = order.index(round_id)
+            affected.update(order[start : start + HISTORY])
+    connection.execute(delete(RoundResult).where(RoundResult.round_id.in_(affected)))
+
+
+def _units(connection: Connection) -> dict[int, Unit]:
+    return {u.id: u for u in (Unit.model_validate(r._mapping) for r in connection.execute(select(Unit)))}
+
+
+def _parents(units: dict[int, Unit]) -> dict[int, int | None]:
+    return {u.id: u.parent_id for u in units.values() if u.kind != UnitKind.SUPPORT}
+
+
+def _round(connection: Connection, round_id: int) -> Round:
+    return Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
+
+
+def _released(connection: Connection, a_round: Round, units, k: int) -> ReleasedRound:
+    return release_round(round_sums(connection, a_round.id), _parents(units), k)
+
+
+def _shown(shown: Shown | None) -> dict | None:
+    if shown is None or shown.suppressed:
+        return None
+    return {
+        "n": shown.n,
+        "mean": round(shown.mean, 4),
+        "sd": None if shown.sd is None else round(shown.sd, 4),
+    }
+
+
+def _node(units: dict[int, Unit], node) -> dict:
+    if node == TOTAL:
+        return {"unit_id": None, "code": None, "name": "All teams", "kind": "total"}
+    unit = units[node]
+    return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": str(unit.kind)}
+
+
+def _node_order(units: dict[int, Unit], node) -> tuple:
+    if node == TOTAL:
+        return (0, "")
+    return (1 if units[node].kind == UnitKind.GROUP else 2, units[node].code)
+
+
+def _round_info(a_round: Round) -> dict:
+    return {"id": a_round.id, "name": a_round.name, "status": str(a_round.status)}
+
+
+def scores(db: Database, round_id: int, k: int) -> dict:
+    """Every score of a closed round that may be shown: per support function, each team, group and the whole,
+    with n and spread (null: suppressed); usage; customers' scores per team and group; scale reliability."""
+    with db.engine.connect() as connection:
+        a_round = _round(connection, round_id)
+    _check_released(a_round)
+
+    def compute(connection: Connection) -> dict:
+        units = _units(connection)
+        released = _released(connection, a_round, units, k)
+        functions = []
+        for function_id in sorted(released.internal, key=lambda f: units[f].code):
+            nodes = released.internal[function_id]
+            usage = released.usage.get(function_id, {})
+            functions.append(
+                {
+                    **_node(units, function_id),
+                    "cells": [
+                        {
+                            **_node(units, node),
+                            "suppressed": nodes[node][INTERNAL_MEASURES[0]].suppressed,
+                            "scores": {m: _shown(nodes[node].get(m)) for m in INTERNAL_MEASURES},
+                            "usage": None
+                            if node not in usage or usage[node].suppressed
+                            else {"answered": usage[node].answered, "used": usage[node].used},
+                        }
+                        for node in sorted(nodes, key=lambda n: _node_order(units, n))
+                    ],
+                }
+            )
+        customers = [
+            {
+                **_node(units, node),
+                "suppressed": all(s.suppressed for s in measures.values()),
+                "scores": {m: _shown(measures.get(m)) for m in EXTERNAL_MEASURES},
+            }
+            for node, measures in sorted(released.external.items(), key=lambda i: _node_order(units, i[0]))
+        ]
+        return {
+            "round": _round_info(a_round),
+            "min_group_size": k,
+            "scale": "internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
+            "functions": functions,
+            "customers": customers,
+            "reliability": {
+                dimension: {
+                    "alpha": None if alpha is None else round(alpha, 3),
+                    "low": alpha is not None and alpha < ALPHA_FLAG,
+                }
+                for dimension, alpha in sorted(released.alpha.items())
+            },
+        }
+
+    return _stored(db, round_id, "scores", _key(k), compute)
+
+
+def _earlier_rounds(connection: Connection, a_round: Round) -> list[Round]:
+    rows = connection.execute(
+        select(Round)
+        .where(Round.opens_at < a_round.opens_at, Round.status.in_([s.value for s in RELEASED]))
+        .order_by(Round.opens_at.desc())
+        .limit(HISTORY - 1)
+    ).all()
+    return [Round.model_validate(r._mapping) for r in reversed(rows)]
+
+
+def _taking_part(connection: Connection, round_ids: list[int], kind: UnitKind, units) -> list[Named]:
+    ids = connection.execute(
+        select(RoundUnit.unit_id).where(RoundUnit.round_id.in_(round_ids)).distinct()
+    ).scalars()
+    chosen = sorted((units[i] for i in ids if units[i].kind == kind), key=lambda u: u.code)
+    return [Named(u.id, u.name) for u in chosen]
+
+
+def linkage(db: Database, round_id: int, k: int, outcome: str = CSAT_PCT, resamples: int = RESAMPLES) -> dict:
+    """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    with db.engine.connect() as connection:
+        a_round = _round(connection, round_id)
+    _check_released(a_round)
+
+    def compute(connection: Connection) -> dict:
+        return compute_linkage(connection, a_round, k, outcome, resamples)
+
+    return _stored(db, round_id, "linkage", _key(k, outcome, resamples), compute)
+
+
+def compute_linkage(connection: Connection, a_round: Round, k: int, outcome: str, resamples: int) -> dict:
+    units = _units(connection)
+    rounds = _earlier_rounds(connection, a_round) + [a_round]
+    released = [_released(connection, r, units, k) for r in rounds]
+    functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
+    teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
+    result = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
+    codes = {u.id: u.code for u in units.values()}
+    label, unit = OUTCOME_LABELS[outcome]
+    return {
+        "round": _round_info(a_round),
+        "rounds_read": [r.name for r in rounds],
+        "outcome": {"measure": outcome, "label": label, "unit": unit},
+        "min_group_size": k,
+        "teams": result.teams,
+        "enough_data": result.enough,
+        "message": result.message,
+        "r2": result.r2,
+        "drivers": [
+            {
+                "function": {"id": d.function.id, "code": codes[d.function.id], "name": d.function.name},
+                "claim": d.claim,
+                "weight": d.weight,
+                "weight_low": d.weight_low,
+                "weight_high": d.weight_high,
+                "n": d.n,
+                "tests": {
+                    kind: None if test is None else _test(test, codes)
+                    for kind, test in (
+                        ("same_round", d.same),
+                        ("lagged", d.lagged),
+                        ("reverse", d.reverse),
+                        ("change", d.change),
+                    )
+                },
+                "sentence": d.sentence,
+            }
+            for d in result.drivers
+        ],
+        "hotspots": [
+            {
+                "function": {"id": h.function.id, "code": codes[h.function.id], "name": h.function.name},
+                "team": {"id": h.team.id, "code": codes[h.team.id], "name": h.team.name},
+                **{
+                    name: getattr(h, name)
+                    for name in (
+                        "score",
+                        "score_n",
+                        "norm",
+                        "outcome",
+                        "outcome_n",
+                        "outcome_norm",
+                        "slope",
+                        "impact",
+                    )
+                },
+                "sentence": h.sentence,
+            }
+            for h in result.hotspots
+        ],
+        "tests": [_test(t, codes) for t in result.tests],
+    }
+
+
+def _test(test, codes) -> dict:
+    data = asdict(test)
+    data["flagged"] = [codes[t] for t in test.flagged]
+    data.pop("function_id")
+    data["function"] = codes[test.function_id]
+    return data

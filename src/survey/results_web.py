@@ -1,0 +1,148 @@
+"""HR's page of a round's results: a heat map of every support function's score by front-line team beside the
+customers' outcome, the drivers with their evidence, the hotspots, and the reliability of the scales. It shows
+what `analytics` released and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from litestar import get
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.response import Template
+
+from survey import analytics
+from survey.aggregation import INTERNAL_MEASURES, OVERALL
+from survey.deps import DatabaseDep, ObjectId, SettingsDep
+from survey.linkage import OUTCOME_LABELS
+from survey.models import Round
+
+Outcome = Literal["csat_pct", "nps", "ces", "csat"]
+Measure = Literal["overall", "reliability", "responsiveness", "assurance", "empathy", "tangibles", "impact"]
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    text: str  # the mean, or "–" when suppressed or not rated
+    shade: str  # css class: how far below or above the function's median across teams
+    title: str  # the cell's n, or why it is empty
+    hotspot: bool = False
+
+
+def _shade(value: float, median: float, higher_is_better: bool) -> str:
+    gap = (value - median) if higher_is_better else (median - value)
+    if gap <= -1.0:
+        return "hm-low2"
+    if gap <= -0.4:
+        return "hm-low1"
+    if gap >= 0.4:
+        return "hm-high1"
+    return "hm-mid"
+
+
+def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> dict:
+    """Rows per front-line team, columns per support function, and the team's customer outcome last."""
+    functions = scores["functions"]
+    teams: dict[str, str] = {}
+    for function in functions:
+        for cell in function["cells"]:
+            if cell["kind"] == "front_line":
+                teams[cell["code"]] = cell["name"]
+    for cell in scores["customers"]:
+        if cell["kind"] == "front_line":
+            teams[cell["code"]] = cell["name"]
+    hotspots = {(h["function"]["code"], h["team"]["code"]) for h in (linkage or {}).get("hotspots", [])}
+    higher_is_better = measure != "impact"
+    columns, medians = [], {}
+    for function in functions:
+        by_team = {c["code"]: c for c in function["cells"] if c["kind"] == "front_line"}
+        shown = sorted(c["scores"][measure]["mean"] for c in by_team.values() if c["scores"][measure])
+        medians[function["code"]] = shown[len(shown) // 2] if shown else None
+        columns.append((function["code"], function["name"], by_team))
+    customer = {c["code"]: c for c in scores["customers"] if c["kind"] == "front_line"}
+    outcome_values = sorted(
+        c["scores"][outcome]["mean"] for c in customer.values() if c["scores"].get(outcome)
+    )
+    outcome_median = outcome_values[len(outcome_values) // 2] if outcome_values else None
+    rows = []
+    for code in sorted(teams):
+        cells = []
+        for function_code, _, by_team in columns:
+            cell = by_team.get(code)
+            number = cell and cell["scores"][measure]
+            if number:
+                cells.append(
+                    HeatCell(
+                        f"{number['mean']:.1f}",
+                        _shade(number["mean"], medians[function_code], higher_is_better),
+                        f"n = {number['n']}",
+                        (function_code, code) in hotspots,
+                    )
+                )
+            else:
+                why = "suppressed: fewer than k respondents, or derivable" if cell else "no answers"
+                cells.append(HeatCell("–", "hm-none", why))
+        number = customer.get(code) and customer[code]["scores"].get(outcome)
+        scale = 10.0 if outcome in ("csat_pct", "nps") else 0.4  # points that count as "well below"
+        if number:
+            gap = (number["mean"] - outcome_median) / scale
+            shade = (
+                "hm-low2"
+                if gap <= -1.5
+                else "hm-low1"
+                if gap <= -0.6
+                else "hm-high1"
+                if gap >= 0.6
+                else "hm-mid"
+            )
+            outcome_cell = HeatCell(
+                f"{number['mean']:.1f}" if outcome not in ("csat_pct", "nps") else f"{number['mean']:.0f}",
+                shade,
+                f"n = {number['n']}",
+            )
+        else:
+            outcome_cell = HeatCell("–", "hm-none", "suppressed or no customer answers")
+        rows.append((code, teams[code], cells, outcome_cell))
+    return {"columns": [(code, name) for code, name, _ in columns], "rows": rows, "medians": medians}
+
+
+@get("/rounds/{round_id:int}/results", sync_to_thread=True)
+def results_page(
+    round_id: ObjectId,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    outcome: Outcome = Parameter(default="csat_pct"),
+    measure: Measure = Parameter(default="overall"),
+) -> Template:
+    with db.session() as session:
+        a_round = session.get(Round, round_id)
+        if a_round is None:
+            raise NotFoundException()
+    context = {
+        "round": a_round,
+        "outcome": outcome,
+        "measure": measure,
+        "outcomes": [(key, label) for key, (label, _) in OUTCOME_LABELS.items()],
+        "measures": INTERNAL_MEASURES,
+        "k": settings.min_group_size,
+    }
+    try:
+        scores = analytics.scores(db, round_id, settings.min_group_size)
+        linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
+    except analytics.NotReleased as reason:
+        return Template("admin/results.html", context={**context, "not_released": str(reason)})
+    return Template(
+        "admin/results.html",
+        context={
+            **context,
+            "scores": scores,
+            "linkage": linkage,
+            "heat": heat_map(scores, linkage, measure, outcome),
+            "outcome_label": OUTCOME_LABELS[outcome][0],
+            "overall": OVERALL,
+        },
+    )
+
+
+ROUTES = [results_page]

@@ -1,0 +1,130 @@
+"""Simulated rounds summed up in plain Python, as `aggregation.round_sums` sums them in SQL: an independent
+implementation, used to check the SQL and to run the linkage over many seeds without a database."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from survey.aggregation import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, RoundSums, ScaleSums, Sums
+from survey.linkage import Named, link_round
+from survey.models import SERVQUAL
+from survey.release import release_round
+from survey.simulation import ItemSpec, OrgShape, plant, simulate_rounds
+
+DIMENSIONS = [d.value for d in SERVQUAL]
+
+
+def _default_instruments():
+    path = Path(__file__).parents[1] / "src/survey/migrations/versions/0002_default_instruments.py"
+    spec = importlib.util.spec_from_file_location("default_instruments", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def specs(rows):
+        return [ItemSpec(dimension, scale[0], scale[1], reverse) for _, dimension, _, scale, reverse in rows]
+
+    return specs(module.INTERNAL), specs(module.EXTERNAL)
+
+
+INTERNAL_ITEMS, EXTERNAL_ITEMS = _default_instruments()
+
+
+def _scored(value: int, spec: ItemSpec) -> int:
+    return spec.scale_min + spec.scale_max - value if spec.reverse_keyed else value
+
+
+def _add(table: dict, key, value: float) -> None:
+    n, total, squares = table.get(key, (0, 0.0, 0.0))
+    table[key] = (n + 1, total + value, squares + value * value)
+
+
+def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list[int]) -> RoundSums:
+    result = RoundSums(round_id)
+    internal: dict = {}
+    usage: dict = defaultdict(lambda: [0, 0])
+    items: dict = {}
+    for answer in simulated.internal:
+        team = team_ids[answer.team]
+        for function, review in zip(function_ids, answer.reviews):
+            usage[(function, team)][0] += 1
+            if review is None:
+                continue
+            usage[(function, team)][1] += 1
+            values, _ = review
+            by_dimension = defaultdict(list)
+            for value, spec in zip(values, INTERNAL_ITEMS):
+                by_dimension[spec.dimension].append(_scored(value, spec))
+            scores = {d: sum(v) / len(v) for d, v in by_dimension.items()}
+            scores[OVERALL] = sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS)
+            for measure in DIMENSIONS + [OVERALL, IMPACT]:
+                _add(internal, (function, team, measure), scores[measure])
+            for dimension in DIMENSIONS:
+                for index, value in enumerate(by_dimension[dimension]):
+                    _add(items, (dimension, index), value)
+                _add(items, (dimension, "sum"), sum(by_dimension[dimension]))
+    for (function, team, measure), (n, total, squares) in internal.items():
+        result.internal.setdefault((function, team), {})[measure] = Sums(n, total, squares)
+    result.usage = {key: (answered, used) for key, (answered, used) in usage.items()}
+    for dimension in DIMENSIONS:
+        if (dimension, "sum") not in items:
+            continue
+        count = sum(1 for key in items if key[0] == dimension and key[1] != "sum")
+        parts = tuple(Sums(*items[(dimension, i)]) for i in range(count))
+        totals = Sums(*items[(dimension, "sum")])
+        result.scales[dimension] = ScaleSums(totals.n, parts, totals)
+    external: dict = {}
+    for answer in simulated.external:
+        team = team_ids[answer.team]
+        by_dimension = defaultdict(list)
+        for value, spec in zip(answer.values, EXTERNAL_ITEMS):
+            by_dimension[spec.dimension].append(_scored(value, spec))
+        for dimension in DIMENSIONS:
+            values = by_dimension[dimension]
+            _add(external, (team, dimension), sum(values) / len(values))
+        csat, nps, ces = by_dimension["csat"][0], by_dimension["nps"][0], by_dimension["ces"][0]
+        _add(external, (team, CSAT_PCT), 100.0 if csat >= 4 else 0.0)
+        _add(external, (team, CSAT_MEAN), float(csat))
+        _add(external, (team, NPS), 100.0 if nps >= 9 else -100.0 if nps <= 6 else 0.0)
+        _add(external, (team, CES), float(ces))
+    for (team, measure), (n, total, squares) in external.items():
+        result.external.setdefault(team, {})[measure] = Sums(n, total, squares)
+    return result
+
+
+def simulated_linkage(
+    seed: int,
+    shape: OrgShape,
+    planted: bool = True,
+    k: int = 5,
+    resamples: int = 1000,
+    outcome=CSAT_PCT,
+    **drops,
+):
+    """Simulate an organisation, pass every round through the release gate and link the last one.
+    Returns (linkage, truth, function ids, team ids)."""
+    rng = np.random.default_rng(seed)
+    truth = plant(shape, rng)
+    if not planted:
+        drops = dict(drops, internal_drop=0.0, customer_drop=0.0)
+    rounds = simulate_rounds(shape, INTERNAL_ITEMS, EXTERNAL_ITEMS, truth, rng, **drops)
+    function_ids = list(range(1, shape.functions + 1))
+    team_ids = list(range(1001, 1001 + shape.teams))
+    regions = {team: 1 + index % shape.regions for index, team in enumerate(team_ids)}
+    parents = {**{team: -regions[team] for team in team_ids}, **{-r: None for r in set(regions.values())}}
+    released = [
+        release_round(round_sums(r, index + 1, function_ids, team_ids), parents, k)
+        for index, r in enumerate(rounds)
+    ]
+    linkage = link_round(
+        released,
+        [Named(f, f"function {f}") for f in function_ids],
+        [Named(t, f"team {t}") for t in team_ids],
+        outcome,
+        seed=seed,
+        resamples=resamples,
+    )
+    return linkage, truth, function_ids, team_ids

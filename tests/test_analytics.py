@@ -1,0 +1,174 @@
+"""Analytics through the database: SQL sums against an independent Python sum, imported figures merged, results of
+closed rounds stored once, and the planted story found by `/api/rounds/{id}/linkage`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from simulated import round_sums as python_sums
+from survey.accounts import API_SCOPES, create_api_token
+from survey.aggregation import CSAT_MEAN, CSAT_PCT, round_sums
+from survey.demo import simulate_into
+from survey.figures import import_external_figures
+from survey.models import Round, RoundResult, RoundStatus
+from survey.simulation import OrgShape
+from survey.tabular import ImportFile
+
+SMALL = OrgShape(functions=3, teams=12, staff_per_team=8, customers_per_team=25, rounds=3, regions=2)
+
+
+def _approx(sums):
+    return (sums.n, pytest.approx(sums.total), pytest.approx(sums.squares))
+
+
+def _round_ids(db) -> list[int]:
+    with db.session() as session:
+        return [r.id for r in session.exec(select(Round).order_by(Round.opens_at))]
+
+
+def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
+    sim = simulate_into(db, SMALL, seed=3)
+    last = _round_ids(db)[-1]
+    with db.engine.connect() as connection:
+        from_sql = round_sums(connection, last)
+    expected = python_sums(sim.last_round, last, [f.id for f in sim.functions], [t.id for t in sim.teams])
+    assert from_sql.usage == expected.usage
+    assert set(from_sql.internal) == set(expected.internal)
+    for key, measures in expected.internal.items():
+        assert set(from_sql.internal[key]) == set(measures)
+        for measure, sums in measures.items():
+            assert _approx(from_sql.internal[key][measure]) == _approx(sums), (key, measure)
+    assert set(from_sql.external) == set(expected.external)
+    for team, measures in expected.external.items():
+        for measure, sums in measures.items():
+            assert _approx(from_sql.external[team][measure]) == _approx(sums), (team, measure)
+    for dimension, scale in expected.scales.items():
+        got = from_sql.scales[dimension]
+        assert got.n == scale.n
+        assert [_approx(i) for i in got.items] == [_approx(i) for i in scale.items]
+        assert _approx(got.totals) == _approx(scale.totals)
+
+
+def test_reverse_keyed_items_are_turned_round(db):
+    """REL2 ("I often have to chase ...") is reverse-keyed: a 7 on it counts as a 1 in reliability."""
+    from survey.intake import internal_rows, store_internal
+    from survey.models import Item
+    from survey.questionnaire import Review
+    from survey.rounds import create_round
+
+    sim = simulate_into(db, SMALL, seed=4)
+    now = datetime.now(UTC)
+    with db.session() as session:
+        a_round = create_round(session, "Extra", now, now + timedelta(days=1))
+        items = session.exec(
+            select(Item).where(Item.instrument_id == a_round.internal_instrument_id).order_by(Item.position)
+        ).all()
+        round_id = a_round.id
+    answers = {item.id: (7 if item.code == "REL2" else 6 if item.code == "REL1" else 4) for item in items}
+    function, team = sim.functions[0].id, sim.teams[0].id
+    with db.write() as connection:
+        store_internal(connection, [internal_rows(round_id, team, [Review(function, True, answers)])])
+    with db.engine.connect() as connection:
+        cell = round_sums(connection, round_id).internal[(function, team)]
+    assert cell["reliability"].mean == pytest.approx((6 + 1) / 2)
+    assert cell["impact"].mean == 4
+
+
+def test_imported_figures_merge_with_survey_answers_weighted_by_n(db):
+    sim = simulate_into(db, SMALL, seed=5)
+    last_id = _round_ids(db)[-1]
+    team = sim.teams[0]
+    with db.engine.connect() as connection:
+        before = round_sums(connection, last_id).external[team.id]
+    csv = f"team,period,metric,n,score,distribution\n{team.code},{sim.round_names[-1]},csat,100,,1:0 2:10 3:10 4:40 5:40\n"
+    report = import_external_figures(db, [ImportFile("figures.csv", csv.encode())], actor="test")
+    assert report.ok, report.problems
+    with db.engine.connect() as connection:
+        after = round_sums(connection, last_id).external[team.id]
+    n = before[CSAT_PCT].n
+    assert after[CSAT_PCT].n == n + 100
+    assert after[CSAT_PCT].mean == pytest.approx((before[CSAT_PCT].total + 80 * 100) / (n + 100))
+    assert after[CSAT_MEAN].mean == pytest.approx((before[CSAT_MEAN].total + 2 * 10 + 3 * 10 + 4 * 40 + 5 * 40) / (n + 100))
+
+
+@pytest.fixture
+def token_client(client, db):
+    with db.session() as session:
+        _, token = create_api_token(session, "analytics", API_SCOPES, None, datetime.now(UTC))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_a_closed_round_is_computed_once_and_stored_and_an_import_forgets_it(db, token_client, settings):
+    sim = simulate_into(db, SMALL, seed=6)
+    last_id = _round_ids(db)[-1]
+    first = token_client.get(f"/api/rounds/{last_id}/scores")
+    assert first.status_code == 200, first.text
+    with db.session() as session:
+        stored = session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all()
+    assert [r.kind for r in stored] == ["scores"]
+    assert token_client.get(f"/api/rounds/{last_id}/scores").json() == first.json()
+    team = sim.teams[0]
+    csv = f"team,period,metric,n,score\n{team.code},{sim.round_names[-1]},csat,100,50\n"
+    assert import_external_figures(db, [ImportFile("f.csv", csv.encode())], actor="test").ok
+    with db.session() as session:
+        assert session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all() == []
+    customers = {c["code"]: c for c in token_client.get(f"/api/rounds/{last_id}/scores").json()["customers"]}
+    old = {c["code"]: c for c in first.json()["customers"]}
+    assert customers[team.code]["scores"]["csat_pct"]["n"] == old[team.code]["scores"]["csat_pct"]["n"] + 100
+
+
+def test_an_open_round_releases_no_scores(db, token_client):
+    simulate_into(db, SMALL, seed=7)
+    last_id = _round_ids(db)[-1]
+    with db.session() as session:
+        session.get(Round, last_id).status = RoundStatus.OPEN
+        session.commit()
+    for path in ("scores", "linkage"):
+        response = token_client.get(f"/api/rounds/{last_id}/{path}")
+        assert response.status_code == 409
+        assert "released when it closes" in response.json()["detail"]
+
+
+def test_scores_suppress_small_cells_and_their_complements(db, token_client):
+    """Staff of 4 per team: every team cell has fewer than 5 respondents and is suppressed; roll-ups of at least 5
+    people are shown only where no team can be worked out from them."""
+    shape = OrgShape(functions=2, teams=6, staff_per_team=4, customers_per_team=3, rounds=3, regions=2)
+    simulate_into(db, shape, seed=8)
+    last_id = _round_ids(db)[-1]
+    body = token_client.get(f"/api/rounds/{last_id}/scores").json()
+    for function in body["functions"]:
+        for cell in function["cells"]:
+            if cell["kind"] == "front_line":
+                assert cell["suppressed"] and cell["scores"]["overall"] is None
+            if not cell["suppressed"]:
+                assert cell["scores"]["overall"]["n"] >= 5
+    shown = [s for c in body["customers"] for s in c["scores"].values() if s is not None]
+    assert all(s["n"] >= 5 for s in shown)
+    assert any(c["suppressed"] for c in body["customers"] if c["kind"] == "front_line")
+
+
+def test_linkage_finds_the_planted_driver_through_the_api(db, token_client):
+    shape = OrgShape(functions=5, teams=40, staff_per_team=12, customers_per_team=120, rounds=4)
+    sim = simulate_into(db, shape, seed=11)
+    last_id = _round_ids(db)[-1]
+    response = token_client.get(f"/api/rounds/{last_id}/linkage")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["enough_data"] and body["teams"] >= 30
+    claimed = {d["function"]["code"]: d for d in body["drivers"] if d["claim"]}
+    driver = sim.functions[sim.truth.driver]
+    assert set(claimed) == {driver.code}
+    assert claimed[driver.code]["claim"] == "precedes"
+    assert driver.name in claimed[driver.code]["sentence"]
+    planted_teams = {sim.teams[t].code for t in sim.truth.driver_teams}
+    named = [h["team"]["code"] for h in body["hotspots"] if h["function"]["code"] == driver.code]
+    assert named and sum(code in planted_teams for code in named) / len(named) >= 0.8
+    for hotspot in body["hotspots"]:
+        assert hotspot["score_n"] >= 5 and hotspot["outcome_n"] >= 5 and hotspot["sentence"]
+    tests = body["tests"]
+    assert all(0 <= t["q"] <= 1 for t in tests if t["q"] is not None)
+    assert token_client.get(f"/api/rounds/{last_id}/linkage?outcome=bogus").status_code == 400
