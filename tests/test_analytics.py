@@ -91,7 +91,9 @@ def test_imported_figures_merge_with_survey_answers_weighted_by_n(db):
     n = before[CSAT_PCT].n
     assert after[CSAT_PCT].n == n + 100
     assert after[CSAT_PCT].mean == pytest.approx((before[CSAT_PCT].total + 80 * 100) / (n + 100))
-    assert after[CSAT_MEAN].mean == pytest.approx((before[CSAT_MEAN].total + 2 * 10 + 3 * 10 + 4 * 40 + 5 * 40) / (n + 100))
+    assert after[CSAT_MEAN].mean == pytest.approx(
+        (before[CSAT_MEAN].total + 2 * 10 + 3 * 10 + 4 * 40 + 5 * 40) / (n + 100)
+    )
 
 
 @pytest.fixture
@@ -172,3 +174,54 @@ def test_linkage_finds_the_planted_driver_through_the_api(db, token_client):
     tests = body["tests"]
     assert all(0 <= t["q"] <= 1 for t in tests if t["q"] is not None)
     assert token_client.get(f"/api/rounds/{last_id}/linkage?outcome=bogus").status_code == 400
+
+
+@pytest.fixture
+def run(database_url):
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    def invoke(*args: str):
+        environment = {
+            "SURVEY_DATABASE_URL": database_url,
+            "SURVEY_SECRET_KEY": "test-secret-key-for-the-cli",
+        }
+        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+    return invoke
+
+
+def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_path):
+    truth_file = tmp_path / "truth.json"
+    made = run(
+        "simulate", "--teams", "40", "--functions", "5", "--customers", "120", "--rounds", "4", "--seed", "11",
+        "--truth", str(truth_file),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    import json
+
+    truth = json.loads(truth_file.read_text())
+    assert truth["planted"] and truth["driver"] and len(truth["driver_teams"]) == 8
+    told = run("linkage", truth["rounds"][-1])
+    assert told.exit_code == 0, told.output
+    with db.session() as session:
+        from survey.models import Unit
+
+        driver = session.exec(select(Unit).where(Unit.code == truth["driver"])).one()
+    assert f"Shortfalls of {driver.name} precede lower CSAT%" in told.output
+    again = run("simulate", "--teams", "10")
+    assert again.exit_code == 2 and "already holds an organisation" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("linkage", "no such round"), "no round 'no such round'"),
+        (("linkage", "x", "--outcome", "happiness"), "Invalid value for '--outcome'"),
+        (("simulate", "--teams", "1"), "Invalid value for '--teams'"),
+    ],
+)
+def test_bad_analytics_arguments_exit_2_and_say_what_is_wrong(run, args, message):
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.output

@@ -183,7 +183,7 @@ def build_demo(
     progress("Creating the database")
     upgrade(url)
     db = Database(url)
-    shape = OrgShape(rounds=5)
+    shape = OrgShape(rounds=5, customers_per_team=150)
     now = datetime.now(timezone.utc)
     try:
         # The story plays out in the closed rounds; the last round is open.

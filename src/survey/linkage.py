@@ -336,7 +336,7 @@ def _driver_sentence(f, claim, same, lagged, reverse, change, label, unit, names
             if reverse is not None and reverse.effect is not None
             else ""
         )
-        return f"{f.name}'s shortfalls precede lower {label}: {evidence}{opposite}."
+        return f"Shortfalls of {f.name} precede lower {label}: {evidence}{opposite}."
     caveat = ""
     if (
         reverse is not None
@@ -348,7 +348,7 @@ def _driver_sentence(f, claim, same, lagged, reverse, change, label, unit, names
             f"; the order in time is not clear (last round's {label} against this round's score: rho "
             f"{reverse.effect:.2f})"
         )
-    return f"{f.name}'s scores line up with {label}: {evidence}{caveat}."
+    return f"Scores of {f.name} line up with {label}: {evidence}{caveat}."
 
 
 def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> list[Hotspot]:
