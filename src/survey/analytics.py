@@ -251,6 +251,7 @@ def compute_linkage(connection: Connection, a_round: Round, k: int, outcome: str
         "drivers": [
             {
                 "function": {"id": d.function.id, "code": codes[d.function.id], "name": d.function.name},
+                "measure": d.measure,
                 "claim": d.claim,
                 "weight": d.weight,
                 "weight_low": d.weight_low,

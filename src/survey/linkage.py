@@ -11,9 +11,10 @@ f and each measure (the overall score and each dimension), across front-line tea
 - within team: teams whose score for f fell well below their own history last round (robust z) against the
   other teams, on the change in their customers' outcome from last round to this (team-label permutation);
 
-then Benjamini-Hochberg over every test of the round. A function is a supported driver when a test of its overall
-score has q below `FDR` with the expected sign: "precedes" when a time-ordered test does and the lagged correlation
-beats the reverse one, "lines up with" otherwise. Key drivers: each function's share of the outcome's variance
+then Benjamini-Hochberg over every test of the round. A function is claimed as a driver when its change test (on
+the overall score, or else on one dimension) has q at most `FDR` with the expected sign: "precedes", or "lines up
+with" when the reverse direction is significant and at least as strong. Correlations across teams alone are
+reported as a pattern, not claimed: stable differences between teams produce them too. Key drivers: each function's share of the outcome's variance
 across teams (relative weights). Hotspots: (function, team) pairs where a supported driver is rated well below its
 norm by a team whose customers are below theirs, ranked by the driver's slope times the shortfall.
 """
@@ -88,6 +89,7 @@ class Test:
 @dataclass(frozen=True)
 class Driver:
     function: Named
+    measure: str  # the score the evidence is about: overall, or the one dimension that carries it
     weight: float | None  # share of the outcome's variance across teams (relative weight), 0..1
     weight_low: float | None
     weight_high: float | None
@@ -258,25 +260,48 @@ def _key_drivers(current, functions, team_ids, outcome_now, rng, resamples):
     return relative_weights(np.column_stack(columns), outcome_now, rng, resamples)
 
 
-def _find(tests, function_id, kind) -> Test | None:
+def _find(tests, function_id, kind, measure) -> Test | None:
     return next(
-        (t for t in tests if t.function_id == function_id and t.kind == kind and t.measure == OVERALL), None
+        (t for t in tests if t.function_id == function_id and t.kind == kind and t.measure == measure), None
     )
+
+
+def _evidence_measure(tests, function_id) -> str:
+    """The score the within-team evidence is about: the overall score if its change test supports a link (or no
+    change test does), else the dimension whose change test is the most significant, at a fifth of the false
+    discovery level. A failure confined to one dimension (say, broken tools: tangibles) may barely move the
+    overall score."""
+    supporting = [t for t in tests if t.function_id == function_id and t.kind == CHANGE and t.supports]
+    if not supporting or any(t.measure == OVERALL for t in supporting):
+        return OVERALL
+    # The overall score is each function's primary test; the five dimensions are secondary and share the level.
+    strong = [t for t in supporting if t.q <= FDR / len(SERVQUAL)]
+    return min(strong, key=lambda t: (t.q, t.p)).measure if strong else OVERALL
+
+
+def _reverse_is_stronger(lagged: Test | None, reverse: Test | None) -> bool:
+    """Customers' experience last round predicts the function's score this round significantly, and at least as
+    well as the function's score last round predicts customers: then the order in time is not clear."""
+    if (
+        reverse is None
+        or reverse.q is None
+        or reverse.q > FDR
+        or reverse.effect is None
+        or reverse.effect <= 0
+    ):
+        return False
+    return lagged is None or lagged.effect is None or reverse.effect >= lagged.effect
 
 
 def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
-    same, lagged = _find(tests, f.id, SAME), _find(tests, f.id, LAGGED)
-    reverse, change = _find(tests, f.id, REVERSE), _find(tests, f.id, CHANGE)
-    time_ordered = [t for t in (lagged, change) if t is not None and t.supports]
-    direction_beats_reverse = (
-        lagged is not None
-        and lagged.effect is not None
-        and (reverse is None or reverse.effect is None or lagged.effect > reverse.effect)
-    )
-    if time_ordered and direction_beats_reverse:
-        claim = "precedes"
-    elif time_ordered or same.supports:
-        claim = "lines up with"
+    """A function is claimed only on within-team evidence (its change test), which stable differences between
+    teams cannot produce: well-run teams rate everything higher and have happier customers, so correlations
+    across teams alone are reported as a pattern, not claimed."""
+    measure = _evidence_measure(tests, f.id)
+    same, lagged = _find(tests, f.id, SAME, measure), _find(tests, f.id, LAGGED, measure)
+    reverse, change = _find(tests, f.id, REVERSE, measure), _find(tests, f.id, CHANGE, measure)
+    if change is not None and change.supports:
+        claim = "lines up with" if _reverse_is_stronger(lagged, reverse) else "precedes"
     else:
         claim = None
     weight = low = high = None
@@ -286,6 +311,7 @@ def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
     names = {t.id: t.name for t in teams}
     return Driver(
         f,
+        measure,
         weight,
         low,
         high,
@@ -295,7 +321,7 @@ def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
         reverse,
         change,
         claim,
-        _driver_sentence(f, claim, same, lagged, reverse, change, label, unit, names),
+        _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, unit, names),
     )
 
 
@@ -303,52 +329,50 @@ def _interval(test: Test, digits: int = 2) -> str:
     return f"90% interval {test.low:.{digits}f} to {test.high:.{digits}f}"
 
 
-def _driver_sentence(f, claim, same, lagged, reverse, change, label, unit, names) -> str:
+def _rho(test: Test, what: str) -> str:
+    return f"{what} (rho {test.effect:.2f}, {_interval(test)}, q {test.q:.3f}, {test.n} teams)"
+
+
+def _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, unit, names) -> str:
+    scored = f.name if measure == OVERALL else f"{f.name} in {measure}"
+    if same.effect is None:
+        return f"{f.name}: not enough teams with numbers shown to test ({same.n})."
+    across = [t for t in (same, lagged) if t is not None and t.supports]
     if claim is None:
-        if same.effect is None:
-            return f"{f.name}: not enough teams with numbers shown to test ({same.n})."
+        if across:
+            what = "this round's scores" if across[0].kind == SAME else "last round's scores"
+            return (
+                f"Scores of {f.name} line up with {label} across teams: "
+                f"{_rho(across[0], what)}; but teams whose rating of it fell did not see their customers fall "
+                f"more, so stable differences between teams may explain the pattern. Not claimed as a driver."
+            )
         return (
             f"{f.name}: no supported link with {label} (same round rho {same.effect:.2f}, "
             f"{_interval(same)}, q {same.q:.2f}, {same.n} teams)."
         )
-    parts = []
-    if change is not None and change.supports:
-        teams = ", ".join(names[t] for t in change.flagged[:4]) + (" …" if len(change.flagged) > 4 else "")
-        parts.append(
-            f"the {len(change.flagged)} teams whose rating of it fell well below their own history ({teams}) "
-            f"saw {label} change by {change.effect:+.1f} {unit} more than the other teams the next round "
-            f"({_interval(change, 1)}, q {change.q:.3f}, {change.n} teams)"
-        )
-    if lagged is not None and lagged.supports:
-        parts.append(
-            f"its score last round correlates with {label} this round (rho {lagged.effect:.2f}, "
-            f"{_interval(lagged)}, q {lagged.q:.3f}, {lagged.n} teams)"
-        )
-    if same.supports:
-        parts.append(
-            f"this round's scores line up with {label} (rho {same.effect:.2f}, {_interval(same)}, "
-            f"q {same.q:.3f}, {same.n} teams)"
-        )
+    flagged = ", ".join(names[t] for t in change.flagged[:4]) + (" …" if len(change.flagged) > 4 else "")
+    parts = [
+        f"the {len(change.flagged)} teams whose rating of it fell well below their own history ({flagged}) "
+        f"saw {label} change by {change.effect:+.1f} {unit} more than the other teams the next round "
+        f"({_interval(change, 1)}, q {change.q:.3f}, {change.n} teams)"
+    ]
+    parts += [
+        _rho(t, "last round's scores against this round's" if t.kind == LAGGED else "this round")
+        for t in across
+    ]
     evidence = "; ".join(parts)
     if claim == "precedes":
         opposite = (
-            f"; the reverse direction is weaker (rho {reverse.effect:.2f})"
+            f"; the reverse direction is weaker (last round's {label} against this round's scores: rho "
+            f"{reverse.effect:.2f}, q {reverse.q:.2f})"
             if reverse is not None and reverse.effect is not None
             else ""
         )
-        return f"Shortfalls of {f.name} precede lower {label}: {evidence}{opposite}."
-    caveat = ""
-    if (
-        reverse is not None
-        and reverse.effect is not None
-        and lagged is not None
-        and lagged.effect is not None
-    ):
-        caveat = (
-            f"; the order in time is not clear (last round's {label} against this round's score: rho "
-            f"{reverse.effect:.2f})"
-        )
-    return f"Scores of {f.name} line up with {label}: {evidence}{caveat}."
+        return f"Shortfalls of {scored} precede lower {label}: {evidence}{opposite}."
+    return (
+        f"Shortfalls of {scored} line up with lower {label}: {evidence}; but the order in time is not clear "
+        f"(last round's {label} against this round's scores: rho {reverse.effect:.2f}, q {reverse.q:.3f})."
+    )
 
 
 def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> list[Hotspot]:
@@ -371,7 +395,7 @@ def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> lis
     for driver in drivers:
         if driver.claim is None:
             continue
-        scores = _scores(current, driver.function.id, OVERALL, team_ids)
+        scores = _scores(current, driver.function.id, driver.measure, team_ids)
         slope = ols_slope(scores, outcome_now)
         if slope is None or slope <= 0:
             continue
@@ -383,7 +407,7 @@ def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> lis
                 continue
             shortfall = norm - scores[index]
             impact = slope * shortfall
-            score_n = cells[team.id][OVERALL].n
+            score_n = cells[team.id][driver.measure].n
             outcome_n = current.external[team.id][outcome].n
             hotspots.append(
                 Hotspot(
@@ -397,7 +421,8 @@ def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> lis
                     float(own_norm[index]),
                     slope,
                     impact,
-                    f"{team.name} rates {driver.function.name} {shortfall:.1f} points below its norm "
+                    f"{team.name} rates {driver.function.name}"
+                    f"{'' if driver.measure == OVERALL else ' on ' + driver.measure} {shortfall:.1f} points below its norm "
                     f"({scores[index]:.1f} against {norm:.1f} on 1 to 7, n = {score_n}); its {label} is "
                     f"{outcome_now[index]:.1f} against its usual {own_norm[index]:.1f} (n = {outcome_n}). "
                     f"Estimated effect: {impact:.1f} {unit} of {label} ({slope:.1f} per point across teams).",
