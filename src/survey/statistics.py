@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from scipy.stats import rankdata
 
 MIN_TEAMS = 8  # below this many teams with data: "not enough data", no numbers
 RESAMPLES = 2000  # default bootstrap/permutation resamples
@@ -27,7 +26,7 @@ _CONSTANT_VARIANCE = 1e-10
 # Eigenvalues of a correlation matrix below this fraction of the largest are taken as zero (collinear predictors),
 # as a pseudo-inverse does.
 _EIGEN_TOLERANCE = 1e-10
-_BLOCK = 16384  # values per working array when evaluating resamples (see _blocks)
+_BLOCK = 32768  # values per working array when evaluating resamples (see _blocks)
 # Robust z: the smallest scale to divide by, so that identical changes give z = 0 rather than 0/0.
 _SCALE_FLOOR = 1e-9
 
@@ -98,11 +97,14 @@ def spearman_test(
     # products below is exact and permuted statistics tie with the observed one exactly.
     order = np.argsort(x, kind="stable")  # teams in x order: resampled x ranks are then running counts
     x, y = x[order], y[order]
-    dx, dy = 2 * rankdata(x) - (n + 1), 2 * rankdata(y) - (n + 1)
+    y_order = np.argsort(y, kind="stable")
+    once = np.ones((1, n), dtype=int)  # the sample itself, as a "resample" drawing each team once
+    dx = _doubled_resampled_ranks(x, once)[0].astype(float)
+    dy = np.empty(n)
+    dy[y_order] = _doubled_resampled_ranks(y[y_order], once)[0]
     covariance = dx @ dy
     rho = covariance / math.sqrt((dx @ dx) * (dy @ dy))
 
-    y_order = np.argsort(y, kind="stable")
     blocks = _blocks(n, resamples)
     boot = np.concatenate(
         [_resampled_spearman(x, y, y_order, _bootstrap_counts(rng, n, size)) for size in blocks]
