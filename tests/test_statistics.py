@@ -82,8 +82,10 @@ def test_permutations_are_uniform():
     seen = np.unique(codes, return_counts=True)[1]
     assert len(seen) == 24
     assert stats.chisquare(seen).pvalue > 0.001
-    first_place = np.bincount(_permutations(rng(1), 100, 5000)[:, 0], minlength=100)
-    assert stats.chisquare(first_place).pvalue > 0.001
+    # 256 teams leave 24 random bits per key: about 10 of the rows tie and are drawn again.
+    permutations = _permutations(rng(1), 256, 5000)
+    assert (np.sort(permutations, axis=1) == np.arange(256)).all()
+    assert stats.chisquare(np.bincount(permutations[:, 0], minlength=256)).pvalue > 0.001
 
 
 def test_spearman_interval_contains_rho_and_narrows_with_more_teams():
@@ -111,7 +113,10 @@ def test_spearman_p_is_small_for_a_strong_correlation():
 
 def test_spearman_p_is_roughly_uniform_without_correlation():
     ps = np.array(
-        [spearman_test(*correlated(rng(seed), 30, 0.0), rng(seed), resamples=500).p for seed in range(200)]
+        [
+            spearman_test(*correlated(rng(seed), 30, 0.0), rng(10_000 + seed), resamples=500).p
+            for seed in range(200)
+        ]
     )
     assert 0.02 <= np.mean(ps < 0.05) <= 0.09
     assert 0.35 <= np.mean(ps < 0.5) <= 0.65
@@ -155,7 +160,7 @@ def test_spearman_needs_min_teams():
     "x, y",
     [
         ([3.0] * 12, list(range(12))),
-        (list(range(12)), [1.0] * 6 + [np.nan] * 6 + [2.0] * 0),
+        (list(range(12)), [1.0] * 10 + [np.nan] * 2),  # constant over the ten pairs
         ([np.nan] * 12, list(range(12))),
     ],
 )
@@ -289,7 +294,9 @@ def test_change_test_finds_a_planted_effect():
 
 
 def test_change_test_p_is_roughly_uniform_without_effect():
-    ps = np.array([change_test(*planted_change(seed)[:2], rng(seed), resamples=500).p for seed in range(200)])
+    ps = np.array(
+        [change_test(*planted_change(seed)[:2], rng(10_000 + seed), resamples=500).p for seed in range(200)]
+    )
     assert 0.02 <= np.mean(ps < 0.05) <= 0.09
     assert 0.35 <= np.mean(ps < 0.5) <= 0.65
 
@@ -375,11 +382,8 @@ def test_relative_weights_of_orthogonal_predictors_are_squared_correlations():
     g = rng(1)
     centred = g.normal(size=(50, 3))
     centred -= centred.mean(axis=0)
-    X = np.linalg.qr(centred)[0] * [1.0, 5.0, 0.2] + [
-        1.0,
-        -2.0,
-        7.0,
-    ]  # orthogonal columns, any scale and mean
+    scale, mean = np.array([1.0, 5.0, 0.2]), np.array([1.0, -2.0, 7.0])
+    X = np.linalg.qr(centred)[0] * scale + mean  # orthogonal centred columns, then any scale and mean
     y = X @ [1.0, 0.1, 3.0] + g.normal(size=50)
     result = relative_weights(X, y, rng())
     squared = [stats.pearsonr(column, y).statistic ** 2 for column in X.T]
