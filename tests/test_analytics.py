@@ -225,3 +225,21 @@ def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_p
 def test_bad_analytics_arguments_exit_2_and_say_what_is_wrong(run, args, message):
     result = run(*args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, token_client):
+    """Customers answered no survey; another tool's NPS per team and round was imported: the linkage reads NPS."""
+    shape = OrgShape(functions=2, teams=10, staff_per_team=8, customers_per_team=0, rounds=3)
+    sim = simulate_into(db, shape, seed=12)
+    rows = "".join(
+        f"{team.code},{name},nps,120,{10 + 3 * index}\n"
+        for name in sim.round_names
+        for index, team in enumerate(sim.teams)
+    )
+    report = import_external_figures(
+        db, [ImportFile("nps.csv", f"team,period,metric,n,score\n{rows}".encode())], actor="t"
+    )
+    assert report.ok, report.problems
+    body = token_client.get(f"/api/rounds/{_round_ids(db)[-1]}/linkage").json()
+    assert body["outcome"]["measure"] == "nps" and body["enough_data"]
+    assert body["teams"] >= 8

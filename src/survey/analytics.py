@@ -23,7 +23,7 @@ from survey.db import Database
 from survey.linkage import OUTCOME_LABELS, Named, link_round
 from survey.models import Round, RoundResult, RoundStatus, RoundUnit, Unit, UnitKind, utc_now
 from survey.release import ReleasedRound, Shown, release_round
-from survey.statistics import RESAMPLES
+from survey.statistics import MIN_TEAMS, RESAMPLES
 
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
@@ -216,9 +216,13 @@ def _taking_part(connection: Connection, round_ids: list[int], kind: UnitKind, u
     return [Named(u.id, u.name) for u in chosen]
 
 
-def linkage(db: Database, round_id: int, k: int, outcome: str = CSAT_PCT, resamples: int = RESAMPLES) -> dict:
-    """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers."""
-    if outcome not in OUTCOMES:
+def linkage(
+    db: Database, round_id: int, k: int, outcome: str | None = None, resamples: int = RESAMPLES
+) -> dict:
+    """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers.
+    Without an outcome: CSAT% if at least MIN_TEAMS teams have it shown this round, else NPS, CES or mean
+    satisfaction, the first that does (customer figures imported from another tool may hold only some)."""
+    if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     with db.engine.connect() as connection:
         a_round = _round(connection, round_id)
@@ -227,13 +231,28 @@ def linkage(db: Database, round_id: int, k: int, outcome: str = CSAT_PCT, resamp
     def compute(connection: Connection) -> dict:
         return compute_linkage(connection, a_round, k, outcome, resamples)
 
-    return _stored(db, round_id, "linkage", _key(k, outcome, resamples), compute)
+    return _stored(db, round_id, "linkage", _key(k, outcome or "auto", resamples), compute)
 
 
-def compute_linkage(connection: Connection, a_round: Round, k: int, outcome: str, resamples: int) -> dict:
+def _chosen_outcome(released: ReleasedRound) -> str:
+    for outcome in OUTCOMES:
+        shown = sum(
+            1
+            for node, measures in released.external.items()
+            if node != TOTAL and outcome in measures and not measures[outcome].suppressed
+        )
+        if shown >= MIN_TEAMS:
+            return outcome
+    return CSAT_PCT
+
+
+def compute_linkage(
+    connection: Connection, a_round: Round, k: int, outcome: str | None, resamples: int
+) -> dict:
     units = _units(connection)
     rounds = _earlier_rounds(connection, a_round) + [a_round]
     released = [_released(connection, r, units, k) for r in rounds]
+    outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
     result = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)

@@ -272,8 +272,10 @@ def round_linkage(
     round_id: ObjectId,
     db: DatabaseDep,
     settings: SettingsDep,
-    outcome: Literal["csat_pct", "nps", "ces", "csat"] = Parameter(
-        default="csat_pct", description="the customer outcome: CSAT%, NPS, CES or mean satisfaction (csat)"
+    outcome: Literal["csat_pct", "nps", "ces", "csat"] | None = Parameter(
+        default=None,
+        description="the customer outcome: CSAT%, NPS, CES or mean satisfaction (csat). Default: CSAT% if at "
+        "least 8 teams have it shown, else the first of NPS, CES and mean satisfaction that does",
     ),
 ) -> dict[str, Any]:
     """Which support functions' shortfalls line up with, and come before, the customer outcome, across front-line

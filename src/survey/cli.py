@@ -729,11 +729,10 @@ def simulate(teams, functions, staff, customers, rounds, seed, nothing_planted, 
 @click.option(
     "--outcome",
     type=click.Choice(["csat_pct", "nps", "ces", "csat"]),
-    default="csat_pct",
-    show_default=True,
-    help="The customer outcome: CSAT%, NPS, CES or mean satisfaction.",
+    help="The customer outcome: CSAT%, NPS, CES or mean satisfaction. Default: CSAT% if at least 8 teams have "
+    "it, else the first of the others that does.",
 )
-def linkage(round_ref: str, outcome: str) -> None:
+def linkage(round_ref: str, outcome: str | None) -> None:
     """Print a closed round's linkage: the drivers with their evidence, and the hotspots."""
     from survey import analytics
 

@@ -112,7 +112,7 @@ def results_page(
     round_id: ObjectId,
     db: DatabaseDep,
     settings: SettingsDep,
-    outcome: Outcome = Parameter(default="csat_pct"),
+    outcome: Outcome | None = Parameter(default=None),
     measure: Measure = Parameter(default="overall"),
 ) -> Template:
     with db.session() as session:
@@ -132,6 +132,7 @@ def results_page(
         linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
     except analytics.NotReleased as reason:
         return Template("admin/results.html", context={**context, "not_released": str(reason)})
+    outcome = context["outcome"] = linkage["outcome"]["measure"]
     return Template(
         "admin/results.html",
         context={
