@@ -14,6 +14,7 @@ from survey.aggregation import CSAT_MEAN, CSAT_PCT, round_sums
 from survey.demo import simulate_into
 from survey.figures import import_external_figures
 from survey.models import Round, RoundResult, RoundStatus
+from survey.release import release_round
 from survey.simulation import OrgShape
 from survey.tabular import ImportFile
 
@@ -82,18 +83,50 @@ def test_imported_figures_merge_with_survey_answers_weighted_by_n(db):
     last_id = _round_ids(db)[-1]
     team = sim.teams[0]
     with db.engine.connect() as connection:
-        before = round_sums(connection, last_id).external[team.id]
-    csv = f"team,period,metric,n,score,distribution\n{team.code},{sim.round_names[-1]},csat,100,,1:0 2:10 3:10 4:40 5:40\n"
+        survey = round_sums(connection, last_id).external[team.id]
+    assert survey[CSAT_PCT].n >= 5
+    csv = (
+        "team,period,metric,n,score,distribution\n"
+        f"{team.code},{sim.round_names[-1]},csat,100,,1:0 2:10 3:10 4:40 5:40\n"
+    )
     report = import_external_figures(db, [ImportFile("figures.csv", csv.encode())], actor="test")
     assert report.ok, report.problems
     with db.engine.connect() as connection:
-        after = round_sums(connection, last_id).external[team.id]
-    n = before[CSAT_PCT].n
-    assert after[CSAT_PCT].n == n + 100
-    assert after[CSAT_PCT].mean == pytest.approx((before[CSAT_PCT].total + 80 * 100) / (n + 100))
-    assert after[CSAT_MEAN].mean == pytest.approx(
-        (before[CSAT_MEAN].total + 2 * 10 + 3 * 10 + 4 * 40 + 5 * 40) / (n + 100)
-    )
+        merged = release_round(round_sums(connection, last_id), {}, 5).external[team.id]
+    n = survey[CSAT_PCT].n
+    assert merged[CSAT_PCT].n == n + 100
+    assert merged[CSAT_PCT].mean == pytest.approx((survey[CSAT_PCT].total + 80 * 100) / (n + 100))
+    total = survey[CSAT_MEAN].total + 2 * 10 + 3 * 10 + 4 * 40 + 5 * 40
+    assert merged[CSAT_MEAN].mean == pytest.approx(total / (n + 100))
+
+
+def test_a_few_survey_answers_are_never_merged_with_a_figure_that_could_be_subtracted(db):
+    """4 customers answered the survey and the NPS figure of 100 others was imported: showing the merged NPS
+    would give the 4 customers' NPS by subtracting the imported figure. Only the figure is shown."""
+    shape = OrgShape(functions=2, teams=3, staff_per_team=6, customers_per_team=0, rounds=3)
+    sim = simulate_into(db, shape, seed=13)
+    last_id = _round_ids(db)[-1]
+    team = sim.teams[0]
+    from survey.intake import external_rows, store_external
+    from survey.models import Item
+    from survey.questionnaire import CustomerAnswers
+
+    with db.session() as session:
+        a_round = session.get(Round, last_id)
+        items = session.exec(select(Item).where(Item.instrument_id == a_round.external_instrument_id)).all()
+    with db.write() as connection:
+        store_external(
+            connection,
+            [
+                external_rows(last_id, team.id, CustomerAnswers({i.id: i.scale_min for i in items}, None))
+                for _ in "four"
+            ],
+        )
+    csv = f"team,period,metric,n,score\n{team.code},{sim.round_names[-1]},nps,100,20\n"
+    assert import_external_figures(db, [ImportFile("nps.csv", csv.encode())], actor="test").ok
+    with db.engine.connect() as connection:
+        shown = release_round(round_sums(connection, last_id), {}, 5).external[team.id]["nps"]
+    assert (shown.n, shown.mean) == (100, 20)
 
 
 @pytest.fixture
@@ -104,23 +137,60 @@ def token_client(client, db):
     return client
 
 
-def test_a_closed_round_is_computed_once_and_stored_and_an_import_forgets_it(db, token_client, settings):
+def test_a_closed_round_is_computed_once_and_stored_until_figures_change_it(db, token_client):
     sim = simulate_into(db, SMALL, seed=6)
     last_id = _round_ids(db)[-1]
+
+    def stored() -> dict[str, str]:
+        with db.session() as session:
+            rows = session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all()
+        return {r.kind: r.key for r in rows}
+
     first = token_client.get(f"/api/rounds/{last_id}/scores")
     assert first.status_code == 200, first.text
-    with db.session() as session:
-        stored = session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all()
-    assert [r.kind for r in stored] == ["scores"]
+    keys = stored()
+    assert set(keys) == {"tree", "staff", "customers"}
     assert token_client.get(f"/api/rounds/{last_id}/scores").json() == first.json()
+    assert stored() == keys
     team = sim.teams[0]
     csv = f"team,period,metric,n,score\n{team.code},{sim.round_names[-1]},csat,100,50\n"
     assert import_external_figures(db, [ImportFile("f.csv", csv.encode())], actor="test").ok
-    with db.session() as session:
-        assert session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all() == []
     customers = {c["code"]: c for c in token_client.get(f"/api/rounds/{last_id}/scores").json()["customers"]}
     old = {c["code"]: c for c in first.json()["customers"]}
     assert customers[team.code]["scores"]["csat_pct"]["n"] == old[team.code]["scores"]["csat_pct"]["n"] + 100
+    now = stored()
+    assert now["staff"] == keys["staff"] and now["tree"] == keys["tree"]  # staff numbers do not change
+    assert now["customers"] != keys["customers"]  # replaced, not added beside
+
+
+def test_a_round_keeps_the_unit_tree_it_was_first_shown_with(db, token_client):
+    """Moving a team to another region after results were shown must not give a second set of roll-ups that
+    could be subtracted from the first."""
+    from survey.models import Unit
+
+    sim = simulate_into(db, SMALL, seed=9)
+    last_id = _round_ids(db)[-1]
+    before = token_client.get(f"/api/rounds/{last_id}/scores").json()
+    with db.session() as session:
+        team = session.get(Unit, sim.teams[0].id)
+        regions = {session.get(Unit, t.id).parent_id for t in sim.teams}
+        team.parent_id = next(r for r in regions if r != team.parent_id)
+        session.commit()
+    csv = f"team,period,metric,n,score\n{sim.teams[1].code},{sim.round_names[-1]},csat,100,50\n"
+    assert import_external_figures(db, [ImportFile("f.csv", csv.encode())], actor="test").ok
+    after = token_client.get(f"/api/rounds/{last_id}/scores").json()
+    assert after["functions"] == before["functions"]
+    groups = lambda body: {c["code"]: c["scores"]["ces"] for c in body["customers"] if c["kind"] == "group"}  # noqa: E731
+    assert groups(after) == groups(before)  # CES was not imported: its roll-ups use the same tree
+
+
+def test_a_published_round_says_so_though_its_results_were_stored_when_closed(db, token_client):
+    simulate_into(db, SMALL, seed=10)
+    last_id = _round_ids(db)[-1]
+    assert token_client.get(f"/api/rounds/{last_id}/scores").json()["round"]["status"] == "closed"
+    assert token_client.post(f"/api/rounds/{last_id}/publish").status_code in (200, 201)
+    for path in ("scores", "linkage"):
+        assert token_client.get(f"/api/rounds/{last_id}/{path}").json()["round"]["status"] == "published"
 
 
 def test_an_open_round_releases_no_scores(db, token_client):
@@ -243,3 +313,21 @@ def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, 
     body = token_client.get(f"/api/rounds/{_round_ids(db)[-1]}/linkage").json()
     assert body["outcome"]["measure"] == "nps" and body["enough_data"]
     assert body["teams"] >= 8
+
+
+def test_comments_come_in_groups_of_at_least_ten_without_small_teams_named(db, token_client):
+    from survey.aggregation import comments
+
+    shape = OrgShape(functions=3, teams=6, staff_per_team=30, customers_per_team=5, rounds=3)
+    simulate_into(db, shape, seed=14)
+    last_id = _round_ids(db)[-1]
+    with db.engine.connect() as connection:
+        written = comments(connection, last_id)
+    body = token_client.get(f"/api/rounds/{last_id}/scores").json()
+    assert body["min_comment_group_size"] == 10
+    for function in body["functions"]:
+        mine = sorted(text for f, _, text in written if f == function["unit_id"])
+        shown = [text for group in function["comments"] for text in group["comments"]]
+        assert sorted(shown) == (mine if len(mine) >= 10 else [])
+        assert all(len(group["comments"]) >= 10 for group in function["comments"])
+    assert any(function["comments"] for function in body["functions"])

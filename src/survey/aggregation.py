@@ -4,7 +4,7 @@ score, grouped by SQL, never row by row in Python.
 Internal: per (support function, front-line team), each SERVQUAL dimension, the overall score and the impact item,
 over the respondents who used the function, and how many answered and how many used it. External: per team, the
 customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged with figures imported from another
-tool. A respondent's dimension score is the mean of their items in it, reverse-keyed items turned round; the
+tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in it, reverse-keyed items turned round; the
 overall score is the mean of the five dimension scores.
 
 Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
@@ -90,8 +90,10 @@ class RoundSums:
     internal: dict[tuple[int, int], dict[str, Sums]] = field(default_factory=dict)
     # (function id, team id) -> (respondents who answered about it, of whom used it)
     usage: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    # team id -> measure -> sums: survey answers and imported figures together
+    # team id -> measure -> sums of the customers' survey answers
     external: dict[int, dict[str, Sums]] = field(default_factory=dict)
+    # team id -> measure -> sums of figures imported from another tool (merged by the release gate)
+    imported: dict[int, dict[str, Sums]] = field(default_factory=dict)
     # dimension -> item sums, for the internal scale's reliability
     scales: dict[str, ScaleSums] = field(default_factory=dict)
 
@@ -215,7 +217,7 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
         measures[CES] = _value(answers, ces[0])
     if not measures:
         return
-    columns = [ExternalResponse.team_id, func.count().label("customers")]
+    columns = [ExternalResponse.team_id]
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
     rows = connection.execute(
@@ -274,6 +276,16 @@ def _imported(connection: Connection, result: RoundSums) -> None:
         ).where(ExternalFigure.round_id == result.round_id, ExternalFigure.n > literal(0))
     ).all()
     for row in rows:
-        cell = result.external.setdefault(row.team_id, {})
+        cell = result.imported.setdefault(row.team_id, {})
         for measure, sums in figure_sums(row.metric, row.n, row.mean, row.score, row.distribution).items():
             cell[measure] = cell[measure] + sums if measure in cell else sums
+
+
+def comments(connection: Connection, round_id: int) -> list[tuple[int, int, str]]:
+    """The round's staff comments as (function id, team id, text), in no meaningful order."""
+    rows = connection.execute(
+        select(InternalReview.function_id, InternalResponse.team_id, InternalReview.comment)
+        .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
+        .where(InternalResponse.round_id == round_id, InternalReview.comment.is_not(None))
+    ).all()
+    return [(row.function_id, row.team_id, row.comment) for row in rows if row.comment.strip()]

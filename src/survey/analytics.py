@@ -1,28 +1,44 @@
 """A round's results for pages, the API and reports: sums from the database (`aggregation`), through the release
 gate (`release`), into scores and linkage (`linkage`), as plain JSON-ready data.
 
-A closed round's results are computed once and stored (`RoundResult`); importing customer figures deletes the
-stored results they change. A round that is still open releases no scores: its numbers would change with each
-answer, and two looks a few minutes apart would tell one person's answers by subtraction.
+A closed round's results are computed once and stored (`RoundResult`), under a key naming everything they read
+besides the frozen answers: the group sizes, the customer figures imported for the rounds read (their count and
+last import time) and, for the linkage, which rounds it read. New figures or a newly closed earlier round make
+a new key, so the next request computes afresh and replaces the stored result. The unit tree a round's numbers
+are rolled up by is stored the first time it is needed and used ever after: suppression decided on two
+different trees could be subtracted one from the other.
+
+A round that is still open releases no scores: its numbers would change with each answer, and two looks a few
+minutes apart would tell one person's answers by subtraction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import random
+import secrets
 from dataclasses import asdict
 
 import numpy as np
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from survey.aggregation import CSAT_PCT, EXTERNAL_MEASURES, INTERNAL_MEASURES, OUTCOMES, round_sums
+from survey.aggregation import (
+    CSAT_PCT,
+    EXTERNAL_MEASURES,
+    INTERNAL_MEASURES,
+    OUTCOMES,
+    OVERALL,
+    comments,
+    round_sums,
+)
 from survey.anonymity import TOTAL
 from survey.db import Database
 from survey.linkage import OUTCOME_LABELS, Named, link_round
-from survey.models import Round, RoundResult, RoundStatus, RoundUnit, Unit, UnitKind, utc_now
-from survey.release import ReleasedRound, Shown, release_round
+from survey.models import ExternalFigure, Round, RoundResult, RoundStatus, RoundUnit, Unit, UnitKind, utc_now
+from survey.release import ReleasedRound, Shown, release_comments, release_round
 from survey.statistics import MIN_TEAMS, RESAMPLES
 
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
@@ -76,6 +92,11 @@ def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
     insert = sqlite_insert if db.is_sqlite else postgresql_insert
     with db.write() as connection:  # two processes computing at once store the first; both are the same
         connection.execute(
+            delete(RoundResult).where(
+                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key != key
+            )
+        )
+        connection.execute(
             insert(RoundResult)
             .values(round_id=round_id, kind=kind, key=key, payload=payload, computed_at=utc_now())
             .on_conflict_do_nothing()
@@ -83,36 +104,37 @@ def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
     return payload
 
 
-def forget_results(connection: Connection, round_ids) -> None:
-    """Delete stored results that read these rounds' customer numbers: the rounds' own and the next rounds'
-    linkage (which reads up to HISTORY rounds back). Called by imports of customer figures."""
-    round_ids = set(round_ids)
-    if not round_ids:
-        return
-    rounds = connection.execute(select(Round.id, Round.opens_at).order_by(Round.opens_at, Round.id)).all()
-    order = [r.id for r in rounds]
-    affected = set()
-    for round_id in round_ids:
-        if round_id in order:
-            start = order.index(round_id)
-            affected.update(order[start : start + HISTORY])
-    connection.execute(delete(RoundResult).where(RoundResult.round_id.in_(affected)))
+def _figures_fingerprint(connection: Connection, round_ids: list[int]) -> tuple:
+    """What changes whenever customer figures for these rounds are imported or replaced."""
+    count, last = connection.execute(
+        select(func.count(ExternalFigure.id), func.max(ExternalFigure.imported_at)).where(
+            ExternalFigure.round_id.in_(round_ids)
+        )
+    ).one()
+    return (count, None if last is None else last.isoformat())
+
+
+def _tree(db: Database, round_id: int) -> dict[int, int | None]:
+    """The unit tree (each front-line team and group to the group above) this round's numbers are rolled up by:
+    today's tree the first time, the same one ever after."""
+
+    def compute(connection: Connection) -> dict:
+        units = _units(connection)
+        return {"parents": [[u.id, u.parent_id] for u in units.values() if u.kind != UnitKind.SUPPORT]}
+
+    return {child: parent for child, parent in _stored(db, round_id, "tree", "", compute)["parents"]}
 
 
 def _units(connection: Connection) -> dict[int, Unit]:
     return {u.id: u for u in (Unit.model_validate(r._mapping) for r in connection.execute(select(Unit)))}
 
 
-def _parents(units: dict[int, Unit]) -> dict[int, int | None]:
-    return {u.id: u.parent_id for u in units.values() if u.kind != UnitKind.SUPPORT}
-
-
 def _round(connection: Connection, round_id: int) -> Round:
     return Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
 
 
-def _released(connection: Connection, a_round: Round, units, k: int) -> ReleasedRound:
-    return release_round(round_sums(connection, a_round.id), _parents(units), k)
+def _current_tree(connection: Connection) -> dict[int, int | None]:
+    return {u.id: u.parent_id for u in _units(connection).values() if u.kind != UnitKind.SUPPORT}
 
 
 def _shown(shown: Shown | None) -> dict | None:
@@ -142,50 +164,52 @@ def _round_info(a_round: Round) -> dict:
     return {"id": a_round.id, "name": a_round.name, "status": str(a_round.status)}
 
 
-def scores(db: Database, round_id: int, k: int) -> dict:
+def _staff(units, released: ReleasedRound, comment_groups) -> list[dict]:
+    functions = []
+    for function_id in sorted(released.internal, key=lambda f: units[f].code):
+        nodes = released.internal[function_id]
+        usage = released.usage.get(function_id, {})
+        functions.append(
+            {
+                **_node(units, function_id),
+                "cells": [
+                    {
+                        **_node(units, node),
+                        "suppressed": nodes[node][OVERALL].suppressed,
+                        "scores": {m: _shown(nodes[node].get(m)) for m in INTERNAL_MEASURES},
+                        "usage": None
+                        if node not in usage or usage[node].suppressed
+                        else {"answered": usage[node].answered, "used": usage[node].used},
+                    }
+                    for node in sorted(nodes, key=lambda n: _node_order(units, n))
+                ],
+                "comments": [
+                    {"team": None if g.team is None else units[g.team].code, "comments": list(g.comments)}
+                    for g in comment_groups.get(function_id, [])
+                ],
+            }
+        )
+    return functions
+
+
+def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
     """Every score of a closed round that may be shown: per support function, each team, group and the whole,
-    with n and spread (null: suppressed); usage; customers' scores per team and group; scale reliability."""
+    with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores per team
+    and group; scale reliability."""
     with db.engine.connect() as connection:
         a_round = _round(connection, round_id)
     _check_released(a_round)
+    tree = _tree(db, round_id)
 
-    def compute(connection: Connection) -> dict:
-        units = _units(connection)
-        released = _released(connection, a_round, units, k)
-        functions = []
-        for function_id in sorted(released.internal, key=lambda f: units[f].code):
-            nodes = released.internal[function_id]
-            usage = released.usage.get(function_id, {})
-            functions.append(
-                {
-                    **_node(units, function_id),
-                    "cells": [
-                        {
-                            **_node(units, node),
-                            "suppressed": nodes[node][INTERNAL_MEASURES[0]].suppressed,
-                            "scores": {m: _shown(nodes[node].get(m)) for m in INTERNAL_MEASURES},
-                            "usage": None
-                            if node not in usage or usage[node].suppressed
-                            else {"answered": usage[node].answered, "used": usage[node].used},
-                        }
-                        for node in sorted(nodes, key=lambda n: _node_order(units, n))
-                    ],
-                }
-            )
-        customers = [
-            {
-                **_node(units, node),
-                "suppressed": all(s.suppressed for s in measures.values()),
-                "scores": {m: _shown(measures.get(m)) for m in EXTERNAL_MEASURES},
-            }
-            for node, measures in sorted(released.external.items(), key=lambda i: _node_order(units, i[0]))
-        ]
+    def staff(connection: Connection) -> dict:
+        released = release_round(round_sums(connection, round_id), tree, k)
+        by_function: dict[int, list] = {}
+        for function_id, team_id, text in comments(connection, round_id):
+            by_function.setdefault(function_id, []).append((team_id, text))
+        shuffle = random.Random(secrets.randbits(64))  # shown in an order that says nothing, stored as shown
+        groups = {f: release_comments(found, comment_k, shuffle) for f, found in by_function.items()}
         return {
-            "round": _round_info(a_round),
-            "min_group_size": k,
-            "scale": "internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
-            "functions": functions,
-            "customers": customers,
+            "functions": _staff(_units(connection), released, groups),
             "reliability": {
                 dimension: {
                     "alpha": None if alpha is None else round(alpha, 3),
@@ -195,7 +219,32 @@ def scores(db: Database, round_id: int, k: int) -> dict:
             },
         }
 
-    return _stored(db, round_id, "scores", _key(k), compute)
+    def customers(connection: Connection) -> dict:
+        units = _units(connection)
+        released = release_round(round_sums(connection, round_id), tree, k)
+        return {
+            "customers": [
+                {
+                    **_node(units, node),
+                    "suppressed": all(s.suppressed for s in measures.values()),
+                    "scores": {m: _shown(measures.get(m)) for m in EXTERNAL_MEASURES},
+                }
+                for node, measures in sorted(
+                    released.external.items(), key=lambda i: _node_order(units, i[0])
+                )
+            ]
+        }
+
+    with db.engine.connect() as connection:
+        figures = _figures_fingerprint(connection, [round_id])
+    return {
+        "round": _round_info(a_round),
+        "min_group_size": k,
+        "min_comment_group_size": comment_k,
+        "scale": "internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
+        **_stored(db, round_id, "staff", _key(k, comment_k), staff),
+        **_stored(db, round_id, "customers", _key(k, figures), customers),
+    }
 
 
 def _earlier_rounds(connection: Connection, a_round: Round) -> list[Round]:
@@ -226,12 +275,17 @@ def linkage(
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     with db.engine.connect() as connection:
         a_round = _round(connection, round_id)
-    _check_released(a_round)
+        _check_released(a_round)
+        rounds = _earlier_rounds(connection, a_round) + [a_round]
+        read = [r.id for r in rounds]
+        figures = _figures_fingerprint(connection, read)
+    trees = {r: _tree(db, r) for r in read}
 
     def compute(connection: Connection) -> dict:
-        return compute_linkage(connection, a_round, k, outcome, resamples)
+        return compute_linkage(connection, a_round, k, outcome, resamples, trees)
 
-    return _stored(db, round_id, "linkage", _key(k, outcome or "auto", resamples), compute)
+    result = _stored(db, round_id, "linkage", _key(k, outcome or "auto", resamples, read, figures), compute)
+    return {**result, "round": _round_info(a_round)}
 
 
 def _chosen_outcome(released: ReleasedRound) -> str:
@@ -247,11 +301,22 @@ def _chosen_outcome(released: ReleasedRound) -> str:
 
 
 def compute_linkage(
-    connection: Connection, a_round: Round, k: int, outcome: str | None, resamples: int
+    connection: Connection,
+    a_round: Round,
+    k: int,
+    outcome: str | None,
+    resamples: int,
+    trees: dict[int, dict] | None = None,
 ) -> dict:
+    """The linkage payload of a closed round, computed now. `trees` holds each read round's unit tree (default:
+    today's, for every round)."""
     units = _units(connection)
     rounds = _earlier_rounds(connection, a_round) + [a_round]
-    released = [_released(connection, r, units, k) for r in rounds]
+    current = _current_tree(connection) if trees is None else None
+    released = [
+        release_round(round_sums(connection, r.id), current if trees is None else trees[r.id], k)
+        for r in rounds
+    ]
     outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)

@@ -264,7 +264,11 @@ def round_scores(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> 
     per team and region (CSAT%, NPS, CES, mean satisfaction, dimension means); Cronbach's alpha per dimension.
     A null number is suppressed: it covers fewer than k respondents, or would let one be worked out from the
     others. An open round answers 409: its numbers are released when it closes."""
-    return _results(round_id, db, lambda: analytics.scores(db, round_id, settings.min_group_size))
+    return _results(
+        round_id,
+        db,
+        lambda: analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size),
+    )
 
 
 @get("/rounds/{round_id:int}/linkage", opt={"scope": "results:read"}, sync_to_thread=True)

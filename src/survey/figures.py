@@ -23,7 +23,6 @@ from sqlalchemy import JSON, Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
-from survey.analytics import forget_results
 from survey.db import Database
 from survey.models import ExternalFigure, ImportRun, Metric, Round, Unit, UnitKind, utc_now
 from survey.tabular import ImportFile, ImportProblem, check_columns, in_reading_order, read_table
@@ -389,14 +388,11 @@ def _apply(
         )
     }
     new, replaced = [], []
-    changed_rounds: set[int] = set()
     unchanged = 0
     now = utc_now()
     for row in rows:
         key = (rounds[row.period], teams[row.team][0], row.metric.value)
         values = dict(zip(_FIGURE_VALUES, (*astuple(row.figure), row.file[:200], now)))
-        if key not in stored or stored[key][1] != row.figure:
-            changed_rounds.add(key[0])
         if key not in stored:
             new.append({"round_id": key[0], "team_id": key[1], "metric": key[2], **values})
         elif stored[key][1] != row.figure:
@@ -421,8 +417,6 @@ def _apply(
             .values(distribution=bindparam("new_distribution", type_=_DISTRIBUTION)),
             replaced,
         )
-    if new or replaced:
-        forget_results(connection, changed_rounds)  # stored results that read these figures are out of date
     run_id = connection.execute(
         insert(ImportRun)
         .values(

@@ -93,7 +93,7 @@ class Driver:
     weight: float | None  # share of the outcome's variance across teams (relative weight), 0..1
     weight_low: float | None
     weight_high: float | None
-    n: int  # teams in the key-driver analysis
+    n: int | None  # teams in the key-driver analysis
     same: Test
     lagged: Test | None
     reverse: Test | None
@@ -231,10 +231,10 @@ def link_round(
         for t, qv in zip(tests, q)
     ]
     linkage = Linkage(current.round_id, outcome, with_data, True, "", tests=tests)
-    weights = _key_drivers(current, functions, team_ids, outcome_now, rng, resamples)
-    linkage.r2 = weights.r2
-    for index, f in enumerate(functions):
-        linkage.drivers.append(_driver(f, index, weights, tests, label, unit, teams))
+    weights, column_of = _key_drivers(current, functions, team_ids, outcome_now, rng, resamples)
+    linkage.r2 = None if weights is None else weights.r2
+    for f in functions:
+        linkage.drivers.append(_driver(f, column_of.get(f.id), weights, tests, label, unit, teams))
     linkage.drivers.sort(key=lambda d: (d.claim is None, -(d.weight or 0.0)))
     linkage.hotspots = _hotspots(rounds, linkage.drivers, teams, outcome, label, unit)
     supported = sum(d.claim is not None for d in linkage.drivers)
@@ -250,14 +250,19 @@ def _number(value) -> float | None:
 
 
 def _key_drivers(current, functions, team_ids, outcome_now, rng, resamples):
-    """Relative weights of every function's overall score on the outcome across teams. A team's suppressed
-    score is filled with the function's median across the teams shown (itself a released number)."""
-    columns = []
+    """Relative weights of every function's overall score on the outcome across teams, and which column is
+    whose. A team's suppressed score is filled with the function's median across the teams shown (itself a
+    released number); a function with no score shown at all is left out."""
+    columns, column_of = [], {}
     for f in functions:
         scores = _scores(current, f.id, OVERALL, team_ids)
         finite = np.isfinite(scores)
-        columns.append(np.where(finite, scores, np.median(scores[finite]) if finite.any() else np.nan))
-    return relative_weights(np.column_stack(columns), outcome_now, rng, resamples)
+        if finite.any():
+            column_of[f.id] = len(columns)
+            columns.append(np.where(finite, scores, np.median(scores[finite])))
+    if not columns:
+        return None, column_of
+    return relative_weights(np.column_stack(columns), outcome_now, rng, resamples), column_of
 
 
 def _find(tests, function_id, kind, measure) -> Test | None:
@@ -305,7 +310,7 @@ def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
     else:
         claim = None
     weight = low = high = None
-    if weights.enough and weights.r2:
+    if index is not None and weights is not None and weights.enough and weights.r2:
         weight = weights.weights[index] / weights.r2
         low, high = weights.low[index] / weights.r2, weights.high[index] / weights.r2
     names = {t.id: t.name for t in teams}
@@ -315,7 +320,7 @@ def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
         weight,
         low,
         high,
-        weights.n,
+        None if weights is None else weights.n,
         same,
         lagged,
         reverse,

@@ -16,7 +16,7 @@ import random
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
-from survey.aggregation import IMPACT, INTERNAL_MEASURES, RoundSums, Sums, pooled
+from survey.aggregation import INTERNAL_MEASURES, RoundSums, Sums, pooled
 from survey.anonymity import TOTAL, hidden_counts
 from survey.statistics import cronbach_alpha, variance_from_sums
 
@@ -72,11 +72,10 @@ class ReleasedRound:
         return None if shown is None else shown.mean
 
 
-def release_tree(parents: Mapping[Hashable, Hashable | None], teams: Mapping[Hashable, Sums], k: int) -> dict:
-    """Each team's sums, their roll-ups to every group above and to `TOTAL`, as `Shown` numbers: suppressed
-    where fewer than k respondents are behind one, and where a suppressed one could otherwise be derived."""
-    teams = {team: sums for team, sums in teams.items() if sums.n > 0}
-    hidden = hidden_counts(parents, {team: sums.n for team, sums in teams.items()}, k)
+def rollup(
+    parents: Mapping[Hashable, Hashable | None], teams: Mapping[Hashable, Sums]
+) -> dict[Hashable, Sums]:
+    """Each team's sums, and their sums at every group above it and at `TOTAL`."""
     below: dict[Hashable, list[Sums]] = {}
     for team, sums in teams.items():
         node = team
@@ -84,11 +83,42 @@ def release_tree(parents: Mapping[Hashable, Hashable | None], teams: Mapping[Has
             below.setdefault(node, []).append(sums)
             node = parents.get(node)
         below.setdefault(TOTAL, []).append(sums)
-    result = {}
-    for node, parts in below.items():
-        sums = pooled(parts)
-        result[node] = SUPPRESSED if node in hidden or sums.n < k else Shown(sums.n, sums.mean, sums.sd)
-    return result
+    return {node: pooled(parts) for node, parts in below.items()}
+
+
+def _shown(sums: Sums | None, k: int) -> Shown:
+    return SUPPRESSED if sums is None or sums.n < k else Shown(sums.n, sums.mean, sums.sd)
+
+
+def release_tree(parents: Mapping[Hashable, Hashable | None], teams: Mapping[Hashable, Sums], k: int) -> dict:
+    """Each team's sums, their roll-ups to every group above and to `TOTAL`, as `Shown` numbers: suppressed
+    where fewer than k respondents are behind one, and where a suppressed one could otherwise be derived."""
+    teams = {team: sums for team, sums in teams.items() if sums.n > 0}
+    hidden = hidden_counts(parents, {team: sums.n for team, sums in teams.items()}, k)
+    return {
+        node: SUPPRESSED if node in hidden else _shown(sums, k)
+        for node, sums in rollup(parents, teams).items()
+    }
+
+
+def _release_customers(parents, sums: RoundSums, k: int) -> dict[Hashable, dict[str, Shown]]:
+    """Customers' numbers per node and measure. Imported figures are public (HR and the API see them as
+    imported), so only the survey answers need the gate: a node shows its figures plus its survey answers when
+    those pass the gate on their own, and figures alone otherwise; never a sum from which a hidden group of
+    survey answers could be worked out by subtracting a figure."""
+    measures = sorted({m for cell in [*sums.external.values(), *sums.imported.values()] for m in cell})
+    released: dict[Hashable, dict[str, Shown]] = {}
+    for measure in measures:
+        survey = {t: m[measure] for t, m in sums.external.items() if measure in m and m[measure].n > 0}
+        gate = release_tree(parents, survey, k)
+        survey_sums = rollup(parents, survey)
+        imported = rollup(parents, {t: m[measure] for t, m in sums.imported.items() if measure in m})
+        for node in set(gate) | set(imported):
+            parts = [imported[node]] if node in imported else []
+            if node in gate and not gate[node].suppressed:
+                parts.append(survey_sums[node])
+            released.setdefault(node, {})[measure] = _shown(pooled(parts), k) if parts else SUPPRESSED
+    return released
 
 
 def _release_measures(parents, cells: Mapping[Hashable, Mapping[str, Sums]], measures, k) -> dict:
@@ -114,10 +144,17 @@ def release_round(sums: RoundSums, parents: Mapping[Hashable, Hashable | None], 
             node: Usage(None, None) if shown.suppressed else Usage(shown.n, round(shown.mean * shown.n))
             for node, shown in answered.items()
         }
-    measures = sorted({measure for cell in sums.external.values() for measure in cell})
-    released.external = _release_measures(parents, sums.external, measures, k)
+    released.external = _release_customers(parents, sums, k)
+    # Reliability pools every respondent of the round: shown when they are at least k people.
+    respondents = max(
+        (
+            sum(answered for (f, _), (answered, _) in sums.usage.items() if f == function)
+            for function in functions
+        ),
+        default=0,
+    )
     for dimension, scale in sums.scales.items():
-        if dimension == IMPACT or scale.n < k:
+        if respondents < k:
             continue
         variances = [variance_from_sums(item.n, item.total, item.squares) for item in scale.items]
         total = variance_from_sums(scale.totals.n, scale.totals.total, scale.totals.squares)

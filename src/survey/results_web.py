@@ -5,6 +5,7 @@ what `analytics` released and nothing else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 from typing import Literal
 
 from litestar import get
@@ -57,14 +58,12 @@ def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> 
     columns, medians = [], {}
     for function in functions:
         by_team = {c["code"]: c for c in function["cells"] if c["kind"] == "front_line"}
-        shown = sorted(c["scores"][measure]["mean"] for c in by_team.values() if c["scores"][measure])
-        medians[function["code"]] = shown[len(shown) // 2] if shown else None
+        shown = [c["scores"][measure]["mean"] for c in by_team.values() if c["scores"][measure]]
+        medians[function["code"]] = median(shown) if shown else None
         columns.append((function["code"], function["name"], by_team))
     customer = {c["code"]: c for c in scores["customers"] if c["kind"] == "front_line"}
-    outcome_values = sorted(
-        c["scores"][outcome]["mean"] for c in customer.values() if c["scores"].get(outcome)
-    )
-    outcome_median = outcome_values[len(outcome_values) // 2] if outcome_values else None
+    outcome_values = [c["scores"][outcome]["mean"] for c in customer.values() if c["scores"].get(outcome)]
+    outcome_median = median(outcome_values) if outcome_values else None
     rows = []
     for code in sorted(teams):
         cells = []
@@ -128,7 +127,7 @@ def results_page(
         "k": settings.min_group_size,
     }
     try:
-        scores = analytics.scores(db, round_id, settings.min_group_size)
+        scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
         linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
     except analytics.NotReleased as reason:
         return Template("admin/results.html", context={**context, "not_released": str(reason)})
