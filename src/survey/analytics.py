@@ -37,14 +37,24 @@ from survey.aggregation import (
 from survey.anonymity import TOTAL
 from survey.db import Database
 from survey.linkage import OUTCOME_LABELS, Named, link_round
-from survey.models import ExternalFigure, Round, RoundResult, RoundStatus, RoundUnit, Unit, UnitKind, utc_now
+from survey.models import (
+    ExternalFigure,
+    Invitation,
+    Round,
+    RoundResult,
+    RoundStatus,
+    RoundUnit,
+    Unit,
+    UnitKind,
+    utc_now,
+)
 from survey.release import ReleasedRound, Shown, release_comments, release_round
 from survey.statistics import MIN_TEAMS, RESAMPLES
 
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
-VERSION = 1  # bump when what is computed changes, so stored results are recomputed
+VERSION = 2  # bump when what is computed changes, so stored results are recomputed
 
 
 class NotReleased(Exception):
@@ -133,6 +143,23 @@ def _round(connection: Connection, round_id: int) -> Round:
     return Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
 
 
+def _release(connection: Connection, round_id: int, tree: dict, k: int) -> ReleasedRound:
+    """A round's sums through the release gate, with its invitees per team (whose answered counts the response
+    rates show) and its support functions."""
+    invited = connection.execute(
+        select(Invitation.team_id, func.count())
+        .where(Invitation.round_id == round_id)
+        .group_by(Invitation.team_id)
+    ).all()
+    functions = connection.execute(
+        select(RoundUnit.unit_id)
+        .join(Unit, Unit.id == RoundUnit.unit_id)
+        .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
+    ).scalars()
+    sums = round_sums(connection, round_id)
+    return release_round(sums, tree, k, {team: int(n) for team, n in invited}, list(functions))
+
+
 def _current_tree(connection: Connection) -> dict[int, int | None]:
     return {u.id: u.parent_id for u in _units(connection).values() if u.kind != UnitKind.SUPPORT}
 
@@ -202,7 +229,7 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
     tree = _tree(db, round_id)
 
     def staff(connection: Connection) -> dict:
-        released = release_round(round_sums(connection, round_id), tree, k)
+        released = _release(connection, round_id, tree, k)
         by_function: dict[int, list] = {}
         for function_id, team_id, text in comments(connection, round_id):
             by_function.setdefault(function_id, []).append((team_id, text))
@@ -221,7 +248,7 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
 
     def customers(connection: Connection) -> dict:
         units = _units(connection)
-        released = release_round(round_sums(connection, round_id), tree, k)
+        released = _release(connection, round_id, tree, k)
         return {
             "customers": [
                 {
@@ -313,10 +340,7 @@ def compute_linkage(
     units = _units(connection)
     rounds = _earlier_rounds(connection, a_round) + [a_round]
     current = _current_tree(connection) if trees is None else None
-    released = [
-        release_round(round_sums(connection, r.id), current if trees is None else trees[r.id], k)
-        for r in rounds
-    ]
+    released = [_release(connection, r.id, current if trees is None else trees[r.id], k) for r in rounds]
     outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)

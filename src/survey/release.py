@@ -13,7 +13,7 @@ Comments pass `release_comments`: at least the comment threshold in every group 
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 
 from survey.aggregation import INTERNAL_MEASURES, RoundSums, Sums, pooled
@@ -35,6 +35,7 @@ class Shown:
 
 
 SUPPRESSED = Shown(None)
+_NOBODY = {measure: Sums(0, 0.0, 0.0) for measure in INTERNAL_MEASURES}  # a function nobody in a team used
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,20 @@ def _shown(sums: Sums | None, k: int) -> Shown:
     return SUPPRESSED if sums is None or sums.n < k else Shown(sums.n, sums.mean, sums.sd)
 
 
-def release_tree(parents: Mapping[Hashable, Hashable | None], teams: Mapping[Hashable, Sums], k: int) -> dict:
+def release_tree(
+    parents: Mapping[Hashable, Hashable | None],
+    teams: Mapping[Hashable, Sums],
+    k: int,
+    hide: Collection[Hashable] = (),
+) -> dict:
     """Each team's sums, their roll-ups to every group above and to `TOTAL`, as `Shown` numbers: suppressed
-    where fewer than k respondents are behind one, and where a suppressed one could otherwise be derived."""
-    teams = {team: sums for team, sums in teams.items() if sums.n > 0}
-    hidden = hidden_counts(parents, {team: sums.n for team, sums in teams.items()}, k)
+    where fewer than k respondents are behind one, and where a suppressed one could otherwise be derived.
+
+    A team with nothing behind it (n 0) is listed, suppressed, so that its absence tells nothing. `hide`: nodes
+    to suppress besides, those another tree suppresses whose numbers are this tree's n (each score's n is the
+    usage tree's used count): shown in one tree, they would undo the other's complementary suppression."""
+    sizes = {team: sums.n for team, sums in teams.items() if sums.n > 0}
+    hidden = hidden_counts(parents, sizes, k) | set(hide)
     return {
         node: SUPPRESSED if node in hidden else _shown(sums, k)
         for node, sums in rollup(parents, teams).items()
@@ -121,29 +131,47 @@ def _release_customers(parents, sums: RoundSums, k: int) -> dict[Hashable, dict[
     return released
 
 
-def _release_measures(parents, cells: Mapping[Hashable, Mapping[str, Sums]], measures, k) -> dict:
+def _release_measures(parents, cells: Mapping[Hashable, Mapping[str, Sums]], measures, k, hide=()) -> dict:
     released: dict[Hashable, dict[str, Shown]] = {}
     for measure in measures:
-        tree = release_tree(parents, {t: m[measure] for t, m in cells.items() if measure in m}, k)
+        tree = release_tree(parents, {t: m[measure] for t, m in cells.items() if measure in m}, k, hide)
         for node, shown in tree.items():
             released.setdefault(node, {})[measure] = shown
     return released
 
 
-def release_round(sums: RoundSums, parents: Mapping[Hashable, Hashable | None], k: int) -> ReleasedRound:
+def release_round(
+    sums: RoundSums,
+    parents: Mapping[Hashable, Hashable | None],
+    k: int,
+    invited: Mapping[Hashable, int] | None = None,
+    functions: Collection[Hashable] = (),
+) -> ReleasedRound:
     """Pass a round's sums through the gate. `parents` maps each team and group to the group above (None at
-    the top); `k` is the minimum group size (at least 3: enforced by the settings)."""
+    the top); `k` is the minimum group size (at least 3: enforced by the settings); `invited`: the round's
+    invitees per team, whose answered counts the response rates show (`rounds.hidden_participation`);
+    `functions`: the round's support functions, listed even if nobody answered."""
     released = ReleasedRound(sums.round_id, k)
-    functions = sorted({function for function, _ in sums.internal} | {function for function, _ in sums.usage})
+    functions = sorted({f for f, _ in sums.internal} | {f for f, _ in sums.usage} | set(functions))
+    # The usage trees' n (everyone answers about every function) are the response rates' answered counts: they
+    # suppress what the response rates hide, and list every team invited (nobody answered: suppressed too).
+    rates_hidden = hidden_counts(parents, invited, k) if invited else set()
     for function in functions:
-        cells = {team: m for (f, team), m in sums.internal.items() if f == function}
-        released.internal[function] = _release_measures(parents, cells, INTERNAL_MEASURES, k)
-        usage = {team: counts for (f, team), counts in sums.usage.items() if f == function}
-        answered = release_tree(parents, {t: Sums(a, u, None) for t, (a, u) in usage.items()}, k)
+        usage = {team: (0, 0) for team in invited or ()}
+        usage |= {team: counts for (f, team), counts in sums.usage.items() if f == function}
+        answered = release_tree(
+            parents, {t: Sums(a, u, None) for t, (a, u) in usage.items()}, k, rates_hidden
+        )
         released.usage[function] = {
             node: Usage(None, None) if shown.suppressed else Usage(shown.n, round(shown.mean * shown.n))
             for node, shown in answered.items()
         }
+        # Every score's n is the usage tree's used count: the scores suppress what the usage suppresses, and
+        # list every team it lists (nobody used the function: an empty cell, suppressed like the others).
+        cells = {team: m for (f, team), m in sums.internal.items() if f == function}
+        cells = {team: cells.get(team, _NOBODY) for team in usage.keys() | cells.keys()}
+        hidden = {node for node, shown in answered.items() if shown.suppressed}
+        released.internal[function] = _release_measures(parents, cells, INTERNAL_MEASURES, k, hidden)
     released.external = _release_customers(parents, sums, k)
     # Reliability pools every respondent of the round: shown when they are at least k people.
     respondents = max(
