@@ -238,7 +238,9 @@ def child(mode: str, url: str, round_id: int, resamples: int) -> None:
     db = Database(url)
     started = time.perf_counter()
     with db.engine.connect() as connection:
-        a_round = Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
+        a_round = Round.model_validate(
+            connection.execute(select(Round).where(Round.id == round_id)).one()._mapping
+        )
         if mode == "linkage":
             compute_linkage(connection, a_round, K, OUTCOME, resamples)
     seconds = time.perf_counter() - started
@@ -315,7 +317,9 @@ def report(name: str, figures: dict, resamples: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument(
         "--postgres",
