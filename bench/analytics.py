@@ -1,7 +1,7 @@
 """Analytics benchmark: the whole linkage of a round, computed from the database, on SQLite and on PostgreSQL.
 
     python bench/analytics.py [--backend both|sqlite|postgresql] [--postgres URL] [--repeats 3]
-                              [--resamples 2000] [--seed 1] [--keep]
+                              [--resamples 2000] [--seed 1] [--keep] [--profile N]
 
 Writes a synthetic organisation (`survey.demo.simulate_into`) into a fresh database per backend: 100 front-line
 teams, 10 support functions, 8 closed quarterly rounds, 15 staff per team who all answer (response rate 1.0) and
@@ -11,13 +11,15 @@ Then, for each backend, in the same process and interleaved, `--repeats` times:
 - the baseline: the bare SQL aggregation (`aggregation.round_sums`) of the 8 rounds the linkage reads;
 - the whole linkage of the latest round (`analytics.compute_linkage`, k=5, CSAT%, 2,000 resamples): SQL sums of
   the 8 rounds, the release gate, every test, key drivers and hotspots (computed, not read from the stored results).
-The medians are printed, and the linkage's ratio to the baseline. Peak memory: the linkage once more in a fresh
-process (its peak RSS, VmHWM), against a fresh process that only imports the package and opens the database.
+The medians are printed, and the linkage's ratio to the baseline; also the linkage's CPU time in this process,
+steadier on a busy machine (on PostgreSQL it leaves out the server's share, the SQL). Peak memory: the linkage
+once more in a fresh process (its peak RSS, VmHWM), against a fresh process that only imports the package and
+opens the database. --profile N adds a cProfile of one more linkage (top N functions).
 
 PostgreSQL: URL (default $SURVEY_BENCH_DATABASE_URL, else the CI role below) names a server and a role allowed to
-create databases; the benchmark creates `survey_bench_<pid>` there and drops it at the end. With --keep, the
-databases are named `survey_bench_kept` (PostgreSQL) and $TMPDIR/survey-bench-analytics-<seed>.db (SQLite), kept
-after the run and reused by the next run with --keep; without it nothing outlives the run.
+create databases; the benchmark creates `survey_bench_<pid>` there and drops it at the end. With --keep the
+databases are `survey_bench_kept_<seed>` (PostgreSQL) and $TMPDIR/survey-bench-analytics-<seed>.db (SQLite),
+kept after the run and reused by the next run with --keep; without it nothing outlives the run.
 
 Targets (issue): linkage at most 5 s and peak at most 1 GiB on these 2-core machines. Printed as PASS/FAIL; the
 exit status is 0 whatever the figures (they are figures, not a timed test), non-zero only on a crash.
@@ -26,8 +28,10 @@ exit status is 0 whatever the figures (they are figures, not a timed test), non-
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import statistics
 import subprocess
@@ -53,7 +57,6 @@ OUTCOME = CSAT_PCT
 TARGET_SECONDS = 5.0
 TARGET_MIB = 1024.0
 CI_POSTGRES = "postgresql://survey_ci:survey_ci@127.0.0.1:5432/survey_ci"
-KEPT_POSTGRES = "survey_bench_kept"
 
 
 def say(message: str) -> None:
@@ -129,7 +132,7 @@ class PostgresBackend:
 
     def __init__(self, server_url: str, seed: int, keep: bool):
         self.server_url = normalise_url(server_url)
-        self.database = KEPT_POSTGRES if keep else f"survey_bench_{os.getpid()}"
+        self.database = f"survey_bench_kept_{seed}" if keep else f"survey_bench_{os.getpid()}"
         self.url = make_url(self.server_url).set(database=self.database).render_as_string(hide_password=False)
         self.seed, self.keep = seed, keep
         self.created = False
@@ -258,12 +261,17 @@ def in_child(mode: str, url: str, round_id: int, resamples: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def measure(backend, repeats: int, resamples: int) -> dict:
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def measure(backend, repeats: int, resamples: int, profile: int) -> dict:
     rounds = rounds_read(backend.url)
     latest = rounds[-1]
     print(f"{backend.name}: stored {stored(backend.url, [r.id for r in rounds])}", flush=True)
     db = Database(backend.url)
-    sql_times, linkage_times = [], []
+    sql, linkage, linkage_cpu = [], [], []
+    loads = [load()]
     try:
         with db.engine.connect() as connection:
             for r in rounds:  # warm-up: caches, statement compilation
@@ -272,43 +280,57 @@ def measure(backend, repeats: int, resamples: int) -> dict:
                 started = time.perf_counter()
                 for r in rounds:
                     round_sums(connection, r.id)
-                sql_times.append(time.perf_counter() - started)
-                started = time.perf_counter()
+                sql.append(time.perf_counter() - started)
+                started, cpu = time.perf_counter(), time.process_time()
                 result = compute_linkage(connection, latest, K, OUTCOME, resamples)
-                linkage_times.append(time.perf_counter() - started)
+                linkage.append(time.perf_counter() - started)
+                linkage_cpu.append(time.process_time() - cpu)
                 say(
-                    f"  {backend.name} run {repeat + 1}/{repeats}: sql aggregation {sql_times[-1]:.2f} s, "
-                    f"linkage {linkage_times[-1]:.2f} s"
+                    f"  {backend.name} run {repeat + 1}/{repeats}: sql aggregation {sql[-1]:.2f} s, "
+                    f"linkage {linkage[-1]:.2f} s ({linkage_cpu[-1]:.2f} s CPU)"
                 )
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.runcall(compute_linkage, connection, latest, K, OUTCOME, resamples)
+                print(f"{backend.name}: profile of one more linkage (cProfile, cumulative):")
+                pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(profile)
     finally:
         db.dispose()
+    loads.append(load())
     say(f"  {backend.name}: peak memory, in fresh processes")
     baseline = in_child("baseline", backend.url, latest.id, resamples)
-    linkage = in_child("linkage", backend.url, latest.id, resamples)
+    fresh = in_child("linkage", backend.url, latest.id, resamples)
     return {
         "rounds": [r.name for r in rounds],
         "latest": latest.name,
-        "sql": sql_times,
-        "linkage": linkage_times,
+        "sql": sql,
+        "linkage": linkage,
+        "linkage_cpu": linkage_cpu,
+        "loads": loads,
         "result": result,
         "baseline_mib": baseline["peak_mib"],
-        "peak_mib": linkage["peak_mib"],
-        "fresh_seconds": linkage["seconds"],
+        "peak_mib": fresh["peak_mib"],
+        "fresh_seconds": fresh["seconds"],
     }
 
 
 def report(name: str, figures: dict, resamples: int) -> None:
     sql, linkage = statistics.median(figures["sql"]), statistics.median(figures["linkage"])
+    cpu = statistics.median(figures["linkage_cpu"])
     ratio = linkage / sql
     result = figures["result"]
-    runs = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
+
+    def runs(values: list[float]) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
     print(f"{name}: rounds read {figures['rounds'][0]} .. {figures['latest']}; {result['message']} "
           f"{len(result['tests'])} tests, {len(result['hotspots'])} hotspots")  # fmt: skip
     print(f"{name}: sql aggregation of {len(figures['rounds'])} rounds {sql:.2f} s; linkage of the latest round "
           f"{linkage:.2f} s; ratio {ratio:.1f}; peak {figures['peak_mib']:.0f} MiB "
           f"(baseline {figures['baseline_mib']:.0f} MiB)")  # fmt: skip
-    print(f"{name}: runs: sql aggregation {runs(figures['sql'])} s; linkage {runs(figures['linkage'])} s; "
-          f"linkage in a fresh process {figures['fresh_seconds']:.2f} s")  # fmt: skip
+    print(f"{name}: runs: sql aggregation {runs(figures['sql'])} s; linkage {runs(figures['linkage'])} s, "
+          f"CPU of this process {runs(figures['linkage_cpu'])} s (median {cpu:.2f}); linkage in a fresh process "
+          f"{figures['fresh_seconds']:.2f} s; {figures['loads'][0]} before, {figures['loads'][1]} after")  # fmt: skip
     print(f"linkage {name} {linkage:.2f} s (ratio {ratio:.1f} to SQL aggregation {sql:.2f} s; "
           f"k={K}, {OUTCOME}, {resamples} resamples)")  # fmt: skip
     print(f"{name}: target linkage <= {TARGET_SECONDS:.0f} s: {'PASS' if linkage <= TARGET_SECONDS else 'FAIL'}; "
@@ -332,6 +354,13 @@ def main() -> int:
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the databases, and reuse kept ones")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile one more linkage; print the top N functions",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -350,7 +379,7 @@ def main() -> int:
     for backend in backends:
         try:
             backend.prepare()
-            figures = measure(backend, arguments.repeats, arguments.resamples)
+            figures = measure(backend, arguments.repeats, arguments.resamples, arguments.profile)
         finally:
             backend.cleanup()
         report(backend.name, figures, arguments.resamples)
