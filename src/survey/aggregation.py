@@ -104,6 +104,19 @@ def _value(answers, item: Item):
     return (item.scale_min + item.scale_max) - raw if item.reverse_keyed else raw
 
 
+def _scored(query, answers, items: list[Item]):
+    """`query` (the round's rows, with the columns they are grouped by) with each item's scored answer added
+    once, as `item_<id>`, in a materialized CTE; and a map from item id to its column. The sums use each item up
+    to a dozen times: written out inline, each use parsed the row's JSON again (SQLite before 3.45 does not cache
+    it, and PostgreSQL evaluates each copy of an expression), four fifths of the aggregation's time."""
+    scored = (
+        query.add_columns(*(_value(answers, item).label(f"item_{item.id}") for item in items))
+        .cte("scored")
+        .prefix_with("MATERIALIZED")  # not folded back into the outer query, which would repeat the parsing
+    )
+    return scored, {item.id: scored.c[f"item_{item.id}"] for item in items}
+
+
 def _mean(expressions):
     expressions = list(expressions)
     return sum(expressions[1:], expressions[0]) / float(len(expressions))
@@ -117,11 +130,19 @@ def _sums_columns(name: str, expression) -> list:
     ]
 
 
-def _sums(row, name: str) -> Sums | None:
-    n = getattr(row, f"{name}_n")
+def _named(result) -> list[dict]:
+    """A result's rows as dicts: a dict lookup is several times cheaper than a Row attribute, and a round's rows
+    have thousands of columns to read between them."""
+    names = list(result.keys())
+    return [dict(zip(names, row)) for row in result]
+
+
+def _sums(row: dict, name: str) -> Sums | None:
+    """The sums labelled `name` in a result row, as a dict (`_named`)."""
+    n = row[f"{name}_n"]
     if not n:
         return None
-    return Sums(int(n), float(getattr(row, f"{name}_total")), float(getattr(row, f"{name}_squares")))
+    return Sums(int(n), float(row[f"{name}_total"]), float(row[f"{name}_squares"]))
 
 
 def _items(connection: Connection, instrument_id: int) -> list[Item]:
@@ -140,12 +161,19 @@ def round_sums(connection: Connection, round_id: int) -> RoundSums:
 
 
 def _internal(connection: Connection, result: RoundSums, items: list[Item]) -> None:
-    answers = InternalReview.__table__.c.answers
+    scored, column_of = _scored(
+        select(InternalReview.function_id, InternalResponse.team_id, InternalReview.used)
+        .select_from(InternalReview)
+        .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
+        .where(InternalResponse.round_id == result.round_id),
+        InternalReview.__table__.c.answers,
+        items,
+    )
     by_dimension: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_dimension[item.dimension].append(item)
     scores = {
-        dimension: _mean(_value(answers, item) for item in dimension_items)
+        dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()
     }
     measures = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
@@ -154,31 +182,27 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item]) -> N
     if IMPACT in scores:
         measures[IMPACT] = scores[IMPACT]
     columns = [
-        InternalReview.function_id,
-        InternalResponse.team_id,
+        scored.c.function_id,
+        scored.c.team_id,
         func.count().label("answered"),
-        func.sum(case((InternalReview.used, 1), else_=0)).label("used"),
+        func.sum(case((scored.c.used, 1), else_=0)).label("used"),
     ]
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
     # Reliability: every item's sums, and the sums of each respondent's total over a dimension's items.
     scale_dimensions = [d.value for d in SERVQUAL if len(by_dimension.get(d.value, ())) >= 2]
     for dimension in scale_dimensions:
-        values = [_value(answers, item) for item in by_dimension[dimension]]
+        values = [column_of[item.id] for item in by_dimension[dimension]]
         for index, value in enumerate(values):
             columns += _sums_columns(f"{dimension}_item{index}", value)
         columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
     rows = connection.execute(
-        select(*columns)
-        .select_from(InternalReview)
-        .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
-        .where(InternalResponse.round_id == result.round_id)
-        .group_by(InternalReview.function_id, InternalResponse.team_id)
-    ).all()
+        select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
+    )
     scale_parts: dict[str, list[ScaleSums]] = defaultdict(list)
-    for row in rows:
-        key = (row.function_id, row.team_id)
-        result.usage[key] = (int(row.answered), int(row.used or 0))
+    for row in _named(rows):
+        key = (row["function_id"], row["team_id"])
+        result.usage[key] = (int(row["answered"]), int(row["used"] or 0))
         cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
         if cell:
             result.internal[key] = cell
@@ -197,38 +221,38 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item]) -> N
 
 
 def _external(connection: Connection, result: RoundSums, items: list[Item]) -> None:
-    answers = ExternalResponse.__table__.c.answers
+    scored, column_of = _scored(
+        select(ExternalResponse.team_id).where(ExternalResponse.round_id == result.round_id),
+        ExternalResponse.__table__.c.answers,
+        items,
+    )
     by_dimension: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_dimension[item.dimension].append(item)
     measures = {
-        d.value: _mean(_value(answers, item) for item in by_dimension[d.value])
+        d.value: _mean(column_of[item.id] for item in by_dimension[d.value])
         for d in SERVQUAL
         if by_dimension.get(d.value)
     }
     if csat := by_dimension.get(Dimension.CSAT.value):
-        value = _value(answers, csat[0])
-        measures[CSAT_PCT] = case((value >= 4, 100.0), else_=0.0)
-        measures[CSAT_MEAN] = value
+        csat_value = column_of[csat[0].id]
+        measures[CSAT_PCT] = case((csat_value >= 4, 100.0), else_=0.0)
+        measures[CSAT_MEAN] = csat_value
     if nps := by_dimension.get(Dimension.NPS.value):
-        value = _value(answers, nps[0])
-        measures[NPS] = case((value >= 9, 100.0), (value <= 6, -100.0), else_=0.0)
+        nps_value = column_of[nps[0].id]
+        measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), else_=0.0)
     if ces := by_dimension.get(Dimension.CES.value):
-        measures[CES] = _value(answers, ces[0])
+        measures[CES] = column_of[ces[0].id]
     if not measures:
         return
-    columns = [ExternalResponse.team_id]
+    columns = [scored.c.team_id]
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
-    rows = connection.execute(
-        select(*columns)
-        .where(ExternalResponse.round_id == result.round_id)
-        .group_by(ExternalResponse.team_id)
-    ).all()
-    for row in rows:
+    rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
+    for row in _named(rows):
         cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
         if cell:
-            result.external[row.team_id] = cell
+            result.external[row["team_id"]] = cell
 
 
 def figure_sums(metric: str, n: int, mean, score, distribution) -> dict[str, Sums]:
