@@ -362,7 +362,12 @@ def _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, un
         f"({_interval(change, 1)}, q {change.q:.3f}, {change.n} teams)"
     ]
     parts += [
-        _rho(t, "last round's scores against this round's" if t.kind == LAGGED else "this round")
+        _rho(
+            t,
+            f"across teams, last round's scores line up with this round's {label}"
+            if t.kind == LAGGED
+            else f"across teams, this round's scores line up with {label}",
+        )
         for t in across
     ]
     evidence = "; ".join(parts)
