@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-analytics clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -27,6 +27,10 @@ chromium:
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+
+# The linkage of a round from the database, on SQLite and PostgreSQL (see bench/README.md); a few minutes.
+bench-analytics: $(STAMP)
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm
