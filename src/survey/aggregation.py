@@ -150,17 +150,17 @@ def _items(connection: Connection, instrument_id: int) -> list[Item]:
     return [Item.model_validate(row._mapping) for row in rows]
 
 
-def round_sums(connection: Connection, round_id: int) -> RoundSums:
+def round_sums(connection: Connection, round_id: int, scales: bool = True) -> RoundSums:
     """Sum up one round's answers and imported figures (two grouped queries and a read of the figures)."""
     a_round = connection.execute(select(Round).where(Round.id == round_id)).one()
     result = RoundSums(round_id)
-    _internal(connection, result, _items(connection, a_round.internal_instrument_id))
+    _internal(connection, result, _items(connection, a_round.internal_instrument_id), scales)
     _external(connection, result, _items(connection, a_round.external_instrument_id))
     _imported(connection, result)
     return result
 
 
-def _internal(connection: Connection, result: RoundSums, items: list[Item]) -> None:
+def _internal(connection: Connection, result: RoundSums, items: list[Item], scales: bool = True) -> None:
     scored, column_of = _scored(
         select(InternalReview.function_id, InternalResponse.team_id, InternalReview.used)
         .select_from(InternalReview)
@@ -190,7 +190,7 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item]) -> N
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
     # Reliability: every item's sums, and the sums of each respondent's total over a dimension's items.
-    scale_dimensions = [d.value for d in SERVQUAL if len(by_dimension.get(d.value, ())) >= 2]
+    scale_dimensions = [d.value for d in SERVQUAL if scales and len(by_dimension.get(d.value, ())) >= 2]
     for dimension in scale_dimensions:
         values = [column_of[item.id] for item in by_dimension[dimension]]
         for index, value in enumerate(values):

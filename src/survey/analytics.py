@@ -143,7 +143,7 @@ def _round(connection: Connection, round_id: int) -> Round:
     return Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
 
 
-def _release(connection: Connection, round_id: int, tree: dict, k: int) -> ReleasedRound:
+def _release(connection: Connection, round_id: int, tree: dict, k: int, scales: bool = True) -> ReleasedRound:
     """A round's sums through the release gate, with its invitees per team (whose answered counts the response
     rates show) and its support functions."""
     invited = connection.execute(
@@ -156,7 +156,7 @@ def _release(connection: Connection, round_id: int, tree: dict, k: int) -> Relea
         .join(Unit, Unit.id == RoundUnit.unit_id)
         .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
     ).scalars()
-    sums = round_sums(connection, round_id)
+    sums = round_sums(connection, round_id, scales)
     return release_round(sums, tree, k, {team: int(n) for team, n in invited}, list(functions))
 
 
@@ -340,7 +340,9 @@ def compute_linkage(
     units = _units(connection)
     rounds = _earlier_rounds(connection, a_round) + [a_round]
     current = _current_tree(connection) if trees is None else None
-    released = [_release(connection, r.id, current if trees is None else trees[r.id], k) for r in rounds]
+    released = [  # the linkage needs no reliability: spare the query its item sums
+        _release(connection, r.id, current if trees is None else trees[r.id], k, scales=False) for r in rounds
+    ]
     outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
