@@ -171,8 +171,17 @@ class PostgresBackend:
         fill(self.url, self.seed, self.name)
 
     def cleanup(self) -> None:
-        if self.created and not self.keep:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        """Drop the benchmark's database. An autovacuum worker visiting it may hold it for a moment, and this role
+        may not end that worker (WITH (FORCE) needs pg_signal_backend), so try again for a while."""
+        if not self.created or self.keep:
+            return
+        for _ in range(30):
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{self.database}"')
+                return
+            except Exception:
+                time.sleep(1)
+        say(f"postgresql: could not drop {self.database}; drop it by hand")
 
 
 # --- What was stored --------------------------------------------------------------------------------------------
