@@ -160,6 +160,13 @@ def round_sums(connection: Connection, round_id: int, scales: bool = True) -> Ro
     return result
 
 
+def _by_dimension(items: list[Item]) -> dict[str, list[Item]]:
+    grouped: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        grouped[item.dimension].append(item)
+    return grouped
+
+
 def _internal(connection: Connection, result: RoundSums, items: list[Item], scales: bool = True) -> None:
     scored, column_of = _scored(
         select(InternalReview.function_id, InternalResponse.team_id, InternalReview.used)
@@ -169,9 +176,7 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         InternalReview.__table__.c.answers,
         items,
     )
-    by_dimension: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_dimension[item.dimension].append(item)
+    by_dimension = _by_dimension(items)
     scores = {
         dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()
@@ -226,9 +231,7 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
         ExternalResponse.__table__.c.answers,
         items,
     )
-    by_dimension: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_dimension[item.dimension].append(item)
+    by_dimension = _by_dimension(items)
     measures = {
         d.value: _mean(column_of[item.id] for item in by_dimension[d.value])
         for d in SERVQUAL

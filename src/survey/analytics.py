@@ -227,9 +227,15 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
         a_round = _round(connection, round_id)
     _check_released(a_round)
     tree = _tree(db, round_id)
+    computed: list[ReleasedRound] = []  # staff and customers read the same sums: aggregate them once
+
+    def released_round(connection: Connection) -> ReleasedRound:
+        if not computed:
+            computed.append(_release(connection, round_id, tree, k))
+        return computed[0]
 
     def staff(connection: Connection) -> dict:
-        released = _release(connection, round_id, tree, k)
+        released = released_round(connection)
         by_function: dict[int, list] = {}
         for function_id, team_id, text in comments(connection, round_id):
             by_function.setdefault(function_id, []).append((team_id, text))
@@ -248,7 +254,7 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
 
     def customers(connection: Connection) -> dict:
         units = _units(connection)
-        released = _release(connection, round_id, tree, k)
+        released = released_round(connection)
         return {
             "customers": [
                 {
