@@ -1,0 +1,720 @@
+"""Charts for the PDF reports and the pages: small standalone SVG documents, drawn with the standard library.
+
+Every chart is meant to be printed in black and white: series differ by dash pattern and marker shape,
+shades by grey level, and every number is written out as text with the n it rests on. A suppressed figure is
+hatched and says "suppressed", with no number and no n; a figure that does not exist is a dash. Text from
+users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
+`<img src="{{ data_uri(svg) }}">`: WeasyPrint draws an SVG image faster than inline SVG.
+
+Each chart raises ValueError for input it cannot draw honestly: a scale whose low end is not below its high
+end, a value that is not a finite number, a suppressed figure that carries a value, lists of different
+lengths.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+FONT = "DejaVu Sans Condensed, DejaVu Sans, sans-serif"
+INK, MUTED, FAINT = "#222", "#5a5a5a", "#e4e4e4"
+ACCENT = "#1f3b6e"  # dark blue for the emphasised series; it prints as dark grey
+# Fill and text colour per shade, from dark (well below) to white (above); an unshaded cell has no box at all.
+SHADES = {-2: ("#555", "#fff"), -1: ("#a8a8a8", INK), 0: ("#dedede", INK), 1: ("#fff", INK)}
+SHADE_LABELS = {-2: "well below the column's median", -1: "below", 0: "around", 1: "above"}
+DASHES = ("", "7 3", "2 2", "8 2 2 2", "4 3", "12 3")
+MARKERS = ("circle", "square", "triangle", "diamond", "cross", "x")
+_HATCH = (
+    '<defs><pattern id="hatch" width="5" height="5" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)">'
+    '<rect width="5" height="5" fill="#fff"/><line x1="1" y1="0" x2="1" y2="5" fill="none" stroke="#808080" '
+    'stroke-width="1.5"/></pattern></defs>'
+)
+# DejaVu Sans Condensed's advance widths in hundredths of an em: of " " to "~", then of a few others.
+_ASCII_EM = (
+    29, 36, 41, 75, 57, 85, 70, 25, 35, 35, 45, 75, 29, 32, 29, 30, 57, 57, 57, 57, 57, 57, 57, 57,
+    57, 57, 30, 30, 75, 75, 75, 48, 90, 62, 62, 63, 69, 57, 52, 70, 68, 27, 27, 59, 50, 78, 67, 71,
+    54, 71, 62, 57, 55, 66, 62, 89, 62, 55, 62, 35, 30, 35, 75, 45, 45, 55, 57, 49, 57, 55, 32, 57,
+    57, 25, 25, 52, 25, 88, 57, 55, 57, 57, 37, 47, 35, 57, 53, 74, 53, 53, 47, 57, 30, 57, 75,
+)  # fmt: skip
+_OTHER_EM = {"…": 90, "–": 45, "−": 75, "◇": 69}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _finite(*values: float | None) -> None:
+    for value in values:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+
+
+def _not_shown(suppressed: bool, *values: float | None) -> None:
+    if suppressed and any(value is not None for value in values):
+        raise ValueError("a suppressed figure carries no value: pass None")
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """A value with its n; `shade` is -2 (far below the norm), -1 (below), 0 (around), 1 (above) or None (not
+    shaded). A suppressed cell has value None, and its n, if given, is never shown."""
+
+    value: float | None
+    n: int | None = None
+    shade: int | None = None
+    suppressed: bool = False
+    decimals: int = 1
+
+    def __post_init__(self) -> None:
+        _finite(self.value)
+        _not_shown(self.suppressed, self.value)
+        if self.shade is not None and self.shade not in SHADES:
+            raise ValueError(f"shade must be -2, -1, 0, 1 or None, not {self.shade!r}")
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    label: str
+    cells: list[HeatCell]
+    emphasis: bool = False  # a total or group row: bold, with a rule above
+
+
+@dataclass(frozen=True)
+class Dot:
+    """A value with the interval `low` to `high` around it (both or neither) and a `compare` value (last
+    round, the organisation) drawn as a hollow diamond."""
+
+    label: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    suppressed: bool = False
+    compare: float | None = None
+    emphasis: bool = False
+
+    def __post_init__(self) -> None:
+        _finite(self.value, self.low, self.high, self.compare)
+        _not_shown(self.suppressed, self.value, self.low, self.high)
+        if (self.low is None) != (self.high is None):
+            raise ValueError("an interval needs both its low and its high end")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a value and its n per period; `suppressed[i]` marks a period whose value is hidden."""
+
+    label: str
+    values: list[float | None]
+    ns: list[int | None]
+    suppressed: list[bool] | None = None
+    emphasis: bool = False
+
+    def __post_init__(self) -> None:
+        hidden = self.suppressed or [False] * len(self.values)
+        if not len(self.values) == len(self.ns) == len(hidden):
+            raise ValueError(f"series {self.label!r}: values, ns and suppressed differ in length")
+        _finite(*self.values)
+        for value, suppressed in zip(self.values, hidden):
+            _not_shown(suppressed, value)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    n: int | None = None
+    suppressed: bool = False
+    note: str = ""  # printed after the value, e.g. "below 60%: interpret with care"
+    emphasis: bool = False
+
+    def __post_init__(self) -> None:
+        _finite(self.value)
+        _not_shown(self.suppressed, self.value)
+
+
+def shade(value: float, median: float, spread: float, higher_is_better: bool = True) -> int:
+    """The heat map's shade of `value` by its gap to `median`, counted in `spread`s: -2 when worse by a
+    spread or more, -1 when worse by 0.4 spread or more, 1 when better by 0.4 spread or more, else 0. Worse is
+    below the median when higher is better, above it otherwise. Raises ValueError unless spread > 0."""
+    _finite(value, median)
+    if not spread > 0:
+        raise ValueError(f"spread must be above 0, not {spread!r}")
+    # rounded, so that 3.6 against a median of 4.0 is 0.4 below, as it reads, and not 0.39999999999999991
+    gap = round(((value - median) if higher_is_better else (median - value)) / spread, 9)
+    return -2 if gap <= -1 else -1 if gap <= -0.4 else 1 if gap >= 0.4 else 0
+
+
+def data_uri(svg: str) -> str:
+    """The chart as a `data:` URI for an `<img src>`."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+# Text and markup
+
+
+def _clean(text: str) -> str:
+    """`text` on one line, without the characters XML cannot hold."""
+    return " ".join(_NOT_XML.sub("", str(text)).split())
+
+
+def _width(text: str, size: float, bold: bool = False) -> float:
+    """Estimated width in px of `text` set in DejaVu Sans Condensed at `size` px."""
+    em = 0
+    for char in text:
+        if " " <= char <= "~":
+            em += _ASCII_EM[ord(char) - 32]
+        else:
+            em += _OTHER_EM.get(char) or (100 if unicodedata.east_asian_width(char) in "WF" else 60)
+    return em / 100 * size * (1.12 if bold else 1)
+
+
+def _chars(text: str, px: float, size: float, bold: bool = False) -> int:
+    """How many of `text`'s first characters fit in `px`."""
+    used = 0.0
+    for count, char in enumerate(text):
+        used += _width(char, size, bold)
+        if used > px:
+            return count
+    return len(text)
+
+
+def _fit(text: str, px: float, size: float = 10, bold: bool = False) -> str:
+    """`text` on one line, cut short with "…" where it would be wider than `px`."""
+    text = _clean(text)
+    if _width(text, size, bold) <= px:
+        return text
+    return text[: _chars(text, px - _width("…", size, bold), size, bold)].rstrip() + "…"
+
+
+def _wrap(text: str, px: float, size: float, lines: int) -> list[str]:
+    """`text` in at most `lines` lines of `px`: broken between words, a word too long for a line hyphenated,
+    the last line cut short if need be."""
+    out, words = [], _clean(text).split(" ")
+    while words and len(out) < lines - 1:
+        line = ""
+        while words and _width(f"{line} {words[0]}".strip(), size) <= px:
+            line = f"{line} {words.pop(0)}".strip()
+        if (
+            words and _width(words[0], size) > px
+        ):  # hyphenated, here if three letters fit, else on a line of its own
+            cut = _hyphen(words[0], px - _width(f"{line} ", size) if line else px, size)
+            if cut >= 3 or not line:
+                hyphen = "" if words[0][cut - 1] in "-/" else "-"
+                line, words[0] = f"{line} {words[0][:cut]}{hyphen}".strip(), words[0][cut:]
+        out.append(line)
+    return out + ([_fit(" ".join(words), px, size)] if words else [])
+
+
+def _hyphen(word: str, px: float, size: float) -> int:
+    """Where to break a word too long for a line: after a hyphen or slash of its own, else, three letters from
+    either end at least, the last place that fits of vowel-consonant-vowel (Communi-cations), else of two
+    consonants not joined (Work-place)."""
+    for k in range(min(_chars(word, px, size), len(word) - 1), 0, -1):
+        if word[k - 1] in "-/":
+            return k
+    cut = min(_chars(word, px - _width("-", size), size), len(word) - 3)
+    kind = ["v" if c in "aeiouy" else "c" if c.isalpha() else "-" for c in word.lower()] + ["-"]
+    for k in range(cut, 2, -1):
+        if kind[k - 1 : k + 2] == ["v", "c", "v"]:
+            return k
+    for k in range(cut, 2, -1):
+        if kind[k - 1 : k + 1] == ["c", "c"] and word[k].lower() not in "hlr":
+            return k
+    return max(cut, 1)
+
+
+def _num(value: float, decimals: int, unit: str = "") -> str:
+    """`value` with fixed decimals and a true minus sign; never "-0.0"."""
+    text = f"{value:.{decimals}f}"
+    if not text.lstrip("-").strip("0."):
+        text = text.lstrip("-")
+    return text.replace("-", "−") + unit
+
+
+def _c(x: float) -> str:
+    """A coordinate, with one decimal at most."""
+    text = f"{x:.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
+
+
+def _el(tag: str, content: str | None = None, **attrs: object) -> str:
+    """An element: `stroke_width` is written stroke-width, numbers as coordinates; None leaves it out."""
+    pairs = [
+        f"{name.replace('_', '-')}={quoteattr(_c(v) if isinstance(v, (int, float)) else str(v))}"
+        for name, v in attrs.items()
+        if v is not None
+    ]
+    head = " ".join([tag, *pairs])
+    return f"<{head}/>" if content is None else f"<{head}>{content}</{tag}>"
+
+
+def _text(x, y, text, size=10, anchor=None, fill=None, bold=False, italic=False, halo=False) -> str:
+    """A line of text with its baseline at `y`; with `halo`, on a white box that hides the lines behind it."""
+    text, box = _clean(text), ""
+    if halo:
+        w = _width(text, size, bold) + 2
+        left = x - {"middle": w / 2, "end": w}.get(anchor, 0)
+        box = _el("rect", x=left - 1, y=y - 0.95 * size, width=w + 1, height=1.25 * size, fill="#fff")
+    style = {"font_weight": "bold" if bold else None, "font_style": "italic" if italic else None}
+    size_ = None if size == 10 else size
+    return box + _el("text", escape(text), x=x, y=y, font_size=size_, text_anchor=anchor, fill=fill, **style)
+
+
+def _line(x1, y1, x2, y2, stroke=MUTED, width=1.0, dash=None) -> str:
+    # fill="none": WeasyPrint would fill the (empty) outline, and poppler paints that over what comes later
+    attrs = {"fill": "none", "stroke": stroke, "stroke_width": width, "stroke_dasharray": dash}
+    return _el("line", x1=x1, y1=y1, x2=x2, y2=y2, **attrs)
+
+
+def _hatched(x: float, y: float, w: float, h: float, word: bool = True, size: float = 9) -> str:
+    """A hatched box; with `word`, saying "suppressed" ("supp." where narrow) on it. Never a number."""
+    box = _el("rect", x=x, y=y, width=w, height=h, fill="url(#hatch)")
+    label = "suppressed" if _width("suppressed", size) + 16 <= w else "supp."  # leave some hatch in sight
+    if not word or _width(label, size) + 4 > w:
+        return box
+    return box + _text(x + w / 2, y + h / 2 + 0.35 * size, label, size, "middle", MUTED, halo=True)
+
+
+def _marker(shape: str, x: float, y: float, color: str, r: float = 3.5) -> str:
+    """Circle and triangle filled, square hollow, diamond, cross and x drawn in outline."""
+    if shape == "circle":
+        return _el("circle", cx=x, cy=y, r=r, fill=color)
+    if shape == "square":
+        s = r - 0.6
+        return _el("rect", x=x - s, y=y - s, width=2 * s, height=2 * s, fill="#fff", stroke=color)
+    s = 1.25 * r
+    points = {
+        "triangle": [(x, y - s), (x + s, y + 0.8 * s), (x - s, y + 0.8 * s), (x, y - s)],
+        "diamond": [(x, y - s), (x + s, y), (x, y + s), (x - s, y), (x, y - s)],
+        "cross": [(x - r, y), (x + r, y), (x, y), (x, y - r), (x, y + r)],
+        "x": [(x - r, y - r), (x + r, y + r), (x, y), (x - r, y + r), (x + r, y - r)],
+    }[shape]
+    d = "M" + " ".join(f"{_c(a)} {_c(b)}" for a, b in points)
+    return _el("path", d=d, fill=color if shape == "triangle" else "none", stroke=color, stroke_width=1.4)
+
+
+# Layout
+
+# A legend's item: what draws its swatch at (x, middle), the swatch's width, the label.
+Legend = tuple[Callable[[float, float], str], float, str]
+
+
+def _hatch_key(note: str) -> Legend:
+    return _key("url(#hatch)"), 18, note
+
+
+def _key(fill: str) -> Callable[[float, float], str]:
+    return lambda x, m: _el("rect", x=x, y=m - 5, width=18, height=10, fill=fill, stroke="#999")
+
+
+def _scale(scale: tuple[float, float]) -> tuple[float, float]:
+    low, high = (float(v) for v in scale)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"a scale runs from a lower to a higher finite number, not {scale!r}")
+    return low, high
+
+
+def _mapper(scale: tuple[float, float], a: float, b: float) -> Callable[[float], float]:
+    """A value's position from `a` (the scale's low end) to `b`; values off the scale stay at its ends."""
+    low, high = scale
+    return lambda v: a + (min(max(v, low), high) - low) / (high - low) * (b - a)
+
+
+def _ticks(scale: tuple[float, float]) -> tuple[list[float], int]:
+    """About six round ticks across the scale, and the decimals their labels need."""
+    low, high = scale
+    raw = (high - low) / 6
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * 0.999)
+    decimals = next(d for d in range(12) if abs(round(step, d) - step) < step * 1e-6)
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    return [round(i * step, decimals + 2) for i in range(first, last + 1)], decimals
+
+
+def _label_width(labels: Sequence[tuple[str, bool]], width: int, extra: float = 0) -> float:
+    widest = max((_width(_clean(label), 10, bold) for label, bold in labels), default=0.0)
+    return max(60.0, min(widest + extra + 10, width * 0.3))
+
+
+class _Chart:
+    """A chart's markup, gathered from the top down: `y` is where the next part goes."""
+
+    def __init__(self, title: str, width: int) -> None:
+        if width < 240:
+            raise ValueError(f"a chart needs a width of 240 px or more, not {width!r}")
+        self.title, self.width, self.parts, self.y = title, width, [], 2.0
+        if title:
+            self.add(_text(0, 12, _fit(title, width, 11, True), 11, bold=True))
+            self.y = 22.0
+
+    def add(self, *markup: str) -> None:
+        self.parts.extend(markup)
+
+    def row_label(self, row_h: float, label: str, px: float, emphasis: bool, rule_to: float) -> None:
+        """A row's label; an emphasised row (a total) gets a rule above it."""
+        if emphasis:
+            self.add(_line(0, self.y, rule_to, self.y, INK, 0.8))
+        self.add(_text(2, self.y + row_h / 2 + 3.5, _fit(label, px, 10, emphasis), bold=emphasis))
+
+    def axis(self, scale: tuple[float, float], pos: Callable[[float], float], unit: str) -> None:
+        """A horizontal axis with ticks and their labels below."""
+        ticks, decimals = _ticks(scale)
+        y = self.y + 2
+        self.add(_line(pos(scale[0]), y, pos(scale[1]), y))
+        for t in ticks:
+            self.add(_line(pos(t), y, pos(t), y + 3))
+            self.add(_text(pos(t), y + 13, _num(t, decimals, unit), 9, "middle", MUTED))
+        self.y += 20
+
+    def document(self, legend: list[Legend]) -> str:
+        """The SVG document, with the legend's items in rows under what was drawn."""
+        x, row, top = 0.0, 0, self.y + 4
+        for draw, swatch_w, label in legend:
+            need = swatch_w + 4 + _width(label, 9) + 14
+            if x > 0 and x + need > self.width:
+                x, row = 0.0, row + 1
+            middle = top + 8 + 14 * row
+            label = _fit(label, self.width - x - swatch_w - 4, 9)
+            self.add(draw(x, middle), _text(x + swatch_w + 4, middle + 3, label, 9))
+            x += need
+        body, width = "".join(self.parts), self.width
+        height = math.ceil(top + (14 * row + 20 if legend else 0))
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="10" fill="{INK}">'
+            + (f"<title>{escape(_clean(self.title))}</title>" if self.title else "")
+            + (_HATCH if "url(#hatch)" in body else "")
+            + body
+            + "</svg>\n"
+        )
+
+
+# The charts
+
+
+def heat_map(
+    columns: list[str],
+    rows: list[HeatRow],
+    *,
+    title: str = "",
+    width: int = 640,
+    suppressed_note: str = "suppressed: fewer than k respondents",
+) -> str:
+    """A table of shaded cells, a row per label and a column per heading, each cell its value with its n in
+    small figures beside it. Rows are 17 px tall, so 40 rows fit an A4 page. The legend explains the shades
+    and the hatch (`suppressed_note`, e.g. "suppressed: fewer than 5 respondents")."""
+    for row in rows:
+        if len(row.cells) != len(columns):
+            raise ValueError(f"row {row.label!r} has {len(row.cells)} cells for {len(columns)} columns")
+    chart, cells = _Chart(title, width), [cell for row in rows for cell in row.cells]
+    ncol, row_h = max(len(columns), 1), 17
+    need = max([_heat_cell_width(cell) for cell in cells] + [40.0])
+    label_w = max(60.0, min(_label_width([(r.label, r.emphasis) for r in rows], width), width - ncol * need))
+    col_w = min((width - label_w) / ncol, 90.0)
+    heads = [_wrap(column, col_w - 4, 9, 3) for column in columns]
+    lines = max((len(head) for head in heads), default=1)
+    for j, head in enumerate(heads):
+        for k, line in enumerate(head):
+            y = chart.y + 9 + 10 * (lines - len(head) + k)
+            chart.add(_text(label_w + (j + 0.5) * col_w, y, line, 9, "middle"))
+    chart.y += 10 * lines + 4
+    for row in rows:
+        for j, cell in enumerate(row.cells):
+            chart.add(_heat_cell(label_w + j * col_w, chart.y, col_w, cell, row.emphasis))
+        chart.row_label(row_h, row.label, label_w - 8, row.emphasis, label_w + ncol * col_w)
+        chart.y += row_h
+    legend: list[Legend] = []
+    if any(cell.shade is not None for cell in cells):
+        legend += [(_key(SHADES[level][0]), 18, SHADE_LABELS[level]) for level in (-2, -1, 0, 1)]
+    if any(cell.n is not None and not cell.suppressed for cell in cells):
+        legend.append((lambda x, m: _text(x, m + 3, "18", 8, fill=MUTED), 10, "small figure: n, respondents"))
+    if any(cell.suppressed for cell in cells):
+        legend.append(_hatch_key(suppressed_note))
+    if any(cell.value is None and not cell.suppressed for cell in cells):
+        legend.append((lambda x, m: _text(x + 5, m + 3.5, "–", anchor="middle", fill=MUTED), 10, "no data"))
+    chart.y += 2
+    return chart.document(legend)
+
+
+def _heat_cell_width(cell: HeatCell) -> float:
+    if cell.value is None:
+        return 0.0
+    return (
+        _width(_num(cell.value, cell.decimals), 10, True)
+        + 2
+        + _width("" if cell.n is None else str(cell.n), 8)
+        + 6
+    )
+
+
+def _heat_cell(x: float, y: float, w: float, cell: HeatCell, bold: bool, h: float = 17) -> str:
+    if cell.suppressed:
+        return _hatched(x + 0.5, y + 0.5, w - 1, h - 1)
+    middle = y + h / 2 + 3.5
+    if cell.value is None:
+        return _text(x + w / 2, middle, "–", anchor="middle", fill=MUTED)
+    box, (fill, ink) = "", SHADES.get(cell.shade, ("", INK))
+    if fill:
+        outline = "#a8a8a8" if cell.shade == 1 else None
+        box = _el("rect", x=x + 0.5, y=y + 0.5, width=w - 1, height=h - 1, fill=fill, stroke=outline)
+    value, n = _num(cell.value, cell.decimals), str(cell.n)
+    if cell.n is None:
+        return box + _text(x + w / 2, middle, value, anchor="middle", fill=ink, bold=bold)
+    # the value ends where its n begins: a wrong width estimate moves the pair but cannot make them overlap
+    split = x + (w + _width(value, 10, bold) - 2 - _width(n, 8)) / 2
+    n_ink = "#e8e8e8" if cell.shade == -2 else "#444"
+    return (
+        box + _text(split, middle, value, 10, "end", ink, bold) + _text(split + 2, middle, n, 8, None, n_ink)
+    )
+
+
+def dot_plot(
+    rows: list[Dot],
+    *,
+    scale: tuple[float, float],
+    title: str = "",
+    reference: float | None = None,
+    reference_label: str = "",
+    compare_label: str = "",
+    interval_label: str = "interval",
+    unit: str = "",
+    width: int = 640,
+    decimals: int = 1,
+) -> str:
+    """A row per item: a dot at the value, a line across its interval, a diamond at `compare` (what it is:
+    `compare_label`), a dashed line at `reference`; at the right "value [low, high] n N ◇ compare". Values
+    off the scale are drawn at its end and printed as they are. A suppressed row is hatched across the
+    scale."""
+    scale, chart, row_h = _scale(scale), _Chart(title, width), 18
+    _finite(reference)
+    texts = [_dot_text(row, decimals, unit) for row in rows]
+    label_w = _label_width([(r.label, r.emphasis) for r in rows], width)
+    text_w = min(max((_width(t, 9, True) for t in texts), default=0.0) + 4, width * 0.35)
+    x0, x1 = label_w + 8, width - text_w - 14
+    pos = _mapper(scale, x0, x1)
+    if reference is not None and reference_label:
+        label = _fit(reference_label, x1 - x0, 9)
+        half = _width(label, 9) / 2
+        x = min(max(pos(reference), x0 + half), width - half)
+        chart.add(_text(x, chart.y + 9, label, 9, "middle", MUTED))
+        chart.y += 13
+    if reference is not None:
+        x, bottom = pos(reference), chart.y + row_h * len(rows)
+        chart.add(_line(x, chart.y, x, bottom, MUTED, 1, "4 3"))
+    for row, text in zip(rows, texts):
+        middle = chart.y + row_h / 2
+        chart.add(_line(x0, middle, x1, middle, FAINT))
+        if row.suppressed:  # the word is in the text column, clear of a comparison's diamond
+            chart.add(_hatched(x0, middle - 5, x1 - x0, 10, word=False))
+        if row.low is not None and row.high is not None:
+            chart.add(_interval(pos(row.low), pos(row.high), middle))
+        if row.value is not None:
+            chart.add(_el("circle", cx=pos(row.value), cy=middle, r=3.8, fill=(INK, ACCENT)[row.emphasis]))
+        if row.compare is not None:  # over the dot and hollow, so both show where they meet
+            chart.add(_marker("diamond", pos(row.compare), middle, INK, 4.4))
+        chart.add(_text(x1 + 14, middle + 3.2, _fit(text, text_w, 9, row.emphasis), 9, bold=row.emphasis))
+        chart.row_label(row_h, row.label, label_w - 8, row.emphasis, width)
+        chart.y += row_h
+    chart.axis(scale, pos, unit)
+    legend: list[Legend] = [(lambda x, m: _el("circle", cx=x + 5, cy=m, r=3.8, fill=INK), 10, "value")]
+    if any(row.low is not None for row in rows):
+        legend.append((lambda x, m: _interval(x, x + 18, m), 18, interval_label))
+    if any(row.compare is not None for row in rows):
+        key = compare_label or "comparison"
+        legend.append((lambda x, m: _marker("diamond", x + 6, m, INK, 4.4), 12, key))
+    if any(row.suppressed for row in rows):
+        legend.append(_hatch_key("suppressed: too few respondents"))
+    return chart.document(legend)
+
+
+def _interval(a: float, b: float, y: float) -> str:
+    return _line(a, y, b, y, INK, 1.5) + _line(a, y - 3, a, y + 3, INK) + _line(b, y - 3, b, y + 3, INK)
+
+
+def _dot_text(row: Dot, decimals: int, unit: str) -> str:
+    text = "suppressed" if row.suppressed else "–" if row.value is None else _num(row.value, decimals, unit)
+    if row.low is not None and row.high is not None:
+        text += f" [{_num(row.low, decimals, unit)}, {_num(row.high, decimals, unit)}]"
+    if row.n is not None and row.value is not None:
+        text += f" n {row.n}"
+    if row.compare is not None:
+        text += f" ◇ {_num(row.compare, decimals, unit)}"
+    return text
+
+
+def trend_lines(
+    periods: list[str],
+    series: list[Series],
+    *,
+    scale: tuple[float, float],
+    title: str = "",
+    width: int = 640,
+    height: int = 220,
+    decimals: int = 1,
+) -> str:
+    """A line per series across the periods, each with its own dash pattern and marker, named at its right
+    end; a missing or suppressed value breaks the line. The emphasised series (every one, when there are two
+    or fewer) has its values printed at its points. Under the plot a table, its columns under the periods,
+    gives every value with its n. `height` is the plot's, title and period labels included; the table adds
+    to it."""
+    for line in series:
+        if len(line.values) != len(periods):
+            raise ValueError(f"series {line.label!r}: {len(line.values)} values for {len(periods)} periods")
+    scale, chart = _scale(scale), _Chart(title, width)
+    label_w = _label_width([(line.label, line.emphasis) for line in series], width, 28)
+    end_w = min(max((_width(_clean(s.label), 9, s.emphasis) for s in series), default=0.0) + 18, 120.0)
+    x0, x1 = label_w + 8, width - end_w - 4
+    step = (x1 - x0 - 40) / max(len(periods) - 1, 1)
+    xs = [x0 + 20 + i * step for i in range(len(periods))] if len(periods) > 1 else [(x0 + x1) / 2]
+    room = step - 4 if len(periods) > 1 else x1 - x0
+    heads = [_wrap(period, room, 9, 2) for period in periods]
+    lines = max((len(head) for head in heads), default=1)
+    bottom = max(chart.y + 60, height - 12 - 10 * lines)
+    ypos = _mapper(scale, bottom, chart.y + 8)
+    ticks, tick_decimals = _ticks(scale)
+    for t in ticks:
+        chart.add(_line(x0, ypos(t), x1, ypos(t), FAINT))
+        chart.add(_text(x0 - 4, ypos(t) + 3, _num(t, tick_decimals), 9, "end", MUTED))
+    chart.add(_line(x0, bottom, x1, bottom))
+    for x, head in zip(xs, heads):
+        chart.add(*(_text(x, bottom + 13 + 10 * k, line, 9, "middle") for k, line in enumerate(head)))
+    styles = [_series_style(k, line) for k, line in enumerate(series)]
+    for k in sorted(range(len(series)), key=lambda k: series[k].emphasis):  # the emphasised on top
+        color, dash, shape, stroke = styles[k]
+        points = [(x, ypos(v)) if v is not None else None for x, v in zip(xs, series[k].values)]
+        for run in " ".join(f"{_c(p[0])},{_c(p[1])}" if p else "|" for p in points).split("|"):
+            if run.count(",") > 1:  # two points or more: a line; a lone point keeps just its marker
+                line = {"fill": "none", "stroke": color, "stroke_width": stroke, "stroke_dasharray": dash}
+                chart.add(_el("polyline", points=run.strip(), **line))
+        chart.add(*(_marker(shape, px, py, color) for px, py in filter(None, points)))
+    printed = [k for k, line in enumerate(series) if line.emphasis or len(series) <= 2]
+    for i, x in enumerate(xs):  # the lowest value printed at a period goes below its point, the rest above
+        shown = sorted((series[k].values[i], k) for k in printed if series[k].values[i] is not None)
+        for rank, (value, k) in enumerate(shown):
+            y = ypos(value) + (13 if rank == 0 and len(shown) > 1 else -6)
+            text = _num(value, decimals)
+            chart.add(_text(x, y, text, 9, "middle", styles[k][0], series[k].emphasis, halo=True))
+    lasts = [([v for v in line.values if v is not None] or [None])[-1] for line in series]
+    ends = sorted((ypos(last), k) for k, last in enumerate(lasts) if last is not None)
+    placed = [end for end, _ in ends]
+    for i in range(1, len(placed)):  # names at the right end 10 px apart at least, and within the plot
+        placed[i] = max(placed[i], placed[i - 1] + 10)
+    shift = max(placed[-1] - bottom, 0) if placed else 0
+    for end, (_, k) in zip(placed, ends):
+        color, _, shape, _ = styles[k]
+        bold = series[k].emphasis
+        name = _fit(series[k].label, end_w - 18, 9, bold)
+        chart.add(
+            _marker(shape, x1 + 10, end - shift, color, 3),
+            _text(x1 + 17, end - shift + 3, name, 9, None, color, bold),
+        )
+    chart.y = bottom + 10 + 10 * lines
+    cells = [[_trend_cell(line, i, decimals) for i in range(len(periods))] for line in series]
+    one_line = all(_width(f"{value} {n}", 9) <= room for row in cells for value, n in row)
+    for line, row, (color, dash, shape, stroke) in zip(series, cells, styles):
+        middle = chart.y + 6.5
+        chart.add(_line(2, middle, 24, middle, color, stroke, dash), _marker(shape, 13, middle, color))
+        label = _fit(line.label, label_w - 26, 9, line.emphasis)
+        chart.add(_text(28, middle + 3, label, 9, bold=line.emphasis))
+        for x, (value, n) in zip(xs, row):
+            if one_line or not n:
+                text = _fit(f"{value} {n}".strip(), room, 9)
+                chart.add(_text(x, middle + 3, text, 9, "middle", None if n else MUTED))
+            else:
+                chart.add(
+                    _text(x, middle + 3, value, 9, "middle"), _text(x, middle + 12, n, 8, "middle", MUTED)
+                )
+        chart.y += 13 if one_line else 22
+    notes = ["Table: each value with its n in brackets"]
+    notes += ["suppressed: too few respondents"] * any(v == "suppressed" for row in cells for v, _ in row)
+    notes += ["–: no data"] * any(v == "–" for row in cells for v, _ in row)
+    chart.y -= 2
+    return chart.document([(lambda x, m: "", 0, note) for note in notes])
+
+
+def _series_style(k: int, line: Series) -> tuple[str, str | None, str, float]:
+    """Colour, dash pattern, marker and stroke width of the k-th series."""
+    color = ACCENT if line.emphasis else ("#222", "#4a4a4a", "#333", "#5a5a5a")[k % 4]
+    return color, DASHES[k % len(DASHES)] or None, MARKERS[k % len(MARKERS)], 2.2 if line.emphasis else 1.3
+
+
+def _trend_cell(line: Series, i: int, decimals: int) -> tuple[str, str]:
+    """The table's text for a period: the value and "(n)", or "suppressed", or a dash."""
+    if line.suppressed and line.suppressed[i]:
+        return "suppressed", ""
+    if line.values[i] is None:
+        return "–", ""
+    return _num(line.values[i], decimals), "" if line.ns[i] is None else f"({line.ns[i]})"
+
+
+def bars(
+    rows: list[Bar],
+    *,
+    scale: tuple[float, float],
+    title: str = "",
+    markers: Sequence[tuple[float, str]] = (),
+    unit: str = "",
+    width: int = 640,
+    decimals: int = 0,
+) -> str:
+    """Horizontal bars from 0 (or the end of the scale nearest it), each with "value (n N)" at its end and its
+    note after, or on a line of its own when it does not fit; a negative bar's figures stand right of 0.
+    `markers` are labelled dashed lines, e.g. (60, "60% warning")."""
+    scale, chart, row_h = _scale(scale), _Chart(title, width), 18
+    _finite(*(value for value, _ in markers))
+    markers = sorted((value, label) for value, label in markers if scale[0] <= value <= scale[1])
+    texts = [_bar_text(row, decimals, unit) for row in rows]
+    label_w = _label_width([(r.label, r.emphasis) for r in rows], width)
+    x0, x1 = label_w + 4, width - min(max((_width(t, 9, True) for t in texts), default=0.0) + 26, width * 0.3)
+    pos = _mapper(scale, x0, x1)
+    zero, placed = pos(0.0), []  # the markers' labels as (level, left, right): in levels, not overlapping
+    for value, label in markers:
+        text = _fit(label, 160, 9)
+        half = _width(text, 9) / 2
+        x, level = min(max(pos(value), half), width - half), 0
+        while any(lv == level and x - half < right + 6 and x + half > left - 6 for lv, left, right in placed):
+            level += 1
+        placed.append((level, x - half, x + half))
+        chart.add(_text(x, chart.y + 9 + 11 * level, text, 9, "middle", MUTED))
+    chart.y += 11 * (max((level for level, _, _ in placed), default=-1) + 1) + 2
+    starts = [zero if r.value is None or r.value < 0 else pos(r.value) for r in rows]
+    ends = [s + 12 + _width(t, 9, r.emphasis) + 18 * r.suppressed for r, s, t in zip(rows, starts, texts)]
+    heights = [
+        row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width) for r, e in zip(rows, ends)
+    ]
+    bottom = chart.y + sum(heights)
+    chart.add(*(_line(pos(value), chart.y - 2, pos(value), bottom, MUTED, 1, "4 3") for value, _ in markers))
+    if scale[0] < 0 < scale[1]:
+        chart.add(_line(zero, chart.y, zero, bottom, INK, 0.8))
+    for row, text, start, end, h in zip(rows, texts, starts, ends, heights):
+        middle = chart.y + row_h / 2
+        if row.suppressed:  # a hatched swatch at 0, not a hatched bar: it must not look like a value
+            chart.add(_hatched(start, middle - 5.5, 18, 11, word=False))
+            start += 18
+        elif row.value is not None:
+            a, b = sorted((zero, pos(row.value)))
+            fill = "#7d7d7d" if row.emphasis else "#c4c4c4"
+            bar = {"height": 11, "fill": fill, "stroke": INK, "stroke_width": 0.8}
+            chart.add(_el("rect", x=a, y=middle - 5.5, width=max(b - a, 0.8), **bar))
+        ink = MUTED if row.value is None else None
+        chart.add(_text(start + 4, middle + 3.2, text, 9, fill=ink, bold=row.emphasis, halo=True))
+        if row.note:
+            x, y = (end, middle + 3.2) if h == row_h else (x0, middle + 14)
+            chart.add(_text(x, y, _fit(row.note, width - x, 9), 9, fill=MUTED, italic=True, halo=True))
+        chart.row_label(row_h, row.label, label_w - 8, row.emphasis, width)
+        chart.y += h
+    chart.axis(scale, pos, unit)
+    suppressed = any(row.suppressed for row in rows)
+    return chart.document([_hatch_key("suppressed: too few respondents")] if suppressed else [])
+
+
+def _bar_text(row: Bar, decimals: int, unit: str) -> str:
+    if row.suppressed:
+        return "suppressed"
+    if row.value is None:
+        return "–"
+    return _num(row.value, decimals, unit) + ("" if row.n is None else f" (n {row.n})")
