@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Template
 
-from survey import analytics
+from survey import analytics, charts
 from survey.aggregation import INTERNAL_MEASURES, OVERALL
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.linkage import OUTCOME_LABELS
@@ -31,15 +31,8 @@ class HeatCell:
     hotspot: bool = False
 
 
-def _shade(value: float, median: float, higher_is_better: bool) -> str:
-    gap = (value - median) if higher_is_better else (median - value)
-    if gap <= -1.0:
-        return "hm-low2"
-    if gap <= -0.4:
-        return "hm-low1"
-    if gap >= 0.4:
-        return "hm-high1"
-    return "hm-mid"
+# The css class of each of `charts.shade`'s shades: the page and the PDF reports shade alike.
+_SHADE_CLASS = {-2: "hm-low2", -1: "hm-low1", 0: "hm-mid", 1: "hm-high1"}
 
 
 def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> dict:
@@ -71,10 +64,11 @@ def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> 
             cell = by_team.get(code)
             number = cell and cell["scores"][measure]
             if number:
+                level = charts.shade(number["mean"], medians[function_code], 1.0, higher_is_better)
                 cells.append(
                     HeatCell(
                         f"{number['mean']:.1f}",
-                        _shade(number["mean"], medians[function_code], higher_is_better),
+                        _SHADE_CLASS[level],
                         f"n = {number['n']}",
                         (function_code, code) in hotspots,
                     )
@@ -83,21 +77,11 @@ def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> 
                 why = "suppressed: fewer than k respondents, or derivable" if cell else "no answers"
                 cells.append(HeatCell("–", "hm-none", why))
         number = customer.get(code) and customer[code]["scores"].get(outcome)
-        scale = 10.0 if outcome in ("csat_pct", "nps") else 0.4  # points that count as "well below"
+        spread = 15.0 if outcome in ("csat_pct", "nps") else 0.6  # points that count as "well below"
         if number:
-            gap = (number["mean"] - outcome_median) / scale
-            shade = (
-                "hm-low2"
-                if gap <= -1.5
-                else "hm-low1"
-                if gap <= -0.6
-                else "hm-high1"
-                if gap >= 0.6
-                else "hm-mid"
-            )
             outcome_cell = HeatCell(
                 f"{number['mean']:.1f}" if outcome not in ("csat_pct", "nps") else f"{number['mean']:.0f}",
-                shade,
+                _SHADE_CLASS[charts.shade(number["mean"], outcome_median, spread)],
                 f"n = {number['n']}",
             )
         else:

@@ -1,0 +1,40 @@
+"""HR's results page: its heat map shades each score as its legend says, and as the PDF reports' charts do."""
+
+from __future__ import annotations
+
+from survey.results_web import heat_map
+
+TEAMS = ["T1", "T2", "T3", "T4", "T5", "T6"]
+
+
+def scores(measure: str, means: list[float | None], nps: list[float | None]) -> dict:
+    """One support function rated by six front-line teams, and their customers' NPS; None: suppressed."""
+
+    def cell(code, name, mean):
+        number = None if mean is None else {"mean": mean, "n": 12}
+        return {"kind": "front_line", "code": code, "name": f"Team {code}", "scores": {name: number}}
+
+    return {
+        "functions": [
+            {"code": "HR", "name": "HR", "cells": [cell(t, measure, m) for t, m in zip(TEAMS, means)]}
+        ],
+        "customers": [cell(t, "nps", m) for t, m in zip(TEAMS, nps)],
+    }
+
+
+def shades(measure: str, means: list[float | None], nps: list[float | None]) -> tuple[list[str], list[str]]:
+    rows = heat_map(scores(measure, means, nps), None, measure, "nps")["rows"]
+    return [cells[0].shade for _, _, cells, _ in rows], [outcome.shade for *_, outcome in rows]
+
+
+def test_a_score_is_shaded_by_how_far_it_lies_from_the_functions_median_across_teams():
+    # the median is 4.0: a point or more below, 0.4 to 1 below, near it, 0.4 or more above
+    functions, outcomes = shades("overall", [3.0, 3.6, 4.0, 4.4, 4.5, None], [-20, -6, 0, 6, 10, None])
+    assert functions == ["hm-low2", "hm-low1", "hm-mid", "hm-high1", "hm-high1", "hm-none"]
+    # customers' NPS, median 0: 15 points or more below is well below, 6 points below or above count
+    assert outcomes == ["hm-low2", "hm-low1", "hm-mid", "hm-high1", "hm-high1", "hm-none"]
+
+
+def test_impact_is_shaded_the_other_way_round_since_a_higher_impact_is_worse():
+    functions, _ = shades("impact", [3.0, 3.6, 4.0, 4.4, 5.0, None], [0] * 6)
+    assert functions == ["hm-high1", "hm-high1", "hm-mid", "hm-low1", "hm-low2", "hm-none"]
