@@ -8,6 +8,7 @@ import copy
 import csv
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
@@ -756,19 +757,103 @@ def linkage(round_ref: str, outcome: str | None) -> None:
 
 
 @main.command()
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "--unit",
+    "unit_code",
+    metavar="CODE",
+    help="The support function, front-line team or group the report is for. Without it: the executive report "
+    "of the whole organisation.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The PDF file to write.",
+)
+def report(round_ref: str, unit_code: str | None, output: Path) -> None:
+    """Render one report of a closed round as a PDF."""
+    from survey import analytics, reports
+
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        with db.session() as session:
+            a_round = find_round(session, round_ref)
+            ref = reports.report_by_code(session, a_round, unit_code)
+        if not output.parent.is_dir():
+            raise click.BadParameter(f"the folder {str(output.parent)!r} does not exist", param_hint="'-o'")
+        reports.write_report(
+            reports.report_context(reports.round_data(db, a_round.id, settings), ref), output
+        )
+    except (RoundError, reports.ReportNotFound, analytics.NotReleased) as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(f"{ref.kind_title} for {ref.name}, round {a_round.name}: {output}")
+
+
+@main.command()
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write the PDFs into (made if missing); each is named after its unit's code.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes rendering at once. Default: one per core.",
+)
+def reports(round_ref: str, output: Path, workers: int | None) -> None:
+    """Render every report of a closed round: the executive one, each group's, each support function's and each
+    front-line team's."""
+    from survey import analytics
+    from survey import reports as reporting
+
+    settings = load_settings()
+    db = migrated_database(settings)
+    try:
+        with db.session() as session:
+            a_round = find_round(session, round_ref)
+            refs = reporting.round_reports(session, a_round)
+        if output.exists() and not output.is_dir():
+            raise click.BadParameter(f"{str(output)!r} is a file, not a folder", param_hint="'-o'")
+        with click.progressbar(
+            length=len(refs), label=f"Rendering {len(refs)} reports", file=sys.stderr
+        ) as bar:
+            written = reporting.render_round(
+                db, a_round.id, settings, output, refs, workers, progress=lambda _: bar.update(1)
+            )
+    except (RoundError, analytics.NotReleased) as error:
+        raise CliError(str(error)) from None
+    finally:
+        db.dispose()
+    click.echo(f"{len(written)} reports of round {a_round.name} in {output}")
+
+
+@main.command()
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Seed of the synthetic data.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
 def demo(port: int, seed: int, no_serve: bool) -> None:
     """Create or reset survey-demo.db here with a realistic organisation, then serve it."""
-    from survey.demo import DEMO_DATABASE, DEMO_PASSWORD, build_demo
+    from survey.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_REPORTS, build_demo, render_demo_reports
 
     base_url = f"http://127.0.0.1:{port}"
     path = Path.cwd() / DEMO_DATABASE
     secret_key = os.environ.get("SURVEY_SECRET_KEY") or secrets.token_urlsafe(32)
-    info = build_demo(
-        path, base_url, secret_key, seed=seed, progress=lambda step: click.echo(f"  {step}...", err=True)
-    )
+
+    def progress(step: str) -> None:
+        click.echo(f"  {step}...", err=True)
+
+    info = build_demo(path, base_url, secret_key, seed=seed, progress=progress)
+    reports_dir = Path.cwd() / DEMO_REPORTS
+    shutil.rmtree(reports_dir, ignore_errors=True)
+    folder = render_demo_reports(info, reports_dir, progress)
     click.echo(
         f"\nDemo ready in {info.database.name}: {info.summary}.\n"
         f"Planted story: {info.planted}\n\n"
@@ -780,7 +865,10 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         + "".join(f"  {email:<28} {sees}\n" for email, sees in info.accounts)
         + "\n"
         "Answer the employee survey, then open its link again: it will say you already answered.\n"
-        "Every employee's invitation mail is in the outbox: log in as HR and open Outbox."
+        "Every employee's invitation mail is in the outbox: log in as HR and open Outbox.\n\n"
+        f"PDF reports of the published round, one per unit and one for the organisation: {folder}\n"
+        f"  Signed in, download them at {base_url}/reports (heads see their own units' only); HR finds them on "
+        "the round's page."
     )
     if no_serve:
         return
@@ -789,6 +877,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         SURVEY_SECRET_KEY=secret_key,
         SURVEY_BASE_URL=base_url,
         SURVEY_COOKIE_SECURE="false",  # plain HTTP on this machine only
+        SURVEY_REPORTS_DIR=str(reports_dir),  # the reports rendered above, served from there
     )
     click.echo(f"\nServing on {base_url} (Ctrl+C to stop)\n", err=True)
     run_server("127.0.0.1", port, workers=1)

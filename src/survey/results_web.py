@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Template
 
-from survey import analytics, charts
+from survey import analytics, charts, report_content
 from survey.aggregation import INTERNAL_MEASURES, OVERALL
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.linkage import OUTCOME_LABELS
@@ -77,7 +77,7 @@ def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> 
                 why = "suppressed: fewer than k respondents, or derivable" if cell else "no answers"
                 cells.append(HeatCell("–", "hm-none", why))
         number = customer.get(code) and customer[code]["scores"].get(outcome)
-        spread = 15.0 if outcome in ("csat_pct", "nps") else 0.6  # points that count as "well below"
+        spread = report_content.outcome_spread(outcome)
         if number:
             outcome_cell = HeatCell(
                 f"{number['mean']:.1f}" if outcome not in ("csat_pct", "nps") else f"{number['mean']:.0f}",

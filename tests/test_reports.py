@@ -1,0 +1,282 @@
+"""PDF reports: what they say (read back from the PDFs as text), that nothing suppressed gets in, that user text
+stays text and fetches nothing, who may download which, and that the same data gives the same file."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import update
+from sqlmodel import select
+
+from helpers import PASSWORD, log_in
+from survey import analytics, reports
+from survey.accounts import API_SCOPES, create_api_token, create_user
+from survey.demo import simulate_into
+from survey.models import InternalResponse, InternalReview, Role, Round, RoundStatus, Unit
+from survey.rounds import advance_round
+from survey.simulation import OrgShape
+
+# Small enough to render quickly, large enough for the linkage to have teams to read (and for some cells to be
+# suppressed: 6 staff per team, about 78% answer, and not all use every function).
+SHAPE = OrgShape(functions=3, teams=10, staff_per_team=6, customers_per_team=30, rounds=3, regions=2)
+HOSTILE = '<img src="file:///etc/passwd"> <b>bold</b> <script>alert(1)</script> & "quotes"'
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def printed_ns(text: str) -> list[int]:
+    """Every n a report prints next to a figure: "n = 12", "(n 12)", "n 12"."""
+    return [int(n) for n in re.findall(r"\bn\s*=?\s*(\d+)", text)]
+
+
+@pytest.fixture
+def simulated(db, settings):
+    sim = simulate_into(db, SHAPE, seed=21)
+    with db.session() as session:
+        rounds = session.exec(select(Round).order_by(Round.opens_at)).all()
+        latest = rounds[-1]
+    return sim, latest.id
+
+
+def publish(db, round_id: int) -> None:
+    with db.session() as session:
+        advance_round(session, session.get(Round, round_id), RoundStatus.PUBLISHED)
+
+
+def render(db, settings, round_id: int, code: str | None) -> bytes:
+    with db.session() as session:
+        ref = reports.report_by_code(session, session.get(Round, round_id), code)
+    return reports.render_pdf(reports.report_context(reports.round_data(db, round_id, settings), ref))
+
+
+def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings, simulated):
+    sim, round_id = simulated
+    scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
+    with db.session() as session:
+        refs = reports.round_reports(session, session.get(Round, round_id))
+    kinds = [ref.kind for ref in refs]
+    assert kinds.count("function") == SHAPE.functions and kinds.count("team") == SHAPE.teams
+    assert kinds.count("organisation") == 1 + SHAPE.regions
+
+    function = scores["functions"][0]
+    total = next(c for c in function["cells"] if c["code"] is None)["scores"]["overall"]
+    text = pdf_text(render(db, settings, round_id, function["code"]))
+    assert f"rates {function['name']} {total['mean']:.1f} of 7 overall" in text
+    assert f"{total['n']} staff who used {function['name']}" in text
+    assert "What to fix first" in text and "Comments" in text
+    # Every team is in the heat map, by name, with its scores or marked suppressed.
+    for cell in function["cells"]:
+        assert cell["name"] in text
+    assert all(n >= settings.min_group_size for n in printed_ns(text))
+
+
+def test_no_suppressed_figure_reaches_a_report(db, settings, simulated):
+    """A team whose ratings of a function are suppressed appears as suppressed, and no figure resting on fewer
+    than k people is printed anywhere, in any report of the round."""
+    sim, round_id = simulated
+    scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
+    suppressed = [
+        (f, c)
+        for f in scores["functions"]
+        for c in f["cells"]
+        if c["suppressed"] and c["kind"] == "front_line"
+    ]
+    assert suppressed, "the shape is meant to leave some cells suppressed"
+    function, cell = suppressed[0]
+    team_text = pdf_text(render(db, settings, round_id, cell["code"]))
+    row = next(line for line in team_text.splitlines() if line.startswith(function["name"]))
+    assert "suppressed" in row
+    for code in [None, function["code"], cell["code"]]:
+        text = pdf_text(render(db, settings, round_id, code))
+        assert all(n >= settings.min_group_size for n in printed_ns(text)), code
+
+
+def test_a_hostile_comment_comes_out_as_plain_text_and_fetches_nothing(db, settings, simulated):
+    sim, round_id = simulated
+    function_id = sim.functions[0].id
+    with db.write() as connection:  # every comment on the function says the same hostile thing
+        connection.execute(
+            update(InternalReview)
+            .where(
+                InternalReview.function_id == function_id,
+                InternalReview.used,
+                InternalReview.response_id.in_(
+                    select(InternalResponse.id).where(InternalResponse.round_id == round_id)
+                ),
+            )
+            .values(comment=HOSTILE)
+        )
+    pdf = render(db, settings, round_id, sim.functions[0].code)
+    text = pdf_text(pdf)
+    assert '<img src="file:///etc/passwd">' in text.replace("\n", " ")
+    assert "<script>alert(1)</script>" in text.replace("\n", " ")
+    assert b"root:x:0:0" not in pdf
+
+
+def test_the_renderer_fetches_only_the_reports_own_assets():
+    fetcher = reports._fetcher()
+    with pytest.raises(ValueError):
+        fetcher("file:///etc/passwd")
+    with pytest.raises(ValueError):
+        fetcher(f"file://{reports.ASSETS}/../pyproject.toml")
+    with pytest.raises(ValueError):
+        fetcher("http://127.0.0.1:9/anything")
+    response = fetcher(f"file://{reports.ASSETS}/report.css")
+    assert b"@font-face" in response.read()
+    response.close()
+
+
+def test_the_same_data_gives_the_same_pdf_tagged_a4_with_fonts_embedded(db, settings, simulated):
+    sim, round_id = simulated
+    code = sim.functions[1].code
+    first, second = render(db, settings, round_id, code), render(db, settings, round_id, code)
+    assert first == second
+    reader = PdfReader(io.BytesIO(first))
+    with db.session() as session:
+        closes = session.get(Round, round_id).closes_at
+    assert reader.metadata.creation_date.replace(tzinfo=UTC) == closes.replace(microsecond=0)
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+    fonts = [font.get_object() for page in reader.pages for font in page["/Resources"]["/Font"].values()]
+    assert fonts and all(
+        "/FontFile2" in f["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        for f in fonts
+        if "/DescendantFonts" in f
+    )
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+
+
+# --- Access -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def heads(db, simulated):
+    sim, round_id = simulated
+    with db.session() as session:
+        first, second = sim.teams[0].code, sim.teams[1].code
+        create_user(session, "first.head@example.com", "First Head", Role.HEAD, [first], password=PASSWORD)
+        create_user(session, "second.head@example.com", "Second Head", Role.HEAD, [second], password=PASSWORD)
+        create_user(session, "exec@example.com", "Exec", Role.EXECUTIVE, [], password=PASSWORD)
+        create_user(session, "hr@example.com", "HR", Role.HR, [], password=PASSWORD)
+    return sim.teams[0].id, sim.teams[1].id, round_id
+
+
+def test_a_head_downloads_their_own_report_and_not_another_heads(db, client, heads):
+    own, other, round_id = heads
+    publish(db, round_id)
+    log_in(client, "first.head@example.com")
+    mine = client.get(f"/reports/{round_id}/{own}/pdf")
+    assert mine.status_code == 200 and mine.headers["content-type"] == "application/pdf"
+    assert mine.content.startswith(b"%PDF")
+    assert client.get(f"/reports/{round_id}/{own}/html").status_code == 200
+    for path in (f"{other}/pdf", f"{other}/html", "organisation/pdf", "999999/pdf", "nonsense/pdf"):
+        assert client.get(f"/reports/{round_id}/{path}").status_code == 404, path
+    listing = client.get("/reports").text
+    assert f"/reports/{round_id}/{own}/pdf" in listing and f"/reports/{round_id}/{other}/pdf" not in listing
+
+
+def test_reports_are_visible_to_heads_and_executives_once_published_and_to_hr_from_close(db, client, heads):
+    own, other, round_id = heads
+    log_in(client, "first.head@example.com")
+    assert client.get(f"/reports/{round_id}/{own}/pdf").status_code == 404
+    client.post("/logout", data={})
+    log_in(client, "exec@example.com")
+    assert client.get(f"/reports/{round_id}/organisation/pdf").status_code == 404
+    client.cookies.clear()
+    log_in(client, "hr@example.com")
+    assert client.get(f"/reports/{round_id}/organisation/pdf").status_code == 200
+    publish(db, round_id)
+    client.cookies.clear()
+    log_in(client, "exec@example.com")
+    for path in ("organisation", own, other):
+        assert client.get(f"/reports/{round_id}/{path}/pdf").status_code == 200
+
+
+def test_reports_need_an_account(client, heads):
+    own, _, round_id = heads
+    response = client.get(f"/reports/{round_id}/{own}/pdf", follow_redirects=False)
+    assert response.status_code in (302, 303, 401)
+
+
+def test_the_api_lists_and_serves_a_published_rounds_reports(db, client, heads):
+    own, _, round_id = heads
+    with db.session() as session:
+        _, token = create_api_token(session, "reader", ["reports:read"], None, datetime.now(UTC))
+        _, other_token = create_api_token(
+            session, "other", [s for s in API_SCOPES if s != "reports:read"], None, datetime.now(UTC)
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/rounds/{round_id}/reports", headers=headers).status_code == 409
+    publish(db, round_id)
+    listing = client.get(f"/api/rounds/{round_id}/reports", headers=headers).json()
+    assert {r["unit_id"] for r in listing} >= {None, own}
+    pdf = client.get(f"/api/rounds/{round_id}/reports/{own}", headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get(f"/api/rounds/{round_id}/reports/424242", headers=headers).status_code == 404
+    denied = client.get(f"/api/rounds/{round_id}/reports", headers={"Authorization": f"Bearer {other_token}"})
+    assert denied.status_code == 403
+
+
+def test_the_assets_route_serves_the_stylesheet_and_fonts_only(client, heads):
+    log_in(client, "hr@example.com")
+    css = client.get("/reports/assets/report.css")  # a browser (nosniff) applies only what says text/css
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert client.get("/reports/assets/fonts/DejaVuSansCondensed.ttf").status_code == 200
+    for name in ("function.html", "_base.html", "../pyproject.toml", "fonts/LICENSE", "%2e%2e/README.md"):
+        assert client.get(f"/reports/assets/{name}").status_code == 404, name
+
+
+# --- Command line -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run(database_url):
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    def invoke(*args: str):
+        return CliRunner().invoke(
+            main, list(args), env={"SURVEY_DATABASE_URL": database_url}, catch_exceptions=False
+        )
+
+    return invoke
+
+
+def test_survey_report_and_survey_reports_write_pdfs(run, simulated, tmp_path, db):
+    sim, round_id = simulated
+    with db.session() as session:
+        name = session.get(Round, round_id).name
+        team = session.exec(select(Unit).where(Unit.id == sim.teams[2].id)).one()
+    result = run("report", name, "--unit", team.code, "-o", str(tmp_path / "team.pdf"))
+    assert result.exit_code == 0, result.output
+    assert team.name in pdf_text((tmp_path / "team.pdf").read_bytes())
+    result = run("reports", str(round_id), "-o", str(tmp_path / "all"), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "all").iterdir())
+    assert len(written) == 1 + SHAPE.regions + SHAPE.functions + SHAPE.teams
+    assert "organisation.pdf" in written and f"{team.code}.pdf" in written
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "no such round", "-o", "x.pdf"], "no round"),
+        (["report", "1", "--unit", "NOPE", "-o", "x.pdf"], "no unit with the code 'nope'"),
+        (["report", "1", "-o", "/no/such/folder/x.pdf"], "does not exist"),
+        (["reports", "no such round", "-o", "out"], "no round"),
+    ],
+)
+def test_bad_report_arguments_exit_2_and_say_what_is_wrong(
+    run, simulated, args, message, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.output.lower().replace("\n", " "), result.output
