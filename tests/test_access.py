@@ -62,6 +62,7 @@ def ids(db, org, people, settings):
             "schedule_id": schedule.id,
             "message_id": message.id,
             "name": "units.csv",
+            "unit": str(session.exec(select(Unit).where(Unit.code == "FL2")).one().id),  # a report's unit
         }
 
 
@@ -129,7 +130,9 @@ def test_hr_reaches_every_admin_page(client, app, ids, people):
     results = _walk_as(client, app, ids, people.hr)
     for (method, path), status in results.items():
         if method == "GET" and not path.startswith("/api"):
-            assert status == 200, (method, path, status)
+            # The round in `ids` is open: it has no reports yet, for HR neither; and units.csv is no report asset.
+            expected = 404 if path.startswith("/reports/") else 200
+            assert status == expected, (method, path, status)
 
 
 def test_executives_see_every_unit(client, db, people):

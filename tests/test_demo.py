@@ -52,7 +52,7 @@ def test_the_demo_has_a_realistic_organisation_and_five_rounds(demo):
     db.dispose()
     assert kinds["support"] >= 6 and kinds["front_line"] >= 30 and kinds["group"] >= 2
     assert staff == (12, 12)
-    assert [r[0] for r in rounds] == ["closed"] * 4 + ["open"]
+    assert [r[0] for r in rounds] == ["published"] * 4 + ["open"]  # HR has published the closed rounds
     assert all(internal > 200 and external > 1000 for _, internal, external in rounds[:4])
     assert rounds[4][1] > 0
 
@@ -202,3 +202,46 @@ def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_sche
         assert schedule.description.startswith("first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin")
     finally:
         db.dispose()
+
+
+def test_every_report_of_the_demos_published_round_renders_and_is_served_from_its_folder(demo, tmp_path):
+    """What `survey demo` renders beside its database: every report of the latest closed round, each naming
+    its unit, stating findings, printing no figure on fewer than 5 people; and the server hands out those very
+    files (HR's round page links them)."""
+    from pypdf import PdfReader
+
+    from helpers import log_in
+    from survey.accounts import create_user
+    from survey.demo import render_demo_reports
+    from survey.models import Role, Round, Unit
+
+    folder = render_demo_reports(demo, tmp_path)
+    files = sorted(folder.iterdir())
+    pdfs = [f for f in files if f.suffix == ".pdf"]
+    db = Database(f"sqlite:///{demo.database}")
+    with db.session() as session:
+        a_round = session.get(Round, demo.published_round_id)
+        units = dict(session.execute(select(Unit.code, Unit.name)).all())
+        driver = session.get(Unit, demo.function_ids[demo.truth.driver])
+        create_user(session, "hr.reader@demo.example", "HR", Role.HR, [], password="a long password 1")
+    assert len(pdfs) == 1 + 3 + 7 + 30  # the organisation, 3 regions, 7 functions, 30 teams
+    for pdf in pdfs:
+        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        name = "The whole organisation" if pdf.stem == "organisation" else units[pdf.stem]
+        assert name in text and "Findings" in text and a_round.name in text, pdf.name
+        assert not re.search(r"n =? ?None|None \(|\[None|\bnan\b|\binf\b", text), pdf.name  # Python's leaking
+        assert all(int(n) >= 5 for n in re.findall(r"\bn\s*=?\s*(\d+)", text)), pdf.name
+    settings = Settings(
+        database_url=f"sqlite:///{demo.database}",
+        secret_key="k" * 32,
+        base_url=BASE,
+        reports_dir=str(tmp_path),
+    )
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        log_in(client, "hr.reader@demo.example", "a long password 1")
+        round_page = client.get(f"/admin/rounds/{a_round.id}").text
+        assert f"/reports/{a_round.id}/{driver.id}/pdf" in round_page
+        served = client.get(f"/reports/{a_round.id}/{driver.id}/pdf")
+        assert served.status_code == 200
+        assert served.content == (folder / f"{driver.code}.pdf").read_bytes()
+    db.dispose()

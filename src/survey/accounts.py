@@ -365,6 +365,7 @@ API_SCOPES = {
     "rounds:read": "read rounds and their response rates",
     "rounds:write": "create, open, close and publish rounds",
     "results:read": "read closed rounds' released scores and linkage",
+    "reports:read": "download the PDF reports of published rounds",
     "schedules:read": "read schedules",
     "schedules:write": "create and change schedules",
     "external:read": "read imported customer figures",

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from survey import accounts, imports_web, results_web, rounds, schedules_web
+from survey import accounts, imports_web, reports, results_web, rounds, schedules_web
 from survey.auth import hr_only, now, signed_in_user
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.instruments import InstrumentError, new_instrument_version
@@ -279,7 +279,16 @@ def _round_context(session: Session, round_id: int, k: int) -> dict:
     actions = session.exec(
         select(RoundAction).where(RoundAction.round_id == a_round.id).order_by(RoundAction.due_at)
     ).all()
-    return {"round": a_round, "total": total, "groups": groups, "teams": teams, "actions": actions, "k": k}
+    released = a_round.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+    return {
+        "round": a_round,
+        "total": total,
+        "groups": groups,
+        "teams": teams,
+        "actions": actions,
+        "k": k,
+        "reports": reports.round_reports(session, a_round) if released else [],
+    }
 
 
 @get("/rounds/{round_id:int}", sync_to_thread=True)

@@ -6,20 +6,20 @@ Numbers leave here under the same anonymity rules as the pages: response rates o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from litestar import Router, get, post
+from litestar import Response, Router, get, post
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlmodel import Session, select
 
-from survey import analytics, imports_api, rounds
+from survey import analytics, imports_api, reports, reports_web, rounds
 from survey.auth import api_scope, now
 from survey.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.models import Employee, Round, RoundUnit, Unit
+from survey.models import Employee, Round, RoundStatus, RoundUnit, Unit
 from survey.scheduler import (
     ScheduleError,
     ScheduleInfo,
@@ -290,6 +290,72 @@ def round_linkage(
     return _results(round_id, db, lambda: analytics.linkage(db, round_id, settings.min_group_size, outcome))
 
 
+# --- Reports ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportOut:
+    kind: str = field(metadata={"description": "function, team or organisation (executive or regional)"})
+    title: str
+    unit_id: int | None = field(metadata={"description": "null: the whole organisation's executive report"})
+    code: str | None
+    name: str
+    url: str = field(metadata={"description": "where to download the PDF"})
+
+
+def _published_reports(session: Session, round_id: int) -> tuple[Round, list[reports.ReportRef]]:
+    a_round = _round(session, round_id)
+    if a_round.status != RoundStatus.PUBLISHED:
+        raise Conflict(
+            f"round {a_round.name!r} is {a_round.status}: its reports are released when HR publishes it"
+        )
+    return a_round, reports.round_reports(session, a_round)
+
+
+@get("/rounds/{round_id:int}/reports", opt={"scope": "reports:read"}, sync_to_thread=True)
+def list_reports(round_id: ObjectId, db: DatabaseDep) -> list[ReportOut]:
+    """Every report of a published round: the executive report of the whole organisation, one per group, per
+    support function and per front-line team. A round not published yet answers 409."""
+    with db.session() as session:
+        a_round, refs = _published_reports(session, round_id)
+    return [
+        ReportOut(
+            ref.kind,
+            ref.kind_title,
+            ref.unit_id,
+            ref.code,
+            ref.name,
+            f"/api/rounds/{a_round.id}/reports/{ref.path}",
+        )
+        for ref in refs
+    ]
+
+
+@get(
+    "/rounds/{round_id:int}/reports/{unit:str}",
+    opt={"scope": "reports:read"},
+    sync_to_thread=True,
+    response_description="the report as a PDF",
+)
+def download_report(
+    round_id: ObjectId,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    unit: str = Parameter(
+        max_length=20, description="a unit id, or organisation for the whole organisation's report"
+    ),
+) -> Response[bytes]:
+    """One report of a published round as a PDF (A4, tagged, fonts embedded). 404: no such report in the round."""
+    with db.session() as session:
+        a_round, refs = _published_reports(session, round_id)
+    ref = next((r for r in refs if r.path == unit), None)
+    if ref is None:
+        raise NotFoundException(
+            f"round {a_round.name!r} has no report {unit!r}: see /api/rounds/{round_id}/reports"
+        )
+    return reports_web.pdf_response(reports_web.report_pdf(db, settings, ref), ref, a_round.name)
+
+
 # --- Schedules --------------------------------------------------------------------------------------------------
 
 
@@ -393,6 +459,8 @@ def api_router() -> Router:
             response_rates,
             round_scores,
             round_linkage,
+            list_reports,
+            download_report,
             list_schedules_api,
             get_schedule_api,
             create_schedule_api,

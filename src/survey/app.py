@@ -24,6 +24,7 @@ from survey.auth import Authentication, LoginPages
 from survey.db import Database
 from survey.heads import staff_router
 from survey.intake import Intake
+from survey.reports_web import reports_router
 from survey.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
 from survey.web import http_error_page, security_headers, server_error_page, unreadable_request_page
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LoginPages,
             admin_router(),
             staff_router(),
+            reports_router(),
             api_router(),
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import insert, update
 from sqlmodel import select
 
+from survey import reports
 from survey.accounts import create_user
 from survey.db import Database, upgrade
 from survey.intake import external_rows, internal_rows, store_external, store_internal
@@ -20,6 +21,7 @@ from survey.models import (
     Invitation,
     Item,
     Role,
+    Round,
     RoundStatus,
     SurveyKind,
     Unit,
@@ -48,6 +50,8 @@ from survey.simulation import (
 from survey.tokens import new_token, token_hash
 
 DEMO_DATABASE = "survey-demo.db"
+# Beside the database: the PDF reports of the latest closed round, which the demo server serves from there.
+DEMO_REPORTS = "survey-demo-reports"
 # The demo's accounts share this password. A demo on 127.0.0.1 only; never a real deployment.
 DEMO_PASSWORD = "demo-password-2026"
 # Shares of each team's staff who have answered the open round so far, team by team in turn: most teams are on
@@ -67,6 +71,7 @@ class DemoInfo:
     function_ids: list[int]
     team_ids: list[int]
     accounts: list[tuple[str, str]]  # (e-mail, what the account sees); every one's password is DEMO_PASSWORD
+    published_round_id: int  # the latest closed round, published: its reports are what heads download
 
 
 def first_monday(year: int, month: int) -> date:
@@ -206,6 +211,13 @@ def build_demo(
         )
         truth = sim.truth
         with db.session() as session:
+            # HR has published the closed rounds: heads and executives can download their reports.
+            closed = session.exec(
+                select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at)
+            )
+            for a_round in closed.all():
+                advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
+                published = a_round.id
             team = session.get(Unit, team_ids[0])
             accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
@@ -232,6 +244,7 @@ def build_demo(
             function_ids,
             team_ids,
             accounts,
+            published,
         )
     finally:
         db.dispose()
@@ -408,3 +421,30 @@ def _count_by_team(answers: SimulatedRound, team_count: int) -> list[int]:
     for a in answers.internal:
         counts[a.team] += 1
     return counts
+
+
+def render_demo_reports(
+    info: DemoInfo, directory: Path, progress: Callable[[str], None] = lambda _: None
+) -> Path:
+    """Render every report of the demo's latest published round into `directory` (as a reports folder the
+    server serves from: see `reports.cached_pdf`), on every core. Returns the round's folder."""
+    url = f"sqlite:///{info.database}"
+    db = Database(url)
+    try:
+        with db.session() as session:
+            a_round = session.get(Round, info.published_round_id)
+            refs = reports.round_reports(session, a_round)
+        folder = reports.round_folder(directory, a_round.id)
+        done = []
+
+        def step(ref: reports.ReportRef) -> None:
+            done.append(ref)
+            if len(done) % 10 == 0 or len(done) == len(refs):
+                progress(f"Rendered {len(done)} of {len(refs)} reports of {a_round.name}")
+
+        reports.render_round(
+            db, a_round.id, Settings(database_url=url), folder, refs, progress=step, keep_keys=True
+        )
+        return folder
+    finally:
+        db.dispose()

@@ -69,6 +69,9 @@ class Settings:
     # Signed-in sessions end after this long without a request, and after session_max_hours in any case.
     session_idle_minutes: int = 60
     session_max_hours: int = 12
+    # A folder where rendered PDF reports are kept and served again while their data is unchanged. Empty: every
+    # download renders its report afresh (a second or two).
+    reports_dir: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -109,6 +112,8 @@ class Settings:
             )
         if "SURVEY_SESSION_MAX_HOURS" in env:
             values["session_max_hours"] = _int("SURVEY_SESSION_MAX_HOURS", env["SURVEY_SESSION_MAX_HOURS"], 1)
+        if "SURVEY_REPORTS_DIR" in env:
+            values["reports_dir"] = env["SURVEY_REPORTS_DIR"].strip()
         return cls(**values).validated()
 
     def validated(self) -> Settings:
