@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-analytics clean
+.PHONY: demo test bench bench-analytics bench-reports pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -13,11 +13,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) pdf-libraries
 	$(BIN)/survey demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium pdf-libraries
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The PDF reports are rendered by WeasyPrint, which needs Pango (and HarfBuzz, fontconfig) from the system; install
+# them when we can (as root with apt), otherwise say what is missing.
+pdf-libraries: $(STAMP)
+	@$(BIN)/python -c 'import weasyprint' 2>/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 \
+	      libharfbuzz-subset0 >/dev/null) && $(BIN)/python -c 'import weasyprint' ; } \
+	  || { echo "The PDF reports need Pango: install the Debian packages libpango-1.0-0 and libpangoft2-1.0-0."; exit 1; }
 
 # The browser test drives Debian's chromium; install it when we can (as root with apt), otherwise say what is missing.
 chromium:
@@ -32,5 +40,10 @@ bench: $(STAMP)
 bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py
 
+# A support-function report against plain text of as many pages, and every report of a 40-unit round (see
+# bench/README.md); about a minute.
+bench-reports: $(STAMP) pdf-libraries
+	$(BIN)/python bench/reports.py
+
 clean:
-	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm
+	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports

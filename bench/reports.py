@@ -1,0 +1,177 @@
+"""Reports benchmark: a support-function head's PDF against a plain-text PDF of the same page count, and every
+report of a 40-unit round on all cores.
+
+    python bench/reports.py [--repeats 5] [--seed 1] [--workers N] [--keep]
+
+Writes a demo-sized organisation (`survey.demo.simulate_into`) into a fresh SQLite database: 30 front-line
+teams in 3 regions, 7 support functions, 12 staff and about 150 customers per team, 6 closed quarterly rounds,
+so the latest round has four before it for the trends. 30 teams, 7 functions and 3 regions are the 40 units
+whose reports (and the organisation's) the second part renders.
+
+1. The planted driver's support-function report, rendered `--repeats` times from its gathered data (the data
+   itself is gathered once, as a web request or `survey reports` does per round), interleaved with the baseline:
+   WeasyPrint rendering a plain-text document of as many pages (paragraphs of text, the same stylesheet and
+   fonts), calibrated to the page count first. Medians are printed, and `ratio N` = report / baseline.
+2. `survey reports` on the latest round: every report, the data gathered once and rendered by one process per
+   core (`reports.render_round`), wall-clock from the start of the data gathering to the last file written.
+
+Targets (issue 5): ratio at most 2.0; every report of the round in at most 20 s on these 2-core machines.
+Printed as PASS/FAIL; the exit status is 0 whatever the figures (they are figures, not a timed test).
+With --keep the database is $TMPDIR/survey-bench-reports-<seed>.db, kept and reused by the next run with --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pypdf import PdfReader
+from sqlmodel import select
+
+from survey import reports
+from survey.db import Database, upgrade
+from survey.demo import simulate_into
+from survey.models import Round
+from survey.settings import Settings
+from survey.simulation import OrgShape
+
+SHAPE = OrgShape(functions=7, teams=30, staff_per_team=12, customers_per_team=150, rounds=6, regions=3)
+TARGET_RATIO = 2.0
+TARGET_ROUND_SECONDS = 20.0
+PARAGRAPH = (
+    "Front-line staff rate the service they get from each support function on five dimensions, and the "
+    "customers of each team rate the team in turn. The two are paired through the team, so a department head "
+    "sees where internal shortfalls line up with what customers feel, and which come first. "
+) * 3
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def plain_text_pdf(paragraphs: int) -> bytes:
+    from weasyprint import HTML
+
+    body = "".join(f"<h2>Section {i + 1}</h2><p>{PARAGRAPH}</p>" for i in range(paragraphs))
+    html = f'<!doctype html><html lang="en"><head><link rel="stylesheet" href="{reports.STYLESHEET}"></head><body>{body}</body></html>'
+    document = HTML(string=html, base_url=str(reports.ASSETS) + "/", url_fetcher=reports._fetcher())
+    return document.write_pdf(pdf_tags=True)
+
+
+def calibrate(page_count: int) -> int:
+    """The number of paragraphs whose plain-text document has `page_count` pages."""
+    paragraphs = 4
+    while pages(plain_text_pdf(paragraphs)) < page_count:
+        paragraphs += 2
+    while paragraphs > 1 and pages(plain_text_pdf(paragraphs - 1)) >= page_count:
+        paragraphs -= 1
+    return paragraphs
+
+
+def timed(work) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = work()
+    return time.perf_counter() - start, result
+
+
+def cpu_timed(work) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of `work` (WeasyPrint is single-threaded: CPU time is steadier on a busy
+    machine)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes for the whole round (default: cores)"
+    )
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.gettempdir())
+    path = folder / f"survey-bench-reports-{args.seed}.db" if args.keep else None
+    scratch = tempfile.TemporaryDirectory()
+    if path is None:
+        path = Path(scratch.name) / "bench.db"
+    url = f"sqlite:///{path}"
+    fresh = not path.exists()
+    if fresh:
+        upgrade(url)
+    db = Database(url)
+    if fresh:
+        print(
+            f"Writing {SHAPE.teams} teams, {SHAPE.functions} functions, {SHAPE.rounds} rounds...", flush=True
+        )
+        simulate_into(db, SHAPE, args.seed, drop_round=SHAPE.rounds - 2)
+    settings = Settings(database_url=url)
+    with db.session() as session:
+        latest = session.exec(select(Round).order_by(Round.opens_at.desc())).first()
+        refs = reports.round_reports(session, latest)
+    function_refs = [r for r in refs if r.kind == reports.FUNCTION]
+    print(f"Round {latest.name}: {len(refs)} reports ({len(refs) - 1} units and the organisation)")
+
+    # The first gathering computes and stores the round's results (as the first request after a close does).
+    seconds, data = timed(lambda: reports.round_data(db, latest.id, settings))
+    print(f"Gathering the round's released results: first {seconds:.2f} s", end="")
+    seconds, data = timed(lambda: reports.round_data(db, latest.id, settings))
+    print(f", stored {seconds:.2f} s")
+    # The fullest function report: the one with the most hotspots (the planted driver's, when it is found).
+    ref = max(function_refs, key=lambda r: hotspot_count(data, r))
+    context = reports.report_context(data, ref)
+    pdf = reports.render_pdf(context)
+    page_count = pages(pdf)
+    paragraphs = calibrate(page_count)
+    print(
+        f"Support-function report for {ref.name}: {page_count} pages; baseline: {paragraphs} paragraphs of "
+        f"plain text, {pages(plain_text_pdf(paragraphs))} pages"
+    )
+    report_times, baseline_times = [], []
+    for _ in range(args.repeats):
+        report_times.append(cpu_timed(lambda: reports.render_pdf(context)))
+        baseline_times.append(cpu_timed(lambda: plain_text_pdf(paragraphs)))
+    report_s, baseline_s = (
+        statistics.median(t[0] for t in times) for times in (report_times, baseline_times)
+    )
+    report_cpu, baseline_cpu = (
+        statistics.median(t[1] for t in times) for times in (report_times, baseline_times)
+    )
+    ratio = report_s / baseline_s
+    print(
+        f"report {report_s:.3f} s, CPU {report_cpu:.3f} s (runs {', '.join(f'{t:.2f}' for t, _ in report_times)})"
+    )
+    print(
+        f"baseline {baseline_s:.3f} s, CPU {baseline_cpu:.3f} s "
+        f"(runs {', '.join(f'{t:.2f}' for t, _ in baseline_times)})"
+    )
+    print(f"ratio of CPU times {report_cpu / baseline_cpu:.2f}")
+    print(f"ratio {ratio:.2f}  target <= {TARGET_RATIO}: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
+
+    with tempfile.TemporaryDirectory() as out:
+        seconds, written = timed(
+            lambda: reports.render_round(db, latest.id, settings, Path(out), refs, workers=args.workers)
+        )
+        total_pages = sum(pages(p.read_bytes()) for p in written)
+    print(
+        f"every report of the round: {len(written)} PDFs, {total_pages} pages, {seconds:.1f} s "
+        f"target <= {TARGET_ROUND_SECONDS:.0f} s: {'PASS' if seconds <= TARGET_ROUND_SECONDS else 'FAIL'}"
+    )
+    db.dispose()
+    scratch.cleanup()
+    return 0
+
+
+def hotspot_count(data: reports.RoundData, ref: reports.ReportRef) -> int:
+    return sum(1 for h in data.linkage["hotspots"] if h["function"]["code"] == ref.code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
