@@ -280,3 +280,61 @@ def test_bad_report_arguments_exit_2_and_say_what_is_wrong(
     monkeypatch.chdir(tmp_path)
     result = run(*args)
     assert result.exit_code == 2 and message in result.output.lower().replace("\n", " "), result.output
+
+
+def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, settings, simulated):
+    """A team head reads the organisation's drivers with their evidence, but not which other teams' ratings
+    fell: the driver sentences that list them, and other teams' hotspots, go to function heads and executives
+    only. (The small round has too few teams for a linkage: a claim naming every team is put in its results.)"""
+    sim, round_id = simulated
+    data = reports.round_data(db, round_id, settings)
+    names = {t.code: t.name for t in sim.teams}
+    function, first = sim.functions[0], sim.teams[0]
+    test = {"measure": "overall", "n": 10, "effect": -5.0, "low": -8.0, "high": -2.0, "p": 0.01, "q": 0.05}
+    data.linkage.update(enough_data=True, r2=0.3)
+    data.linkage["drivers"] = [
+        {
+            "function": {"id": function.id, "code": function.code, "name": function.name},
+            "measure": "overall",
+            "claim": "precedes",
+            **{"weight": 0.5, "weight_low": 0.1, "weight_high": 0.8, "n": 10},
+            "tests": {
+                "same_round": {
+                    **test,
+                    "kind": "same_round",
+                    "effect": 0.5,
+                    "low": 0.2,
+                    "high": 0.7,
+                    "flagged": [],
+                },
+                "lagged": None,
+                "reverse": None,
+                "change": {**test, "kind": "change", "flagged": list(names)},
+            },
+            "sentence": "Teams " + ", ".join(names.values()) + " fell.",
+        }
+    ]
+    data.linkage["hotspots"] = [
+        {
+            "function": data.linkage["drivers"][0]["function"],
+            "team": {"id": first.id, "code": first.code, "name": first.name},
+            **dict.fromkeys(("score", "norm", "outcome", "outcome_norm", "slope", "impact"), 1.0),
+            **{"score_n": 6, "outcome_n": 30, "sentence": f"{first.name} rates it low."},
+        }
+    ]
+    with db.session() as session:
+        refs = reports.round_reports(session, session.get(Round, round_id))
+        parent = {u.code: u.parent_id for u in session.exec(select(Unit))}
+        codes = {u.id: u.code for u in session.exec(select(Unit))}
+    for ref in refs:
+        html = reports.render_html(reports.report_context(data, ref), "report.css")
+        if ref.kind == reports.FUNCTION or ref.unit_id is None:
+            assert all(name in html for name in names.values()), ref.code  # function heads, executives: all
+            continue
+        mine = (
+            {ref.code} if ref.kind == reports.TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
+        )
+        if ref.kind == reports.ORGANISATION:  # a region's report gives the drivers' evidence, without names
+            assert "across the organisation, the 10 teams whose rating" in html.lower(), ref.code
+        for code, name in names.items():
+            assert (name in html) == (code in mine), (ref.code, name)

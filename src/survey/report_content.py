@@ -187,6 +187,29 @@ def trend(periods: list[str], series: list[charts.Series], **options) -> dict:
     }
 
 
+def driver_evidence(driver: dict, outcome: dict) -> str:
+    """A driver's evidence without naming any team: for the reports of one team or region, whose readers may
+    not see which other teams' ratings fell."""
+    name, label, unit = driver["function"]["name"], outcome["label"], outcome["unit"]
+    change_test, same = driver["tests"].get("change"), driver["tests"].get("same_round")
+    parts = []
+    if change_test:
+        parts.append(
+            f"across the organisation, the {len(change_test['flagged'])} teams whose rating of {name} fell well "
+            f"below their own history saw {label} change by {number(change_test['effect'])} {unit} more than "
+            f"the other teams the next round (90% interval {number(change_test['low'])} to "
+            f"{number(change_test['high'])}, q {number(change_test['q'], 3)}, {change_test['n']} teams)"
+        )
+    if same:
+        parts.append(
+            f"across teams, this round's ratings of {name} and {label} correlate at rho "
+            f"{number(same['effect'], 2)} (90% interval {number(same['low'], 2)} to {number(same['high'], 2)}, "
+            f"q {number(same['q'], 2)}, {same['n']} teams)"
+        )
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
 def _driver(linkage: dict, function_code: str) -> dict | None:
     return next((d for d in linkage.get("drivers", []) if d["function"]["code"] == function_code), None)
 
@@ -684,7 +707,7 @@ def team_report(
             _finding(
                 f"Of the functions linked with {outcome['label']}, your team rates "
                 f"{top['function']['name']} {number(abs(top['gap']))} below all teams.",
-                top["driver"]["sentence"],
+                driver_evidence(top["driver"], outcome),
             )
         )
     elif linkage["enough_data"]:
@@ -757,6 +780,7 @@ def team_report(
 
 def _weighing(ratings: list[dict], linkage: dict) -> list[dict]:
     """The linked (claimed) functions this team rates below all teams, largest shortfall times weight first."""
+    outcome = linkage["outcome"]
     found = []
     for r in ratings:
         driver = r["driver"]
@@ -764,7 +788,9 @@ def _weighing(ratings: list[dict], linkage: dict) -> list[dict]:
             continue
         gap = r["shown"]["mean"] - r["all"]["mean"]
         if gap < 0:
-            found.append({**r, "gap": gap, "weight": driver["weight"]})
+            found.append(
+                {**r, "gap": gap, "weight": driver["weight"], "evidence": driver_evidence(driver, outcome)}
+            )
     return sorted(found, key=lambda r: r["gap"] * (r["weight"] or 0))
 
 
@@ -823,7 +849,10 @@ def organisation_report(
         )
 
     hotspots = [h for h in linkage.get("hotspots", []) if node is None or h["team"]["code"] in scope.teams]
-    drivers = sorted(linkage.get("drivers", []), key=lambda d: -(d["weight"] or 0))
+    drivers = [  # a region's head reads the evidence without the names of teams outside their region
+        {**d, "evidence": d["sentence"] if node is None else driver_evidence(d, outcome)}
+        for d in sorted(linkage.get("drivers", []), key=lambda d: -(d["weight"] or 0))
+    ]
     claimed = [d for d in drivers if d["claim"]]
     total_rate = next((p for p in participation if p["code"] == node), None)
     low_rates = [p for p in participation if p["kind"] == "front_line" and p["low"]]
@@ -837,7 +866,7 @@ def organisation_report(
         findings.append(
             _finding(
                 f"Shortfalls of {driver['function']['name']} {CLAIM_VERBS[driver['claim']]} lower {outcome['label']}.",
-                driver["sentence"],
+                driver["evidence"],
             )
         )
     if linkage["enough_data"] and not claimed:
