@@ -338,3 +338,11 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
             assert "across the organisation, the 10 teams whose rating" in html.lower(), ref.code
         for code, name in names.items():
             assert (name in html) == (code in mine), (ref.code, name)
+
+
+def test_survey_reports_into_a_path_that_cannot_be_a_folder_exits_2(run, simulated, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = run("reports", str(simulated[1]), "-o", str(tmp_path / "a-file" / "reports"))
+    assert result.exit_code == 2 and "cannot write into" in result.output and "Traceback" not in result.output
+    result = run("reports", str(simulated[1]), "-o", str(tmp_path / "a-file"))
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output

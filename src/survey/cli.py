@@ -789,6 +789,8 @@ def report(round_ref: str, unit_code: str | None, output: Path) -> None:
         )
     except (RoundError, reports.ReportNotFound, analytics.NotReleased) as error:
         raise CliError(str(error)) from None
+    except OSError as error:
+        raise CliError(f"cannot write {str(output)!r}: {error.strerror or error}") from None
     finally:
         db.dispose()
     click.echo(f"{ref.kind_title} for {ref.name}, round {a_round.name}: {output}")
@@ -830,6 +832,8 @@ def reports(round_ref: str, output: Path, workers: int | None) -> None:
             )
     except (RoundError, analytics.NotReleased) as error:
         raise CliError(str(error)) from None
+    except OSError as error:
+        raise CliError(f"cannot write into {str(output)!r}: {error.strerror or error}") from None
     finally:
         db.dispose()
     click.echo(f"{len(written)} reports of round {a_round.name} in {output}")

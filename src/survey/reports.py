@@ -329,9 +329,13 @@ def render_pdf(context: dict) -> bytes:
 
 
 def context_key(context: dict) -> str:
-    """A fingerprint of what a report shows (with the templates' version), for caches of rendered files."""
-    text = json.dumps(context, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A fingerprint of what a report shows and of the templates and CSS that lay it out, for the folder of
+    rendered reports: a new version of either renders the report anew."""
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True, default=str).encode())
+    for path in sorted(ASSETS.glob("*.*")):
+        if path.suffix in (".html", ".css"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_report(context: dict, target: str | Path, keep_key: bool = False) -> str:
