@@ -345,4 +345,4 @@ def test_survey_reports_into_a_path_that_cannot_be_a_folder_exits_2(run, simulat
     result = run("reports", str(simulated[1]), "-o", str(tmp_path / "a-file" / "reports"))
     assert result.exit_code == 2 and "cannot write into" in result.output and "Traceback" not in result.output
     result = run("reports", str(simulated[1]), "-o", str(tmp_path / "a-file"))
-    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+    assert result.exit_code == 2 and "is a file" in result.output

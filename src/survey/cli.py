@@ -822,8 +822,6 @@ def reports(round_ref: str, output: Path, workers: int | None) -> None:
         with db.session() as session:
             a_round = find_round(session, round_ref)
             refs = reporting.round_reports(session, a_round)
-        if output.exists() and not output.is_dir():
-            raise click.BadParameter(f"{str(output)!r} is a file, not a folder", param_hint="'-o'")
         with click.progressbar(
             length=len(refs), label=f"Rendering {len(refs)} reports", file=sys.stderr
         ) as bar:
