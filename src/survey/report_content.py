@@ -710,6 +710,21 @@ def team_report(
                 driver_evidence(top["driver"], outcome),
             )
         )
+    elif claimed := [r for r in ratings if r["driver"] and r["driver"]["claim"]]:
+        # linked functions exist, but this team does not rate them below the others (or its rating is hidden)
+        r = claimed[0]
+        verdict = (
+            f"your team rates it {number(r['shown']['mean'])}, against {number(r['all']['mean'])} across all teams"
+            if r["shown"] and r["all"]
+            else "your team's rating of it is suppressed"
+        )
+        findings.append(
+            _finding(
+                f"Shortfalls of {r['function']['name']} {CLAIM_VERBS[r['driver']['claim']]} lower "
+                f"{outcome['label']} across the organisation; {verdict}.",
+                driver_evidence(r["driver"], outcome),
+            )
+        )
     elif linkage["enough_data"]:
         findings.append(
             _finding(
