@@ -3,6 +3,7 @@ their way around the administration on a laptop."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import time
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from sqlmodel import select
 
 from conftest import make_org, make_people, start_round
 from helpers import PASSWORD, free_port
@@ -44,6 +46,13 @@ def server(tmp_path):
     links = {
         email: link.replace("https://testserver.local", base_url) for email, link in a_round.links.items()
     }
+    with serving(url, base_url, port):
+        yield {**links, "base": base_url}
+
+
+@contextlib.contextmanager
+def serving(url: str, base_url: str, port: int):
+    """`survey serve` on the database at `url`, until the block ends."""
     env = {
         **os.environ,
         "SURVEY_DATABASE_URL": url,
@@ -62,7 +71,7 @@ def server(tmp_path):
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield {**links, "base": base_url}
+        yield
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
@@ -167,4 +176,53 @@ def test_a_new_hr_user_logs_in_sets_a_schedule_and_reads_the_outbox(server, tmp_
         expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
         page.goto(f"{base}/admin")
         expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+        browser.close()
+
+
+@pytest.mark.browser
+def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_path):
+    """The HTML view of a report loads its stylesheet and fonts under the site's content security policy (no
+    inline styles), so its heat map's figures sit in their shaded cells as in the PDF."""
+    from survey.accounts import create_user
+    from survey.demo import simulate_into
+    from survey.models import Role, Round, RoundStatus
+    from survey.rounds import advance_round
+    from survey.simulation import OrgShape
+
+    url = f"sqlite:///{tmp_path}/reports.db"
+    upgrade(url)
+    db = Database(url)
+    sim = simulate_into(
+        db, OrgShape(functions=2, teams=6, staff_per_team=6, customers_per_team=10, rounds=2), 3
+    )
+    with db.session() as session:
+        for a_round in session.exec(select(Round)).all():
+            advance_round(session, a_round, RoundStatus.PUBLISHED)
+        create_user(
+            session, "head@example.com", "Head", Role.HEAD, [sim.functions[0].code], password=PASSWORD
+        )
+    db.dispose()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with serving(url, base_url, port), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(f"{base_url}/login")
+        page.fill("#email", "head@example.com")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base_url}/reports")
+        links = page.locator("a", has_text="view in the browser")
+        assert links.count() == 2  # the function's report in each published round, and nothing else
+        links.first.click()
+        expect(page.locator("h1")).to_contain_text(sim.functions[0].name)
+        assert "Report Sans" in page.evaluate("getComputedStyle(document.body).fontFamily")
+        grid = page.locator(".grid-body pre")
+        assert "Report Mono" in grid.evaluate("e => getComputedStyle(e).fontFamily")
+        assert page.evaluate("document.fonts.check('7pt \\'Report Mono\\'')")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        with page.expect_download() as download:
+            page.goto(f"{base_url}/reports")
+            page.locator("a", has_text="PDF").first.click()
+        assert download.value.suggested_filename.endswith(".pdf")
         browser.close()
