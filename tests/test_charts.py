@@ -445,7 +445,7 @@ def test_text_from_users_stays_literal_in_text_lines_and_out_of_the_shades():
     assert lines(grid)[0].startswith('<img src="file:') and grid.header[0].split()[0] == "<img"
     assert ("suppressed", HOSTILE) in grid.legend
     table = trend_table(["Q1", HOSTILE], [Series(HOSTILE, [4.0, 4.1], [10, 11])])
-    assert table[0].split()[1] == '<img' and table[1].startswith('<img src="file:')  # a period is cut to 12
+    assert table[0].split()[1] == "<img" and table[1].startswith('<img src="file:')  # a period is cut to 12
     assert not any("&lt;" in line or "&amp;" in line for line in grid.header + lines(grid) + table)
     # the picture holds no user text at all
     ET.fromstring(grid.shades)

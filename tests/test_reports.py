@@ -149,6 +149,11 @@ def test_the_same_data_gives_the_same_pdf_tagged_a4_with_fonts_embedded(db, sett
         for f in fonts
         if "/DescendantFonts" in f
     )
+    # every font is ours (reports/fonts), the charts' text included: the same file on every machine
+    names = {str(f["/BaseFont"]) for f in fonts}
+    assert names and all(name.split("+")[-1].startswith("/Report") or "Report" in name for name in names), (
+        names
+    )
     root = reader.trailer["/Root"]
     assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
 
@@ -229,7 +234,15 @@ def test_the_assets_route_serves_the_stylesheet_and_fonts_only(client, heads):
     css = client.get("/reports/assets/report.css")  # a browser (nosniff) applies only what says text/css
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert client.get("/reports/assets/fonts/DejaVuSansCondensed.ttf").status_code == 200
-    for name in ("function.html", "_base.html", "../pyproject.toml", "fonts/LICENSE", "%2e%2e/README.md"):
+    for name in (
+        "function.html",
+        "_base.html",
+        "../pyproject.toml",
+        "fonts/LICENSE",
+        "%2e%2e/README.md",
+        "report.css%0A",
+        "fonts/Nope.ttf",
+    ):
         assert client.get(f"/reports/assets/{name}").status_code == 404, name
 
 
@@ -346,3 +359,32 @@ def test_survey_reports_into_a_path_that_cannot_be_a_folder_exits_2(run, simulat
     assert result.exit_code == 2 and "cannot write into" in result.output and "Traceback" not in result.output
     result = run("reports", str(simulated[1]), "-o", str(tmp_path / "a-file"))
     assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_kept_reports_are_named_by_unit_id_so_two_codes_alike_never_share_a_file():
+    first = reports.ReportRef(1, 4, "_x", "First", reports.TEAM)
+    second = reports.ReportRef(1, 9, "x-4", "Second", reports.TEAM)
+    assert first.filename == second.filename == "x-4.pdf"  # safe names of two different codes can meet
+    assert first.cache_name != second.cache_name
+
+
+def test_a_team_without_results_still_gets_its_report(db, settings, client, simulated):
+    """A team taking part whose staff were not invited and whose customers did not answer: its report says
+    nothing could be shown, on every route, instead of failing."""
+    from survey.models import RoundUnit
+
+    sim, round_id = simulated
+    with db.session() as session:
+        empty = Unit(code="EMPTY", name="Empty store", kind="front_line", parent_id=sim.teams[0].parent_id)
+        session.add(empty)
+        session.flush()
+        session.add(RoundUnit(round_id=round_id, unit_id=empty.id))
+        session.commit()
+        empty_id = empty.id
+        create_user(session, "empty.head@example.com", "Empty Head", Role.HEAD, ["EMPTY"], password=PASSWORD)
+    text = pdf_text(render(db, settings, round_id, "EMPTY"))
+    assert "Empty store" in text and "not shown this round" in text
+    publish(db, round_id)
+    log_in(client, "empty.head@example.com")
+    assert client.get(f"/reports/{round_id}/{empty_id}/pdf").status_code == 200
+    assert client.get(f"/reports/{round_id}/{empty_id}/html").status_code == 200

@@ -25,7 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-FONT = "DejaVu Sans Condensed, DejaVu Sans, sans-serif"
+# "Report Sans" is the reports' own DejaVu Sans Condensed (reports/report.css): WeasyPrint draws a chart's text
+# with the document's fonts, so a PDF is the same on every machine; a browser showing the chart as an image
+# falls back to the system's DejaVu.
+FONT = "Report Sans, DejaVu Sans Condensed, DejaVu Sans, sans-serif"
 INK, MUTED, FAINT = "#222", "#5a5a5a", "#e4e4e4"
 ACCENT = "#1f3b6e"  # dark blue for the emphasised series; it prints as dark grey
 SHADE_LABELS = {-2: "well below the column's median", -1: "below", 0: "around", 1: "above"}

@@ -122,6 +122,19 @@ def _customer_score(scores: dict | None, node: str | None, measure: str) -> dict
     return cell["scores"].get(measure) if cell else None
 
 
+def _score_state(scores, function_code, node, measure) -> tuple[dict | None, bool]:
+    """A function's score for a node, and whether the node has a cell at all (a cell without the score: the
+    score is suppressed; no cell: nobody rated)."""
+    function = scores and _function(scores, function_code)
+    cell = function and _cells(function).get(node)
+    return (cell["scores"].get(measure) if cell else None), bool(cell)
+
+
+def _customer_state(scores, node, measure) -> tuple[dict | None, bool]:
+    cell = scores and _customers(scores).get(node)
+    return (cell["scores"].get(measure) if cell else None), bool(cell)
+
+
 def _team_medians(function: dict) -> dict[str, float | None]:
     medians = {}
     for measure in (OVERALL, *DIMENSIONS, IMPACT):
@@ -228,11 +241,13 @@ def _periods(history: list[dict]) -> list[str]:
 
 
 def _trend_series(history, label, pick, emphasis=False) -> charts.Series:
-    values = [pick(h) for h in history]
+    """A series across the rounds of `history`; `pick` gives a round's (shown figure, whether it has a cell)."""
+    states = [pick(h) for h in history]
     return charts.Series(
         label,
-        [v["mean"] if v else None for v in values],
-        [v["n"] if v else None for v in values],
+        [v["mean"] if v else None for v, _ in states],
+        [v["n"] if v else None for v, _ in states],
+        suppressed=[v is None and exists for v, exists in states],
         emphasis=emphasis,
     )
 
@@ -283,13 +298,11 @@ def _change_words(step: dict | None, decimals: int, before_name: str, unit: str 
 # --- Support function head ---------------------------------------------------------------------------------
 
 
-def function_report(code: str, scores: dict, linkage: dict, history: list[dict]) -> dict:
+def function_report(code: str, name: str, scores: dict, linkage: dict, history: list[dict]) -> dict:
     """The report for the head of the support function `code`. `history` holds the scores of the analysed round
     and up to four before it, oldest first (the analysed round last)."""
-    function = _function(scores, code)
-    if function is None:
-        raise LookupError(f"support function {code!r} was not rated in round {scores['round']['name']}")
-    name = function["name"]
+    # a function nobody rated this round (or whose every figure is hidden) still gets its report
+    function = _function(scores, code) or {"code": code, "name": name, "cells": [], "comments": []}
     cells = _cells(function)
     total = cells.get(None)
     medians = _team_medians(function)
@@ -461,7 +474,7 @@ def function_report(code: str, scores: dict, linkage: dict, history: list[dict])
                     _trend_series(
                         history,
                         MEASURE_LABELS[m],
-                        lambda h, m=m: _score(h, code, None, m),
+                        lambda h, m=m: _score_state(h, code, None, m),
                         emphasis=m == OVERALL,
                     )
                     for m in (OVERALL, *DIMENSIONS)
@@ -596,17 +609,13 @@ def _fix_first(name, function, hotspots, dimension_rows, tests, medians, driver)
 
 
 def team_report(
-    code: str, scores: dict, linkage: dict, history: list[dict], participation: dict | None
+    code: str, name: str, scores: dict, linkage: dict, history: list[dict], participation: dict | None
 ) -> dict:
     """The report for the head of the front-line team `code`: how the team rates each support function against
-    all teams, its customers' scores, and which internal problems weigh most on its customers."""
+    all teams, its customers' scores, and which internal problems weigh most on its customers. A team without
+    results this round gets its report all the same, every figure of it marked as not shown."""
     customers = _customers(scores)
     mine = customers.get(code)
-    names = {c["code"]: c["name"] for f in scores["functions"] for c in f["cells"] if c["code"]}
-    names.update({c["code"]: c["name"] for c in scores["customers"] if c["code"]})
-    if code not in names:
-        raise LookupError(f"front-line team {code!r} has no results in round {scores['round']['name']}")
-    name = names[code]
     outcome = linkage["outcome"]
     measure, decimals = outcome["measure"], outcome_decimals(outcome["measure"])
     previous = history[-2] if len(history) > 1 else None
@@ -642,6 +651,7 @@ def team_report(
                 "shown": shown,
                 "all": _customer_score(scores, None, key),
                 "before": _customer_score(previous, code, key),
+                "before_suppressed": _customer_state(previous, code, key) == (None, True),
                 "change": change(shown, _customer_score(previous, code, key)),
             }
         )
@@ -779,8 +789,8 @@ def team_report(
             "customers": trend(
                 _periods(history),
                 [
-                    _trend_series(history, name, lambda h: _customer_score(h, code, measure), emphasis=True),
-                    _trend_series(history, "All teams", lambda h: _customer_score(h, None, measure)),
+                    _trend_series(history, name, lambda h: _customer_state(h, code, measure), emphasis=True),
+                    _trend_series(history, "All teams", lambda h: _customer_state(h, None, measure)),
                 ],
                 scale=(-100, 100)
                 if measure == "nps"
@@ -1016,7 +1026,9 @@ def organisation_report(
             "trend": trend(
                 _periods(history),
                 [
-                    _trend_series(history, f["name"], lambda h, c=f["code"]: _score(h, c, node, OVERALL))
+                    _trend_series(
+                        history, f["name"], lambda h, c=f["code"]: _score_state(h, c, node, OVERALL)
+                    )
                     for f in functions
                 ],
                 scale=(1, 7),
@@ -1025,7 +1037,7 @@ def organisation_report(
                 _periods(history),
                 [
                     _trend_series(
-                        history, scope.name, lambda h: _customer_score(h, node, measure), emphasis=True
+                        history, scope.name, lambda h: _customer_state(h, node, measure), emphasis=True
                     )
                 ],
                 scale=outcome_scale,

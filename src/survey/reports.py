@@ -70,6 +70,11 @@ class ReportRef:
         return "organisation" if self.unit_id is None else str(self.unit_id)
 
     @property
+    def cache_name(self) -> str:
+        """The file name in a folder of kept reports: unique by the unit's id (SF02 with id 5: 5-SF02.pdf)."""
+        return self.filename if self.unit_id is None else f"{self.unit_id}-{self.filename}"
+
+    @property
     def filename(self) -> str:
         """A file name safe on every system and unique in its round: the unit's code, or "organisation"; a code
         that had to be changed to be safe gets its unit's id too."""
@@ -246,12 +251,12 @@ def _is_below(units: dict[int, Unit], unit_id: int, ancestor: int) -> bool:
 def report_context(data: RoundData, ref: ReportRef) -> dict:
     """What one report shows, JSON-ready (its charts as SVG data URIs)."""
     if ref.kind == FUNCTION:
-        context = report_content.function_report(ref.code, data.scores, data.linkage, data.history)
+        context = report_content.function_report(ref.code, ref.name, data.scores, data.linkage, data.history)
     elif ref.kind == TEAM:
         row = next(
             (p for p in data.participation if p["kind"] == "front_line" and p["code"] == ref.code), None
         )
-        context = report_content.team_report(ref.code, data.scores, data.linkage, data.history, row)
+        context = report_content.team_report(ref.code, ref.name, data.scores, data.linkage, data.history, row)
     else:
         if ref.unit_id is None:
             scope = report_content.Scope(None, ORGANISATION_NAME, data.teams, data.groups)
@@ -266,8 +271,16 @@ def report_context(data: RoundData, ref: ReportRef) -> dict:
         "kind_title": ref.kind_title,
         "document_id": hashlib.sha256(f"survey report {ref.round_id} {ref.path}".encode()).hexdigest()[:32],
         "created": data.closes_at,
-        "round_closes": datetime.fromisoformat(data.closes_at).strftime("%-d %B %Y"),
+        "round_closes": _date(datetime.fromisoformat(data.closes_at)),
     }
+
+
+MONTHS = "January February March April May June July August September October November December".split()
+
+
+def _date(moment: datetime) -> str:
+    """ "20 July 2026", in English whatever the machine's locale."""
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
 # --- Rendering -------------------------------------------------------------------------------------------------
@@ -360,7 +373,8 @@ def _key_file(path: Path) -> Path:
 def cached_pdf(context: dict, ref: ReportRef, directory: Path) -> bytes:
     """A report's PDF kept in `directory` (round-N/FILE.pdf, its data's fingerprint beside it): served again
     while the fingerprint matches, rendered and kept anew when the data changed."""
-    path = round_folder(directory, ref.round_id) / ref.filename
+    # named by unit id as well as code: two codes may make the same file name, never two ids
+    path = round_folder(directory, ref.round_id) / ref.cache_name
     key_file = _key_file(path)
     if not (path.is_file() and key_file.is_file() and key_file.read_text() == context_key(context)):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -390,7 +404,14 @@ def render_round(
         with db.session() as session:
             refs = round_reports(session, session.get(Round, round_id))
     directory.mkdir(parents=True, exist_ok=True)
-    targets = {ref: directory / ref.filename for ref in refs}
+    targets: dict[ReportRef, Path] = {}
+    taken: set[str] = set()
+    for (
+        ref
+    ) in refs:  # kept reports are named by unit id; and two names alike but for case are one on some disks
+        name = ref.cache_name if keep_keys or ref.filename.lower() in taken else ref.filename
+        taken.add(name.lower())
+        targets[ref] = directory / name
     workers = max(1, min(workers or os.cpu_count() or 1, len(refs)))
     if workers == 1:
         for ref in refs:

@@ -103,7 +103,7 @@ def report_view(
 def report_asset(name: Annotated[Path, Parameter(description="report.css or a font")]) -> File:
     """The reports' stylesheet and fonts, for their HTML view; nothing else under reports/ (not the templates)."""
     name = str(name).lstrip("/")
-    if not ASSET_FILES.match(name):
+    if not ASSET_FILES.fullmatch(name) or not (reports.ASSETS / name).is_file():
         raise NotFoundException()
     media_type = "text/css; charset=utf-8" if name.endswith(".css") else "font/ttf"
     return File(path=reports.ASSETS / name, media_type=media_type, content_disposition_type="inline")
