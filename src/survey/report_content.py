@@ -410,7 +410,8 @@ def function_report(code: str, name: str, scores: dict, linkage: dict, history: 
         findings.append(
             _finding(
                 f"{len(far_below)} team{'s' if len(far_below) != 1 else ''} rate{'s' if len(far_below) == 1 else ''}"
-                f" {name} a point or more below the median across teams ({number(medians[OVERALL])}).",
+                f" {name} a point or more below the median across teams ({number(medians[OVERALL])}, "
+                f"{sum(1 for c in teams if c['scores'].get(OVERALL))} teams).",
                 "; ".join(f"{c['name']} {shown_text(c['scores'][OVERALL])}" for c in far_below[:6]) + ".",
             )
         )
