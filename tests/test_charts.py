@@ -22,7 +22,7 @@ from survey.charts import (
     Series,
     bars,
     data_uri,
-    dot_plot,
+    dot_grid,
     heat_grid,
     shade,
     trend_lines,
@@ -102,14 +102,14 @@ def grey(fill: str) -> int:
     return int(digits[0:2], 16)
 
 
-def a_dot_plot(**kwargs) -> str:
+def a_dot_grid(**kwargs):
     rows = [
         Dot("Reliability", 4.2, 3.8, 4.6, n=18, compare=4.4),
         Dot("Empathy", None, suppressed=True, n=4),
         Dot("Overall", 4.6, 4.3, 4.9, n=23, emphasis=True),
     ]
     labels = {"reference_label": "midpoint", "compare_label": "organisation"}
-    return dot_plot(rows, scale=(1, 7), reference=4, **labels, **kwargs)
+    return dot_grid(rows, scale=(1, 7), reference=4, **labels, **kwargs)
 
 
 PERIODS = ["Q1", "Q2", "Q3", "Q4", "Q5"]
@@ -136,7 +136,7 @@ def a_bar_chart(**kwargs) -> str:
     return bars(rows, scale=(0, 100), unit="%", markers=[(60, "60% warning"), (75, "75% healthy")], **kwargs)
 
 
-CHARTS = [a_dot_plot, a_trend, a_bar_chart]
+CHARTS = [a_trend, a_bar_chart]
 
 
 def test_the_heat_grid_prints_every_value_with_its_n_in_its_row():
@@ -353,12 +353,28 @@ def test_a_small_grid_is_set_in_the_largest_size_and_a_narrow_one_smaller_to_fit
     assert all(narrow.font_pt * MONO * len(line) <= 110 for line in narrow.header + lines(narrow))
 
 
-def test_the_dot_plot_writes_value_interval_n_and_comparison():
-    printed = texts(a_dot_plot())
-    assert "4.2 [3.8, 4.6] n 18 ◇ 4.4" in printed
-    assert "4.6 [4.3, 4.9] n 23" in printed
-    assert "suppressed" in printed and not any("n 4" in text for text in printed)
-    assert "organisation" in printed and "midpoint" in printed
+def test_the_dot_plot_writes_value_interval_n_and_comparison_as_text_beside_its_picture():
+    grid = a_dot_grid()
+    rows = [line for line, _ in grid.rows]
+    assert rows[0].startswith("Reliability") and rows[0].endswith("4.2 [3.8, 4.6] n 18 ◇ 4.4")
+    assert rows[2].endswith("4.6 [4.3, 4.9] n 23") and grid.rows[2][1]  # the emphasised row
+    assert "suppressed" in rows[1] and "n 4" not in rows[1]
+    assert [label for _, label in grid.legend if "organisation" in label or "midpoint" in label]
+    assert rows[0].index("4.2 [") == rows[1].index("suppressed") == rows[2].index("4.6 [")  # one column
+    axis = rows[3]
+    assert axis.split() == ["1", "2", "3", "4", "5", "6", "7"]
+    root = ET.fromstring(grid.shades)
+    assert list(root.iter(f"{SVG}text")) == [] and len(list(root.iter(f"{SVG}circle"))) == 2
+    assert "url(#hatch)" in grid.shades  # the suppressed row is hatched across the scale
+
+
+def test_a_dot_lies_under_the_axis_number_of_its_value():
+    grid = dot_grid([Dot("A", 3.0), Dot("B", 5.0)], scale=(1, 7))
+    axis, cw = grid.rows[-1][0], grid.font_pt * MONO
+    root = ET.fromstring(grid.shades)
+    for circle, value in zip(root.iter(f"{SVG}circle"), ("3", "5")):
+        column = axis.index(value)
+        assert column * cw <= float(circle.get("cx")) <= (column + 1) * cw
 
 
 def test_trend_lines_break_where_a_value_is_missing_or_suppressed():
@@ -429,7 +445,6 @@ def test_the_same_input_gives_the_same_output(chart):
 
 def test_text_from_users_is_escaped():
     charts = [
-        dot_plot([Dot(HOSTILE, 4.0, n=10)], scale=(1, 7), reference=4, reference_label=HOSTILE),
         trend_lines(["Q1", HOSTILE], [Series(HOSTILE, [4.0, 4.1], [10, 11])], scale=(1, 7), title=HOSTILE),
         bars([Bar(HOSTILE, 50, n=10, note=HOSTILE)], scale=(0, 100), markers=[(50, HOSTILE)], unit=HOSTILE),
     ]
@@ -498,8 +513,9 @@ def test_any_labels_and_values_give_a_document_that_parses(labels, numbers):
         )
         for label in labels
     ]
+    dots = dot_grid([Dot(label, v, n=3, compare=v) for label, v in zip(labels, numbers)], scale=(-1, 1))
+    assert list(ET.fromstring(dots.shades).iter(f"{SVG}text")) == []
     for svg in [
-        dot_plot([Dot(label, v, n=3, compare=v) for label, v in zip(labels, numbers)], scale=(-1, 1)),
         trend_lines(periods, series, scale=(0, 10), title=labels[-1]),
         bars([Bar(label, v, n=9, note=label) for label, v in zip(labels, numbers)], scale=(-100, 100)),
     ]:

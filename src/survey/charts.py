@@ -569,67 +569,90 @@ def _wrap_chars(text: str, chars: int, lines: int) -> list[str]:
     return out
 
 
-def dot_plot(
+def dot_grid(
     rows: list[Dot],
     *,
     scale: tuple[float, float],
-    title: str = "",
     reference: float | None = None,
     reference_label: str = "",
     compare_label: str = "",
     interval_label: str = "interval",
     unit: str = "",
-    width: int = 640,
     decimals: int = 1,
-) -> str:
-    """A row per item: a dot at the value, a line across its interval, a diamond at `compare` (what it is:
-    `compare_label`), a dashed line at `reference`; at the right "value [low, high] n N ◇ compare". Values
-    off the scale are drawn at its end and printed as they are. A suppressed row is hatched across the
-    scale."""
-    scale, chart, row_h = _scale(scale), _Chart(title, width), 18
+    width_pt: float = 480,
+) -> Grid:
+    """A dot plot set like a heat grid: a line of monospaced text per item, its label at the left and at the
+    right "value [low, high] n N ◇ compare", over a picture drawing between them a dot at the value, a line
+    across its interval, a diamond at `compare` (what it is: `compare_label`) and a dashed line at
+    `reference`; a last line gives the axis' numbers. Values off the scale are drawn at its end and printed as
+    they are. A suppressed row is hatched across the scale and says "suppressed"."""
+    scale = _scale(scale)
     _finite(reference)
     texts = [_dot_text(row, decimals, unit) for row in rows]
-    label_w = _label_width([(r.label, r.emphasis) for r in rows], width)
-    text_w = min(max((_width(t, 9, True) for t in texts), default=0.0) + 4, width * 0.35)
-    x0, x1 = label_w + 8, width - text_w - 14
-    pos = _mapper(scale, x0, x1)
-    if reference is not None and reference_label:
-        label = _fit(reference_label, x1 - x0, 9)
-        half = _width(label, 9) / 2
-        x = min(max(pos(reference), x0 + half), width - half)
-        chart.add(_text(x, chart.y + 9, label, 9, "middle", MUTED))
-        chart.y += 13
-    if reference is not None:
-        x, bottom = pos(reference), chart.y + row_h * len(rows)
-        chart.add(_line(x, chart.y, x, bottom, MUTED, 1, "4 3"))
-    for row, text in zip(rows, texts):
-        middle = chart.y + row_h / 2
-        chart.add(_line(x0, middle, x1, middle, FAINT))
-        if row.suppressed:  # the word is in the text column, clear of a comparison's diamond
-            chart.add(_hatched(x0, middle - 5, x1 - x0, 10, word=False))
+    label_chars = min(30, max([len(_clean(row.label)) for row in rows] + [6]) + 2)
+    text_chars = max([len(t) for t in texts] + [10]) + 2
+    font_pt = GRID_SIZES[0]
+    cw, line_pt = font_pt * MONO_EM, font_pt * GRID_LEADING
+    plot_chars = max(20, int(width_pt / cw) - label_chars - text_chars)
+    chars = label_chars + plot_chars + text_chars
+    left, right = (label_chars + 1) * cw, (label_chars + plot_chars - 1) * cw
+    pos = _mapper(scale, left, right)
+    lines = [
+        (_cut(_clean(row.label), label_chars - 2).ljust(label_chars + plot_chars) + text, row.emphasis)
+        for row, text in zip(rows, texts)
+    ]
+    # The axis: each tick's number centred on the character column nearest to it, its mark drawn there.
+    ticks, tick_decimals = _ticks(scale)
+    axis = [" "] * chars
+    columns = []
+    for t in ticks:
+        label = _num(t, tick_decimals, unit)
+        column = round(pos(t) / cw - 0.5)
+        start = max(0, min(column - len(label) // 2, chars - len(label)))
+        if all(c == " " for c in axis[max(0, start - 1) : start + len(label) + 1]):
+            axis[start : start + len(label)] = label
+            columns.append((column + 0.5) * cw)
+    lines.append(("".join(axis).rstrip(), False))
+    height, parts = len(rows) * line_pt, []
+    for i, row in enumerate(rows):
+        middle = (i + 0.5) * line_pt
+        parts.append(_line(left, middle, right, middle, FAINT))
+        if row.suppressed:
+            parts.append(_el("rect", x=left, y=middle - 3, width=right - left, height=6, fill="url(#hatch)"))
         if row.low is not None and row.high is not None:
-            chart.add(_interval(pos(row.low), pos(row.high), middle))
+            parts.append(_interval(pos(row.low), pos(row.high), middle, 2.4))
         if row.value is not None:
-            chart.add(_el("circle", cx=pos(row.value), cy=middle, r=3.8, fill=(INK, ACCENT)[row.emphasis]))
+            parts.append(_el("circle", cx=pos(row.value), cy=middle, r=2.6, fill=(INK, ACCENT)[row.emphasis]))
         if row.compare is not None:  # over the dot and hollow, so both show where they meet
-            chart.add(_marker("diamond", pos(row.compare), middle, INK, 4.4))
-        chart.add(_text(x1 + 14, middle + 3.2, _fit(text, text_w, 9, row.emphasis), 9, bold=row.emphasis))
-        chart.row_label(row_h, row.label, label_w - 8, row.emphasis, width)
-        chart.y += row_h
-    chart.axis(scale, pos, unit)
-    legend: list[Legend] = [(lambda x, m: _el("circle", cx=x + 5, cy=m, r=3.8, fill=INK), 10, "value")]
+            parts.append(_marker("diamond", pos(row.compare), middle, INK, 2.8))
+    if reference is not None:
+        parts.append(_line(pos(reference), 0, pos(reference), height, MUTED, 0.8, "3 2"))
+    parts.append(_line(left, height + 0.5, right, height + 0.5, MUTED, 0.6))
+    parts += [_line(x, height + 0.5, x, height + 2.5, MUTED, 0.6) for x in columns]
+    body = "".join(parts)
+    total = height + line_pt
+    picture = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_c(chars * cw)}pt" height="{_c(total)}pt" '
+        f'viewBox="0 0 {_c(chars * cw)} {_c(total)}">'
+        + (_GRID_HATCH if "url(#hatch)" in body else "")
+        + body
+        + "</svg>\n"
+    )
+    legend = [("none", "●: value")]
     if any(row.low is not None for row in rows):
-        legend.append((lambda x, m: _interval(x, x + 18, m), 18, interval_label))
+        legend.append(("none", f"├─┤: {interval_label}"))
     if any(row.compare is not None for row in rows):
-        key = compare_label or "comparison"
-        legend.append((lambda x, m: _marker("diamond", x + 6, m, INK, 4.4), 12, key))
+        legend.append(("none", f"◇: {compare_label or 'comparison'}"))
+    if reference is not None and reference_label:
+        legend.append(("none", f"dashed line: {reference_label}"))
     if any(row.suppressed for row in rows):
-        legend.append(_hatch_key("suppressed: too few respondents"))
-    return chart.document(legend)
+        legend.append(("suppressed", "suppressed: too few respondents"))
+    return Grid([], lines, picture, legend, font_pt, line_pt, chars * cw)
 
 
-def _interval(a: float, b: float, y: float) -> str:
-    return _line(a, y, b, y, INK, 1.5) + _line(a, y - 3, a, y + 3, INK) + _line(b, y - 3, b, y + 3, INK)
+def _interval(a: float, b: float, y: float, half: float = 3) -> str:
+    ends = _line(a, y - half, a, y + half, INK) + _line(b, y - half, b, y + half, INK)
+    return _line(a, y, b, y, INK, 1.2) + ends
 
 
 def _dot_text(row: Dot, decimals: int, unit: str) -> str:

@@ -165,8 +165,12 @@ def outcome_spread(measure: str) -> float:
 
 
 def grid(columns: list[str], rows: list[charts.HeatRow], suppressed_note: str) -> dict:
-    """A heat map for the templates (see `charts.Grid`), its pictures as data URIs."""
-    made = charts.heat_grid(columns, rows, suppressed_note=suppressed_note)
+    """A heat map for the templates (see `charts.Grid`), its picture as a data URI."""
+    return as_grid(charts.heat_grid(columns, rows, suppressed_note=suppressed_note))
+
+
+def as_grid(made: charts.Grid) -> dict:
+    """A heat map or dot plot set as text over a picture (`charts.Grid`), for the templates."""
     return {
         "header": made.header,
         "rows": made.rows,
@@ -451,8 +455,8 @@ def function_report(code: str, name: str, scores: dict, linkage: dict, history: 
         "test_lines": test_lines,
         "comments": function["comments"],
         "charts": {
-            "dimensions": charts.data_uri(
-                charts.dot_plot(
+            "dimensions": as_grid(
+                charts.dot_grid(
                     [
                         charts.Dot(
                             r["label"],
@@ -487,8 +491,8 @@ def function_report(code: str, name: str, scores: dict, linkage: dict, history: 
                 heat_rows,
                 f"suppressed: fewer than {scores['min_group_size']} respondents, or derivable from others",
             ),
-            "links": charts.data_uri(
-                charts.dot_plot(
+            "links": as_grid(
+                charts.dot_grid(
                     correlations,
                     scale=(-1, 1),
                     reference=0,
@@ -770,8 +774,8 @@ def team_report(
         "participation": participation,
         "before_name": before_name,
         "charts": {
-            "ratings": charts.data_uri(
-                charts.dot_plot(
+            "ratings": as_grid(
+                charts.dot_grid(
                     [
                         charts.Dot(
                             r["function"]["name"],
@@ -996,8 +1000,8 @@ def organisation_report(
                 rows,
                 f"suppressed: fewer than {scores['min_group_size']} respondents, or derivable from others",
             ),
-            "drivers": charts.data_uri(
-                charts.dot_plot(
+            "drivers": as_grid(
+                charts.dot_grid(
                     [
                         charts.Dot(
                             d["function"]["name"] + (f" ({d['claim']})" if d["claim"] else ""),
