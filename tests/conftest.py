@@ -221,3 +221,22 @@ def settings_for_fuzz(settings):
         create_app(settings.with_(customer_rate_limit=100_000)), base_url=BASE_URL
     ) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def run(database_url):
+    """`survey ...` on the test database, as a user would run it: run("round", "open", "2026 Q4")."""
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    def invoke(*args: str, **env: str):
+        environment = {
+            "SURVEY_DATABASE_URL": database_url,
+            "SURVEY_BASE_URL": "https://survey.example.org",
+            "SURVEY_SECRET_KEY": "test-secret-key-for-the-command-line",
+            **env,
+        }
+        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+    return invoke

@@ -246,22 +246,6 @@ def test_linkage_finds_the_planted_driver_through_the_api(db, token_client):
     assert token_client.get(f"/api/rounds/{last_id}/linkage?outcome=bogus").status_code == 400
 
 
-@pytest.fixture
-def run(database_url):
-    from click.testing import CliRunner
-
-    from survey.cli import main
-
-    def invoke(*args: str):
-        environment = {
-            "SURVEY_DATABASE_URL": database_url,
-            "SURVEY_SECRET_KEY": "test-secret-key-for-the-cli",
-        }
-        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
-
-    return invoke
-
-
 def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_path):
     truth_file = tmp_path / "truth.json"
     made = run(

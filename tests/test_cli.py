@@ -14,21 +14,6 @@ from survey.models import Invitation, OutboxMessage, Round, RoundStatus
 from survey.tokens import token_hash
 
 
-@pytest.fixture
-def run(database_url):
-    def invoke(*args: str, **env: str):
-        runner = CliRunner()
-        environment = {
-            "SURVEY_DATABASE_URL": database_url,
-            "SURVEY_BASE_URL": "https://survey.example.org",
-            "SURVEY_SECRET_KEY": "test-secret-key-for-the-command-line",
-            **env,
-        }
-        return runner.invoke(main, list(args), env=environment, catch_exceptions=False)
-
-    return invoke
-
-
 def test_a_round_is_created_opened_and_closed(run, db, org):
     created = run("round", "create", "2027 Q1", "--opens", "2027-01-04", "--days", "14")
     assert created.exit_code == 0, created.output

@@ -6,13 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from conftest import start_round
-from survey.cli import main
 from survey.figures import (
     distribution_mean,
     distribution_score,
@@ -310,16 +308,6 @@ def test_any_row_gives_a_figure_within_the_scales_or_problems(metric, cells):
 
 
 # --- the command line ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run(database_url):
-    def invoke(*args: str):
-        return CliRunner().invoke(
-            main, list(args), env={"SURVEY_DATABASE_URL": database_url}, catch_exceptions=False
-        )
-
-    return invoke
 
 
 def test_the_command_lists_every_problem_and_exits_2(run, db, a_round, tmp_path):

@@ -249,20 +249,6 @@ def test_the_assets_route_serves_the_stylesheet_and_fonts_only(client, heads):
 # --- Command line -------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def run(database_url):
-    from click.testing import CliRunner
-
-    from survey.cli import main
-
-    def invoke(*args: str):
-        return CliRunner().invoke(
-            main, list(args), env={"SURVEY_DATABASE_URL": database_url}, catch_exceptions=False
-        )
-
-    return invoke
-
-
 def test_survey_report_and_survey_reports_write_pdfs(run, simulated, tmp_path, db):
     sim, round_id = simulated
     with db.session() as session:

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from conftest import start_round
-from survey.cli import main
 from survey.models import Employee, ImportRun, Invitation, Role, Unit, UnitKind, User, UserUnit
 from survey.roster import import_roster, read_roster_files
 from survey.tabular import ImportFile, read_table
@@ -530,16 +528,6 @@ def test_any_bytes_give_problems_or_a_clean_import_never_an_exception(db, header
 
 
 # --- the command line ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run(database_url):
-    def invoke(*args: str):
-        return CliRunner().invoke(
-            main, list(args), env={"SURVEY_DATABASE_URL": database_url}, catch_exceptions=False
-        )
-
-    return invoke
 
 
 def test_the_command_names_each_bad_line_and_exits_2(run, db, tmp_path):
