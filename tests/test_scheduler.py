@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
-from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import update
@@ -22,7 +21,6 @@ from helpers import employee_answers, open_survey, submit_survey
 from smtp_server import serving
 from survey import scheduler
 from survey.app import health
-from survey.cli import main
 from survey.db import Database
 from survey.mail import deliver_pending, outbox_counts
 from survey.models import (
@@ -458,48 +456,34 @@ def test_a_litestar_app_runs_the_scheduler_in_its_lifespan_only_when_enabled(db,
 # --- the command line --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(database_url):
-    def invoke(*args: str, **env: str):
-        environment = {
-            "SURVEY_DATABASE_URL": database_url,
-            "SURVEY_BASE_URL": "https://survey.example.org",
-            "SURVEY_SECRET_KEY": "test-secret-key-for-the-command-line",
-            **env,
-        }
-        return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
-
-    return invoke
-
-
-def test_hr_schedules_rounds_and_cron_runs_them_from_the_command_line(cli, db, org):
-    created = cli(
+def test_hr_schedules_rounds_and_cron_runs_them_from_the_command_line(run, db, org):
+    created = run(
         "schedule", "create", "Quarterly", "--timezone", "Europe/Berlin", "--unit", "SF1", "--unit", "FL1"
     )
     assert created.exit_code == 0, created.output
     assert "first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin, open 14 days" in created.output
     assert "Units: FL1, SF1." in created.output
-    listed = cli("schedule", "list")
+    listed = run("schedule", "list")
     assert "Quarterly" in listed.output and "Next round" in listed.output
     with db.write() as connection:  # pretend it was set up in time for 2027 Q1
         connection.execute(update(Schedule).values(created_at=SET_UP))
 
-    first = cli("tick", "--now", CREATED.isoformat())
+    first = run("tick", "--now", CREATED.isoformat())
     assert first.exit_code == 0 and "Created round 2027 Q1." in first.output
-    opened = cli("tick", "--now", "2027-01-04T08:00:30")
+    opened = run("tick", "--now", "2027-01-04T08:00:30")
     assert opened.exit_code == 0, opened.output
     assert "open (due 2027-01-04 08:00 UTC): opened; 6 invitations queued." in opened.output
     assert "Mail: 6 stored in the outbox." in opened.output  # no SMTP server configured
-    assert cli("tick", "--now", "2027-01-04T08:01:00").output == "Nothing due.\n"
+    assert run("tick", "--now", "2027-01-04T08:01:00").output == "Nothing due.\n"
 
-    status = cli("mail", "status")
+    status = run("mail", "status")
     assert "stored 6" in status.output
-    shown = cli("mail", "show", "1")
+    shown = run("mail", "show", "1")
     assert shown.exit_code == 0 and "https://survey.example.org/i/" in shown.output
-    refused = cli("mail", "resend", "1")
+    refused = run("mail", "resend", "1")
     assert refused.exit_code == 2 and "no mail server is configured" in refused.output
 
-    updated = cli("schedule", "update", "Quarterly", "--paused", "--days", "10", "--reminders", "3,7")
+    updated = run("schedule", "update", "Quarterly", "--paused", "--days", "10", "--reminders", "3,7")
     assert updated.exit_code == 0, updated.output
     assert "(paused)" in updated.output and "open 10 days" in updated.output
 
@@ -526,13 +510,13 @@ def test_hr_schedules_rounds_and_cron_runs_them_from_the_command_line(cli, db, o
         (["mail", "resend", "99"], "no message 99 in the outbox"),
     ],
 )
-def test_bad_scheduling_arguments_exit_2_and_say_what_is_wrong(cli, org, args, message):
-    result = cli(*args)
+def test_bad_scheduling_arguments_exit_2_and_say_what_is_wrong(run, org, args, message):
+    result = run(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
 
 
-def test_tick_needs_the_servers_secret_key(cli):
-    result = cli("tick", SURVEY_SECRET_KEY="")
+def test_tick_needs_the_servers_secret_key(run):
+    result = run("tick", SURVEY_SECRET_KEY="")
     assert result.exit_code == 2 and "SURVEY_SECRET_KEY is not set" in result.output
