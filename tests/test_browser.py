@@ -217,7 +217,7 @@ def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_pat
         links.first.click()
         expect(page.locator("h1")).to_contain_text(sim.functions[0].name)
         assert "Report Sans" in page.evaluate("getComputedStyle(document.body).fontFamily")
-        grid = page.locator(".grid-body pre")
+        grid = page.locator(".grid-body pre").first
         assert "Report Mono" in grid.evaluate("e => getComputedStyle(e).fontFamily")
         assert page.evaluate("document.fonts.check('7pt \\'Report Mono\\'')")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
