@@ -152,7 +152,8 @@ def main() -> int:
         f"baseline {baseline_s:.3f} s, CPU {baseline_cpu:.3f} s "
         f"(runs {', '.join(f'{t:.2f}' for t, _ in baseline_times)})"
     )
-    print(f"ratio of CPU times {report_cpu / baseline_cpu:.2f}")
+    fastest = min(t for t, _ in report_times) / min(t for t, _ in baseline_times)
+    print(f"ratio of CPU times {report_cpu / baseline_cpu:.2f}; of the fastest runs {fastest:.2f}")
     print(f"ratio {ratio:.2f}  target <= {TARGET_RATIO}: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
 
     with tempfile.TemporaryDirectory() as out:

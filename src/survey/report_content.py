@@ -195,11 +195,12 @@ def _team_row(cell: dict, medians: dict) -> charts.HeatRow:
     return charts.HeatRow(label, cells, emphasis=cell["kind"] != "front_line")
 
 
-def trend(periods: list[str], series: list[charts.Series], **options) -> dict:
-    """A trend chart (a data URI) and its figures as lines of a table, for the templates."""
+def trend(periods: list[str], series: list[charts.Series], drawn: int | None = None, **options) -> dict:
+    """A trend chart of the first `drawn` series (default: all) as a data URI, and every series' figures as
+    lines of a table, for the templates."""
     decimals = options.get("decimals", 1)
     return {
-        "chart": charts.data_uri(charts.trend_lines(periods, series, **options)),
+        "chart": charts.data_uri(charts.trend_lines(periods, series[:drawn], **options)),
         "table": charts.trend_table(periods, series, decimals),
     }
 
@@ -485,6 +486,7 @@ def function_report(code: str, name: str, scores: dict, linkage: dict, history: 
                     for m in (OVERALL, *DIMENSIONS)
                 ],
                 scale=(1, 7),
+                drawn=1,  # the five dimensions move together: their lines would hide each other, their table not
             ),
             "teams": grid(
                 [MEASURE_LABELS[m] for m in (OVERALL, *DIMENSIONS)] + ["Harm"],
