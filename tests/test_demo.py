@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from statistics import mean
 
 import httpx
@@ -163,7 +164,21 @@ def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
             assert (
                 admin.status_code == 200 and str(admin.url).endswith("/admin") and "Open rounds" in admin.text
             )
+            # HR's round page links the reports the demo rendered, and the server hands out those very files.
+            folder = Path(re.search(r"one for the organisation: (\S+)", printed).group(1))
+            round_id = folder.name.removeprefix("round-")
+            links = re.findall(
+                rf"/reports/{round_id}/(\d+)/pdf", browser.get(f"/admin/rounds/{round_id}").text
+            )
+            assert len(links) == 40  # every unit's (and the organisation's, under its own name)
+            served = browser.get(f"/reports/{round_id}/{links[0]}/pdf")
+            assert served.content == next(folder.glob(f"{links[0]}-*.pdf")).read_bytes()
         assert (tmp_path / "survey-demo.db").exists()
+        db = Database(f"sqlite:///{tmp_path / 'survey-demo.db'}")
+        with db.engine.connect() as connection:
+            names = dict(connection.execute(text("SELECT code, name FROM unit")).all())
+        db.dispose()
+        assert_every_report_reads_well(folder, names)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -178,9 +193,26 @@ def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
 
 def test_demo_without_serving_is_quiet_about_servers(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8123"])
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--no-reports", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/i/" in result.output and "Serving" not in result.output
+    assert not (tmp_path / "survey-demo-reports").exists()
+
+
+def assert_every_report_reads_well(folder: Path, names: dict[str, str]) -> None:
+    """Every report of the demo's published round: 41 PDFs, each naming its unit and the round, stating its
+    findings, and printing no figure on fewer than 5 people nor anything of Python's."""
+    from pypdf import PdfReader
+
+    pdfs = sorted(folder.glob("*.pdf"))
+    assert len(pdfs) == 1 + 3 + 7 + 30  # the organisation, 3 regions, 7 functions, 30 teams
+    for pdf in pdfs:
+        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        # kept as the server keeps them: by unit id and code (5-SF02.pdf)
+        name = "The whole organisation" if pdf.stem == "organisation" else names[pdf.stem.split("-", 1)[1]]
+        assert name in text and "Findings" in text and re.search(r"ROUND \d{4} Q\d", text), pdf.name
+        assert all(int(n) >= 5 for n in re.findall(r"\bn\s*=?\s*(\d+)", text)), pdf.name
+        assert not re.search(r"n =? ?None|None \(|\[None|\bnan\b|\binf\b", text), pdf.name  # Python's leaking
 
 
 def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_schedule(demo):
@@ -202,47 +234,3 @@ def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_sche
         assert schedule.description.startswith("first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin")
     finally:
         db.dispose()
-
-
-def test_every_report_of_the_demos_published_round_renders_and_is_served_from_its_folder(demo, tmp_path):
-    """What `survey demo` renders beside its database: every report of the latest closed round, each naming
-    its unit, stating findings, printing no figure on fewer than 5 people; and the server hands out those very
-    files (HR's round page links them)."""
-    from pypdf import PdfReader
-
-    from helpers import log_in
-    from survey.accounts import create_user
-    from survey.demo import render_demo_reports
-    from survey.models import Role, Round, Unit
-
-    folder = render_demo_reports(demo, tmp_path)
-    files = sorted(folder.iterdir())
-    pdfs = [f for f in files if f.suffix == ".pdf"]
-    db = Database(f"sqlite:///{demo.database}")
-    with db.session() as session:
-        a_round = session.get(Round, demo.published_round_id)
-        units = dict(session.execute(select(Unit.code, Unit.name)).all())
-        driver = session.get(Unit, demo.function_ids[demo.truth.driver])
-        create_user(session, "hr.reader@demo.example", "HR", Role.HR, [], password="a long password 1")
-    assert len(pdfs) == 1 + 3 + 7 + 30  # the organisation, 3 regions, 7 functions, 30 teams
-    for pdf in pdfs:
-        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
-        # kept as the server keeps them: by unit id and code (5-SF02.pdf)
-        name = "The whole organisation" if pdf.stem == "organisation" else units[pdf.stem.split("-", 1)[1]]
-        assert name in text and "Findings" in text and a_round.name in text, pdf.name
-        assert not re.search(r"n =? ?None|None \(|\[None|\bnan\b|\binf\b", text), pdf.name  # Python's leaking
-        assert all(int(n) >= 5 for n in re.findall(r"\bn\s*=?\s*(\d+)", text)), pdf.name
-    settings = Settings(
-        database_url=f"sqlite:///{demo.database}",
-        secret_key="k" * 32,
-        base_url=BASE,
-        reports_dir=str(tmp_path),
-    )
-    with TestClient(create_app(settings), base_url=BASE) as client:
-        log_in(client, "hr.reader@demo.example", "a long password 1")
-        round_page = client.get(f"/admin/rounds/{a_round.id}").text
-        assert f"/reports/{a_round.id}/{driver.id}/pdf" in round_page
-        served = client.get(f"/reports/{a_round.id}/{driver.id}/pdf")
-        assert served.status_code == 200
-        assert served.content == (folder / f"{driver.id}-{driver.code}.pdf").read_bytes()
-    db.dispose()

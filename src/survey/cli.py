@@ -841,7 +841,12 @@ def reports(round_ref: str, output: Path, workers: int | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Seed of the synthetic data.")
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
-def demo(port: int, seed: int, no_serve: bool) -> None:
+@click.option(
+    "--no-reports",
+    is_flag=True,
+    help="Do not render the reports now (about 20 s): each renders when downloaded.",
+)
+def demo(port: int, seed: int, no_serve: bool, no_reports: bool) -> None:
     """Create or reset survey-demo.db here with a realistic organisation, then serve it."""
     from survey.demo import DEMO_DATABASE, DEMO_PASSWORD, DEMO_REPORTS, build_demo, render_demo_reports
 
@@ -855,7 +860,7 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
     info = build_demo(path, base_url, secret_key, seed=seed, progress=progress)
     reports_dir = Path.cwd() / DEMO_REPORTS
     shutil.rmtree(reports_dir, ignore_errors=True)
-    folder = render_demo_reports(info, reports_dir, progress)
+    folder = None if no_reports else render_demo_reports(info, reports_dir, progress)
     click.echo(
         f"\nDemo ready in {info.database.name}: {info.summary}.\n"
         f"Planted story: {info.planted}\n\n"
@@ -868,9 +873,13 @@ def demo(port: int, seed: int, no_serve: bool) -> None:
         + "\n"
         "Answer the employee survey, then open its link again: it will say you already answered.\n"
         "Every employee's invitation mail is in the outbox: log in as HR and open Outbox.\n\n"
-        f"PDF reports of the published round, one per unit and one for the organisation: {folder}\n"
-        f"  Signed in, download them at {base_url}/reports (heads see their own units' only); HR finds them on "
-        "the round's page."
+        + (
+            f"PDF reports of the published round, one per unit and one for the organisation: {folder}\n"
+            if folder
+            else ""
+        )
+        + f"  Signed in, download the reports at {base_url}/reports (heads see their own units' only); HR finds "
+        "them on the round's page."
     )
     if no_serve:
         return
