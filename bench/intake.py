@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from survey.db import Database, upgrade
-from survey.intake import Intake
-from survey.models import Employee, RoundStatus, Unit, UnitKind
-from survey.rounds import advance_round, create_round, issue_invitations, new_public_slug
-from survey.simulation import FUNCTION_NAMES
+from survey.db.engine import Database, upgrade
+from survey.surveys.intake import Intake
+from survey.db.models import Employee, RoundStatus, Unit, UnitKind
+from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
+from survey.demo.simulation import FUNCTION_NAMES
 
 FUNCTIONS = 7
 SECRET = "bench-secret-key-0123456789abcdef"

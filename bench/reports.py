@@ -33,12 +33,12 @@ from pathlib import Path
 from pypdf import PdfReader
 from sqlmodel import select
 
-from survey import reports
-from survey.db import Database, upgrade
-from survey.demo import simulate_into
-from survey.models import Round
+from survey.reports import render as reports
+from survey.db.engine import Database, upgrade
+from survey.demo.build import simulate_into
+from survey.db.models import Round
 from survey.settings import Settings
-from survey.simulation import OrgShape
+from survey.demo.simulation import OrgShape
 
 SHAPE = OrgShape(functions=7, teams=30, staff_per_team=12, customers_per_team=150, rounds=6, regions=3)
 TARGET_RATIO = 2.0

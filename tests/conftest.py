@@ -17,10 +17,10 @@ from litestar.testing import TestClient
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
-from survey.app import create_app
-from survey.db import Database, normalise_url, upgrade
-from survey.models import Employee, RoundStatus, Unit, UnitKind
-from survey.rounds import advance_round, create_round, issue_invitations, new_public_slug
+from survey.web.app import create_app
+from survey.db.engine import Database, normalise_url, upgrade
+from survey.db.models import Employee, RoundStatus, Unit, UnitKind
+from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
 from survey.settings import Settings
 
 PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
@@ -195,8 +195,8 @@ class People:
 def make_people(db: Database) -> People:
     """One account of each kind, all with the password `helpers.PASSWORD`."""
     from helpers import PASSWORD
-    from survey.accounts import create_user
-    from survey.models import Role
+    from survey.accounts.users import create_user
+    from survey.db.models import Role
 
     with db.session() as session:
         create_user(session, "hr@example.com", "Hana HR", Role.HR, password=PASSWORD)
@@ -228,7 +228,7 @@ def run(database_url):
     """`survey ...` on the test database, as a user would run it: run("round", "open", "2026 Q4")."""
     from click.testing import CliRunner
 
-    from survey.cli import main
+    from survey.cli.commands import main
 
     def invoke(*args: str, **env: str):
         environment = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import socket
 
-from survey.db import Database
-from survey.intake import Intake
+from survey.db.engine import Database
+from survey.surveys.intake import Intake
 
 
 def free_port() -> int:

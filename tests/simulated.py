@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from survey.aggregation import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, RoundSums, ScaleSums, Sums
-from survey.linkage import Named, link_round
-from survey.models import SERVQUAL
-from survey.release import release_round
-from survey.simulation import ItemSpec, OrgShape, plant, simulate_rounds
+from survey.analysis.aggregation import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, RoundSums, ScaleSums, Sums
+from survey.analysis.linkage import Named, link_round
+from survey.db.models import SERVQUAL
+from survey.analysis.release import release_round
+from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
 
 DIMENSIONS = [d.value for d in SERVQUAL]
 

@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, log_in, post_form
-from survey.cli import main
-from survey.mail import password_reset_link
-from survey.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User
+from survey.cli.commands import main
+from survey.mail.outbox import password_reset_link
+from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User
 from survey.tokens import password_reset_token
 
 COOKIE = "__Host-survey_auth"
@@ -189,7 +189,7 @@ def test_an_expired_reset_link_does_not_work(client, db, settings, people):
 
 def test_a_deactivated_account_is_signed_out_and_cannot_log_in(client, db, people):
     log_in(client, people.head_fl1)
-    from survey.accounts import deactivate_user
+    from survey.accounts.users import deactivate_user
 
     with db.session() as session:
         deactivate_user(session, session.exec(select(User).where(User.email == people.head_fl1)).one())

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from conftest import BASE_URL, start_round
 from helpers import csrf_from, log_in, post_form
-from survey.app import create_app
-from survey.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, Unit, User
+from survey.web.app import create_app
+from survey.db.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, Unit, User
 
 
 def as_hr(client, people):
@@ -49,7 +49,7 @@ def test_a_bad_round_form_says_what_is_wrong_and_keeps_what_was_typed(client, db
 
 
 def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_derived(client, db, people):
-    from survey.models import Unit, UnitKind
+    from survey.db.models import Unit, UnitKind
 
     # The org has FL1..FL3 with 6 staff each; add a kiosk of 2.
 
@@ -83,7 +83,7 @@ def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_deriv
 def test_the_api_gives_the_same_rates_with_hidden_counts_as_null(client, db, people):
     from datetime import UTC, datetime
 
-    from survey.accounts import create_api_token
+    from survey.accounts.users import create_api_token
 
     opened = start_round(db)
     with db.session() as session:
@@ -101,7 +101,7 @@ def test_exported_links_are_shown_once_and_work(client, db, people):
     with db.session() as session:
         from datetime import UTC, datetime, timedelta
 
-        from survey.rounds import create_round
+        from survey.rounds.lifecycle import create_round
 
         now = datetime.now(UTC)
         a_round = create_round(session, "Manual", now - timedelta(days=1), now + timedelta(days=5))
@@ -205,7 +205,7 @@ def test_api_tokens_are_shown_once_and_revoked_from_the_page(client, db, people)
     assert client.get("/api/units", headers=headers).status_code == 200
     assert "svy_" + token not in client.get("/admin/tokens").text
     with db.session() as session:
-        from survey.models import ApiToken
+        from survey.db.models import ApiToken
 
         row = session.exec(select(ApiToken)).one()
         assert row.scopes == "rounds:read roster:read" or row.scopes == "roster:read rounds:read"
@@ -233,7 +233,7 @@ def test_pages_escape_what_the_roster_holds(client, db, people):
 def test_open_now_invites_and_queues_a_mail_per_employee(client, db, people):
     from datetime import UTC, datetime, timedelta
 
-    from survey.rounds import create_round
+    from survey.rounds.lifecycle import create_round
 
     with db.session() as session:
         start = datetime.now(UTC) + timedelta(days=10)
@@ -272,14 +272,14 @@ def test_a_bad_schedule_names_every_wrong_field_and_saves_nothing(client, db, pe
     for field in ("months", "open_time", "timezone", "days_open", "units"):
         assert f'id="{field}-error"' in refused.text, field
     assert 'value="Mars/Olympus"' in refused.text
-    from survey.models import Schedule
+    from survey.db.models import Schedule
 
     with db.session() as session:
         assert session.exec(select(Schedule)).all() == []
 
 
 def test_a_schedule_can_be_paused_and_resumed(client, db, people):
-    from survey.scheduler import create_schedule
+    from survey.rounds.scheduler import create_schedule
 
     with db.session() as session:
         schedule = create_schedule(session, "Quarterly")
@@ -295,9 +295,9 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
     import asyncio
     from datetime import UTC, datetime, timedelta
 
-    from survey.mail import deliver_pending
-    from survey.rounds import create_round
-    from survey.scheduler import open_now
+    from survey.mail.outbox import deliver_pending
+    from survey.rounds.lifecycle import create_round
+    from survey.rounds.scheduler import open_now
 
     with db.session() as session:
         start = datetime.now(UTC) + timedelta(days=3)
@@ -321,7 +321,7 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
 def test_with_a_mail_server_hr_never_sees_personal_or_password_links(client, db, settings, people):
     from datetime import UTC, datetime
 
-    from survey.accounts import start_password_reset
+    from survey.accounts.users import start_password_reset
 
     with db.session() as session:
         start_password_reset(session, people.executive, settings, datetime.now(UTC))
@@ -337,7 +337,7 @@ def test_a_lost_link_form_does_not_tell_who_has_answered(client, db, people):
     opened = start_round(db)
     email = sorted(opened.links)[0]
     with db.session() as session:
-        from survey.models import Employee
+        from survey.db.models import Employee
 
         employee = session.exec(select(Employee).where(Employee.email == email)).one()
         invitation = session.exec(select(Invitation).where(Invitation.employee_id == employee.id)).one()
@@ -362,12 +362,12 @@ def test_watching_a_round_live_reloads_the_page_but_only_when_asked(client, db, 
 def test_the_outbox_pages_and_finds_a_recipient(client, db, settings, people):
     from datetime import UTC, datetime, timedelta
 
-    from survey.rounds import create_round
-    from survey.scheduler import open_now
+    from survey.rounds.lifecycle import create_round
+    from survey.rounds.scheduler import open_now
 
     extra_staff = [f"extra{n}@example.com" for n in range(100)]
     with db.session() as session:
-        from survey.models import Employee, Unit
+        from survey.db.models import Employee, Unit
 
         team = session.exec(select(Unit).where(Unit.code == "FL1")).one()
         session.add_all(Employee(email=e, name=e, unit_id=team.id) for e in extra_staff)

@@ -9,14 +9,14 @@ import pytest
 from sqlmodel import select
 
 from simulated import round_sums as python_sums
-from survey.accounts import API_SCOPES, create_api_token
-from survey.aggregation import CSAT_MEAN, CSAT_PCT, round_sums
-from survey.demo import simulate_into
-from survey.figures import import_external_figures
-from survey.models import Round, RoundResult, RoundStatus
-from survey.release import release_round
-from survey.simulation import OrgShape
-from survey.tabular import ImportFile
+from survey.accounts.users import API_SCOPES, create_api_token
+from survey.analysis.aggregation import CSAT_MEAN, CSAT_PCT, round_sums
+from survey.demo.build import simulate_into
+from survey.imports.figures import import_external_figures
+from survey.db.models import Round, RoundResult, RoundStatus
+from survey.analysis.release import release_round
+from survey.demo.simulation import OrgShape
+from survey.imports.tabular import ImportFile
 
 SMALL = OrgShape(functions=3, teams=12, staff_per_team=8, customers_per_team=25, rounds=3, regions=2)
 
@@ -55,10 +55,10 @@ def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
 
 def test_reverse_keyed_items_are_turned_round(db):
     """REL2 ("I often have to chase ...") is reverse-keyed: a 7 on it counts as a 1 in reliability."""
-    from survey.intake import internal_rows, store_internal
-    from survey.models import Item
-    from survey.questionnaire import Review
-    from survey.rounds import create_round
+    from survey.surveys.intake import internal_rows, store_internal
+    from survey.db.models import Item
+    from survey.surveys.questionnaire import Review
+    from survey.rounds.lifecycle import create_round
 
     sim = simulate_into(db, SMALL, seed=4)
     now = datetime.now(UTC)
@@ -107,9 +107,9 @@ def test_a_few_survey_answers_are_never_merged_with_a_figure_that_could_be_subtr
     sim = simulate_into(db, shape, seed=13)
     last_id = _round_ids(db)[-1]
     team = sim.teams[0]
-    from survey.intake import external_rows, store_external
-    from survey.models import Item
-    from survey.questionnaire import CustomerAnswers
+    from survey.surveys.intake import external_rows, store_external
+    from survey.db.models import Item
+    from survey.surveys.questionnaire import CustomerAnswers
 
     with db.session() as session:
         a_round = session.get(Round, last_id)
@@ -166,7 +166,7 @@ def test_a_closed_round_is_computed_once_and_stored_until_figures_change_it(db, 
 def test_a_round_keeps_the_unit_tree_it_was_first_shown_with(db, token_client):
     """Moving a team to another region after results were shown must not give a second set of roll-ups that
     could be subtracted from the first."""
-    from survey.models import Unit
+    from survey.db.models import Unit
 
     sim = simulate_into(db, SMALL, seed=9)
     last_id = _round_ids(db)[-1]
@@ -260,7 +260,7 @@ def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_p
     told = run("linkage", truth["rounds"][-1])
     assert told.exit_code == 0, told.output
     with db.session() as session:
-        from survey.models import Unit
+        from survey.db.models import Unit
 
         driver = session.exec(select(Unit).where(Unit.code == truth["driver"])).one()
     assert f"Shortfalls of {driver.name} precede lower CSAT%" in told.output
@@ -300,7 +300,7 @@ def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, 
 
 
 def test_comments_come_in_groups_of_at_least_ten_without_small_teams_named(db, token_client):
-    from survey.aggregation import comments
+    from survey.analysis.aggregation import comments
 
     shape = OrgShape(functions=3, teams=6, staff_per_team=30, customers_per_team=5, rounds=3)
     simulate_into(db, shape, seed=14)

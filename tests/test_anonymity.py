@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from helpers import employee_answers, open_survey, submit_survey
-from survey.models import Invitation
+from survey.db.models import Invitation
 
 RESPONSE_TABLES = {
     "internal_response": {"id", "round_id", "team_id"},
@@ -147,7 +147,7 @@ def _answer_in_order(client, db, open_round, count: int) -> list[int]:
 def test_closing_a_round_erases_arrival_order_from_storage(client, db, open_round, settings):
     from click.testing import CliRunner
 
-    from survey.cli import main
+    from survey.cli.commands import main
 
     arrived = _answer_in_order(client, db, open_round, 8)
     env = {"SURVEY_DATABASE_URL": settings.database_url}

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.anonymity import TOTAL, hidden_counts
+from survey.analysis.anonymity import TOTAL, hidden_counts
 
 
 def derivable_small_sets(parents, sizes, k, hidden):

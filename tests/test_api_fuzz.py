@@ -15,8 +15,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from conftest import BASE_URL, start_round
-from survey.accounts import API_SCOPES, create_api_token
-from survey.app import create_app
+from survey.accounts.users import API_SCOPES, create_api_token
+from survey.web.app import create_app
 from survey.settings import Settings
 
 

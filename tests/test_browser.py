@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from conftest import make_org, make_people, start_round
 from helpers import PASSWORD, free_port
-from survey.db import Database, upgrade
+from survey.db.engine import Database, upgrade
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -183,11 +183,11 @@ def test_a_new_hr_user_logs_in_sets_a_schedule_and_reads_the_outbox(server, tmp_
 def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_path):
     """The HTML view of a report loads its stylesheet and fonts under the site's content security policy (no
     inline styles), so its heat map's figures sit in their shaded cells as in the PDF."""
-    from survey.accounts import create_user
-    from survey.demo import simulate_into
-    from survey.models import Role, Round, RoundStatus
-    from survey.rounds import advance_round
-    from survey.simulation import OrgShape
+    from survey.accounts.users import create_user
+    from survey.demo.build import simulate_into
+    from survey.db.models import Role, Round, RoundStatus
+    from survey.rounds.lifecycle import advance_round
+    from survey.demo.simulation import OrgShape
 
     url = f"sqlite:///{tmp_path}/reports.db"
     upgrade(url)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.charts import (
+from survey.reports.charts import (
     GRID_SIZES,
     Bar,
     Dot,

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from survey.cli import main
-from survey.models import Invitation, OutboxMessage, Round, RoundStatus
+from survey.cli.commands import main
+from survey.db.models import Invitation, OutboxMessage, Round, RoundStatus
 from survey.tokens import token_hash
 
 

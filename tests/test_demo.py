@@ -19,13 +19,13 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
 from helpers import csrf_from, customer_answers, employee_answers, free_port, open_survey, submit_survey
-from survey.app import create_app
-from survey.cli import main
-from survey.db import Database
-from survey.demo import build_demo
-from survey.mail import outbox_counts, render_message
-from survey.models import ExternalResponse, InternalResponse, InternalReview
-from survey.scheduler import list_schedules
+from survey.web.app import create_app
+from survey.cli.commands import main
+from survey.db.engine import Database
+from survey.demo.build import build_demo
+from survey.mail.outbox import outbox_counts, render_message
+from survey.db.models import ExternalResponse, InternalResponse, InternalReview
+from survey.rounds.scheduler import list_schedules
 from survey.settings import Settings
 
 BASE = "https://demo.test"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from conftest import start_round
-from survey.figures import (
+from survey.imports.figures import (
     distribution_mean,
     distribution_score,
     import_external_figures,
@@ -19,9 +19,9 @@ from survey.figures import (
     parse_number,
     read_figure,
 )
-from survey.models import ExternalFigure, ImportRun, Metric, Unit
-from survey.roster import import_roster
-from survey.tabular import ImportFile
+from survey.db.models import ExternalFigure, ImportRun, Metric, Unit
+from survey.imports.roster import import_roster
+from survey.imports.tabular import ImportFile
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEADER = "team,period,metric,n,mean,score,distribution"

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from helpers import csrf_from, employee_answers, open_survey
-from survey.cli import main
-from survey.db import Database
-from survey.models import InternalResponse, Invitation
+from survey.cli.commands import main
+from survey.db.engine import Database
+from survey.db.models import InternalResponse, Invitation
 
 
 @pytest.mark.parametrize("round_field", ["9" * 5000, str(2**63), "2147483648", "²", "-1", ""])

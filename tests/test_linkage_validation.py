@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from simulated import simulated_linkage
-from survey.simulation import OrgShape
+from survey.demo.simulation import OrgShape
 
 SHAPE = OrgShape(functions=8, teams=60, staff_per_team=12, customers_per_team=150, rounds=5)
 DROPS = dict(internal_drop=1.0, customer_drop=0.5)

@@ -16,7 +16,7 @@ from sqlmodel import select
 from conftest import TEST_SECRET
 from helpers import employee_answers, free_port, open_survey, submit_survey
 from smtp_server import Mailbox, Server, password_checker, serving
-from survey.mail import (
+from survey.mail.outbox import (
     PASSWORD_RESET_PATH,
     MailError,
     SmtpTransport,
@@ -27,7 +27,7 @@ from survey.mail import (
     render_message,
     resend,
 )
-from survey.models import (
+from survey.db.models import (
     Employee,
     Invitation,
     MailState,
@@ -38,8 +38,8 @@ from survey.models import (
     Schedule,
     User,
 )
-from survey.rounds import create_round
-from survey.scheduler import tick
+from survey.rounds.lifecycle import create_round
+from survey.rounds.scheduler import tick
 from survey.tokens import password_reset_token, token_hash
 
 UTC = timezone.utc

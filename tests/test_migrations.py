@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from survey.db import Database, alembic_config, upgrade
+from survey.db.engine import Database, alembic_config, upgrade
 
 
 def test_migrated_schema_matches_the_models(db):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.questionnaire import (
+from survey.surveys.questionnaire import (
     CustomerForm,
     FunctionSection,
     Question,

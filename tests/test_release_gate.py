@@ -30,10 +30,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import null_space
 
-from survey.aggregation import CSAT_PCT, IMPACT, INTERNAL_MEASURES, NPS, OVERALL, RoundSums, Sums
-from survey.anonymity import TOTAL, hidden_counts
-from survey.models import SERVQUAL
-from survey.release import release_comments, release_round, release_tree
+from survey.analysis.aggregation import CSAT_PCT, IMPACT, INTERNAL_MEASURES, NPS, OVERALL, RoundSums, Sums
+from survey.analysis.anonymity import TOTAL, hidden_counts
+from survey.db.models import SERVQUAL
+from survey.analysis.release import release_comments, release_round, release_tree
 
 DIMENSIONS = tuple(d.value for d in SERVQUAL)
 CUSTOMER_MEASURES = ("reliability", CSAT_PCT, NPS)

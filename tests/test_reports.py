@@ -13,12 +13,13 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from helpers import PASSWORD, log_in
-from survey import analytics, reports
-from survey.accounts import API_SCOPES, create_api_token, create_user
-from survey.demo import simulate_into
-from survey.models import InternalResponse, InternalReview, Role, Round, RoundStatus, Unit
-from survey.rounds import advance_round
-from survey.simulation import OrgShape
+from survey.analysis import analytics
+from survey.reports import render as reports
+from survey.accounts.users import API_SCOPES, create_api_token, create_user
+from survey.demo.build import simulate_into
+from survey.db.models import InternalResponse, InternalReview, Role, Round, RoundStatus, Unit
+from survey.rounds.lifecycle import advance_round
+from survey.demo.simulation import OrgShape
 
 # Small enough to render quickly, large enough for the linkage to have teams to read (and for some cells to be
 # suppressed: 6 staff per team, about 78% answer, and not all use every function).
@@ -357,7 +358,7 @@ def test_kept_reports_are_named_by_unit_id_so_two_codes_alike_never_share_a_file
 def test_a_team_without_results_still_gets_its_report(db, settings, client, simulated):
     """A team taking part whose staff were not invited and whose customers did not answer: its report says
     nothing could be shown, on every route, instead of failing."""
-    from survey.models import RoundUnit
+    from survey.db.models import RoundUnit
 
     sim, round_id = simulated
     with db.session() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from survey.results_web import heat_map
+from survey.analysis.pages import heat_map
 
 TEAMS = ["T1", "T2", "T3", "T4", "T5", "T6"]
 

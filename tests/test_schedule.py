@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey.schedule import (
+from survey.rounds.rules import (
     ScheduleError,
     describe,
     max_days_open,

@@ -19,11 +19,11 @@ from sqlmodel import func, select
 from conftest import make_org
 from helpers import employee_answers, open_survey, submit_survey
 from smtp_server import serving
-from survey import scheduler
-from survey.app import health
-from survey.db import Database
-from survey.mail import deliver_pending, outbox_counts
-from survey.models import (
+from survey.rounds import scheduler
+from survey.web.app import health
+from survey.db.engine import Database
+from survey.mail.outbox import deliver_pending, outbox_counts
+from survey.db.models import (
     Invitation,
     OutboxMessage,
     Round,
@@ -33,8 +33,8 @@ from survey.models import (
     Schedule,
     Unit,
 )
-from survey.rounds import ERASED, ERASING, advance_round, close_round, create_round, find_round
-from survey.scheduler import ScheduleError, create_schedule, tick, update_schedule
+from survey.rounds.lifecycle import ERASED, ERASING, advance_round, close_round, create_round, find_round
+from survey.rounds.scheduler import ScheduleError, create_schedule, tick, update_schedule
 
 UTC = timezone.utc
 # A quarterly schedule in Berlin set up on 1 December 2026. Its first round, 2027 Q1, opens Monday 4 January 2027
@@ -193,7 +193,7 @@ def test_a_failing_open_holds_back_its_round_and_is_tried_again(db, org, setting
     quarterly(db)
     tick(db, settings, CREATED)
     keyless = settings.with_(secret_key="")  # links cannot be derived: opening fails
-    with caplog.at_level(logging.ERROR, logger="survey.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="survey.rounds.scheduler"):
         report = tick(db, keyless, FIRST_REMINDER + MINUTE)
     assert report.actions == [] and len(report.problems) == 1
     assert "SURVEY_SECRET_KEY is not set" in report.problems[0]

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from survey.models import Round, Schedule, Unit
-from survey.rounds import RoundError, create_round
-from survey.schedule import windows_between
-from survey.scheduler import (
+from survey.db.models import Round, Schedule, Unit
+from survey.rounds.lifecycle import RoundError, create_round
+from survey.rounds.rules import windows_between
+from survey.rounds.scheduler import (
     _create_scheduled_round,
     create_schedule,
     open_now,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from survey.statistics import (
+from survey.analysis.statistics import (
     MIN_TEAMS,
     _bootstrap_counts,
     _doubled_resampled_ranks,

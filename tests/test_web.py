@@ -6,10 +6,10 @@ import logging
 
 from litestar.testing import TestClient
 
-from survey.app import create_app
-from survey.intake import Intake
+from survey.web.app import create_app
+from survey.surveys.intake import Intake
 from survey.settings import Settings
-from survey.web import RedactInvitations
+from survey.web.errors import RedactInvitations
 
 
 def test_health_answers_without_touching_the_database():

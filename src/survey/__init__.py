@@ -6,7 +6,7 @@ __all__ = ["create_app"]
 def __getattr__(name: str):
     # Lazy, so that `survey.models` and the migrations load without the web stack.
     if name == "create_app":
-        from survey.app import create_app
+        from survey.web.app import create_app
 
         return create_app
     raise AttributeError(name)

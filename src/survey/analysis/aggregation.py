@@ -1,0 +1,318 @@
+"""A round's answers summed up in the database: the sufficient statistics (n, sum, sum of squares) of every
+score, grouped by SQL, never row by row in Python.
+
+Internal: per (support function, front-line team), each SERVQUAL dimension, the overall score and the impact item,
+over the respondents who used the function, and how many answered and how many used it. External: per team, the
+customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged with figures imported from another
+tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in it, reverse-keyed items turned round; the
+overall score is the mean of the five dimension scores.
+
+Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
+what may be shown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, case, func, literal, select
+
+from survey.db.models import (
+    SERVQUAL,
+    Dimension,
+    ExternalFigure,
+    ExternalResponse,
+    InternalResponse,
+    InternalReview,
+    Item,
+    Metric,
+    Round,
+)
+
+OVERALL = "overall"
+IMPACT = Dimension.IMPACT.value
+INTERNAL_MEASURES = tuple(d.value for d in SERVQUAL) + (OVERALL, IMPACT)
+# Customer outcomes, each a mean of per-customer values: CSAT% averages 100 for a 4 or 5 and 0 otherwise; NPS
+# averages 100 for a promoter (9-10), -100 for a detractor (0-6) and 0 otherwise.
+CSAT_PCT, CSAT_MEAN, NPS, CES = "csat_pct", "csat", "nps", "ces"
+OUTCOMES = (CSAT_PCT, NPS, CES, CSAT_MEAN)
+EXTERNAL_MEASURES = tuple(d.value for d in SERVQUAL) + OUTCOMES
+
+
+@dataclass(frozen=True)
+class Sums:
+    """What a group of respondents' values add up to: enough for the mean and the spread, and exact to pool."""
+
+    n: int
+    total: float
+    squares: float | None  # None: not known (a figure imported as a score without its distribution)
+
+    def __add__(self, other: Sums) -> Sums:
+        squares = None if self.squares is None or other.squares is None else self.squares + other.squares
+        return Sums(self.n + other.n, self.total + other.total, squares)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n if self.n else None
+
+    @property
+    def sd(self) -> float | None:
+        """The sample standard deviation (n - 1)."""
+        if self.squares is None or self.n < 2:
+            return None
+        return max(0.0, (self.squares - self.total**2 / self.n) / (self.n - 1)) ** 0.5
+
+
+def pooled(parts) -> Sums | None:
+    result = None
+    for part in parts:
+        result = part if result is None else result + part
+    return result
+
+
+@dataclass(frozen=True)
+class ScaleSums:
+    """Sums for Cronbach's alpha of one dimension's items over every respondent of a round: per item, and of
+    each respondent's total over the items."""
+
+    n: int
+    items: tuple[Sums, ...]
+    totals: Sums
+
+
+@dataclass
+class RoundSums:
+    """Everything summed up for one round, before the release gate."""
+
+    round_id: int
+    # (function id, team id) -> measure -> sums, over the respondents who used the function
+    internal: dict[tuple[int, int], dict[str, Sums]] = field(default_factory=dict)
+    # (function id, team id) -> (respondents who answered about it, of whom used it)
+    usage: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    # team id -> measure -> sums of the customers' survey answers
+    external: dict[int, dict[str, Sums]] = field(default_factory=dict)
+    # team id -> measure -> sums of figures imported from another tool (merged by the release gate)
+    imported: dict[int, dict[str, Sums]] = field(default_factory=dict)
+    # dimension -> item sums, for the internal scale's reliability
+    scales: dict[str, ScaleSums] = field(default_factory=dict)
+
+
+def _value(answers, item: Item):
+    """An item's scored answer as SQL: the stored value, turned round if the item is reverse-keyed."""
+    raw = answers[str(item.id)].as_integer()
+    return (item.scale_min + item.scale_max) - raw if item.reverse_keyed else raw
+
+
+def _scored(query, answers, items: list[Item]):
+    """`query` (the round's rows, with the columns they are grouped by) with each item's scored answer added
+    once, as `item_<id>`, in a materialized CTE; and a map from item id to its column. The sums use each item up
+    to a dozen times: written out inline, each use parsed the row's JSON again (SQLite before 3.45 does not cache
+    it, and PostgreSQL evaluates each copy of an expression), four fifths of the aggregation's time."""
+    scored = (
+        query.add_columns(*(_value(answers, item).label(f"item_{item.id}") for item in items))
+        .cte("scored")
+        .prefix_with("MATERIALIZED")  # not folded back into the outer query, which would repeat the parsing
+    )
+    return scored, {item.id: scored.c[f"item_{item.id}"] for item in items}
+
+
+def _mean(expressions):
+    expressions = list(expressions)
+    return sum(expressions[1:], expressions[0]) / float(len(expressions))
+
+
+def _sums_columns(name: str, expression) -> list:
+    return [
+        func.count(expression).label(f"{name}_n"),
+        func.sum(expression).label(f"{name}_total"),
+        func.sum(expression * expression).label(f"{name}_squares"),
+    ]
+
+
+def _named(result) -> list[dict]:
+    """A result's rows as dicts: a dict lookup is several times cheaper than a Row attribute, and a round's rows
+    have thousands of columns to read between them."""
+    names = list(result.keys())
+    return [dict(zip(names, row)) for row in result]
+
+
+def _sums(row: dict, name: str) -> Sums | None:
+    """The sums labelled `name` in a result row, as a dict (`_named`)."""
+    n = row[f"{name}_n"]
+    if not n:
+        return None
+    return Sums(int(n), float(row[f"{name}_total"]), float(row[f"{name}_squares"]))
+
+
+def _items(connection: Connection, instrument_id: int) -> list[Item]:
+    rows = connection.execute(select(Item).where(Item.instrument_id == instrument_id).order_by(Item.position))
+    return [Item.model_validate(row._mapping) for row in rows]
+
+
+def round_sums(connection: Connection, round_id: int, scales: bool = True) -> RoundSums:
+    """Sum up one round's answers and imported figures (two grouped queries and a read of the figures)."""
+    a_round = connection.execute(select(Round).where(Round.id == round_id)).one()
+    result = RoundSums(round_id)
+    _internal(connection, result, _items(connection, a_round.internal_instrument_id), scales)
+    _external(connection, result, _items(connection, a_round.external_instrument_id))
+    _imported(connection, result)
+    return result
+
+
+def _by_dimension(items: list[Item]) -> dict[str, list[Item]]:
+    grouped: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        grouped[item.dimension].append(item)
+    return grouped
+
+
+def _internal(connection: Connection, result: RoundSums, items: list[Item], scales: bool = True) -> None:
+    scored, column_of = _scored(
+        select(InternalReview.function_id, InternalResponse.team_id, InternalReview.used)
+        .select_from(InternalReview)
+        .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
+        .where(InternalResponse.round_id == result.round_id),
+        InternalReview.__table__.c.answers,
+        items,
+    )
+    by_dimension = _by_dimension(items)
+    scores = {
+        dimension: _mean(column_of[item.id] for item in dimension_items)
+        for dimension, dimension_items in by_dimension.items()
+    }
+    measures = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
+    if measures:
+        measures[OVERALL] = _mean(measures.values())
+    if IMPACT in scores:
+        measures[IMPACT] = scores[IMPACT]
+    columns = [
+        scored.c.function_id,
+        scored.c.team_id,
+        func.count().label("answered"),
+        func.sum(case((scored.c.used, 1), else_=0)).label("used"),
+    ]
+    for name, expression in measures.items():
+        columns += _sums_columns(name, expression)
+    # Reliability: every item's sums, and the sums of each respondent's total over a dimension's items.
+    scale_dimensions = [d.value for d in SERVQUAL if scales and len(by_dimension.get(d.value, ())) >= 2]
+    for dimension in scale_dimensions:
+        values = [column_of[item.id] for item in by_dimension[dimension]]
+        for index, value in enumerate(values):
+            columns += _sums_columns(f"{dimension}_item{index}", value)
+        columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
+    rows = connection.execute(
+        select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
+    )
+    scale_parts: dict[str, list[ScaleSums]] = defaultdict(list)
+    for row in _named(rows):
+        key = (row["function_id"], row["team_id"])
+        result.usage[key] = (int(row["answered"]), int(row["used"] or 0))
+        cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
+        if cell:
+            result.internal[key] = cell
+        for dimension in scale_dimensions:
+            totals = _sums(row, f"{dimension}_sum")
+            if totals is not None:
+                count = len(by_dimension[dimension])
+                parts = tuple(_sums(row, f"{dimension}_item{i}") for i in range(count))
+                scale_parts[dimension].append(ScaleSums(totals.n, parts, totals))
+    for dimension, parts in scale_parts.items():
+        result.scales[dimension] = ScaleSums(
+            sum(p.n for p in parts),
+            tuple(pooled(p.items[i] for p in parts) for i in range(len(parts[0].items))),
+            pooled(p.totals for p in parts),
+        )
+
+
+def _external(connection: Connection, result: RoundSums, items: list[Item]) -> None:
+    scored, column_of = _scored(
+        select(ExternalResponse.team_id).where(ExternalResponse.round_id == result.round_id),
+        ExternalResponse.__table__.c.answers,
+        items,
+    )
+    by_dimension = _by_dimension(items)
+    measures = {
+        d.value: _mean(column_of[item.id] for item in by_dimension[d.value])
+        for d in SERVQUAL
+        if by_dimension.get(d.value)
+    }
+    if csat := by_dimension.get(Dimension.CSAT.value):
+        csat_value = column_of[csat[0].id]
+        measures[CSAT_PCT] = case((csat_value >= 4, 100.0), else_=0.0)
+        measures[CSAT_MEAN] = csat_value
+    if nps := by_dimension.get(Dimension.NPS.value):
+        nps_value = column_of[nps[0].id]
+        measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), else_=0.0)
+    if ces := by_dimension.get(Dimension.CES.value):
+        measures[CES] = column_of[ces[0].id]
+    if not measures:
+        return
+    columns = [scored.c.team_id]
+    for name, expression in measures.items():
+        columns += _sums_columns(name, expression)
+    rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
+    for row in _named(rows):
+        cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
+        if cell:
+            result.external[row["team_id"]] = cell
+
+
+def figure_sums(metric: str, n: int, mean, score, distribution) -> dict[str, Sums]:
+    """The sums an imported figure stands for, per measure: exact where the figure allows (a distribution gives
+    everything; a CSAT% gives its squares too, since each customer counts 0 or 100)."""
+    counts = {int(point): count for point, count in (distribution or {}).items()}
+    sums: dict[str, Sums] = {}
+
+    def from_distribution(score_of) -> Sums:
+        total = sum(score_of(point) * count for point, count in counts.items())
+        squares = sum(score_of(point) ** 2 * count for point, count in counts.items())
+        return Sums(n, float(total), float(squares))
+
+    if metric == Metric.CSAT:
+        if counts:
+            sums[CSAT_MEAN] = from_distribution(lambda p: p)
+            sums[CSAT_PCT] = from_distribution(lambda p: 100.0 if p >= 4 else 0.0)
+        else:
+            if mean is not None:
+                sums[CSAT_MEAN] = Sums(n, mean * n, None)
+            if score is not None:
+                sums[CSAT_PCT] = Sums(n, score * n, 100.0 * score * n)
+    elif metric == Metric.NPS:
+        if counts:
+            sums[NPS] = from_distribution(lambda p: 100.0 if p >= 9 else -100.0 if p <= 6 else 0.0)
+        elif score is not None:
+            sums[NPS] = Sums(n, score * n, None)
+    elif metric == Metric.CES:
+        if counts:
+            sums[CES] = from_distribution(lambda p: p)
+        elif mean is not None:
+            sums[CES] = Sums(n, mean * n, None)
+    return sums
+
+
+def _imported(connection: Connection, result: RoundSums) -> None:
+    rows = connection.execute(
+        select(
+            ExternalFigure.team_id,
+            ExternalFigure.metric,
+            ExternalFigure.n,
+            ExternalFigure.mean,
+            ExternalFigure.score,
+            ExternalFigure.distribution,
+        ).where(ExternalFigure.round_id == result.round_id, ExternalFigure.n > literal(0))
+    ).all()
+    for row in rows:
+        cell = result.imported.setdefault(row.team_id, {})
+        for measure, sums in figure_sums(row.metric, row.n, row.mean, row.score, row.distribution).items():
+            cell[measure] = cell[measure] + sums if measure in cell else sums
+
+
+def comments(connection: Connection, round_id: int) -> list[tuple[int, int, str]]:
+    """The round's staff comments as (function id, team id, text), in no meaningful order."""
+    rows = connection.execute(
+        select(InternalReview.function_id, InternalResponse.team_id, InternalReview.comment)
+        .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
+        .where(InternalResponse.round_id == round_id, InternalReview.comment.is_not(None))
+    ).all()
+    return [(row.function_id, row.team_id, row.comment) for row in rows if row.comment.strip()]

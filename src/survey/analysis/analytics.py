@@ -1,0 +1,419 @@
+"""A round's results for pages, the API and reports: sums from the database (`aggregation`), through the release
+gate (`release`), into scores and linkage (`linkage`), as plain JSON-ready data.
+
+A closed round's results are computed once and stored (`RoundResult`), under a key naming everything they read
+besides the frozen answers: the group sizes, the customer figures imported for the rounds read (their count and
+last import time) and, for the linkage, which rounds it read. New figures or a newly closed earlier round make
+a new key, so the next request computes afresh and replaces the stored result. The unit tree a round's numbers
+are rolled up by is stored the first time it is needed and used ever after: suppression decided on two
+different trees could be subtracted one from the other.
+
+A round that is still open releases no scores: its numbers would change with each answer, and two looks a few
+minutes apart would tell one person's answers by subtraction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import secrets
+from dataclasses import asdict
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from survey.analysis.aggregation import (
+    CSAT_PCT,
+    EXTERNAL_MEASURES,
+    INTERNAL_MEASURES,
+    OUTCOMES,
+    OVERALL,
+    comments,
+    round_sums,
+)
+from survey.analysis.anonymity import TOTAL
+from survey.db.engine import Database
+from survey.analysis.linkage import OUTCOME_LABELS, Named, link_round
+from survey.db.models import (
+    ExternalFigure,
+    Invitation,
+    Round,
+    RoundResult,
+    RoundStatus,
+    RoundUnit,
+    Unit,
+    UnitKind,
+    utc_now,
+)
+from survey.analysis.release import ReleasedRound, Shown, release_comments, release_round
+from survey.analysis.statistics import MIN_TEAMS, RESAMPLES
+
+HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
+RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
+VERSION = 2  # bump when what is computed changes, so stored results are recomputed
+
+
+class NotReleased(Exception):
+    """The round's results are not released (yet); the message says why."""
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(repr((VERSION,) + parts).encode()).hexdigest()[:32]
+
+
+def _check_released(a_round: Round) -> None:
+    if a_round.status not in RELEASED:
+        raise NotReleased(
+            f"Round {a_round.name!r} is {a_round.status}: its results are released when it closes. Numbers that "
+            "change with each answer would let someone who watches them tell one person's answers by subtraction."
+        )
+
+
+def _plain(value):
+    """JSON-ready: numpy numbers as Python ones, and a number that is not finite as null."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
+    with db.engine.connect() as connection:
+        payload = connection.execute(
+            select(RoundResult.payload).where(
+                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key == key
+            )
+        ).scalar()
+    if payload is not None:
+        return payload
+    with db.engine.connect() as connection:
+        payload = _plain(compute(connection))
+    insert = sqlite_insert if db.is_sqlite else postgresql_insert
+    with db.write() as connection:  # two processes computing at once store the first; both are the same
+        connection.execute(
+            delete(RoundResult).where(
+                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key != key
+            )
+        )
+        connection.execute(
+            insert(RoundResult)
+            .values(round_id=round_id, kind=kind, key=key, payload=payload, computed_at=utc_now())
+            .on_conflict_do_nothing()
+        )
+    return payload
+
+
+def _figures_fingerprint(connection: Connection, round_ids: list[int]) -> tuple:
+    """What changes whenever customer figures for these rounds are imported or replaced."""
+    count, last = connection.execute(
+        select(func.count(ExternalFigure.id), func.max(ExternalFigure.imported_at)).where(
+            ExternalFigure.round_id.in_(round_ids)
+        )
+    ).one()
+    return (count, None if last is None else last.isoformat())
+
+
+def _tree(db: Database, round_id: int) -> dict[int, int | None]:
+    """The unit tree (each front-line team and group to the group above) this round's numbers are rolled up by:
+    today's tree the first time, the same one ever after."""
+
+    def compute(connection: Connection) -> dict:
+        units = _units(connection)
+        return {"parents": [[u.id, u.parent_id] for u in units.values() if u.kind != UnitKind.SUPPORT]}
+
+    return {child: parent for child, parent in _stored(db, round_id, "tree", "", compute)["parents"]}
+
+
+def _units(connection: Connection) -> dict[int, Unit]:
+    return {u.id: u for u in (Unit.model_validate(r._mapping) for r in connection.execute(select(Unit)))}
+
+
+def _round(connection: Connection, round_id: int) -> Round:
+    return Round.model_validate(connection.execute(select(Round).where(Round.id == round_id)).one()._mapping)
+
+
+def _release(connection: Connection, round_id: int, tree: dict, k: int, scales: bool = True) -> ReleasedRound:
+    """A round's sums through the release gate, with its invitees per team (whose answered counts the response
+    rates show) and its support functions."""
+    invited = connection.execute(
+        select(Invitation.team_id, func.count())
+        .where(Invitation.round_id == round_id)
+        .group_by(Invitation.team_id)
+    ).all()
+    functions = connection.execute(
+        select(RoundUnit.unit_id)
+        .join(Unit, Unit.id == RoundUnit.unit_id)
+        .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
+    ).scalars()
+    sums = round_sums(connection, round_id, scales)
+    return release_round(sums, tree, k, {team: int(n) for team, n in invited}, list(functions))
+
+
+def _current_tree(connection: Connection) -> dict[int, int | None]:
+    return {u.id: u.parent_id for u in _units(connection).values() if u.kind != UnitKind.SUPPORT}
+
+
+def _shown(shown: Shown | None) -> dict | None:
+    if shown is None or shown.suppressed:
+        return None
+    return {
+        "n": shown.n,
+        "mean": round(shown.mean, 4),
+        "sd": None if shown.sd is None else round(shown.sd, 4),
+    }
+
+
+def _node(units: dict[int, Unit], node) -> dict:
+    if node == TOTAL:
+        return {"unit_id": None, "code": None, "name": "All teams", "kind": "total"}
+    unit = units[node]
+    return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": str(unit.kind)}
+
+
+def _node_order(units: dict[int, Unit], node) -> tuple:
+    if node == TOTAL:
+        return (0, "")
+    return (1 if units[node].kind == UnitKind.GROUP else 2, units[node].code)
+
+
+def _round_info(a_round: Round) -> dict:
+    return {"id": a_round.id, "name": a_round.name, "status": str(a_round.status)}
+
+
+def _staff(units, released: ReleasedRound, comment_groups) -> list[dict]:
+    functions = []
+    for function_id in sorted(released.internal, key=lambda f: units[f].code):
+        nodes = released.internal[function_id]
+        usage = released.usage.get(function_id, {})
+        functions.append(
+            {
+                **_node(units, function_id),
+                "cells": [
+                    {
+                        **_node(units, node),
+                        "suppressed": nodes[node][OVERALL].suppressed,
+                        "scores": {m: _shown(nodes[node].get(m)) for m in INTERNAL_MEASURES},
+                        "usage": None
+                        if node not in usage or usage[node].suppressed
+                        else {"answered": usage[node].answered, "used": usage[node].used},
+                    }
+                    for node in sorted(nodes, key=lambda n: _node_order(units, n))
+                ],
+                "comments": [
+                    {"team": None if g.team is None else units[g.team].code, "comments": list(g.comments)}
+                    for g in comment_groups.get(function_id, [])
+                ],
+            }
+        )
+    return functions
+
+
+def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
+    """Every score of a closed round that may be shown: per support function, each team, group and the whole,
+    with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores per team
+    and group; scale reliability."""
+    with db.engine.connect() as connection:
+        a_round = _round(connection, round_id)
+    _check_released(a_round)
+    tree = _tree(db, round_id)
+    computed: list[ReleasedRound] = []  # staff and customers read the same sums: aggregate them once
+
+    def released_round(connection: Connection) -> ReleasedRound:
+        if not computed:
+            computed.append(_release(connection, round_id, tree, k))
+        return computed[0]
+
+    def staff(connection: Connection) -> dict:
+        released = released_round(connection)
+        by_function: dict[int, list] = {}
+        for function_id, team_id, text in comments(connection, round_id):
+            by_function.setdefault(function_id, []).append((team_id, text))
+        shuffle = random.Random(secrets.randbits(64))  # shown in an order that says nothing, stored as shown
+        groups = {f: release_comments(found, comment_k, shuffle) for f, found in by_function.items()}
+        return {
+            "functions": _staff(_units(connection), released, groups),
+            "reliability": {
+                dimension: {
+                    "alpha": None if alpha is None else round(alpha, 3),
+                    "low": alpha is not None and alpha < ALPHA_FLAG,
+                }
+                for dimension, alpha in sorted(released.alpha.items())
+            },
+        }
+
+    def customers(connection: Connection) -> dict:
+        units = _units(connection)
+        released = released_round(connection)
+        return {
+            "customers": [
+                {
+                    **_node(units, node),
+                    "suppressed": all(s.suppressed for s in measures.values()),
+                    "scores": {m: _shown(measures.get(m)) for m in EXTERNAL_MEASURES},
+                }
+                for node, measures in sorted(
+                    released.external.items(), key=lambda i: _node_order(units, i[0])
+                )
+            ]
+        }
+
+    with db.engine.connect() as connection:
+        figures = _figures_fingerprint(connection, [round_id])
+    return {
+        "round": _round_info(a_round),
+        "min_group_size": k,
+        "min_comment_group_size": comment_k,
+        "scale": "internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
+        **_stored(db, round_id, "staff", _key(k, comment_k), staff),
+        **_stored(db, round_id, "customers", _key(k, figures), customers),
+    }
+
+
+def _earlier_rounds(connection: Connection, a_round: Round) -> list[Round]:
+    rows = connection.execute(
+        select(Round)
+        .where(Round.opens_at < a_round.opens_at, Round.status.in_([s.value for s in RELEASED]))
+        .order_by(Round.opens_at.desc())
+        .limit(HISTORY - 1)
+    ).all()
+    return [Round.model_validate(r._mapping) for r in reversed(rows)]
+
+
+def _taking_part(connection: Connection, round_ids: list[int], kind: UnitKind, units) -> list[Named]:
+    ids = connection.execute(
+        select(RoundUnit.unit_id).where(RoundUnit.round_id.in_(round_ids)).distinct()
+    ).scalars()
+    chosen = sorted((units[i] for i in ids if units[i].kind == kind), key=lambda u: u.code)
+    return [Named(u.id, u.name) for u in chosen]
+
+
+def linkage(
+    db: Database, round_id: int, k: int, outcome: str | None = None, resamples: int = RESAMPLES
+) -> dict:
+    """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers.
+    Without an outcome: CSAT% if at least MIN_TEAMS teams have it shown this round, else NPS, CES or mean
+    satisfaction, the first that does (customer figures imported from another tool may hold only some)."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    with db.engine.connect() as connection:
+        a_round = _round(connection, round_id)
+        _check_released(a_round)
+        rounds = _earlier_rounds(connection, a_round) + [a_round]
+        read = [r.id for r in rounds]
+        figures = _figures_fingerprint(connection, read)
+    trees = {r: _tree(db, r) for r in read}
+
+    def compute(connection: Connection) -> dict:
+        return compute_linkage(connection, a_round, k, outcome, resamples, trees)
+
+    result = _stored(db, round_id, "linkage", _key(k, outcome or "auto", resamples, read, figures), compute)
+    return {**result, "round": _round_info(a_round)}
+
+
+def _chosen_outcome(released: ReleasedRound) -> str:
+    for outcome in OUTCOMES:
+        shown = sum(
+            1
+            for node, measures in released.external.items()
+            if node != TOTAL and outcome in measures and not measures[outcome].suppressed
+        )
+        if shown >= MIN_TEAMS:
+            return outcome
+    return CSAT_PCT
+
+
+def compute_linkage(
+    connection: Connection,
+    a_round: Round,
+    k: int,
+    outcome: str | None,
+    resamples: int,
+    trees: dict[int, dict] | None = None,
+) -> dict:
+    """The linkage payload of a closed round, computed now. `trees` holds each read round's unit tree (default:
+    today's, for every round)."""
+    units = _units(connection)
+    rounds = _earlier_rounds(connection, a_round) + [a_round]
+    current = _current_tree(connection) if trees is None else None
+    released = [  # the linkage needs no reliability: spare the query its item sums
+        _release(connection, r.id, current if trees is None else trees[r.id], k, scales=False) for r in rounds
+    ]
+    outcome = outcome or _chosen_outcome(released[-1])
+    functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
+    teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
+    result = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
+    codes = {u.id: u.code for u in units.values()}
+    label, unit = OUTCOME_LABELS[outcome]
+    return {
+        "round": _round_info(a_round),
+        "rounds_read": [r.name for r in rounds],
+        "outcome": {"measure": outcome, "label": label, "unit": unit},
+        "min_group_size": k,
+        "teams": result.teams,
+        "enough_data": result.enough,
+        "message": result.message,
+        "r2": result.r2,
+        "drivers": [
+            {
+                "function": {"id": d.function.id, "code": codes[d.function.id], "name": d.function.name},
+                "measure": d.measure,
+                "claim": d.claim,
+                "weight": d.weight,
+                "weight_low": d.weight_low,
+                "weight_high": d.weight_high,
+                "n": d.n,
+                "tests": {
+                    kind: None if test is None else _test(test, codes)
+                    for kind, test in (
+                        ("same_round", d.same),
+                        ("lagged", d.lagged),
+                        ("reverse", d.reverse),
+                        ("change", d.change),
+                    )
+                },
+                "sentence": d.sentence,
+            }
+            for d in result.drivers
+        ],
+        "hotspots": [
+            {
+                "function": {"id": h.function.id, "code": codes[h.function.id], "name": h.function.name},
+                "team": {"id": h.team.id, "code": codes[h.team.id], "name": h.team.name},
+                **{
+                    name: getattr(h, name)
+                    for name in (
+                        "score",
+                        "score_n",
+                        "norm",
+                        "outcome",
+                        "outcome_n",
+                        "outcome_norm",
+                        "slope",
+                        "impact",
+                    )
+                },
+                "sentence": h.sentence,
+            }
+            for h in result.hotspots
+        ],
+        "tests": [_test(t, codes) for t in result.tests],
+    }
+
+
+def _test(test, codes) -> dict:
+    data = asdict(test)
+    data["flagged"] = [codes[t] for t in test.flagged]
+    data.pop("function_id")
+    data["function"] = codes[test.function_id]
+    return data

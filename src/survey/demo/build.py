@@ -1,0 +1,450 @@
+"""`survey demo`: a realistic organisation with four closed quarterly rounds and one open round, in SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert, update
+from sqlmodel import select
+
+from survey.reports import render as reports
+from survey.accounts.users import create_user
+from survey.db.engine import Database, upgrade
+from survey.surveys.intake import external_rows, internal_rows, store_external, store_internal
+from survey.mail.outbox import store_due
+from survey.db.models import (
+    Employee,
+    Invitation,
+    Item,
+    Role,
+    Round,
+    RoundStatus,
+    SurveyKind,
+    Unit,
+    UnitKind,
+)
+from survey.surveys.questionnaire import CustomerAnswers, Review
+from survey.rounds.lifecycle import (
+    advance_round,
+    close_round,
+    create_round,
+    invitation_link,
+    latest_instrument,
+    new_public_slug,
+)
+from survey.rounds.scheduler import create_schedule, open_now
+from survey.settings import Settings
+from survey.demo.simulation import (
+    ItemSpec,
+    OrgShape,
+    Plant,
+    SimulatedRound,
+    make_organisation,
+    plant,
+    simulate_rounds,
+)
+from survey.tokens import new_token, token_hash
+
+DEMO_DATABASE = "survey-demo.db"
+# Beside the database: the PDF reports of the latest closed round, which the demo server serves from there.
+DEMO_REPORTS = "survey-demo-reports"
+# The demo's accounts share this password. A demo on 127.0.0.1 only; never a real deployment.
+DEMO_PASSWORD = "demo-password-2026"
+# Shares of each team's staff who have answered the open round so far, team by team in turn: most teams are on
+# their way to a healthy 75%, some are below the 60% that deserves a warning.
+OPEN_ROUND_ANSWERED_SHARES = (0.42, 0.58, 0.67, 0.75, 0.83, 0.92)
+
+
+@dataclass
+class DemoInfo:
+    database: Path
+    employee_link: str
+    customer_link: str
+    customer_team: str
+    summary: str
+    planted: str
+    truth: Plant  # the planted story, in indexes of the two lists below
+    function_ids: list[int]
+    team_ids: list[int]
+    accounts: list[tuple[str, str]]  # (e-mail, what the account sees); every one's password is DEMO_PASSWORD
+    published_round_id: int  # the latest closed round, published: its reports are what heads download
+
+
+def first_monday(year: int, month: int) -> date:
+    day = date(year, month, 1)
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def quarter_names(today: date, count: int) -> list[tuple[str, date]]:
+    """The `count` quarters up to and including today's, oldest first, with their first Mondays."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    quarters = []
+    for _ in range(count):
+        quarters.append((f"{year} Q{quarter}", first_monday(year, 3 * quarter - 2)))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return quarters[::-1]
+
+
+@dataclass
+class Simulated:
+    """An organisation and rounds written by `simulate_into`, with the truth planted in them."""
+
+    shape: OrgShape
+    truth: Plant  # in indexes of the lists below
+    planted: bool
+    functions: list[Unit]
+    teams: list[Unit]
+    round_names: list[str]
+    last_round: SimulatedRound  # the last round's answers (not written when it is left open)
+    items: tuple[list[Item], list[Item]]
+
+    def describe(self) -> str:
+        if not self.planted:
+            return "Nothing planted: every difference between teams and rounds is noise or stable."
+        names = [f.name for f in self.functions]
+        truth, rounds = self.truth, self.round_names
+        return (
+            f"{names[truth.driver]} ({self.functions[truth.driver].code}) failed {len(truth.driver_teams)} teams "
+            f"in {rounds[truth.internal_drop_round]}: {', '.join(self.teams[t].code for t in truth.driver_teams)}; "
+            f"their customers' scores dropped in {rounds[truth.internal_drop_round + 1]}. "
+            f"{names[truth.decoy]} ({self.functions[truth.decoy].code}) dropped for other teams with no customer "
+            f"effect. Customers of {', '.join(self.teams[t].code for t in truth.customer_only_teams)} dropped "
+            "with no internal cause."
+        )
+
+
+def simulate_into(
+    db: Database,
+    shape: OrgShape,
+    seed: int,
+    *,
+    planted: bool = True,
+    drop_round: int | None = None,
+    internal_drop: float = 1.4,
+    customer_drop: float = 0.9,
+    leave_last_open: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Simulated:
+    """Write a synthetic organisation into an empty, migrated database, and quarterly rounds of answers up to
+    now's quarter with a planted story (see simulation.py): every round closed, or the last left for the caller
+    to open (`leave_last_open`). With `planted` False, nothing drops: a null organisation."""
+    rng = np.random.default_rng(seed)
+    org = make_organisation(shape, rng)
+    truth = plant(shape, rng, drop_round=drop_round)
+    with db.session() as session:
+        progress(f"Importing {shape.teams} front-line teams, {shape.functions} support functions")
+        function_ids, team_ids = _organisation(session, org)
+        internal_items, external_items = _items(session)
+        functions = [session.get(Unit, i) for i in function_ids]
+        teams = [session.get(Unit, i) for i in team_ids]
+    progress(f"Simulating {shape.rounds} quarters of answers")
+    drops = (
+        dict(internal_drop=internal_drop, customer_drop=customer_drop)
+        if planted
+        else dict(internal_drop=0.0, customer_drop=0.0)
+    )
+    simulated = simulate_rounds(
+        shape, [_spec(i) for i in internal_items], [_spec(i) for i in external_items], truth, rng, **drops
+    )
+    now = now or datetime.now(timezone.utc)
+    quarters = quarter_names(now.date(), shape.rounds)
+    written = list(zip(quarters, simulated))
+    if leave_last_open:
+        written = written[:-1]
+    for (name, monday), answers in written:
+        progress(
+            f"Round {name}: {len(answers.internal)} employee and {len(answers.external)} customer answers"
+        )
+        opens = datetime.combine(monday, datetime.min.time(), timezone.utc) + timedelta(hours=7)
+        _closed_round(db, name, opens, answers, function_ids, team_ids, internal_items, external_items)
+    return Simulated(
+        shape,
+        truth,
+        planted,
+        functions,
+        teams,
+        [name for name, _ in quarters],
+        simulated[-1],
+        (internal_items, external_items),
+    )
+
+
+def build_demo(
+    path: Path,
+    base_url: str,
+    secret_key: str,
+    seed: int = 2026,
+    progress: Callable[[str], None] = lambda _: None,
+) -> DemoInfo:
+    """Create (or reset) the demo database at `path` and fill it."""
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    progress("Creating the database")
+    upgrade(url)
+    db = Database(url)
+    shape = OrgShape(rounds=5, customers_per_team=150)
+    now = datetime.now(timezone.utc)
+    try:
+        # The story plays out in the closed rounds; the last round is open.
+        sim = simulate_into(
+            db, shape, seed, drop_round=shape.rounds - 3, leave_last_open=True, now=now, progress=progress
+        )
+        function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
+        name = sim.round_names[-1]
+        progress(f"Round {name}: open, two thirds of the invitations answered")
+        link = _open_round(
+            db,
+            name,
+            now,
+            sim.last_round,
+            function_ids,
+            team_ids,
+            sim.items,
+            Settings(database_url=url, secret_key=secret_key, base_url=base_url),
+            shape,
+        )
+        truth = sim.truth
+        with db.session() as session:
+            # HR has published the closed rounds: heads and executives can download their reports.
+            closed = session.exec(
+                select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at)
+            )
+            for a_round in closed.all():
+                advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
+                published = a_round.id
+            team = session.get(Unit, team_ids[0])
+            accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
+            create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
+        store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
+        names = [f.name for f in sim.functions]
+        summary = (
+            f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
+            f"{shape.teams * shape.staff_per_team} employees; {shape.rounds - 1} closed rounds and 1 open"
+        )
+        rounds = sim.round_names
+        planted = (
+            f"{names[truth.driver]} failed {len(truth.driver_teams)} teams in {rounds[truth.internal_drop_round]}; "
+            f"their customers' scores dropped in {rounds[truth.internal_drop_round + 1]}. "
+            f"{names[truth.decoy]} dropped for other teams with no customer effect."
+        )
+        return DemoInfo(
+            path,
+            link,
+            f"{base_url}/c/{team.public_slug}",
+            team.name,
+            summary,
+            planted,
+            truth,
+            function_ids,
+            team_ids,
+            accounts,
+            published,
+        )
+    finally:
+        db.dispose()
+
+
+def _organisation(session, org) -> tuple[list[int], list[int]]:
+    regions = [
+        Unit(code=f"R{i + 1}", name=f"{name} region", kind=UnitKind.GROUP)
+        for i, name in enumerate(org.regions)
+    ]
+    session.add_all(regions)
+    session.flush()
+    functions = [
+        Unit(code=f"SF{i + 1:02d}", name=name, kind=UnitKind.SUPPORT) for i, name in enumerate(org.functions)
+    ]
+    teams = [
+        Unit(
+            code=f"FL{i + 1:03d}",
+            name=name,
+            kind=UnitKind.FRONT_LINE,
+            parent_id=regions[region].id,
+            public_slug=new_public_slug(),
+        )
+        for i, (name, region) in enumerate(org.teams)
+    ]
+    session.add_all(functions + teams)
+    session.flush()
+    session.add_all(
+        Employee(email=email, name=name, unit_id=teams[t].id)
+        for t, people in enumerate(org.staff)
+        for name, email in people
+    )
+    session.commit()
+    return [f.id for f in functions], [t.id for t in teams]
+
+
+def _accounts(session, function: Unit, team: Unit) -> list[tuple[str, str]]:
+    """One account of each role, to log in and look around."""
+    people = [
+        ("hr@demo.example", "Harriet HR", Role.HR, [], "HR: everything, administration"),
+        ("exec@demo.example", "Evan Executive", Role.EXECUTIVE, [], "executive: every unit"),
+        (
+            "function.head@demo.example",
+            "Fiona Function",
+            Role.HEAD,
+            [function.code],
+            f"head of {function.name}",
+        ),
+        ("team.head@demo.example", "Theo Team", Role.HEAD, [team.code], f"head of {team.name}"),
+    ]
+    for email, name, role, units, _ in people:
+        create_user(session, email, name, role, units, password=DEMO_PASSWORD)
+    return [(email, sees) for email, _, _, _, sees in people]
+
+
+def _items(session) -> tuple[list[Item], list[Item]]:
+    """The items of the newest internal and external instruments, in order."""
+
+    def items(kind: SurveyKind) -> list[Item]:
+        instrument = latest_instrument(session, kind)
+        return list(
+            session.exec(select(Item).where(Item.instrument_id == instrument.id).order_by(Item.position))
+        )
+
+    return items(SurveyKind.INTERNAL), items(SurveyKind.EXTERNAL)
+
+
+def _spec(item: Item) -> ItemSpec:
+    return ItemSpec(item.dimension, item.scale_min, item.scale_max, item.reverse_keyed)
+
+
+def _reviews(answer_set, functions, internal_items) -> list[Review]:
+    reviews = []
+    for function_id, review in zip(functions, answer_set.reviews):
+        if review is None:
+            reviews.append(Review(function_id, used=False))
+        else:
+            values, comment = review
+            reviews.append(
+                Review(function_id, True, {i.id: v for i, v in zip(internal_items, values)}, comment)
+            )
+    return reviews
+
+
+def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, internal_items, external_items):
+    with db.session() as session:
+        a_round = create_round(session, name, opens, opens + timedelta(days=14))
+        advance_round(session, a_round, RoundStatus.OPEN, now=opens)
+        round_id = a_round.id
+    respondents = _count_by_team(answers, len(teams))
+    with db.write() as connection:
+        employees = connection.execute(select(Employee.id, Employee.unit_id).order_by(Employee.id)).all()
+        seen: dict[int, int] = {}
+        index_of = {team_id: index for index, team_id in enumerate(teams)}
+        invitations = []
+        for employee_id, team_id in employees:
+            index = index_of[team_id]
+            seen[team_id] = seen.get(team_id, 0) + 1
+            invitations.append(
+                dict(
+                    round_id=round_id,
+                    employee_id=employee_id,
+                    team_id=team_id,
+                    token_hash=token_hash(new_token()),  # links of past rounds were sent and are long gone
+                    session_hash=None,
+                    answered=seen[team_id] <= respondents[index],
+                )
+            )
+        connection.execute(insert(Invitation.__table__), invitations)
+        store_internal(
+            connection,
+            [
+                internal_rows(round_id, teams[a.team], _reviews(a, functions, internal_items))
+                for a in answers.internal
+            ],
+        )
+        store_external(connection, _external(round_id, teams, answers.external, external_items))
+    close_round(db, round_id, now=opens + timedelta(days=14))
+
+
+def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, settings, shape) -> str:
+    """Open the current round, invite everyone, and answer some of each team's invitations (and take about half
+    the customers' answers). Returns an unused employee link."""
+    internal_items, external_items = items
+    opens = now - timedelta(days=3)
+    with db.session() as session:
+        round_id = create_round(
+            session, name, opens, now + timedelta(days=11), reminders_at=[opens + timedelta(days=5)]
+        ).id
+    open_now(db, settings, round_id, now=opens)  # invitations issued and mailed, as the schedule would
+    # Answer the first few of each team's simulated respondents, through the same rows live answers use.
+    per_team: dict[int, int] = {}
+    chosen = []
+    for a in answers.internal:
+        per_team[a.team] = per_team.get(a.team, 0) + 1
+        share = OPEN_ROUND_ANSWERED_SHARES[a.team % len(OPEN_ROUND_ANSWERED_SHARES)]
+        if per_team[a.team] <= round(shape.staff_per_team * share):
+            chosen.append(a)
+    with db.write() as connection:
+        invitations_by_team: dict[int, list[int]] = {}
+        for row in connection.execute(
+            select(Invitation.team_id, Invitation.id).where(Invitation.round_id == round_id)
+        ):
+            invitations_by_team.setdefault(row.team_id, []).append(row.id)
+        answered = [invitations_by_team[teams[a.team]].pop() for a in chosen]
+        connection.execute(update(Invitation).where(Invitation.id.in_(answered)).values(answered=True))
+        store_internal(
+            connection,
+            [internal_rows(round_id, teams[a.team], _reviews(a, functions, internal_items)) for a in chosen],
+        )
+        store_external(connection, _external(round_id, teams, answers.external[::2], external_items))
+    with db.session() as session:
+        unused = session.exec(
+            select(Invitation)
+            .where(Invitation.round_id == round_id, Invitation.answered.is_(False))
+            .order_by(Invitation.id)
+        ).first()
+    return invitation_link(settings.base_url, settings.secret_key, unused)
+
+
+def _external(round_id, teams, answer_sets, external_items):
+    return [
+        external_rows(
+            round_id,
+            teams[a.team],
+            CustomerAnswers({i.id: v for i, v in zip(external_items, a.values)}, None),
+        )
+        for a in answer_sets
+    ]
+
+
+def _count_by_team(answers: SimulatedRound, team_count: int) -> list[int]:
+    counts = [0] * team_count
+    for a in answers.internal:
+        counts[a.team] += 1
+    return counts
+
+
+def render_demo_reports(
+    info: DemoInfo, directory: Path, progress: Callable[[str], None] = lambda _: None
+) -> Path:
+    """Render every report of the demo's latest published round into `directory` (as a reports folder the
+    server serves from: see `reports.cached_pdf`), on every core. Returns the round's folder."""
+    url = f"sqlite:///{info.database}"
+    db = Database(url)
+    try:
+        with db.session() as session:
+            a_round = session.get(Round, info.published_round_id)
+            refs = reports.round_reports(session, a_round)
+        folder = reports.round_folder(directory, a_round.id)
+        done = []
+
+        def step(ref: reports.ReportRef) -> None:
+            done.append(ref)
+            if len(done) % 10 == 0 or len(done) == len(refs):
+                progress(f"Rendered {len(done)} of {len(refs)} reports of {a_round.name}")
+
+        reports.render_round(
+            db, a_round.id, Settings(database_url=url), folder, refs, progress=step, keep_keys=True
+        )
+        return folder
+    finally:
+        db.dispose()

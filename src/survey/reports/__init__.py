@@ -1,0 +1,1 @@
+"""Reports of a closed round: what each says, its charts, its rendering as PDF and HTML, and who may read it."""

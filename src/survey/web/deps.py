@@ -1,0 +1,17 @@
+"""Dependencies handlers ask for, by name. `create_app` provides them."""
+
+from typing import Annotated
+
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from survey.db.engine import Database
+from survey.surveys.intake import Intake
+from survey.settings import Settings
+
+DatabaseDep = NamedDependency[Database]
+IntakeDep = NamedDependency[Intake]
+SettingsDep = NamedDependency[Settings]
+
+# An id in a path: a positive 32-bit integer (anything else is a 400, not a database error).
+ObjectId = Annotated[int, Parameter(ge=1, le=2_147_483_647, description="A positive whole number.")]
