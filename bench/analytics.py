@@ -45,11 +45,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from survey.analysis.aggregation import CSAT_PCT, round_sums
+from survey.analysis.aggregation import round_sums
 from survey.analysis.analytics import HISTORY, compute_linkage
 from survey.db.engine import Database, normalise_url, upgrade
 from survey.db.models import ExternalResponse, InternalResponse, InternalReview, Round, Unit
 from survey.demo.simulation import OrgShape
+from survey.vocabulary import CSAT_PCT
 
 SHAPE = OrgShape(
     functions=10, teams=100, staff_per_team=15, customers_per_team=200, rounds=8, response_rate=1.0
@@ -87,7 +88,9 @@ def holds_organisation(url: str) -> bool:
 
 
 def fill(url: str, seed: int, name: str) -> None:
-    from survey.demo.build import simulate_into  # here: the children measured for memory import only what they use
+    from survey.demo.build import (
+        simulate_into,  # here: the children measured for memory import only what they use
+    )
 
     upgrade(url)
     db = Database(url)

@@ -30,10 +30,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from survey.db.engine import Database, upgrade
-from survey.surveys.intake import Intake
-from survey.db.models import Employee, RoundStatus, Unit, UnitKind
-from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
+from survey.db.models import Employee, RoundStatus, Unit
 from survey.demo.simulation import FUNCTION_NAMES
+from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
+from survey.surveys.intake import Intake
+from survey.vocabulary import UnitKind
 
 FUNCTIONS = 7
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -213,7 +214,7 @@ async def main(submissions: int, connections: int) -> int:
         "SURVEY_COOKIE_SECURE": "false",
     }
     server = subprocess.Popen(
-        [sys.executable, "-c", "import logging; logging.disable(logging.INFO); from survey.cli import main; main()",
+        [sys.executable, "-c", "import logging; logging.disable(logging.INFO); from survey.cli.main import main; main()",
          "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -13,7 +13,7 @@ whose reports (and the organisation's) the second part renders.
    WeasyPrint rendering a plain-text document of as many pages (paragraphs of text, the same stylesheet and
    fonts), calibrated to the page count first. Medians are printed, and `ratio N` = report / baseline.
 2. `survey reports` on the latest round: every report, the data gathered once and rendered by one process per
-   core (`reports.render_round`), wall-clock from the start of the data gathering to the last file written.
+   core (`render_round`), wall-clock from the start of the data gathering to the last file written.
 
 Targets (issue 5): ratio at most 2.0; every report of the round in at most 20 s on these 2-core machines.
 Printed as PASS/FAIL; the exit status is 0 whatever the figures (they are figures, not a timed test).
@@ -33,12 +33,14 @@ from pathlib import Path
 from pypdf import PdfReader
 from sqlmodel import select
 
-from survey.reports import render as reports
 from survey.db.engine import Database, upgrade
-from survey.demo.build import simulate_into
 from survey.db.models import Round
-from survey.settings import Settings
+from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
+from survey.reports.catalogue import FUNCTION, ReportRef, round_reports
+from survey.reports.data import RoundData, round_data
+from survey.reports.render import ASSETS, STYLESHEET, _fetcher, render_pdf, render_round, report_context
+from survey.settings import Settings
 
 SHAPE = OrgShape(functions=7, teams=30, staff_per_team=12, customers_per_team=150, rounds=6, regions=3)
 TARGET_RATIO = 2.0
@@ -58,8 +60,8 @@ def plain_text_pdf(paragraphs: int) -> bytes:
     from weasyprint import HTML
 
     body = "".join(f"<h2>Section {i + 1}</h2><p>{PARAGRAPH}</p>" for i in range(paragraphs))
-    html = f'<!doctype html><html lang="en"><head><link rel="stylesheet" href="{reports.STYLESHEET}"></head><body>{body}</body></html>'
-    document = HTML(string=html, base_url=str(reports.ASSETS) + "/", url_fetcher=reports._fetcher())
+    html = f'<!doctype html><html lang="en"><head><link rel="stylesheet" href="{STYLESHEET}"></head><body>{body}</body></html>'
+    document = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=_fetcher())
     return document.write_pdf(pdf_tags=True)
 
 
@@ -115,19 +117,19 @@ def main() -> int:
     settings = Settings(database_url=url)
     with db.session() as session:
         latest = session.exec(select(Round).order_by(Round.opens_at.desc())).first()
-        refs = reports.round_reports(session, latest)
-    function_refs = [r for r in refs if r.kind == reports.FUNCTION]
+        refs = round_reports(session, latest)
+    function_refs = [r for r in refs if r.kind == FUNCTION]
     print(f"Round {latest.name}: {len(refs)} reports ({len(refs) - 1} units and the organisation)")
 
     # The first gathering computes and stores the round's results (as the first request after a close does).
-    seconds, data = timed(lambda: reports.round_data(db, latest.id, settings))
+    seconds, data = timed(lambda: round_data(db, latest.id, settings))
     print(f"Gathering the round's released results: first {seconds:.2f} s", end="")
-    seconds, data = timed(lambda: reports.round_data(db, latest.id, settings))
+    seconds, data = timed(lambda: round_data(db, latest.id, settings))
     print(f", stored {seconds:.2f} s")
     # The fullest function report: the one with the most hotspots (the planted driver's, when it is found).
     ref = max(function_refs, key=lambda r: hotspot_count(data, r))
-    context = reports.report_context(data, ref)
-    pdf = reports.render_pdf(context)
+    context = report_context(data, ref)
+    pdf = render_pdf(context)
     page_count = pages(pdf)
     paragraphs = calibrate(page_count)
     print(
@@ -136,7 +138,7 @@ def main() -> int:
     )
     report_times, baseline_times = [], []
     for _ in range(args.repeats):
-        report_times.append(cpu_timed(lambda: reports.render_pdf(context)))
+        report_times.append(cpu_timed(lambda: render_pdf(context)))
         baseline_times.append(cpu_timed(lambda: plain_text_pdf(paragraphs)))
     report_s, baseline_s = (
         statistics.median(t[0] for t in times) for times in (report_times, baseline_times)
@@ -158,7 +160,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as out:
         seconds, written = timed(
-            lambda: reports.render_round(db, latest.id, settings, Path(out), refs, workers=args.workers)
+            lambda: render_round(db, latest.id, settings, Path(out), refs, workers=args.workers)
         )
         total_pages = sum(pages(p.read_bytes()) for p in written)
     print(
@@ -170,8 +172,8 @@ def main() -> int:
     return 0
 
 
-def hotspot_count(data: reports.RoundData, ref: reports.ReportRef) -> int:
-    return sum(1 for h in data.linkage["hotspots"] if h["function"]["code"] == ref.code)
+def hotspot_count(data: RoundData, ref: ReportRef) -> int:
+    return sum(1 for h in data.linkage.hotspots if h.function.code == ref.code)
 
 
 if __name__ == "__main__":

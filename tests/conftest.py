@@ -17,11 +17,12 @@ from litestar.testing import TestClient
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
-from survey.web.app import create_app
 from survey.db.engine import Database, normalise_url, upgrade
-from survey.db.models import Employee, RoundStatus, Unit, UnitKind
+from survey.db.models import Employee, RoundStatus, Unit
 from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
 from survey.settings import Settings
+from survey.vocabulary import UnitKind
+from survey.web.app import create_app
 
 PG_URL = os.environ.get("SURVEY_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -228,7 +229,7 @@ def run(database_url):
     """`survey ...` on the test database, as a user would run it: run("round", "open", "2026 Q4")."""
     from click.testing import CliRunner
 
-    from survey.cli.commands import main
+    from survey.cli.main import main
 
     def invoke(*args: str, **env: str):
         environment = {

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from survey.analysis.aggregation import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, RoundSums, ScaleSums, Sums
 from survey.analysis.linkage import Named, link_round
-from survey.db.models import SERVQUAL
 from survey.analysis.release import release_round
+from survey.analysis.sums import RoundSums, ScaleSums, Sums
 from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
+from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, SERVQUAL
 
 DIMENSIONS = [d.value for d in SERVQUAL]
 
 
 def _default_instruments():
-    path = Path(__file__).parents[1] / "src/survey/migrations/versions/0002_default_instruments.py"
+    path = Path(__file__).parents[1] / "src/survey/db/migrations/versions/0002_default_instruments.py"
     spec = importlib.util.spec_from_file_location("default_instruments", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

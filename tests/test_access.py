@@ -12,10 +12,11 @@ from sqlmodel import select
 
 from conftest import start_round
 from helpers import csrf_from, log_in
-from survey.accounts.users import create_api_token, start_password_reset
-from survey.web.auth import PUBLIC_PATHS
+from survey.accounts.api_tokens import create_api_token
+from survey.accounts.sign_in import start_password_reset
 from survey.db.models import Instrument, OutboxMessage, Unit, User
 from survey.rounds.scheduler import create_schedule
+from survey.web.auth import PUBLIC_PATHS
 
 PUBLIC = [re.compile(p) for p in PUBLIC_PATHS]
 
@@ -158,7 +159,7 @@ def test_api_tokens_are_scoped_and_revocable(client, db, org):
     refused = client.get("/api/units", headers=headers)
     assert refused.status_code == 403 and "roster:read" in refused.json()["detail"]
     assert client.get("/api/rounds", headers={"Authorization": "Bearer svy_forged"}).status_code == 401
-    from survey.accounts.users import revoke_api_token
+    from survey.accounts.api_tokens import revoke_api_token
 
     with db.session() as session:
         revoke_api_token(session, row.id, datetime.now(UTC))
@@ -168,7 +169,8 @@ def test_api_tokens_are_scoped_and_revocable(client, db, org):
 def test_a_region_head_cannot_work_out_a_small_teams_participation(client, db, people):
     """FL1 and FL2 have 6 invitees, a kiosk in the same region 2: the region's count minus the two teams' would
     give the kiosk's, so one of the two teams is hidden as well."""
-    from survey.db.models import Employee, UnitKind
+    from survey.db.models import Employee
+    from survey.vocabulary import UnitKind
 
     with db.session() as session:
         region = session.exec(select(Unit).where(Unit.code == "R1")).one()

@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, log_in, post_form
-from survey.cli.commands import main
-from survey.mail.outbox import password_reset_link
+from survey.cli.main import main
 from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User
+from survey.mail.outbox import password_reset_link
 from survey.tokens import password_reset_token
 
 COOKIE = "__Host-survey_auth"

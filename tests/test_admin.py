@@ -12,8 +12,18 @@ from sqlmodel import select
 
 from conftest import BASE_URL, start_round
 from helpers import csrf_from, log_in, post_form
+from survey.db.models import (
+    Employee,
+    Instrument,
+    Invitation,
+    Item,
+    MailKind,
+    OutboxMessage,
+    Round,
+    Unit,
+    User,
+)
 from survey.web.app import create_app
-from survey.db.models import Employee, Instrument, Invitation, Item, MailKind, OutboxMessage, Round, Unit, User
 
 
 def as_hr(client, people):
@@ -49,7 +59,8 @@ def test_a_bad_round_form_says_what_is_wrong_and_keeps_what_was_typed(client, db
 
 
 def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_derived(client, db, people):
-    from survey.db.models import Unit, UnitKind
+    from survey.db.models import Unit
+    from survey.vocabulary import UnitKind
 
     # The org has FL1..FL3 with 6 staff each; add a kiosk of 2.
 
@@ -83,7 +94,7 @@ def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_deriv
 def test_the_api_gives_the_same_rates_with_hidden_counts_as_null(client, db, people):
     from datetime import UTC, datetime
 
-    from survey.accounts.users import create_api_token
+    from survey.accounts.api_tokens import create_api_token
 
     opened = start_round(db)
     with db.session() as session:
@@ -295,7 +306,7 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
     import asyncio
     from datetime import UTC, datetime, timedelta
 
-    from survey.mail.outbox import deliver_pending
+    from survey.mail.delivery import deliver_pending
     from survey.rounds.lifecycle import create_round
     from survey.rounds.scheduler import open_now
 
@@ -321,7 +332,7 @@ def test_without_a_mail_server_hr_reads_invitations_in_the_outbox(client, db, se
 def test_with_a_mail_server_hr_never_sees_personal_or_password_links(client, db, settings, people):
     from datetime import UTC, datetime
 
-    from survey.accounts.users import start_password_reset
+    from survey.accounts.sign_in import start_password_reset
 
     with db.session() as session:
         start_password_reset(session, people.executive, settings, datetime.now(UTC))

@@ -9,14 +9,15 @@ import pytest
 from sqlmodel import select
 
 from simulated import round_sums as python_sums
-from survey.accounts.users import API_SCOPES, create_api_token
-from survey.analysis.aggregation import CSAT_MEAN, CSAT_PCT, round_sums
-from survey.demo.build import simulate_into
-from survey.imports.figures import import_external_figures
-from survey.db.models import Round, RoundResult, RoundStatus
+from survey.accounts.api_tokens import API_SCOPES, create_api_token
+from survey.analysis.aggregation import round_sums
 from survey.analysis.release import release_round
+from survey.db.models import Round, RoundResult, RoundStatus
+from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
+from survey.imports.figures import import_external_figures
 from survey.imports.tabular import ImportFile
+from survey.vocabulary import CSAT_MEAN, CSAT_PCT
 
 SMALL = OrgShape(functions=3, teams=12, staff_per_team=8, customers_per_team=25, rounds=3, regions=2)
 
@@ -55,10 +56,10 @@ def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
 
 def test_reverse_keyed_items_are_turned_round(db):
     """REL2 ("I often have to chase ...") is reverse-keyed: a 7 on it counts as a 1 in reliability."""
-    from survey.surveys.intake import internal_rows, store_internal
     from survey.db.models import Item
-    from survey.surveys.questionnaire import Review
     from survey.rounds.lifecycle import create_round
+    from survey.surveys.intake import internal_rows, store_internal
+    from survey.surveys.questionnaire import Review
 
     sim = simulate_into(db, SMALL, seed=4)
     now = datetime.now(UTC)
@@ -107,8 +108,8 @@ def test_a_few_survey_answers_are_never_merged_with_a_figure_that_could_be_subtr
     sim = simulate_into(db, shape, seed=13)
     last_id = _round_ids(db)[-1]
     team = sim.teams[0]
-    from survey.surveys.intake import external_rows, store_external
     from survey.db.models import Item
+    from survey.surveys.intake import external_rows, store_external
     from survey.surveys.questionnaire import CustomerAnswers
 
     with db.session() as session:

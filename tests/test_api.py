@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from survey.accounts.users import API_SCOPES, create_api_token
+from survey.accounts.api_tokens import API_SCOPES, create_api_token
 
 
 @pytest.fixture

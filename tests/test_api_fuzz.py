@@ -15,9 +15,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from conftest import BASE_URL, start_round
-from survey.accounts.users import API_SCOPES, create_api_token
-from survey.web.app import create_app
+from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.settings import Settings
+from survey.web.app import create_app
 
 
 @pytest.fixture

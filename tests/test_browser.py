@@ -61,7 +61,7 @@ def serving(url: str, base_url: str, port: int):
         "SURVEY_COOKIE_SECURE": "false",  # plain HTTP on loopback
     }
     process = subprocess.Popen(
-        [sys.executable, "-c", "from survey.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-m", "survey", "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -184,10 +184,10 @@ def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_pat
     """The HTML view of a report loads its stylesheet and fonts under the site's content security policy (no
     inline styles), so its heat map's figures sit in their shaded cells as in the PDF."""
     from survey.accounts.users import create_user
-    from survey.demo.build import simulate_into
     from survey.db.models import Role, Round, RoundStatus
-    from survey.rounds.lifecycle import advance_round
+    from survey.demo.build import simulate_into
     from survey.demo.simulation import OrgShape
+    from survey.rounds.lifecycle import advance_round
 
     url = f"sqlite:///{tmp_path}/reports.db"
     upgrade(url)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from helpers import customer_answers
-from survey.web.app import create_app
 from survey.db.models import ExternalResponse, RoundStatus
 from survey.rounds.lifecycle import advance_round, find_round
+from survey.web.app import create_app
 
 
 def stored(db) -> tuple[int, int]:

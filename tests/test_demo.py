@@ -19,14 +19,14 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
 from helpers import csrf_from, customer_answers, employee_answers, free_port, open_survey, submit_survey
-from survey.web.app import create_app
-from survey.cli.commands import main
+from survey.cli.main import main
 from survey.db.engine import Database
+from survey.db.models import ExternalResponse, InternalResponse, InternalReview
 from survey.demo.build import build_demo
 from survey.mail.outbox import outbox_counts, render_message
-from survey.db.models import ExternalResponse, InternalResponse, InternalReview
 from survey.rounds.scheduler import list_schedules
 from survey.settings import Settings
+from survey.web.app import create_app
 
 BASE = "https://demo.test"
 
@@ -133,7 +133,7 @@ def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from survey.cli import main; main()", "demo", "--port", str(port)],
+        [sys.executable, "-m", "survey", "demo", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     output = []

@@ -8,11 +8,11 @@ import threading
 from sqlalchemy import func, select, text
 
 from helpers import employee_answers, open_survey, submit_survey
-from survey.surveys.pages import SESSION_COOKIE
-from survey.surveys.intake import Intake
 from survey.db.models import InternalResponse, InternalReview, Invitation, RoundStatus
-from survey.surveys.questionnaire import Review
 from survey.rounds.lifecycle import advance_round, find_round
+from survey.surveys.intake import Intake
+from survey.surveys.pages import SESSION_COOKIE
+from survey.surveys.questionnaire import Review
 from survey.tokens import token_hash
 
 

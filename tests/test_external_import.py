@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from conftest import start_round
+from survey.db.models import ExternalFigure, ImportRun, Unit
 from survey.imports.figures import (
     distribution_mean,
     distribution_score,
@@ -19,9 +20,9 @@ from survey.imports.figures import (
     parse_number,
     read_figure,
 )
-from survey.db.models import ExternalFigure, ImportRun, Metric, Unit
 from survey.imports.roster import import_roster
 from survey.imports.tabular import ImportFile
+from survey.vocabulary import Metric
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEADER = "team,period,metric,n,mean,score,distribution"

@@ -18,10 +18,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from helpers import csrf_from, log_in
+from survey.accounts.api_tokens import create_api_token
+from survey.db.models import Employee, ImportRun, Unit, User
 from survey.imports import api as imports_api
 from survey.imports import pages as imports_web
-from survey.accounts.users import create_api_token
-from survey.db.models import Employee, ImportRun, Unit, User
 from survey.rounds.lifecycle import create_round
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

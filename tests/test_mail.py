@@ -16,17 +16,6 @@ from sqlmodel import select
 from conftest import TEST_SECRET
 from helpers import employee_answers, free_port, open_survey, submit_survey
 from smtp_server import Mailbox, Server, password_checker, serving
-from survey.mail.outbox import (
-    PASSWORD_RESET_PATH,
-    MailError,
-    SmtpTransport,
-    deliver_pending,
-    message_id_header,
-    outbox,
-    queue_password_reset,
-    render_message,
-    resend,
-)
 from survey.db.models import (
     Employee,
     Invitation,
@@ -37,6 +26,15 @@ from survey.db.models import (
     Round,
     Schedule,
     User,
+)
+from survey.mail.delivery import SmtpTransport, deliver_pending, message_id_header
+from survey.mail.outbox import (
+    PASSWORD_RESET_PATH,
+    MailError,
+    outbox,
+    queue_password_reset,
+    render_message,
+    resend,
 )
 from survey.rounds.lifecycle import create_round
 from survey.rounds.scheduler import tick

@@ -30,10 +30,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import null_space
 
-from survey.analysis.aggregation import CSAT_PCT, IMPACT, INTERNAL_MEASURES, NPS, OVERALL, RoundSums, Sums
 from survey.analysis.anonymity import TOTAL, hidden_counts
-from survey.db.models import SERVQUAL
 from survey.analysis.release import release_comments, release_round, release_tree
+from survey.analysis.sums import RoundSums, Sums
+from survey.vocabulary import CSAT_PCT, IMPACT, INTERNAL_MEASURES, NPS, OVERALL, SERVQUAL
 
 DIMENSIONS = tuple(d.value for d in SERVQUAL)
 CUSTOMER_MEASURES = ("reliability", CSAT_PCT, NPS)
@@ -197,7 +197,7 @@ def cases(draw, max_teams: int = 12) -> Case:
 
 def released_everything(case: Case):
     """What the pages and the API release about the round: the scores, usage and customer trees
-    (`release_round`), and the response rates (`rounds.hidden_participation`: `hidden_counts` over invitees)."""
+    (`release_round`), and the response rates (`participation.hidden_participation`: `hidden_counts` over invitees)."""
     released = release_round(case.sums, case.parents, case.k, case.invited, case.functions)
     hidden_rates = hidden_counts(case.parents, case.invited, case.k)
     return released, hidden_rates

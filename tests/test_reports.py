@@ -3,23 +3,29 @@ stays text and fetches nothing, who may download which, and that the same data g
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import update
 from sqlmodel import select
 
 from helpers import PASSWORD, log_in
+from survey.accounts.api_tokens import API_SCOPES, create_api_token
+from survey.accounts.users import create_user
 from survey.analysis import analytics
-from survey.reports import render as reports
-from survey.accounts.users import API_SCOPES, create_api_token, create_user
-from survey.demo.build import simulate_into
+from survey.analysis.results import Linkage
 from survey.db.models import InternalResponse, InternalReview, Role, Round, RoundStatus, Unit
-from survey.rounds.lifecycle import advance_round
+from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
+from survey.reports.catalogue import FUNCTION, ORGANISATION, TEAM, ReportRef, report_by_code, round_reports
+from survey.reports.data import round_data
+from survey.reports.render import ASSETS, _fetcher, render_html, render_pdf, report_context
+from survey.rounds.lifecycle import advance_round
 
 # Small enough to render quickly, large enough for the linkage to have teams to read (and for some cells to be
 # suppressed: 6 staff per team, about 78% answer, and not all use every function).
@@ -52,28 +58,28 @@ def publish(db, round_id: int) -> None:
 
 def render(db, settings, round_id: int, code: str | None) -> bytes:
     with db.session() as session:
-        ref = reports.report_by_code(session, session.get(Round, round_id), code)
-    return reports.render_pdf(reports.report_context(reports.round_data(db, round_id, settings), ref))
+        ref = report_by_code(session, session.get(Round, round_id), code)
+    return render_pdf(report_context(round_data(db, round_id, settings), ref))
 
 
 def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings, simulated):
     sim, round_id = simulated
     scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
     with db.session() as session:
-        refs = reports.round_reports(session, session.get(Round, round_id))
+        refs = round_reports(session, session.get(Round, round_id))
     kinds = [ref.kind for ref in refs]
     assert kinds.count("function") == SHAPE.functions and kinds.count("team") == SHAPE.teams
     assert kinds.count("organisation") == 1 + SHAPE.regions
 
-    function = scores["functions"][0]
-    total = next(c for c in function["cells"] if c["code"] is None)["scores"]["overall"]
-    text = pdf_text(render(db, settings, round_id, function["code"]))
-    assert f"rates {function['name']} {total['mean']:.1f} of 7 overall" in text
-    assert f"{total['n']} staff who used {function['name']}" in text
+    function = scores.functions[0]
+    total = function.score(None, "overall")
+    text = pdf_text(render(db, settings, round_id, function.code))
+    assert f"rates {function.name} {total.mean:.1f} of 7 overall" in text
+    assert f"{total.n} staff who used {function.name}" in text
     assert "What to fix first" in text and "Comments" in text
     # Every team is in the heat map, by name, with its scores or marked suppressed.
-    for cell in function["cells"]:
-        assert cell["name"] in text
+    for cell in function.cells:
+        assert cell.name in text
     assert all(n >= settings.min_group_size for n in printed_ns(text))
 
 
@@ -82,18 +88,13 @@ def test_no_suppressed_figure_reaches_a_report(db, settings, simulated):
     than k people is printed anywhere, in any report of the round."""
     sim, round_id = simulated
     scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
-    suppressed = [
-        (f, c)
-        for f in scores["functions"]
-        for c in f["cells"]
-        if c["suppressed"] and c["kind"] == "front_line"
-    ]
+    suppressed = [(f, c) for f in scores.functions for c in f.teams if c.suppressed]
     assert suppressed, "the shape is meant to leave some cells suppressed"
     function, cell = suppressed[0]
-    team_text = pdf_text(render(db, settings, round_id, cell["code"]))
-    row = next(line for line in team_text.splitlines() if line.startswith(function["name"]))
+    team_text = pdf_text(render(db, settings, round_id, cell.code))
+    row = next(line for line in team_text.splitlines() if line.startswith(function.name))
     assert "suppressed" in row
-    for code in [None, function["code"], cell["code"]]:
+    for code in [None, function.code, cell.code]:
         text = pdf_text(render(db, settings, round_id, code))
         assert all(n >= settings.min_group_size for n in printed_ns(text)), code
 
@@ -121,14 +122,14 @@ def test_a_hostile_comment_comes_out_as_plain_text_and_fetches_nothing(db, setti
 
 
 def test_the_renderer_fetches_only_the_reports_own_assets():
-    fetcher = reports._fetcher()
+    fetcher = _fetcher()
     with pytest.raises(ValueError):
         fetcher("file:///etc/passwd")
     with pytest.raises(ValueError):
-        fetcher(f"file://{reports.ASSETS}/../pyproject.toml")
+        fetcher(f"file://{ASSETS}/../pyproject.toml")
     with pytest.raises(ValueError):
         fetcher("http://127.0.0.1:9/anything")
-    response = fetcher(f"file://{reports.ASSETS}/report.css")
+    response = fetcher(f"file://{ASSETS}/report.css")
     assert b"@font-face" in response.read()
     response.close()
 
@@ -287,12 +288,13 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
     fell: the driver sentences that list them, and other teams' hotspots, go to function heads and executives
     only. (The small round has too few teams for a linkage: a claim naming every team is put in its results.)"""
     sim, round_id = simulated
-    data = reports.round_data(db, round_id, settings)
+    data = round_data(db, round_id, settings)
     names = {t.code: t.name for t in sim.teams}
     function, first = sim.functions[0], sim.teams[0]
-    test = {"measure": "overall", "n": 10, "effect": -5.0, "low": -8.0, "high": -2.0, "p": 0.01, "q": 0.05}
-    data.linkage.update(enough_data=True, r2=0.3)
-    data.linkage["drivers"] = [
+    test = {"function": function.code, "measure": "overall", "n": 10, "effect": -5.0, "low": -8.0, "high": -2.0, "p": 0.01, "q": 0.05}
+    linkage = msgspec.to_builtins(data.linkage)
+    linkage.update(enough_data=True, r2=0.3)
+    linkage["drivers"] = [
         {
             "function": {"id": function.id, "code": function.code, "name": function.name},
             "measure": "overall",
@@ -314,27 +316,28 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
             "sentence": "Teams " + ", ".join(names.values()) + " fell.",
         }
     ]
-    data.linkage["hotspots"] = [
+    linkage["hotspots"] = [
         {
-            "function": data.linkage["drivers"][0]["function"],
+            "function": linkage["drivers"][0]["function"],
             "team": {"id": first.id, "code": first.code, "name": first.name},
             **dict.fromkeys(("score", "norm", "outcome", "outcome_norm", "slope", "impact"), 1.0),
             **{"score_n": 6, "outcome_n": 30, "sentence": f"{first.name} rates it low."},
         }
     ]
+    data = dataclasses.replace(data, linkage=msgspec.convert(linkage, Linkage))
     with db.session() as session:
-        refs = reports.round_reports(session, session.get(Round, round_id))
+        refs = round_reports(session, session.get(Round, round_id))
         parent = {u.code: u.parent_id for u in session.exec(select(Unit))}
         codes = {u.id: u.code for u in session.exec(select(Unit))}
     for ref in refs:
-        html = reports.render_html(reports.report_context(data, ref), "report.css")
-        if ref.kind == reports.FUNCTION or ref.unit_id is None:
+        html = render_html(report_context(data, ref), "report.css")
+        if ref.kind == FUNCTION or ref.unit_id is None:
             assert all(name in html for name in names.values()), ref.code  # function heads, executives: all
             continue
         mine = (
-            {ref.code} if ref.kind == reports.TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
+            {ref.code} if ref.kind == TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
         )
-        if ref.kind == reports.ORGANISATION:  # a region's report gives the drivers' evidence, without names
+        if ref.kind == ORGANISATION:  # a region's report gives the drivers' evidence, without names
             assert "across the organisation, the 10 teams whose rating" in html.lower(), ref.code
         for code, name in names.items():
             assert (name in html) == (code in mine), (ref.code, name)
@@ -349,8 +352,8 @@ def test_survey_reports_into_a_path_that_cannot_be_a_folder_exits_2(run, simulat
 
 
 def test_kept_reports_are_named_by_unit_id_so_two_codes_alike_never_share_a_file():
-    first = reports.ReportRef(1, 4, "_x", "First", reports.TEAM)
-    second = reports.ReportRef(1, 9, "x-4", "Second", reports.TEAM)
+    first = ReportRef(1, 4, "_x", "First", TEAM)
+    second = ReportRef(1, 9, "x-4", "Second", TEAM)
     assert first.filename == second.filename == "x-4.pdf"  # safe names of two different codes can meet
     assert first.cache_name != second.cache_name
 

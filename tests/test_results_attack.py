@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, select
 
-from survey.accounts.users import API_SCOPES, create_api_token
-from survey.analysis.aggregation import EXTERNAL_MEASURES, INTERNAL_MEASURES, OVERALL, round_sums
+from survey.accounts.api_tokens import API_SCOPES, create_api_token
+from survey.analysis.aggregation import round_sums
 from survey.analysis.anonymity import TOTAL
+from survey.db.models import InternalResponse, Invitation, Round, Unit
 from survey.demo.build import simulate_into
-from survey.db.models import SERVQUAL, InternalResponse, Invitation, Round, Unit
 from survey.demo.simulation import OrgShape
+from survey.vocabulary import EXTERNAL_MEASURES, INTERNAL_MEASURES, OVERALL, SERVQUAL
 from test_release_gate import Attacker, below
 
 SHAPE = OrgShape(functions=3, teams=8, staff_per_team=6, customers_per_team=6, rounds=3, regions=2)

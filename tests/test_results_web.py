@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from survey.analysis.pages import heat_map
+from survey.analysis.results import Scores
 
 TEAMS = ["T1", "T2", "T3", "T4", "T5", "T6"]
 
 
-def scores(measure: str, means: list[float | None], nps: list[float | None]) -> dict:
+def scores(measure: str, means: list[float | None], nps: list[float | None]) -> Scores:
     """One support function rated by six front-line teams, and their customers' NPS; None: suppressed."""
 
-    def cell(code, name, mean):
-        number = None if mean is None else {"mean": mean, "n": 12}
-        return {"kind": "front_line", "code": code, "name": f"Team {code}", "scores": {name: number}}
+    def cell(number: int, code: str, name: str, mean: float | None) -> dict:
+        figure = None if mean is None else {"mean": mean, "n": 12, "sd": 1.0}
+        unit = {"unit_id": number, "code": code, "name": f"Team {code}", "kind": "front_line"}
+        return {**unit, "suppressed": mean is None, "scores": {name: figure}}
 
-    return {
-        "functions": [
-            {"code": "HR", "name": "HR", "cells": [cell(t, measure, m) for t, m in zip(TEAMS, means)]}
-        ],
-        "customers": [cell(t, "nps", m) for t, m in zip(TEAMS, nps)],
-    }
+    function = {"unit_id": 100, "code": "HR", "name": "HR", "kind": "support", "comments": []}
+    staff = [{**cell(i, t, measure, m), "usage": None} for i, (t, m) in enumerate(zip(TEAMS, means), 1)]
+    return msgspec.convert(
+        {
+            "round": {"id": 1, "name": "2026 Q3", "status": "closed"},
+            "min_group_size": 5,
+            "min_comment_group_size": 10,
+            "scale": "1 to 7",
+            "functions": [{**function, "cells": staff}],
+            "reliability": {},
+            "customers": [cell(i, t, "nps", m) for i, (t, m) in enumerate(zip(TEAMS, nps), 1)],
+        },
+        Scores,
+    )
 
 
 def shades(measure: str, means: list[float | None], nps: list[float | None]) -> tuple[list[str], list[str]]:

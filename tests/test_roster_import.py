@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from conftest import start_round
-from survey.db.models import Employee, ImportRun, Invitation, Role, Unit, UnitKind, User, UserUnit
+from survey.db.models import Employee, ImportRun, Invitation, Role, Unit, User, UserUnit
 from survey.imports.roster import import_roster, read_roster_files
 from survey.imports.tabular import ImportFile, read_table
+from survey.vocabulary import UnitKind
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -572,7 +573,7 @@ def test_a_database_failure_during_an_import_is_a_message_not_a_traceback(run, m
     def locked(*args, **kwargs):
         raise OperationalError("UPDATE employee ...", {}, Exception("database is locked"))
 
-    monkeypatch.setattr("survey.cli.commands.import_roster", locked)
+    monkeypatch.setattr("survey.imports.roster.import_roster", locked)
     (tmp_path / "units.csv").write_text("\n".join(UNITS) + "\n")
     result = run("roster", "import", str(tmp_path / "units.csv"))
     assert result.exit_code == 2

@@ -19,10 +19,7 @@ from sqlmodel import func, select
 from conftest import make_org
 from helpers import employee_answers, open_survey, submit_survey
 from smtp_server import serving
-from survey.rounds import scheduler
-from survey.web.app import health
 from survey.db.engine import Database
-from survey.mail.outbox import deliver_pending, outbox_counts
 from survey.db.models import (
     Invitation,
     OutboxMessage,
@@ -33,8 +30,12 @@ from survey.db.models import (
     Schedule,
     Unit,
 )
+from survey.mail.delivery import deliver_pending
+from survey.mail.outbox import outbox_counts
+from survey.rounds import scheduler
 from survey.rounds.lifecycle import ERASED, ERASING, advance_round, close_round, create_round, find_round
 from survey.rounds.scheduler import ScheduleError, create_schedule, tick, update_schedule
+from survey.web.app import health
 
 UTC = timezone.utc
 # A quarterly schedule in Berlin set up on 1 December 2026. Its first round, 2027 Q1, opens Monday 4 January 2027

@@ -6,10 +6,10 @@ import logging
 
 from litestar.testing import TestClient
 
-from survey.web.app import create_app
-from survey.surveys.intake import Intake
 from survey.settings import Settings
-from survey.web.errors import RedactInvitations
+from survey.surveys.intake import Intake
+from survey.web.app import create_app
+from survey.web.security import RedactInvitations
 
 
 def test_health_answers_without_touching_the_database():

@@ -7,10 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from survey.errors import Refused
+
 MIN_GROUP_SIZE_FLOOR = 3
 
 
-class SettingsError(ValueError):
+class SettingsError(Refused):
     """A setting has a value the product cannot run with; the message names the variable."""
 
 

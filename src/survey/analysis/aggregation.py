@@ -14,88 +14,21 @@ what may be shown.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, case, func, literal, select
 
-from survey.db.models import (
+from survey.analysis.sums import RoundSums, ScaleSums, Sums, figure_sums, pooled
+from survey.db.models import ExternalFigure, ExternalResponse, InternalResponse, InternalReview, Item, Round
+from survey.vocabulary import (
+    CES,
+    CSAT_MEAN,
+    CSAT_PCT,
+    IMPACT,
+    NPS,
+    OVERALL,
     SERVQUAL,
     Dimension,
-    ExternalFigure,
-    ExternalResponse,
-    InternalResponse,
-    InternalReview,
-    Item,
-    Metric,
-    Round,
 )
-
-OVERALL = "overall"
-IMPACT = Dimension.IMPACT.value
-INTERNAL_MEASURES = tuple(d.value for d in SERVQUAL) + (OVERALL, IMPACT)
-# Customer outcomes, each a mean of per-customer values: CSAT% averages 100 for a 4 or 5 and 0 otherwise; NPS
-# averages 100 for a promoter (9-10), -100 for a detractor (0-6) and 0 otherwise.
-CSAT_PCT, CSAT_MEAN, NPS, CES = "csat_pct", "csat", "nps", "ces"
-OUTCOMES = (CSAT_PCT, NPS, CES, CSAT_MEAN)
-EXTERNAL_MEASURES = tuple(d.value for d in SERVQUAL) + OUTCOMES
-
-
-@dataclass(frozen=True)
-class Sums:
-    """What a group of respondents' values add up to: enough for the mean and the spread, and exact to pool."""
-
-    n: int
-    total: float
-    squares: float | None  # None: not known (a figure imported as a score without its distribution)
-
-    def __add__(self, other: Sums) -> Sums:
-        squares = None if self.squares is None or other.squares is None else self.squares + other.squares
-        return Sums(self.n + other.n, self.total + other.total, squares)
-
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.n if self.n else None
-
-    @property
-    def sd(self) -> float | None:
-        """The sample standard deviation (n - 1)."""
-        if self.squares is None or self.n < 2:
-            return None
-        return max(0.0, (self.squares - self.total**2 / self.n) / (self.n - 1)) ** 0.5
-
-
-def pooled(parts) -> Sums | None:
-    result = None
-    for part in parts:
-        result = part if result is None else result + part
-    return result
-
-
-@dataclass(frozen=True)
-class ScaleSums:
-    """Sums for Cronbach's alpha of one dimension's items over every respondent of a round: per item, and of
-    each respondent's total over the items."""
-
-    n: int
-    items: tuple[Sums, ...]
-    totals: Sums
-
-
-@dataclass
-class RoundSums:
-    """Everything summed up for one round, before the release gate."""
-
-    round_id: int
-    # (function id, team id) -> measure -> sums, over the respondents who used the function
-    internal: dict[tuple[int, int], dict[str, Sums]] = field(default_factory=dict)
-    # (function id, team id) -> (respondents who answered about it, of whom used it)
-    usage: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    # team id -> measure -> sums of the customers' survey answers
-    external: dict[int, dict[str, Sums]] = field(default_factory=dict)
-    # team id -> measure -> sums of figures imported from another tool (merged by the release gate)
-    imported: dict[int, dict[str, Sums]] = field(default_factory=dict)
-    # dimension -> item sums, for the internal scale's reliability
-    scales: dict[str, ScaleSums] = field(default_factory=dict)
 
 
 def _value(answers, item: Item):
@@ -256,39 +189,6 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
         cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
         if cell:
             result.external[row["team_id"]] = cell
-
-
-def figure_sums(metric: str, n: int, mean, score, distribution) -> dict[str, Sums]:
-    """The sums an imported figure stands for, per measure: exact where the figure allows (a distribution gives
-    everything; a CSAT% gives its squares too, since each customer counts 0 or 100)."""
-    counts = {int(point): count for point, count in (distribution or {}).items()}
-    sums: dict[str, Sums] = {}
-
-    def from_distribution(score_of) -> Sums:
-        total = sum(score_of(point) * count for point, count in counts.items())
-        squares = sum(score_of(point) ** 2 * count for point, count in counts.items())
-        return Sums(n, float(total), float(squares))
-
-    if metric == Metric.CSAT:
-        if counts:
-            sums[CSAT_MEAN] = from_distribution(lambda p: p)
-            sums[CSAT_PCT] = from_distribution(lambda p: 100.0 if p >= 4 else 0.0)
-        else:
-            if mean is not None:
-                sums[CSAT_MEAN] = Sums(n, mean * n, None)
-            if score is not None:
-                sums[CSAT_PCT] = Sums(n, score * n, 100.0 * score * n)
-    elif metric == Metric.NPS:
-        if counts:
-            sums[NPS] = from_distribution(lambda p: 100.0 if p >= 9 else -100.0 if p <= 6 else 0.0)
-        elif score is not None:
-            sums[NPS] = Sums(n, score * n, None)
-    elif metric == Metric.CES:
-        if counts:
-            sums[CES] = from_distribution(lambda p: p)
-        elif mean is not None:
-            sums[CES] = Sums(n, mean * n, None)
-    return sums
 
 
 def _imported(connection: Connection, result: RoundSums) -> None:

@@ -1,5 +1,5 @@
 """A round's results for pages, the API and reports: sums from the database (`aggregation`), through the release
-gate (`release`), into scores and linkage (`linkage`), as plain JSON-ready data.
+gate (`release`), into scores and linkage (`linkage`), as the types of `results`.
 
 A closed round's results are computed once and stored (`RoundResult`), under a key naming everything they read
 besides the frozen answers: the group sizes, the customer figures imported for the rounds read (their count and
@@ -18,25 +18,41 @@ import hashlib
 import math
 import random
 import secrets
-from dataclasses import asdict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
-import numpy as np
+import msgspec
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from survey.analysis.aggregation import (
-    CSAT_PCT,
-    EXTERNAL_MEASURES,
-    INTERNAL_MEASURES,
-    OUTCOMES,
-    OVERALL,
-    comments,
-    round_sums,
-)
+from survey.analysis import linkage as linkage_found
+from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
+from survey.analysis.linkage import Named, link_round
+from survey.analysis.release import CommentGroup, ReleasedRound, Shown, release_comments, release_round
+from survey.analysis.results import (
+    Comments,
+    CustomerCell,
+    CustomerScores,
+    Driver,
+    DriverTests,
+    Figure,
+    FunctionScores,
+    Hotspot,
+    Linkage,
+    LinkTest,
+    Outcome,
+    Reliability,
+    RoundRef,
+    ScoreCell,
+    Scores,
+    StaffScores,
+    UnitName,
+    Usage,
+)
+from survey.analysis.statistics import MIN_TEAMS, RESAMPLES
 from survey.db.engine import Database
-from survey.analysis.linkage import OUTCOME_LABELS, Named, link_round
 from survey.db.models import (
     ExternalFigure,
     Invitation,
@@ -45,19 +61,27 @@ from survey.db.models import (
     RoundStatus,
     RoundUnit,
     Unit,
-    UnitKind,
     utc_now,
 )
-from survey.analysis.release import ReleasedRound, Shown, release_comments, release_round
-from survey.analysis.statistics import MIN_TEAMS, RESAMPLES
+from survey.errors import Refused
+from survey.vocabulary import (
+    CSAT_PCT,
+    EXTERNAL_MEASURES,
+    INTERNAL_MEASURES,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    OVERALL,
+    UnitKind,
+)
 
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
 VERSION = 2  # bump when what is computed changes, so stored results are recomputed
+T = TypeVar("T")
 
 
-class NotReleased(Exception):
+class NotReleased(Refused):
     """The round's results are not released (yet); the message says why."""
 
 
@@ -73,22 +97,14 @@ def _check_released(a_round: Round) -> None:
         )
 
 
-def _plain(value):
-    """JSON-ready: numpy numbers as Python ones, and a number that is not finite as null."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+def _number(value: float | None) -> float | None:
+    """A float as JSON can hold it: a number that is not finite (or numpy's) as a plain float or null."""
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
+def _stored(db: Database, round_id: int, kind: str, key: str, compute: Callable[[Connection], T], as_type: type[T]) -> T:
+    """The result `kind` of a round stored under `key`; computed with `compute` and stored when there is none.
+    Stored as JSON, field for field as the API sends it."""
     with db.engine.connect() as connection:
         payload = connection.execute(
             select(RoundResult.payload).where(
@@ -96,9 +112,9 @@ def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
             )
         ).scalar()
     if payload is not None:
-        return payload
+        return msgspec.convert(payload, as_type)
     with db.engine.connect() as connection:
-        payload = _plain(compute(connection))
+        result = compute(connection)
     insert = sqlite_insert if db.is_sqlite else postgresql_insert
     with db.write() as connection:  # two processes computing at once store the first; both are the same
         connection.execute(
@@ -108,10 +124,12 @@ def _stored(db: Database, round_id: int, kind: str, key: str, compute) -> dict:
         )
         connection.execute(
             insert(RoundResult)
-            .values(round_id=round_id, kind=kind, key=key, payload=payload, computed_at=utc_now())
+            .values(
+                round_id=round_id, kind=kind, key=key, payload=msgspec.to_builtins(result), computed_at=utc_now()
+            )
             .on_conflict_do_nothing()
         )
-    return payload
+    return result
 
 
 def _figures_fingerprint(connection: Connection, round_ids: list[int]) -> tuple:
@@ -128,11 +146,11 @@ def _tree(db: Database, round_id: int) -> dict[int, int | None]:
     """The unit tree (each front-line team and group to the group above) this round's numbers are rolled up by:
     today's tree the first time, the same one ever after."""
 
-    def compute(connection: Connection) -> dict:
+    def compute(connection: Connection) -> UnitTree:
         units = _units(connection)
-        return {"parents": [[u.id, u.parent_id] for u in units.values() if u.kind != UnitKind.SUPPORT]}
+        return UnitTree([(u.id, u.parent_id) for u in units.values() if u.kind != UnitKind.SUPPORT])
 
-    return {child: parent for child, parent in _stored(db, round_id, "tree", "", compute)["parents"]}
+    return dict(_stored(db, round_id, "tree", "", compute, UnitTree).parents)
 
 
 def _units(connection: Connection) -> dict[int, Unit]:
@@ -164,20 +182,17 @@ def _current_tree(connection: Connection) -> dict[int, int | None]:
     return {u.id: u.parent_id for u in _units(connection).values() if u.kind != UnitKind.SUPPORT}
 
 
-def _shown(shown: Shown | None) -> dict | None:
-    if shown is None or shown.suppressed:
+def _figure(shown: Shown | None) -> Figure | None:
+    if shown is None or shown.suppressed or shown.n is None or shown.mean is None:
         return None
-    return {
-        "n": shown.n,
-        "mean": round(shown.mean, 4),
-        "sd": None if shown.sd is None else round(shown.sd, 4),
-    }
+    return Figure(shown.n, round(shown.mean, 4), None if shown.sd is None else round(shown.sd, 4))
 
 
-def _node(units: dict[int, Unit], node) -> dict:
+def _node(units: dict[int, Unit], node: Hashable) -> dict[str, Any]:
+    """Which unit a cell is about, as the fields every cell starts with."""
     if node == TOTAL:
         return {"unit_id": None, "code": None, "name": "All teams", "kind": "total"}
-    unit = units[node]
+    unit = units[int(node)]  # type: ignore[call-overload]
     return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": str(unit.kind)}
 
 
@@ -187,39 +202,52 @@ def _node_order(units: dict[int, Unit], node) -> tuple:
     return (1 if units[node].kind == UnitKind.GROUP else 2, units[node].code)
 
 
-def _round_info(a_round: Round) -> dict:
-    return {"id": a_round.id, "name": a_round.name, "status": str(a_round.status)}
+def _round_info(a_round: Round) -> RoundRef:
+    return RoundRef(a_round.id, a_round.name, str(a_round.status))
 
 
-def _staff(units, released: ReleasedRound, comment_groups) -> list[dict]:
-    functions = []
-    for function_id in sorted(released.internal, key=lambda f: units[f].code):
-        nodes = released.internal[function_id]
-        usage = released.usage.get(function_id, {})
-        functions.append(
-            {
-                **_node(units, function_id),
-                "cells": [
-                    {
-                        **_node(units, node),
-                        "suppressed": nodes[node][OVERALL].suppressed,
-                        "scores": {m: _shown(nodes[node].get(m)) for m in INTERNAL_MEASURES},
-                        "usage": None
-                        if node not in usage or usage[node].suppressed
-                        else {"answered": usage[node].answered, "used": usage[node].used},
-                    }
-                    for node in sorted(nodes, key=lambda n: _node_order(units, n))
-                ],
-                "comments": [
-                    {"team": None if g.team is None else units[g.team].code, "comments": list(g.comments)}
-                    for g in comment_groups.get(function_id, [])
-                ],
-            }
+def _function_scores(
+    units: dict[int, Unit], released: ReleasedRound, function_id: int, groups: list[CommentGroup]
+) -> FunctionScores:
+    nodes = released.internal[function_id]
+    usage = released.usage.get(function_id, {})
+
+    def cell(node: Hashable) -> ScoreCell:
+        used = usage.get(node)
+        return ScoreCell(
+            **_node(units, node),
+            suppressed=nodes[node][OVERALL].suppressed,
+            scores=StaffScores(**{m: _figure(nodes[node].get(m)) for m in INTERNAL_MEASURES}),
+            usage=None if used is None or used.suppressed else Usage(used.answered, used.used),
         )
-    return functions
+
+    return FunctionScores(
+        **_node(units, function_id),
+        cells=[cell(node) for node in sorted(nodes, key=lambda n: _node_order(units, n))],
+        comments=[
+            Comments(None if g.team is None else units[g.team].code, list(g.comments)) for g in groups
+        ],
+    )
 
 
-def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
+class _StaffPart(msgspec.Struct, frozen=True):
+    """What `scores` stores of staff's answers (kept apart from the customers' part, which imports change)."""
+
+    functions: list[FunctionScores]
+    reliability: dict[str, Reliability]
+
+
+class _CustomersPart(msgspec.Struct, frozen=True):
+    customers: list[CustomerCell]
+
+
+class UnitTree(msgspec.Struct, frozen=True):
+    """Each front-line team and group with the group above it (None at the top)."""
+
+    parents: list[tuple[int, int | None]]
+
+
+def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
     """Every score of a closed round that may be shown: per support function, each team, group and the whole,
     with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores per team
     and group; scale reliability."""
@@ -234,50 +262,54 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> dict:
             computed.append(_release(connection, round_id, tree, k))
         return computed[0]
 
-    def staff(connection: Connection) -> dict:
+    def staff(connection: Connection) -> _StaffPart:
         released = released_round(connection)
-        by_function: dict[int, list] = {}
+        by_function: dict[int, list[tuple[Hashable, str]]] = {}
         for function_id, team_id, text in comments(connection, round_id):
             by_function.setdefault(function_id, []).append((team_id, text))
         shuffle = random.Random(secrets.randbits(64))  # shown in an order that says nothing, stored as shown
         groups = {f: release_comments(found, comment_k, shuffle) for f, found in by_function.items()}
-        return {
-            "functions": _staff(_units(connection), released, groups),
-            "reliability": {
-                dimension: {
-                    "alpha": None if alpha is None else round(alpha, 3),
-                    "low": alpha is not None and alpha < ALPHA_FLAG,
-                }
+        units = _units(connection)
+        return _StaffPart(
+            functions=[
+                _function_scores(units, released, f, groups.get(f, []))
+                for f in sorted(released.internal, key=lambda f: units[f].code)
+            ],
+            reliability={
+                dimension: Reliability(
+                    None if alpha is None else round(alpha, 3), alpha is not None and alpha < ALPHA_FLAG
+                )
                 for dimension, alpha in sorted(released.alpha.items())
             },
-        }
+        )
 
-    def customers(connection: Connection) -> dict:
+    def customers(connection: Connection) -> _CustomersPart:
         units = _units(connection)
         released = released_round(connection)
-        return {
-            "customers": [
-                {
+        return _CustomersPart(
+            [
+                CustomerCell(
                     **_node(units, node),
-                    "suppressed": all(s.suppressed for s in measures.values()),
-                    "scores": {m: _shown(measures.get(m)) for m in EXTERNAL_MEASURES},
-                }
-                for node, measures in sorted(
-                    released.external.items(), key=lambda i: _node_order(units, i[0])
+                    suppressed=all(s.suppressed for s in measures.values()),
+                    scores=CustomerScores(**{m: _figure(measures.get(m)) for m in EXTERNAL_MEASURES}),
                 )
+                for node, measures in sorted(released.external.items(), key=lambda i: _node_order(units, i[0]))
             ]
-        }
+        )
 
     with db.engine.connect() as connection:
         figures = _figures_fingerprint(connection, [round_id])
-    return {
-        "round": _round_info(a_round),
-        "min_group_size": k,
-        "min_comment_group_size": comment_k,
-        "scale": "internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
-        **_stored(db, round_id, "staff", _key(k, comment_k), staff),
-        **_stored(db, round_id, "customers", _key(k, figures), customers),
-    }
+    staff_part = _stored(db, round_id, "staff", _key(k, comment_k), staff, _StaffPart)
+    customers_part = _stored(db, round_id, "customers", _key(k, figures), customers, _CustomersPart)
+    return Scores(
+        round=_round_info(a_round),
+        min_group_size=k,
+        min_comment_group_size=comment_k,
+        scale="internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
+        functions=staff_part.functions,
+        reliability=staff_part.reliability,
+        customers=customers_part.customers,
+    )
 
 
 def _earlier_rounds(connection: Connection, a_round: Round) -> list[Round]:
@@ -300,7 +332,7 @@ def _taking_part(connection: Connection, round_ids: list[int], kind: UnitKind, u
 
 def linkage(
     db: Database, round_id: int, k: int, outcome: str | None = None, resamples: int = RESAMPLES
-) -> dict:
+) -> Linkage:
     """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers.
     Without an outcome: CSAT% if at least MIN_TEAMS teams have it shown this round, else NPS, CES or mean
     satisfaction, the first that does (customer figures imported from another tool may hold only some)."""
@@ -314,11 +346,12 @@ def linkage(
         figures = _figures_fingerprint(connection, read)
     trees = {r: _tree(db, r) for r in read}
 
-    def compute(connection: Connection) -> dict:
+    def compute(connection: Connection) -> Linkage:
         return compute_linkage(connection, a_round, k, outcome, resamples, trees)
 
-    result = _stored(db, round_id, "linkage", _key(k, outcome or "auto", resamples, read, figures), compute)
-    return {**result, "round": _round_info(a_round)}
+    key = _key(k, outcome or "auto", resamples, read, figures)
+    result = _stored(db, round_id, "linkage", key, compute, Linkage)
+    return msgspec.structs.replace(result, round=_round_info(a_round))  # its status now, not when computed
 
 
 def _chosen_outcome(released: ReleasedRound) -> str:
@@ -339,12 +372,12 @@ def compute_linkage(
     k: int,
     outcome: str | None,
     resamples: int,
-    trees: dict[int, dict] | None = None,
-) -> dict:
-    """The linkage payload of a closed round, computed now. `trees` holds each read round's unit tree (default:
-    today's, for every round)."""
+    trees: dict[int, dict[int, int | None]] | None = None,
+) -> Linkage:
+    """The linkage of a closed round, computed now. `trees` holds each read round's unit tree (default: today's,
+    for every round)."""
     units = _units(connection)
-    rounds = _earlier_rounds(connection, a_round) + [a_round]
+    rounds = [*_earlier_rounds(connection, a_round), a_round]
     current = _current_tree(connection) if trees is None else None
     released = [  # the linkage needs no reliability: spare the query its item sums
         _release(connection, r.id, current if trees is None else trees[r.id], k, scales=False) for r in rounds
@@ -352,68 +385,71 @@ def compute_linkage(
     outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
-    result = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
+    found = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
     codes = {u.id: u.code for u in units.values()}
     label, unit = OUTCOME_LABELS[outcome]
-    return {
-        "round": _round_info(a_round),
-        "rounds_read": [r.name for r in rounds],
-        "outcome": {"measure": outcome, "label": label, "unit": unit},
-        "min_group_size": k,
-        "teams": result.teams,
-        "enough_data": result.enough,
-        "message": result.message,
-        "r2": result.r2,
-        "drivers": [
-            {
-                "function": {"id": d.function.id, "code": codes[d.function.id], "name": d.function.name},
-                "measure": d.measure,
-                "claim": d.claim,
-                "weight": d.weight,
-                "weight_low": d.weight_low,
-                "weight_high": d.weight_high,
-                "n": d.n,
-                "tests": {
-                    kind: None if test is None else _test(test, codes)
-                    for kind, test in (
-                        ("same_round", d.same),
-                        ("lagged", d.lagged),
-                        ("reverse", d.reverse),
-                        ("change", d.change),
-                    )
-                },
-                "sentence": d.sentence,
-            }
-            for d in result.drivers
-        ],
-        "hotspots": [
-            {
-                "function": {"id": h.function.id, "code": codes[h.function.id], "name": h.function.name},
-                "team": {"id": h.team.id, "code": codes[h.team.id], "name": h.team.name},
-                **{
-                    name: getattr(h, name)
-                    for name in (
-                        "score",
-                        "score_n",
-                        "norm",
-                        "outcome",
-                        "outcome_n",
-                        "outcome_norm",
-                        "slope",
-                        "impact",
-                    )
-                },
-                "sentence": h.sentence,
-            }
-            for h in result.hotspots
-        ],
-        "tests": [_test(t, codes) for t in result.tests],
-    }
+    return Linkage(
+        round=_round_info(a_round),
+        rounds_read=[r.name for r in rounds],
+        outcome=Outcome(outcome, label, unit),
+        min_group_size=k,
+        teams=found.teams,
+        enough_data=found.enough,
+        message=found.message,
+        r2=_number(found.r2),
+        drivers=[_driver(d, codes) for d in found.drivers],
+        hotspots=[_hotspot(h, codes) for h in found.hotspots],
+        tests=[_test(t, codes) for t in found.tests],
+    )
 
 
-def _test(test, codes) -> dict:
-    data = asdict(test)
-    data["flagged"] = [codes[t] for t in test.flagged]
-    data.pop("function_id")
-    data["function"] = codes[test.function_id]
-    return data
+def _unit_name(named: Named, codes: dict[int, str]) -> UnitName:
+    return UnitName(named.id, codes[named.id], named.name)
+
+
+def _driver(driver: linkage_found.Driver, codes: dict[int, str]) -> Driver:
+    def test(found: linkage_found.Test | None) -> LinkTest | None:
+        return None if found is None else _test(found, codes)
+
+    return Driver(
+        function=_unit_name(driver.function, codes),
+        measure=driver.measure,
+        claim=driver.claim,
+        weight=_number(driver.weight),
+        weight_low=_number(driver.weight_low),
+        weight_high=_number(driver.weight_high),
+        n=driver.n,
+        tests=DriverTests(test(driver.same), test(driver.lagged), test(driver.reverse), test(driver.change)),
+        sentence=driver.sentence,
+    )
+
+
+def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str]) -> Hotspot:
+    return Hotspot(
+        function=_unit_name(hotspot.function, codes),
+        team=_unit_name(hotspot.team, codes),
+        score=float(hotspot.score),
+        score_n=hotspot.score_n,
+        norm=float(hotspot.norm),
+        outcome=float(hotspot.outcome),
+        outcome_n=hotspot.outcome_n,
+        outcome_norm=float(hotspot.outcome_norm),
+        slope=float(hotspot.slope),
+        impact=float(hotspot.impact),
+        sentence=hotspot.sentence,
+    )
+
+
+def _test(test: linkage_found.Test, codes: dict[int, str]) -> LinkTest:
+    return LinkTest(
+        function=codes[test.function_id],
+        measure=test.measure,
+        kind=test.kind,
+        n=int(test.n),
+        effect=_number(test.effect),
+        low=_number(test.low),
+        high=_number(test.high),
+        p=_number(test.p),
+        q=_number(test.q),
+        flagged=[codes[team] for team in test.flagged],
+    )

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from survey.analysis.aggregation import CES, CSAT_MEAN, CSAT_PCT, NPS, OVERALL
-from survey.db.models import SERVQUAL
 from survey.analysis.release import ReleasedRound
 from survey.analysis.statistics import (
     MIN_TEAMS,
@@ -40,19 +38,14 @@ from survey.analysis.statistics import (
     robust_drop,
     spearman_test,
 )
+from survey.vocabulary import CSAT_PCT, DIMENSIONS, OUTCOME_LABELS, OVERALL
 
-MEASURES = (OVERALL,) + tuple(d.value for d in SERVQUAL)
+MEASURES = (OVERALL, *DIMENSIONS)
 FDR = 0.10  # the false discovery rate claims are held to (a common level for exploratory findings)
 DROP_Z = -1.5  # a team's score "fell well below its own history": robust z at or below this
 SHORTFALL_Z = -1.5  # a team rates a function "well below its norm" (robust z across teams)
 CUSTOMERS_BELOW_Z = -1.0  # a team's customers are "below their norm"
 SAME, LAGGED, REVERSE, CHANGE = "same_round", "lagged", "reverse", "change"
-OUTCOME_LABELS = {
-    CSAT_PCT: ("CSAT%", "points"),
-    NPS: ("NPS", "points"),
-    CES: ("customer ease (CES)", "points"),
-    CSAT_MEAN: ("mean satisfaction", "points"),
-}
 
 
 @dataclass(frozen=True)
@@ -278,7 +271,7 @@ def _evidence_measure(tests, function_id) -> str:
     if not supporting or any(t.measure == OVERALL for t in supporting):
         return OVERALL
     # The overall score is each function's primary test; the five dimensions are secondary and share the level.
-    strong = [t for t in supporting if t.q <= FDR / len(SERVQUAL)]
+    strong = [t for t in supporting if t.q <= FDR / len(DIMENSIONS)]
     return min(strong, key=lambda t: (t.q, t.p)).measure if strong else OVERALL
 
 

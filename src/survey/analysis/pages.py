@@ -5,8 +5,7 @@ what `analytics` released and nothing else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import median
-from typing import Literal
+from typing import Any, Literal
 
 from litestar import get
 from litestar.exceptions import NotFoundException
@@ -14,12 +13,12 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from survey.analysis import analytics
-from survey.reports import charts
-from survey.reports import content as report_content
-from survey.analysis.aggregation import INTERNAL_MEASURES, OVERALL
-from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.analysis.linkage import OUTCOME_LABELS
+from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
+from survey.reports import charts
+from survey.reports.content.heat import function_team_heat
+from survey.vocabulary import INTERNAL_MEASURES, OUTCOME_LABELS, OVERALL
+from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 Outcome = Literal["csat_pct", "nps", "ces", "csat"]
 Measure = Literal["overall", "reliability", "responsiveness", "assurance", "empathy", "tangibles", "impact"]
@@ -37,59 +36,34 @@ class HeatCell:
 _SHADE_CLASS = {-2: "hm-low2", -1: "hm-low1", 0: "hm-mid", 1: "hm-high1"}
 
 
-def heat_map(scores: dict, linkage: dict | None, measure: str, outcome: str) -> dict:
-    """Rows per front-line team, columns per support function, and the team's customer outcome last."""
-    functions = scores["functions"]
-    teams: dict[str, str] = {}
-    for function in functions:
-        for cell in function["cells"]:
-            if cell["kind"] == "front_line":
-                teams[cell["code"]] = cell["name"]
-    for cell in scores["customers"]:
-        if cell["kind"] == "front_line":
-            teams[cell["code"]] = cell["name"]
-    hotspots = {(h["function"]["code"], h["team"]["code"]) for h in (linkage or {}).get("hotspots", [])}
-    higher_is_better = measure != "impact"
-    columns, medians = [], {}
-    for function in functions:
-        by_team = {c["code"]: c for c in function["cells"] if c["kind"] == "front_line"}
-        shown = [c["scores"][measure]["mean"] for c in by_team.values() if c["scores"][measure]]
-        medians[function["code"]] = median(shown) if shown else None
-        columns.append((function["code"], function["name"], by_team))
-    customer = {c["code"]: c for c in scores["customers"] if c["kind"] == "front_line"}
-    outcome_values = [c["scores"][outcome]["mean"] for c in customer.values() if c["scores"].get(outcome)]
-    outcome_median = median(outcome_values) if outcome_values else None
-    rows = []
-    for code in sorted(teams):
-        cells = []
-        for function_code, _, by_team in columns:
-            cell = by_team.get(code)
-            number = cell and cell["scores"][measure]
-            if number:
-                level = charts.shade(number["mean"], medians[function_code], 1.0, higher_is_better)
-                cells.append(
-                    HeatCell(
-                        f"{number['mean']:.1f}",
-                        _SHADE_CLASS[level],
-                        f"n = {number['n']}",
-                        (function_code, code) in hotspots,
-                    )
-                )
-            else:
-                why = "suppressed: fewer than k respondents, or derivable" if cell else "no answers"
-                cells.append(HeatCell("–", "hm-none", why))
-        number = customer.get(code) and customer[code]["scores"].get(outcome)
-        spread = report_content.outcome_spread(outcome)
-        if number:
-            outcome_cell = HeatCell(
-                f"{number['mean']:.1f}" if outcome not in ("csat_pct", "nps") else f"{number['mean']:.0f}",
-                _SHADE_CLASS[charts.shade(number["mean"], outcome_median, spread)],
-                f"n = {number['n']}",
-            )
-        else:
-            outcome_cell = HeatCell("–", "hm-none", "suppressed or no customer answers")
-        rows.append((code, teams[code], cells, outcome_cell))
-    return {"columns": [(code, name) for code, name, _ in columns], "rows": rows, "medians": medians}
+def _html_cell(cell: charts.HeatCell, hotspot: bool = False) -> HeatCell:
+    if cell.value is None:
+        why = "suppressed: fewer than k respondents, or derivable" if cell.suppressed else "no answers"
+        return HeatCell("–", "hm-none", why)
+    shade = "hm-none" if cell.shade is None else _SHADE_CLASS[cell.shade]
+    return HeatCell(f"{cell.value:.{cell.decimals}f}", shade, f"n = {cell.n}", hotspot)
+
+
+def heat_map(scores: Scores, linkage: Linkage | None, measure: str, outcome: str) -> dict[str, Any]:
+    """Rows per front-line team, columns per support function, and the team's customer outcome last: the
+    executive report's heat map (`content.heat.function_team_heat`), as an HTML table."""
+    teams = sorted(
+        {c.code for f in scores.functions for c in f.teams if c.code}
+        | {c.code for c in scores.customers if c.kind == "front_line" and c.code}
+    )
+    hotspots = [(h.function.code, h.team.code) for h in linkage.hotspots] if linkage else []
+    lines = function_team_heat(scores, measure, outcome, teams, hotspots=hotspots)
+    codes = [f.code for f in scores.functions]
+    rows = [
+        (
+            line.code,
+            line.name,
+            [_html_cell(cell, code in line.hotspots) for cell, code in zip(line.cells, codes, strict=False)],
+            _html_cell(line.cells[-1]),
+        )
+        for line in lines
+    ]
+    return {"columns": [(f.code, f.name) for f in scores.functions], "rows": rows}
 
 
 @get("/rounds/{round_id:int}/results", sync_to_thread=True)
@@ -117,7 +91,7 @@ def results_page(
         linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
     except analytics.NotReleased as reason:
         return Template("admin/results.html", context={**context, "not_released": str(reason)})
-    outcome = context["outcome"] = linkage["outcome"]["measure"]
+    outcome = context["outcome"] = linkage.outcome.measure
     return Template(
         "admin/results.html",
         context={
@@ -131,4 +105,4 @@ def results_page(
     )
 
 
-ROUTES = [results_page]
+HR_PAGES = [results_page]

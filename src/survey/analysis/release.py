@@ -16,9 +16,10 @@ import random
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 
-from survey.analysis.aggregation import INTERNAL_MEASURES, RoundSums, Sums, pooled
 from survey.analysis.anonymity import TOTAL, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
+from survey.analysis.sums import RoundSums, Sums, pooled
+from survey.vocabulary import INTERNAL_MEASURES
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def release_round(
 ) -> ReleasedRound:
     """Pass a round's sums through the gate. `parents` maps each team and group to the group above (None at
     the top); `k` is the minimum group size (at least 3: enforced by the settings); `invited`: the round's
-    invitees per team, whose answered counts the response rates show (`rounds.hidden_participation`);
+    invitees per team, whose answered counts the response rates show (`participation.hidden_participation`);
     `functions`: the round's support functions, listed even if nobody answered."""
     released = ReleasedRound(sums.round_id, k)
     functions = sorted({f for f, _ in sums.internal} | {f for f, _ in sums.usage} | set(functions))

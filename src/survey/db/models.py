@@ -16,6 +16,8 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorato
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from survey.vocabulary import Dimension, Metric, UnitKind
+
 # SQLite stores a table's rows in rowid order, and a rowid is sequential unless the table's primary key is
 # declared exactly `INTEGER`: then the key *is* the rowid. Random keys there leave no arrival order behind.
 RANDOM_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -47,38 +49,9 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-class UnitKind(StrEnum):
-    GROUP = "group"  # a region or division, for roll-ups
-    SUPPORT = "support"  # an internal support function: IT, HR, logistics...
-    FRONT_LINE = "front_line"  # a customer-facing team; the join key between the two surveys
-
-
 class SurveyKind(StrEnum):
     INTERNAL = "internal"  # front-line staff rate support functions
     EXTERNAL = "external"  # customers rate a front-line team
-
-
-class Dimension(StrEnum):
-    """What an item measures: a SERVQUAL dimension, the internal impact item or a customer outcome."""
-
-    RELIABILITY = "reliability"
-    RESPONSIVENESS = "responsiveness"
-    ASSURANCE = "assurance"
-    EMPATHY = "empathy"
-    TANGIBLES = "tangibles"
-    IMPACT = "impact"  # "problems with this function made it harder for me to serve customers"
-    CSAT = "csat"  # 1..5; CSAT% is the share of 4 and 5
-    NPS = "nps"  # 0..10; NPS is % of 9-10 minus % of 0-6
-    CES = "ces"  # 1..7; "it was easy to get what I needed"
-
-
-SERVQUAL = (
-    Dimension.RELIABILITY,
-    Dimension.RESPONSIVENESS,
-    Dimension.ASSURANCE,
-    Dimension.EMPATHY,
-    Dimension.TANGIBLES,
-)
 
 
 class RoundStatus(StrEnum):
@@ -413,12 +386,6 @@ class OutboxMessage(SQLModel, table=True):
 
 
 # --- Imports ----------------------------------------------------------------------------------------------------
-
-
-class Metric(StrEnum):
-    CSAT = "csat"
-    NPS = "nps"
-    CES = "ces"
 
 
 class ExternalFigure(SQLModel, table=True):

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, update
 from sqlmodel import select
 
-from survey.reports import render as reports
 from survey.accounts.users import create_user
 from survey.db.engine import Database, upgrade
-from survey.surveys.intake import external_rows, internal_rows, store_external, store_internal
-from survey.mail.outbox import store_due
-from survey.db.models import (
-    Employee,
-    Invitation,
-    Item,
-    Role,
-    Round,
-    RoundStatus,
-    SurveyKind,
-    Unit,
-    UnitKind,
+from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit
+from survey.demo.simulation import (
+    ItemSpec,
+    OrgShape,
+    Plant,
+    SimulatedRound,
+    make_organisation,
+    plant,
+    simulate_rounds,
 )
-from survey.surveys.questionnaire import CustomerAnswers, Review
+from survey.mail.delivery import store_due
+from survey.reports.catalogue import ReportRef, round_reports
+from survey.reports.render import render_round, round_folder
 from survey.rounds.lifecycle import (
     advance_round,
     close_round,
@@ -38,16 +37,10 @@ from survey.rounds.lifecycle import (
 )
 from survey.rounds.scheduler import create_schedule, open_now
 from survey.settings import Settings
-from survey.demo.simulation import (
-    ItemSpec,
-    OrgShape,
-    Plant,
-    SimulatedRound,
-    make_organisation,
-    plant,
-    simulate_rounds,
-)
+from survey.surveys.intake import external_rows, internal_rows, store_external, store_internal
+from survey.surveys.questionnaire import CustomerAnswers, Review
 from survey.tokens import new_token, token_hash
+from survey.vocabulary import UnitKind
 
 DEMO_DATABASE = "survey-demo.db"
 # Beside the database: the PDF reports of the latest closed round, which the demo server serves from there.
@@ -115,6 +108,24 @@ class Simulated:
             f"effect. Customers of {', '.join(self.teams[t].code for t in truth.customer_only_teams)} dropped "
             "with no internal cause."
         )
+
+    def truth_record(self) -> dict[str, Any]:
+        """The planted truth by unit codes and round names, as `survey simulate --truth` writes it (JSON)."""
+        truth, planted = self.truth, self.planted
+
+        def codes(indexes: Iterable[int]) -> list[str]:
+            return [self.teams[i].code for i in indexes] if planted else []
+
+        return {
+            "planted": planted,
+            "rounds": self.round_names,
+            "driver": self.functions[truth.driver].code if planted else None,
+            "driver_teams": codes(truth.driver_teams),
+            "decoy": self.functions[truth.decoy].code if planted else None,
+            "decoy_teams": codes(truth.decoy_teams),
+            "customer_only_teams": codes(truth.customer_only_teams),
+            "internal_drop_round": self.round_names[truth.internal_drop_round] if planted else None,
+        }
 
 
 def simulate_into(
@@ -427,22 +438,22 @@ def render_demo_reports(
     info: DemoInfo, directory: Path, progress: Callable[[str], None] = lambda _: None
 ) -> Path:
     """Render every report of the demo's latest published round into `directory` (as a reports folder the
-    server serves from: see `reports.cached_pdf`), on every core. Returns the round's folder."""
+    server serves from: see `cached_pdf`), on every core. Returns the round's folder."""
     url = f"sqlite:///{info.database}"
     db = Database(url)
     try:
         with db.session() as session:
             a_round = session.get(Round, info.published_round_id)
-            refs = reports.round_reports(session, a_round)
-        folder = reports.round_folder(directory, a_round.id)
+            refs = round_reports(session, a_round)
+        folder = round_folder(directory, a_round.id)
         done = []
 
-        def step(ref: reports.ReportRef) -> None:
+        def step(ref: ReportRef) -> None:
             done.append(ref)
             if len(done) % 10 == 0 or len(done) == len(refs):
                 progress(f"Rendered {len(done)} of {len(refs)} reports of {a_round.name}")
 
-        reports.render_round(
+        render_round(
             db, a_round.id, Settings(database_url=url), folder, refs, progress=step, keep_keys=True
         )
         return folder

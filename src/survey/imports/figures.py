@@ -24,8 +24,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from survey.db.engine import Database
-from survey.db.models import ExternalFigure, ImportRun, Metric, Round, Unit, UnitKind, utc_now
+from survey.db.models import ExternalFigure, ImportRun, Round, Unit, utc_now
 from survey.imports.tabular import ImportFile, ImportProblem, check_columns, in_reading_order, read_table
+from survey.vocabulary import Metric, UnitKind
 
 FIGURE_COLUMNS = ("team", "period", "metric")
 FIGURE_OPTIONAL_COLUMNS = ("n", "mean", "score", "distribution")

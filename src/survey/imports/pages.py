@@ -23,14 +23,14 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from survey.web.auth import hr_only, signed_in_user
 from survey.db.engine import Database
-from survey.web.deps import DatabaseDep
-from survey.imports.figures import FiguresReport, import_external_figures
 from survey.db.models import ImportRun
+from survey.imports.figures import FiguresReport, import_external_figures
 from survey.imports.roster import RosterReport, import_roster
-from survey.settings import resource_dir
 from survey.imports.tabular import ImportFile
+from survey.settings import resource_dir
+from survey.web.auth import hr_only, signed_in_user
+from survey.web.deps import DatabaseDep
 from survey.web.errors import http_error_page
 
 # One upload (all its files together). A roster of 100,000 employees is about 6 MB as CSV.
@@ -178,4 +178,4 @@ def example_file(name: FromPath[str]) -> Response:
     )
 
 
-ROUTES = [imports_page, upload_roster, upload_external_figures, example_file]
+HR_PAGES = [imports_page, upload_roster, upload_external_figures, example_file]

@@ -31,8 +31,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from survey.db.engine import Database
-from survey.db.models import Employee, ImportRun, Role, Unit, UnitKind, User, UserUnit, utc_now
-from survey.rounds.lifecycle import new_public_slug
+from survey.db.models import Employee, ImportRun, Role, Unit, User, UserUnit, utc_now
 from survey.imports.tabular import (
     ImportFile,
     ImportProblem,
@@ -42,6 +41,8 @@ from survey.imports.tabular import (
     is_email,
     read_table,
 )
+from survey.rounds.lifecycle import new_public_slug
+from survey.vocabulary import UnitKind
 
 UNIT_COLUMNS = ("code", "name", "kind")
 UNIT_OPTIONAL_COLUMNS = ("parent_code", "head_email")

@@ -1,4 +1,5 @@
-"""Pages for department heads and executives: the units they may see, and nothing else.
+"""The organisation's pages: HR's view of the unit tree and the employees; and the units department heads and
+executives may see, and nothing else.
 
 A head reaches only their own units and the units below them; any other unit id answers 404, the same as an id
 that does not exist, so guessing ids tells nothing. HR and executives see every unit.
@@ -6,24 +7,105 @@ that does not exist, so guessing ids tells nothing. HR and executives see every 
 
 from __future__ import annotations
 
-from litestar import Request, Router, get
+from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
-from survey.accounts import users as accounts
-from survey.rounds import lifecycle as rounds
+from survey.accounts import users
 from survey.analysis.anonymity import participation_warning
-from survey.web.auth import any_account, signed_in_user
+from survey.db.models import Employee, Invitation, Round, Unit, User, UserUnit
+from survey.rounds.participation import hidden_participation, team_participation
+from survey.vocabulary import UnitKind
+from survey.web.auth import signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.db.models import Invitation, Round, Unit, UnitKind
+
+PAGE_SIZE = 50
+
+
+# --- HR: the organisation and its employees -------------------------------------------------------------------
+
+
+def _unit_tree(session: Session) -> list[tuple[int, Unit]]:
+    """Every unit, depth first under its parent, with its depth."""
+    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    ordered: list[tuple[int, Unit]] = []
+
+    def visit(parent: int | None, depth: int) -> None:
+        for unit in children.get(parent, []):
+            ordered.append((depth, unit))
+            visit(unit.id, depth + 1)
+
+    visit(None, 0)
+    return ordered
+
+
+@get("/units", sync_to_thread=True)
+def units_page(db: DatabaseDep) -> Template:
+    with db.session() as session:
+        tree = _unit_tree(session)
+        heads: dict[int, list[str]] = {}
+        for unit_id, name in session.exec(
+            select(UserUnit.unit_id, User.name).join(User, User.id == UserUnit.user_id).where(User.active)
+        ):
+            heads.setdefault(unit_id, []).append(name)
+        staff = dict(
+            session.exec(
+                select(Employee.unit_id, func.count()).where(Employee.active).group_by(Employee.unit_id)
+            ).all()
+        )
+    return Template("admin/units.html", context={"tree": tree, "heads": heads, "staff": staff})
+
+
+@get("/employees", sync_to_thread=True)
+def employees_page(request: Request, db: DatabaseDep) -> Template:
+    query = request.query_params.get("q", "").strip()[:200]
+    try:
+        page = min(max(1, int(request.query_params.get("page", "1"))), 1_000_000)
+    except ValueError:
+        page = 1
+    show_inactive = request.query_params.get("inactive") == "1"
+    with db.session() as session:
+        statement = select(Employee, Unit).join(Unit, Unit.id == Employee.unit_id)
+        if query:
+            pattern = f"%{query.lower()}%"
+            statement = statement.where(
+                func.lower(Employee.email).like(pattern)
+                | func.lower(Employee.name).like(pattern)
+                | func.lower(Unit.code).like(pattern)
+            )
+        if not show_inactive:
+            statement = statement.where(Employee.active)
+        total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+        rows = session.exec(
+            statement.order_by(Employee.email).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        ).all()
+    return Template(
+        "admin/employees.html",
+        context={
+            "rows": rows,
+            "q": query,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "total": total,
+            "show_inactive": show_inactive,
+        },
+    )
+
+
+
+# --- Department heads and executives ---------------------------------------------------------------------------
 
 
 @get("/my", sync_to_thread=True)
 def my_units(request: Request, db: DatabaseDep) -> Template:
     user = signed_in_user(request)
     with db.session() as session:
-        visible = accounts.visible_unit_ids(session, user)
+        visible = users.visible_unit_ids(session, user)
         statement = select(Unit).where(Unit.active).order_by(Unit.kind, Unit.code)
         if visible is not None:
             statement = statement.where(Unit.id.in_(visible))
@@ -36,12 +118,12 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
     user = signed_in_user(request)
     k = settings.min_group_size
     with db.session() as session:
-        visible = accounts.visible_unit_ids(session, user)
+        visible = users.visible_unit_ids(session, user)
         unit = session.get(Unit, unit_id)
         if unit is None or (visible is not None and unit.id not in visible):
             raise NotFoundException()
         children = session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)).all()
-        below = accounts.units_below(session, [unit.id])
+        below = users.units_below(session, [unit.id])
         teams = set(
             session.exec(select(Unit.id).where(Unit.id.in_(below), Unit.kind == UnitKind.FRONT_LINE)).all()
         )
@@ -54,8 +136,8 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             ).all()
             for a_round in invited_rounds:
                 # The same counts hidden as on every other page and in the API, decided for the whole round.
-                counts = rounds.team_participation(session, a_round.id)
-                hidden = rounds.hidden_participation(session, counts, k)
+                counts = team_participation(session, a_round.id)
+                hidden = hidden_participation(session, counts, k)
                 invited = sum(t.invited for t in counts if t.unit_id in teams)
                 answered = sum(t.answered for t in counts if t.unit_id in teams)
                 shown = unit.id not in hidden
@@ -80,7 +162,5 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
     )
 
 
-def staff_router() -> Router:
-    return Router(
-        path="/", guards=[any_account], include_in_schema=False, route_handlers=[my_units, unit_page]
-    )
+HR_PAGES = [units_page, employees_page]
+PAGES = [my_units, unit_page]  # for every signed-in account

@@ -1,7 +1,7 @@
 """Reports in the browser: the list of reports a user may read, each as a PDF to download or an HTML view, and
 the API's equivalent for integrations.
 
-Every request is checked against the one report it names (`reports.find_report`): a head reads the reports of
+Every request is checked against the one report it names (`find_report`): a head reads the reports of
 their own units and the units below them, HR and executives all; heads and executives once HR has published the
 round, HR from its close. A report someone may not read answers 404, exactly like one that does not exist.
 """
@@ -12,46 +12,26 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from litestar import Request, Router, get
+from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import File, Response, Template
 from sqlmodel import select
 
 from survey.analysis import analytics
-from survey.reports import render as reports
-from survey.web.auth import any_account, signed_in_user
 from survey.db.engine import Database
+from survey.reports import downloads
+from survey.reports.catalogue import ReportNotFound, ReportRef, find_report, visible_reports
+from survey.reports.data import round_data
+from survey.reports.render import ASSETS, render_html, report_context
+from survey.web.auth import signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 # The report a URL names: a unit's id, or "organisation" for the whole organisation's.
 ReportName = Annotated[str, Parameter(max_length=20, description="a unit id, or organisation")]
 from survey.db.models import Round, RoundStatus
-from survey.settings import Settings
 
 ASSET_FILES = re.compile(r"^(report\.css|fonts/[A-Za-z0-9-]+\.ttf)$")
-
-
-def pdf_response(pdf: bytes, ref: reports.ReportRef, round_name: str) -> Response:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{round_name}-{ref.filename}")
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def report_pdf(db: Database, settings: Settings, ref: reports.ReportRef) -> bytes:
-    """A report's PDF: from the reports folder when one is set and holds it for the same data, else rendered
-    now (and kept there)."""
-    try:
-        data = reports.round_data(db, ref.round_id, settings)
-    except analytics.NotReleased:
-        raise NotFoundException() from None
-    context = reports.report_context(data, ref)
-    if settings.reports_dir:
-        return reports.cached_pdf(context, ref, Path(settings.reports_dir))
-    return reports.render_pdf(context)
 
 
 @get("/reports", sync_to_thread=True)
@@ -63,18 +43,18 @@ def reports_page(request: Request, db: DatabaseDep) -> Template:
             .where(Round.status.in_([RoundStatus.CLOSED, RoundStatus.PUBLISHED]))
             .order_by(Round.opens_at.desc())
         ).all()
-        listed = [(r, reports.visible_reports(session, user, r)) for r in released]
+        listed = [(r, visible_reports(session, user, r)) for r in released]
     return Template(
         "staff/reports.html", context={"rounds": [(r, refs) for r, refs in listed if refs], "user": user}
     )
 
 
-def _find(request: Request, db: Database, round_id: int, unit: str) -> tuple[reports.ReportRef, str]:
+def _find(request: Request, db: Database, round_id: int, unit: str) -> tuple[ReportRef, str]:
     user = signed_in_user(request)
     with db.session() as session:
         try:
-            ref = reports.find_report(session, user, round_id, unit)
-        except reports.ReportNotFound:
+            ref = find_report(session, user, round_id, unit)
+        except ReportNotFound:
             raise NotFoundException() from None
         return ref, session.get(Round, round_id).name
 
@@ -84,7 +64,7 @@ def report_download(
     round_id: ObjectId, unit: ReportName, request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     ref, round_name = _find(request, db, round_id, unit)
-    return pdf_response(report_pdf(db, settings, ref), ref, round_name)
+    return downloads.pdf_response(downloads.report_pdf(db, settings, ref), ref, round_name)
 
 
 @get("/reports/{round_id:int}/{unit:str}/html", sync_to_thread=True)
@@ -93,10 +73,10 @@ def report_view(
 ) -> Response:
     ref, _ = _find(request, db, round_id, unit)
     try:
-        data = reports.round_data(db, ref.round_id, settings)
+        data = round_data(db, ref.round_id, settings)
     except analytics.NotReleased:
         raise NotFoundException() from None
-    html = reports.render_html(reports.report_context(data, ref), "/reports/assets/report.css")
+    html = render_html(report_context(data, ref), "/reports/assets/report.css")
     return Response(html, media_type="text/html; charset=utf-8")
 
 
@@ -104,16 +84,10 @@ def report_view(
 def report_asset(name: Annotated[Path, Parameter(description="report.css or a font")]) -> File:
     """The reports' stylesheet and fonts, for their HTML view; nothing else under reports/ (not the templates)."""
     name = str(name).lstrip("/")
-    if not ASSET_FILES.fullmatch(name) or not (reports.ASSETS / name).is_file():
+    if not ASSET_FILES.fullmatch(name) or not (ASSETS / name).is_file():
         raise NotFoundException()
     media_type = "text/css; charset=utf-8" if name.endswith(".css") else "font/ttf"
-    return File(path=reports.ASSETS / name, media_type=media_type, content_disposition_type="inline")
+    return File(path=ASSETS / name, media_type=media_type, content_disposition_type="inline")
 
 
-def reports_router() -> Router:
-    return Router(
-        path="/",
-        guards=[any_account],
-        include_in_schema=False,
-        route_handlers=[reports_page, report_download, report_view, report_asset],
-    )
+PAGES = [reports_page, report_download, report_view, report_asset]  # for every signed-in account

@@ -14,261 +14,50 @@ round and unit, and the fonts are ours (embedded, subset).
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
-import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import jinja2
-from sqlmodel import Session, select
+import msgspec
 
-from survey.accounts import users as accounts
-from survey.analysis import analytics
-from survey.reports import content as report_content
-from survey.rounds import lifecycle as rounds
+from survey.analysis.results import UnitName
 from survey.db.engine import Database
-from survey.db.models import Role, Round, RoundStatus, RoundUnit, Unit, UnitKind, User
+from survey.db.models import Round
+from survey.reports.catalogue import FUNCTION, ORGANISATION_NAME, TEAM, ReportRef, round_reports
+from survey.reports.content.common import number, shown_text, signed
+from survey.reports.content.function import function_report
+from survey.reports.content.organisation import Scope, organisation_report
+from survey.reports.content.team import team_report
+from survey.reports.data import RoundData, round_data
 from survey.settings import Settings, resource_dir
 
 ASSETS = resource_dir("reports")
 STYLESHEET = "report.css"
-FUNCTION, TEAM, ORGANISATION = "function", "team", "organisation"
-KIND_TITLES = {
-    FUNCTION: "Support function report",
-    TEAM: "Front-line team report",
-    ORGANISATION: "Executive report",
-}
-ORGANISATION_NAME = "The whole organisation"
 
 
-class ReportNotFound(LookupError):
-    """No such report in this round (the unit took no part, or the round has no results yet)."""
-
-
-@dataclass(frozen=True)
-class ReportRef:
-    """One report of a round: for a unit (a support function, a front-line team or a group), or for the whole
-    organisation (unit_id None)."""
-
-    round_id: int
-    unit_id: int | None
-    code: str | None
-    name: str
-    kind: str
-
-    @property
-    def kind_title(self) -> str:
-        return "Regional report" if self.kind == ORGANISATION and self.unit_id else KIND_TITLES[self.kind]
-
-    @property
-    def path(self) -> str:
-        """The part of a URL after /reports/{round}/ naming this report."""
-        return "organisation" if self.unit_id is None else str(self.unit_id)
-
-    @property
-    def cache_name(self) -> str:
-        """The file name in a folder of kept reports: unique by the unit's id (SF02 with id 5: 5-SF02.pdf)."""
-        return self.filename if self.unit_id is None else f"{self.unit_id}-{self.filename}"
-
-    @property
-    def filename(self) -> str:
-        """A file name safe on every system and unique in its round: the unit's code, or "organisation"; a code
-        that had to be changed to be safe gets its unit's id too."""
-        if self.code is None:
-            return "organisation.pdf"
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.code).strip("._")
-        if stem != self.code or stem.lower() == "organisation":
-            stem = f"{stem}-{self.unit_id}".lstrip("-")
-        return f"{stem}.pdf"
-
-
-# --- Which reports exist, and who may read them -------------------------------------------------------------
-
-
-def round_reports(session: Session, a_round: Round) -> list[ReportRef]:
-    """Every report of a round: the whole organisation, each group above its teams, each support function and
-    each front-line team taking part."""
-    units = {u.id: u for u in session.exec(select(Unit))}
-    taking_part = [
-        units[i] for i in session.exec(select(RoundUnit.unit_id).where(RoundUnit.round_id == a_round.id))
-    ]
-    groups: set[int] = set()
-    for team in (u for u in taking_part if u.kind == UnitKind.FRONT_LINE):
-        node = team.parent_id
-        while node is not None and node not in groups:
-            groups.add(node)
-            node = units[node].parent_id
-
-    def refs(chosen, kind):
-        return [
-            ReportRef(a_round.id, u.id, u.code, u.name, kind) for u in sorted(chosen, key=lambda u: u.code)
-        ]
-
-    return (
-        [ReportRef(a_round.id, None, None, ORGANISATION_NAME, ORGANISATION)]
-        + refs([units[g] for g in groups if units[g].kind == UnitKind.GROUP], ORGANISATION)
-        + refs([u for u in taking_part if u.kind == UnitKind.SUPPORT], FUNCTION)
-        + refs([u for u in taking_part if u.kind == UnitKind.FRONT_LINE], TEAM)
-    )
-
-
-def reports_visible(a_round: Round, user: User) -> bool:
-    """A round's reports are for everyone entitled once HR publishes it; HR sees them as soon as it closes, to
-    check them before publishing."""
-    if a_round.status == RoundStatus.PUBLISHED:
-        return True
-    return a_round.status == RoundStatus.CLOSED and user.role == Role.HR
-
-
-def visible_reports(session: Session, user: User, a_round: Round) -> list[ReportRef]:
-    """The reports of a round this user may read: HR and executives all of them, a head those of their own units
-    and the units below them."""
-    if not reports_visible(a_round, user):
-        return []
-    every = round_reports(session, a_round)
-    visible = accounts.visible_unit_ids(session, user)
-    if visible is None:
-        return every
-    return [ref for ref in every if ref.unit_id is not None and ref.unit_id in visible]
-
-
-def find_report(session: Session, user: User, round_id: int, unit: str) -> ReportRef:
-    """The report `unit` ("organisation" or a unit id) of a round if this user may read it; otherwise
-    ReportNotFound, the same for a report that does not exist as for one that is not theirs."""
-    a_round = session.get(Round, round_id)
-    if a_round is None:
-        raise ReportNotFound("no such round")
-    for ref in visible_reports(session, user, a_round):
-        if ref.path == unit:
-            return ref
-    raise ReportNotFound("no such report")
-
-
-def report_by_code(session: Session, a_round: Round, code: str | None) -> ReportRef:
-    """The report of a unit given by its code (None: the whole organisation), for the command line."""
-    for ref in round_reports(session, a_round):
-        if ref.code == code:
-            return ref
-    if code is None:
-        raise ReportNotFound("no such report")
-    unit = session.exec(select(Unit).where(Unit.code == code)).first()
-    if unit is None:
-        raise ReportNotFound(f"there is no unit with the code {code!r}")
-    raise ReportNotFound(f"unit {code!r} took no part in round {a_round.name!r}")
-
-
-# --- The data behind a round's reports ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RoundData:
-    """Everything a round's reports read, gathered once for all of them."""
-
-    round_id: int
-    round_name: str
-    closes_at: str  # ISO 8601: the reports' creation date
-    scores: dict
-    linkage: dict
-    history: list[dict]  # released scores of up to four earlier rounds and this one, oldest first
-    participation: list[dict]  # response rates per team and group, hidden as on every page
-    below: dict[int, tuple[frozenset[str], frozenset[str]]]  # group id -> (team codes, group codes) below it
-    teams: frozenset[str]
-    groups: frozenset[str]
-
-
-def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
-    """Gather a closed round's released results. Raises analytics.NotReleased for a round not closed yet."""
-    k, comment_k = settings.min_group_size, settings.min_comment_group_size
-    scores = analytics.scores(db, round_id, k, comment_k)
-    linkage = analytics.linkage(db, round_id, k)
-    with db.session() as session:
-        a_round = session.get(Round, round_id)
-        earlier = session.exec(
-            select(Round.id)
-            .where(Round.opens_at < a_round.opens_at, Round.status.in_([s.value for s in analytics.RELEASED]))
-            .order_by(Round.opens_at.desc())
-            .limit(report_content.TREND_ROUNDS - 1)
-        ).all()
-        participation, below, teams, groups = _participation(session, round_id, k)
-        name, closes_at = a_round.name, a_round.closes_at
-    history = [analytics.scores(db, r, k, comment_k) for r in reversed(earlier)] + [scores]
-    return RoundData(
-        round_id, name, closes_at.isoformat(), scores, linkage, history, participation, below, teams, groups
-    )
-
-
-def _participation(session: Session, round_id: int, k: int):
-    """Response rates per team, group and the whole, hidden as on every page; and which teams and groups lie
-    below each group."""
-    counts = rounds.team_participation(session, round_id)
-    hidden = rounds.hidden_participation(session, counts, k)
-    units = {u.id: u for u in session.exec(select(Unit))}
-
-    def row(code, kind, name, shown: rounds.ParticipationRow):
-        return {
-            "code": code,
-            "kind": kind,
-            "name": name,
-            "invited": shown.invited,
-            "answered": shown.answered,
-            "rate": shown.rate,
-            "low": shown.low,
-        }
-
-    total, team_rows = rounds.participation_view(counts, hidden, {})
-    rows = [row(None, "total", "All teams", total)]
-    rows += [
-        row(group.code, "group", group.name, shown)
-        for group, shown in rounds.group_participation(session, counts, hidden)
-    ]
-    rows += [row(t.code, "front_line", t.name, shown) for t, shown in zip(counts, team_rows, strict=True)]
-    teams_below: dict[int, set[str]] = {}
-    for team in counts:
-        node = team.parent_id
-        while node is not None:
-            teams_below.setdefault(node, set()).add(team.code)
-            node = units[node].parent_id
-    below = {
-        group: (frozenset(codes), frozenset(units[g].code for g in teams_below if _is_below(units, g, group)))
-        for group, codes in teams_below.items()
-    }
-    return rows, below, frozenset(t.code for t in counts), frozenset(units[g].code for g in teams_below)
-
-
-def _is_below(units: dict[int, Unit], unit_id: int, ancestor: int) -> bool:
-    node: int | None = unit_id
-    while node is not None:
-        if node == ancestor:
-            return True
-        node = units[node].parent_id
-    return False
-
-
-def report_context(data: RoundData, ref: ReportRef) -> dict:
-    """What one report shows, JSON-ready (its charts as SVG data URIs)."""
+def report_context(data: RoundData, ref: ReportRef) -> dict[str, Any]:
+    """What one report shows (its charts as SVG data URIs), for its template."""
     if ref.kind == FUNCTION:
-        context = report_content.function_report(ref.code, ref.name, data.scores, data.linkage, data.history)
+        context = function_report(_subject(ref), data.scores, data.linkage, data.history)
     elif ref.kind == TEAM:
-        row = next(
-            (p for p in data.participation if p["kind"] == "front_line" and p["code"] == ref.code), None
-        )
-        context = report_content.team_report(ref.code, ref.name, data.scores, data.linkage, data.history, row)
+        row = next((p for p in data.participation if p.kind == "front_line" and p.code == ref.code), None)
+        context = team_report(_subject(ref), data.scores, data.linkage, data.history, row)
     else:
         if ref.unit_id is None:
-            scope = report_content.Scope(None, ORGANISATION_NAME, data.teams, data.groups)
+            scope = Scope(None, ORGANISATION_NAME, data.teams, data.groups)
             rows = data.participation
         else:
             teams, groups = data.below.get(ref.unit_id, (frozenset(), frozenset()))
-            scope = report_content.Scope(ref.code, ref.name, teams, groups)
-            rows = [p for p in data.participation if p["code"] in teams | groups]
-        context = report_content.organisation_report(scope, data.scores, data.linkage, data.history, rows)
+            scope = Scope(ref.code, ref.name, teams, groups)
+            rows = [p for p in data.participation if p.code in teams | groups]
+        context = organisation_report(scope, data.scores, data.linkage, data.history, rows)
     return {
         **context,
         "kind_title": ref.kind_title,
@@ -276,6 +65,12 @@ def report_context(data: RoundData, ref: ReportRef) -> dict:
         "created": data.closes_at,
         "round_closes": _date(datetime.fromisoformat(data.closes_at)),
     }
+
+
+def _subject(ref: ReportRef) -> UnitName:
+    """The unit a function's or a team's report is about."""
+    assert ref.unit_id is not None and ref.code is not None  # only the executive report has no unit
+    return UnitName(ref.unit_id, ref.code, ref.name)
 
 
 MONTHS = "January February March April May June July August September October November December".split()
@@ -298,9 +93,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        number=report_content.number,
-        signed=report_content.signed,
-        shown=report_content.shown_text,
+        number=number,
+        signed=signed,
+        shown=shown_text,
     )
     return environment
 
@@ -344,10 +139,10 @@ def render_pdf(context: dict) -> bytes:
     return document.write_pdf(pdf_tags=True, pdf_identifier=context["document_id"].encode())
 
 
-def context_key(context: dict) -> str:
+def context_key(context: dict[str, Any]) -> str:
     """A fingerprint of what a report shows and of the templates and CSS that lay it out, for the folder of
     rendered reports: a new version of either renders the report anew."""
-    digest = hashlib.sha256(json.dumps(context, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(msgspec.json.encode(context, order="deterministic"))
     for path in sorted(ASSETS.glob("*.*")):
         if path.suffix in (".html", ".css"):
             digest.update(path.read_bytes())

@@ -1,24 +1,180 @@
-"""HR's pages for schedules (rounds that open, remind and close by themselves) and the outbox (every mail the
-platform sends, with what became of it). HR only: the routes join the admin router."""
+"""HR's pages for rounds and schedules: every round with its response rates as they come in, its timeline of
+actions, opening, closing and publishing by hand, links exported once and a lost link replaced; and the schedules
+whose rounds open, remind and close by themselves. HR only: the pages join the /admin router."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from survey.mail import outbox as mail
+from survey.accounts import users
+from survey.db.models import Round, RoundAction, RoundStatus, Unit
+from survey.reports.catalogue import round_reports
+from survey.rounds import lifecycle
+from survey.rounds.participation import (
+    group_participation,
+    hidden_participation,
+    participation_total,
+    participation_view,
+    team_participation,
+)
+from survey.rounds.rules import DEFAULTS, MONTHS, WEEKDAYS
+from survey.rounds.scheduler import (
+    ROUND_STEPS,
+    ScheduleError,
+    create_schedule,
+    get_schedule,
+    list_schedules,
+    take_step,
+    update_schedule,
+)
+from survey.vocabulary import UnitKind
 from survey.web.auth import now
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
-from survey.db.models import MailState, Unit, UnitKind
-from survey.surveys.questionnaire import clean_text
-from survey.rounds.rules import DEFAULTS, MONTHS, WEEKDAYS
-from survey.rounds.scheduler import ScheduleError, create_schedule, get_schedule, list_schedules, update_schedule
-from survey.web.errors import redact
+from survey.web.forms import clean_text, text_field
+from survey.web.responses import get_or_404, see_other
+
+# --- Rounds -----------------------------------------------------------------------------------------------------
+
+
+@get("/rounds", sync_to_thread=True)
+def rounds_page(db: DatabaseDep, settings: SettingsDep) -> Template:
+    with db.session() as session:
+        listed = [
+            (r, participation_total(session, r.id, settings.min_group_size))
+            for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
+        ]
+    return Template("admin/rounds.html", context={"rounds": listed, "form": {}, "error": None})
+
+
+@post("/rounds")
+async def create_round_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
+    form = await request.form()
+    name, opens, days = clean_text(form.get("name")), text_field(form, "opens"), text_field(form, "days")
+    error = None
+    try:
+        opens_on = datetime.strptime(opens, "%Y-%m-%d").date()
+        days_open = int(days)
+        if not 1 <= days_open <= 366:
+            raise ValueError
+    except ValueError:
+        error = "Give the first day as a date and the days open as a number from 1 to 366."
+    if error is None:
+        opens_at = datetime.combine(opens_on, time(0, 0), UTC)
+        with db.session() as session:
+            try:
+                created = lifecycle.create_round(session, name, opens_at, opens_at + timedelta(days=days_open))
+                return see_other(f"/admin/rounds/{created.id}")
+            except lifecycle.RoundError as failure:
+                error = str(failure)[0].upper() + str(failure)[1:] + "."
+    with db.session() as session:
+        listed = [
+            (r, participation_total(session, r.id, settings.min_group_size))
+            for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
+        ]
+    return Template(
+        "admin/rounds.html",
+        context={"rounds": listed, "form": {"name": name, "opens": opens, "days": days}, "error": error},
+        status_code=400,
+    )
+
+
+def _round_context(session: Session, round_id: int, k: int) -> dict:
+    a_round = get_or_404(session, Round, round_id)
+    names = {u.id: u.name for u in session.exec(select(Unit).where(Unit.kind == UnitKind.GROUP))}
+    participation = team_participation(session, a_round.id)
+    hidden = hidden_participation(session, participation, k)
+    total, teams = participation_view(participation, hidden, names)
+    groups = group_participation(session, participation, hidden)
+    actions = session.exec(
+        select(RoundAction).where(RoundAction.round_id == a_round.id).order_by(RoundAction.due_at)
+    ).all()
+    released = a_round.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+    return {
+        "round": a_round,
+        "total": total,
+        "groups": groups,
+        "teams": teams,
+        "actions": actions,
+        "k": k,
+        "reports": round_reports(session, a_round) if released else [],
+    }
+
+
+@get("/rounds/{round_id:int}", sync_to_thread=True)
+def round_page(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Template:
+    with db.session() as session:
+        return Template(
+            "admin/round.html", context=_round_context(session, round_id, settings.min_group_size)
+        )
+
+
+@post("/rounds/{round_id:int}/{step:str}", sync_to_thread=True)
+def change_round(
+    round_id: ObjectId, step: FromPath[str], db: DatabaseDep, settings: SettingsDep
+) -> Template | Redirect:
+    """Open, close or publish a round now, whatever its schedule says."""
+    if step not in ROUND_STEPS:
+        raise NotFoundException()
+    try:
+        with db.session() as session:
+            get_or_404(session, Round, round_id)
+        take_step(db, settings, round_id, step, now())
+    except lifecycle.RoundError as error:
+        with db.session() as session:
+            context = _round_context(session, round_id, settings.min_group_size)
+        return Template("admin/round.html", context={**context, "error": str(error)}, status_code=409)
+    return see_other(f"/admin/rounds/{round_id}")
+
+
+@post("/rounds/{round_id:int}/links", sync_to_thread=True)
+def export_links(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Personal links for everyone in the round not invited yet, as CSV, for channels other than e-mail. Shown
+    this once: asking again gives only people invited since."""
+    try:
+        with db.session() as session:
+            issued = lifecycle.issue_invitations(
+                session, get_or_404(session, Round, round_id), settings.base_url, settings.secret_key
+            )
+    except lifecycle.RoundError as error:
+        with db.session() as session:
+            context = _round_context(session, round_id, settings.min_group_size)
+        return Template("admin/round.html", context={**context, "error": str(error)}, status_code=409)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "link"])
+    writer.writerows((i.email, i.link) for i in issued)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="round-{round_id}-links.csv"'},
+    )
+
+
+@post("/rounds/{round_id:int}/reissue")
+async def reissue_link(
+    round_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep
+) -> Template:
+    """A new personal link for one employee who lost theirs; the old link stops working."""
+    email = users.normalise_email(text_field(await request.form(), "email"))[:320]
+    with db.session() as session:
+        context = _round_context(session, round_id, settings.min_group_size)
+        try:
+            link = lifecycle.reissue_link(session, context["round"], email, settings)
+        except lifecycle.RoundError as error:
+            return Template("admin/round.html", context={**context, "error": str(error)}, status_code=400)
+    return Template("admin/round.html", context={**context, "reissued": (email, link)})
+
+
+
+# --- Schedules ------------------------------------------------------------------------------------------------
 
 SCHEDULE_FIELDS = (
     "months",
@@ -73,7 +229,7 @@ async def create_schedule_page(request: Request, db: DatabaseDep) -> Template | 
             create_schedule(session, typed["name"], units=typed["units"].replace(",", " ").split(), **fields)
     except ScheduleError as error:
         return _page(db, {"form": typed, "errors": error.errors}, status=400)
-    return Redirect("/admin/schedules?created=1", status_code=HTTP_303_SEE_OTHER)
+    return see_other("/admin/schedules?created=1")
 
 
 def _edit_page(db, schedule_id: int, context: dict, status: int = 200) -> Template:
@@ -123,90 +279,20 @@ async def update_schedule_page(
         if "schedule" in error.errors:
             raise NotFoundException() from None
         return _edit_page(db, schedule_id, {"form": typed, "errors": error.errors}, status=400)
-    return Redirect(f"/admin/schedules/{schedule_id}?saved=1", status_code=HTTP_303_SEE_OTHER)
+    return see_other(f"/admin/schedules/{schedule_id}?saved=1")
 
 
 # --- Outbox ---------------------------------------------------------------------------------------------------
 
-PROBLEM_STATES = [MailState.FAILED, MailState.UNCERTAIN, MailState.RETRY]
-OUTBOX_PAGE = 100
-
-
-@get("/outbox", sync_to_thread=True)
-def outbox_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
-    wanted = request.query_params.get("state", "")
-    if wanted == "problems":
-        states = [s.value for s in PROBLEM_STATES]
-    elif wanted in set(MailState):
-        states = [wanted]
-    else:
-        wanted, states = "", None
-    query = clean_text(request.query_params.get("q", ""))[:200]
-    try:
-        page = min(max(1, int(request.query_params.get("page", "1"))), 100_000)
-    except ValueError:
-        page = 1
-    messages = mail.outbox(
-        db, states=states, recipient=query, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE
-    )
-    return Template(
-        "admin/outbox.html",
-        context={
-            "messages": messages[:OUTBOX_PAGE],
-            "more": len(messages) > OUTBOX_PAGE,
-            "page": page,
-            "q": query,
-            "counts": mail.outbox_counts(db),
-            "wanted": wanted,
-            "smtp": bool(settings.smtp_url),
-        },
-    )
-
-
-def _message(db, settings, message_id: int, error: str | None = None, status: int = 200) -> Template:
-    entries = mail.outbox(db, ids=[message_id])
-    if not entries:
-        raise NotFoundException()
-    rendered = mail.render_message(db, settings, message_id)
-    if settings.smtp_url:
-        # Mail reaches people by itself: HR has no need to see their personal or password links (and must not be
-        # able to answer in an employee's name or take over an account).
-        rendered = replace(rendered, text=redact(rendered.text), html=redact(rendered.html))
-    return Template(
-        "admin/message.html",
-        context={
-            "entry": entries[0],
-            "mail": rendered,
-            "smtp": bool(settings.smtp_url),
-            "error": error,
-        },
-        status_code=status,
-    )
-
-
-@get("/outbox/{message_id:int}", sync_to_thread=True)
-def message_page(message_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Template:
-    """A mail as its recipient reads it (with its personal link: the reason this page is for HR only)."""
-    return _message(db, settings, message_id)
-
-
-@post("/outbox/{message_id:int}/resend", sync_to_thread=True)
-def resend_message(message_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
-    if not mail.outbox(db, ids=[message_id]):
-        raise NotFoundException()
-    try:
-        mail.resend(db, settings, message_id, now())
-    except mail.MailError as error:
-        return _message(db, settings, message_id, str(error), 409)
-    return Redirect(f"/admin/outbox/{message_id}?resent=1", status_code=HTTP_303_SEE_OTHER)
-
-
-ROUTES = [
+HR_PAGES = [
+    rounds_page,
+    create_round_page,
+    round_page,
+    change_round,
+    export_links,
+    reissue_link,
     schedules_page,
     create_schedule_page,
     schedule_page,
     update_schedule_page,
-    outbox_page,
-    message_page,
-    resend_message,
 ]

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from survey.errors import Refused
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
@@ -35,7 +37,7 @@ DEFAULTS = {
 }
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Refused):
     """A schedule that cannot be used. `errors` maps each wrong field to a message saying what is accepted."""
 
     def __init__(self, errors: dict[str, str]):

@@ -18,7 +18,7 @@ Catching up after downtime, a pass runs every overdue action in due order, and:
   pass, and so does everything after it).
 Each action records what it did, or why it did nothing, in `outcome`.
 
-Mail is queued in the outbox by the action's transaction and sent by `mail.deliver_pending`.
+Mail is queued in the outbox by the action's transaction and sent by `delivery.deliver_pending`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import exc, text, update
 from sqlmodel import Session, select
 
-from survey.mail import outbox as mail
 from survey.db.engine import Database
 from survey.db.models import (
     ActionKind,
@@ -49,6 +48,7 @@ from survey.db.models import (
     Unit,
     utc_now,
 )
+from survey.mail import delivery, outbox
 from survey.rounds.lifecycle import (
     ERASING,
     RoundError,
@@ -509,7 +509,7 @@ def _open(session: Session, settings: Settings, a_round: Round, action: RoundAct
     if a_round.closes_at <= now:
         return f"opened{late}; nobody invited: the round's close was already due"
     issue_invitations(session, a_round, settings.base_url, settings.secret_key)
-    queued = mail.queue_invitations(session, a_round.id, action.id, now)
+    queued = outbox.queue_invitations(session, a_round.id, action.id, now)
     return f"opened{late}; {queued} invitations queued"
 
 
@@ -536,7 +536,7 @@ def _remind(session: Session, a_round: Round, action: RoundAction, now: datetime
     ).first()
     if opened_at is not None and opened_at > action.due_at:
         return "skipped: the round opened after this reminder's time"
-    queued = mail.queue_reminders(session, a_round.id, action.id, now)
+    queued = outbox.queue_reminders(session, a_round.id, action.id, now)
     late = _late(action.due_at, now)
     return f"{queued} reminders queued" + (f",{late}" if late else "")
 
@@ -693,8 +693,8 @@ async def run_scheduler(
             report = await asyncio.to_thread(tick, db, settings, clock())
             for line in report.lines():
                 log.info("%s", line)
-            delivery = await mail.deliver_pending(db, settings, clock())
-            for line in delivery.lines():
+            mailed = await delivery.deliver_pending(db, settings, clock())
+            for line in mailed.lines():
                 log.info("%s", line)
         except Exception:  # the scheduler must outlive a bad pass (database restarting...)
             log.exception("scheduler pass failed; trying again in about %.0f s", interval)

@@ -7,12 +7,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey.db.models import Instrument, Item, SurveyKind
+from survey.errors import Refused
 
 # What the wording of each kind must name, so the question says who is rated.
 PLACEHOLDER = {SurveyKind.INTERNAL: "{function}", SurveyKind.EXTERNAL: "{team}"}
 
 
-class InstrumentError(ValueError):
+class InstrumentError(Refused):
     """A new version that cannot be made; the message says which item and why."""
 
 

@@ -34,11 +34,11 @@ from survey.db.models import (
     RoundStatus,
     RoundUnit,
     Unit,
-    UnitKind,
     random_id,
 )
 from survey.surveys.questionnaire import CustomerAnswers, CustomerForm, FunctionSection, Question, Review
 from survey.tokens import new_token, token_hash
+from survey.vocabulary import UnitKind
 
 
 class Outcome(Enum):

@@ -1,18 +1,32 @@
-"""The employee survey: a personal link, exchanged for a cookie, leads to one anonymous submission."""
+"""The surveys' pages: the employee survey (a personal link, exchanged for a cookie, leads to one anonymous
+submission), the customer survey (a front-line team's public link; one response per form, rate-limited per
+client), and HR's pages for the questionnaires and their versions."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+import re
+
+from litestar import Controller, Request, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy import func
+from sqlmodel import Session, select
 
-from survey.web.deps import IntakeDep, SettingsDep
-from survey.surveys.intake import Intake, InvitationView
-from survey.surveys.questionnaire import read_internal_form, text_field
+from survey.db.models import Instrument, Item, Round
 from survey.settings import Settings
+from survey.surveys.instruments import InstrumentError, new_instrument_version
+from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
+from survey.surveys.questionnaire import read_customer_form, read_internal_form
+from survey.tokens import new_token
+from survey.web.deps import DatabaseDep, IntakeDep, ObjectId, SettingsDep
+from survey.web.forms import clean_text, text_field
+from survey.web.responses import get_or_404, see_other
+
+# --- Employees ---------------------------------------------------------------------------------------------------
 
 SESSION_COOKIE = "survey_session"
 ROUND_FIELD = "round"
@@ -109,3 +123,140 @@ class EmployeeSurvey(Controller):
             },
             status_code=status_code,
         )
+
+
+# --- Customers ---------------------------------------------------------------------------------------------------
+
+FORM_KEY = "form_key"
+_FORM_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_SLUG_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
+    survey = intake.team_survey(slug) if _SLUG_SHAPE.fullmatch(slug) else None
+    if survey is None:
+        return Template("customer/unknown.html", status_code=404)
+    if survey.round_id is None:
+        return Template("customer/not_open.html", context={"survey": survey})
+    return survey
+
+
+def _form(
+    intake: Intake, survey: TeamSurvey, slug: str, form_key: str, values, errors, status_code=200
+) -> Template:
+    return Template(
+        "customer/survey.html",
+        context={
+            "survey": survey,
+            "form": intake.customer_form(survey),
+            "slug": slug,
+            "form_key": form_key,
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
+
+
+class CustomerSurvey(Controller):
+    path = "/c"
+
+    @get("/{slug:str}", sync_to_thread=True)
+    def show(self, slug: FromPath[str], intake: IntakeDep) -> Template:
+        survey = _team(slug, intake)
+        if isinstance(survey, Template):
+            return survey
+        return _form(intake, survey, slug, new_token(), values={}, errors={})
+
+    @post("/{slug:str}")
+    async def submit(self, slug: FromPath[str], request: Request, intake: IntakeDep) -> Template | Redirect:
+        survey = await sync_to_thread(_team, slug, intake)
+        if isinstance(survey, Template):
+            return survey
+        values = await request.form()
+        form_key = text_field(values, FORM_KEY)
+        if not _FORM_KEY_SHAPE.fullmatch(form_key):
+            # Not a form we served: show a fresh one rather than store something we cannot de-duplicate.
+            errors = {FORM_KEY: "This form was incomplete. Please answer again."}
+            return await sync_to_thread(_form, intake, survey, slug, new_token(), values, errors, 400)
+        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey))
+        if errors:
+            return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
+        outcome = await intake.submit_customer(survey, form_key, answers)
+        if outcome is Outcome.NOT_OPEN:
+            return Template("customer/not_open.html", context={"survey": survey}, status_code=409)
+        # STORED or ALREADY_ANSWERED (a refresh or double click): either way, the answers are in.
+        return Redirect(f"/c/{slug}/thanks", status_code=HTTP_303_SEE_OTHER)
+
+    @get("/{slug:str}/thanks", sync_to_thread=False)
+    def thanks(self, slug: FromPath[str]) -> Template:
+        return Template("customer/thanks.html")
+
+
+def customer_router(settings: Settings) -> Router:
+    """The customer pages behind a per-client rate limit (counted per server process)."""
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.customer_rate_limit), set_rate_limit_headers=True
+    )
+    return Router(
+        path="/", route_handlers=[CustomerSurvey], middleware=[rate_limit.middleware], include_in_schema=False
+    )
+
+
+# --- HR: the questionnaires ------------------------------------------------------------------------------------------------
+
+
+@get("/instruments", sync_to_thread=True)
+def instruments_page(db: DatabaseDep) -> Template:
+    with db.session() as session:
+        instruments = session.exec(
+            select(Instrument).order_by(Instrument.kind, Instrument.version.desc())
+        ).all()
+        used = set(
+            session.exec(select(Round.internal_instrument_id)).all()
+            + session.exec(select(Round.external_instrument_id)).all()
+        )
+    return Template("admin/instruments.html", context={"instruments": instruments, "used": used})
+
+
+def _instrument_context(session: Session, instrument_id: int) -> dict:
+    instrument = get_or_404(session, Instrument, instrument_id)
+    items = session.exec(
+        select(Item).where(Item.instrument_id == instrument.id).order_by(Item.position)
+    ).all()
+    newest = session.exec(
+        select(func.max(Instrument.version)).where(Instrument.kind == instrument.kind)
+    ).one()
+    return {"instrument": instrument, "items": items, "is_newest": instrument.version == newest}
+
+
+@get("/instruments/{instrument_id:int}", sync_to_thread=True)
+def instrument_page(instrument_id: ObjectId, db: DatabaseDep) -> Template:
+    with db.session() as session:
+        return Template("admin/instrument.html", context=_instrument_context(session, instrument_id))
+
+
+@post("/instruments/{instrument_id:int}/new-version")
+async def start_new_version(
+    instrument_id: ObjectId, request: Request, db: DatabaseDep
+) -> Template | Redirect:
+    """A new version from this one, with the wording HR edited. Rounds already created keep their version."""
+    form = await request.form()
+    with db.session() as session:
+        context = _instrument_context(session, instrument_id)
+        wording = {item.id: clean_text(form.get(f"wording-{item.id}")) for item in context["items"]}
+        title = clean_text(form.get("title"))
+        try:
+            if not context["is_newest"]:
+                raise InstrumentError("a newer version exists; start new versions from the newest")
+            created = new_instrument_version(session, context["instrument"], title, wording)
+        except InstrumentError as error:
+            return Template(
+                "admin/instrument.html",
+                context={**context, "error": str(error), "typed": wording},
+                status_code=400,
+            )
+    return see_other(f"/admin/instruments/{created.id}")
+
+
+HR_PAGES = [instruments_page, instrument_page, start_new_version]

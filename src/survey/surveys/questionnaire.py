@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from survey.web.forms import clean_text
+
 MAX_COMMENT_LENGTH = 2000
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 USED, NOT_USED = "yes", "no"
@@ -100,19 +102,6 @@ class Review:
 class CustomerAnswers:
     answers: dict[int, int]
     comment: str | None
-
-
-def text_field(form: Mapping[str, object], name: str) -> str:
-    """A form field as text; "" when missing or not text (an uploaded file). A repeated field gives its first
-    value, as a multidict does."""
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def clean_text(raw: object) -> str:
-    """Text as typed, minus what no database should store (NUL) and surrounding white space. Anything that is
-    not text (an uploaded file in a multipart post) counts as nothing."""
-    return raw.replace("\x00", "").strip() if isinstance(raw, str) else ""
 
 
 def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -17,18 +17,19 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from survey.surveys import customer_pages as customer
-from survey.surveys import pages as employee
-from survey.web.admin import admin_router
-from survey.web.api import api_router
-from survey.web.auth import Authentication, LoginPages
+from survey.accounts.pages import LoginPages
 from survey.db.engine import Database
-from survey.organisation.pages import staff_router
-from survey.surveys.intake import Intake
-from survey.reports.pages import reports_router
+from survey.organisation import pages as organisation_pages
+from survey.reports import pages as reports_pages
 from survey.rounds.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
-from survey.web.errors import http_error_page, security_headers, server_error_page, unreadable_request_page
+from survey.surveys import pages as surveys_pages
+from survey.surveys.intake import Intake
+from survey.web.admin import admin_router
+from survey.web.api import api_router
+from survey.web.auth import Authentication, any_account
+from survey.web.errors import http_error_page, server_error_page, unreadable_request_page
+from survey.web.security import security_headers
 
 
 def tune_garbage_collection() -> None:
@@ -56,12 +57,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
-            employee.EmployeeSurvey,
-            customer.customer_router(settings),
+            surveys_pages.EmployeeSurvey,
+            surveys_pages.customer_router(settings),
             LoginPages,
             admin_router(),
-            staff_router(),
-            reports_router(),
+            Router(  # pages for every signed-in account: each checks which units the account may see
+                path="/",
+                guards=[any_account],
+                include_in_schema=False,
+                route_handlers=[*organisation_pages.PAGES, *reports_pages.PAGES],
+            ),
             api_router(),
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False

@@ -6,8 +6,8 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from survey.db.engine import Database
-from survey.surveys.intake import Intake
 from survey.settings import Settings
+from survey.surveys.intake import Intake
 
 DatabaseDep = NamedDependency[Database]
 IntakeDep = NamedDependency[Intake]

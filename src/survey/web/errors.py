@@ -1,9 +1,9 @@
-"""Web plumbing shared by every page: security headers, error pages, and logs that keep secrets out."""
+"""Error pages: every HTTP error as a page that says what went wrong (or JSON for API clients), never a
+traceback."""
 
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -17,38 +17,17 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import NotFoundException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import Message, Scope
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
+
+from survey.web.security import redact
 
 log = logging.getLogger("survey")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
 
+class Conflict(ClientException):
+    """409: the request is sound but the object's state refuses it (a round not closed yet, say)."""
 
-def security_headers(hsts: bool):
-    """A `before_send` hook: headers every response carries (404s for unknown paths included) unless it set
-    its own."""
-    headers = [
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        # Invitation links carry a secret: never pass the page URL on to another site.
-        (b"referrer-policy", b"no-referrer"),
-        # Survey pages may show answers on a shared device: keep them out of caches.
-        (b"cache-control", b"no-store"),
-    ]
-    if hsts:
-        headers.append((b"strict-transport-security", b"max-age=31536000"))
-
-    async def add_headers(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start":
-            present = {name.lower() for name, _ in message.get("headers", [])}
-            message["headers"] = [*message.get("headers", []), *(h for h in headers if h[0] not in present)]
-
-    return add_headers
+    status_code = HTTP_409_CONFLICT
 
 
 GENERIC_MESSAGES = {
@@ -118,25 +97,3 @@ def server_error_page(request: Request, error: Exception) -> Response:
             {"status_code": 500, "detail": context["message"]}, status_code=HTTP_500_INTERNAL_SERVER_ERROR
         )
     return Template("error.html", context=context, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
-
-
-_SECRET_PATH = re.compile(r"(/i/|/password/reset/)[^/?\s\"]+")
-_SURVEY_PATHS = ("/i/", "/survey")
-
-
-def redact(text: str) -> str:
-    """Hide invitation and password-reset tokens in a path or log line."""
-    return _SECRET_PATH.sub(r"\1[redacted]", text)
-
-
-class RedactInvitations(logging.Filter):
-    """For the server's access log: no invitation token, and no client address on employee survey pages."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            client, method, path, *rest = record.args
-            if isinstance(path, str) and path.startswith(_SURVEY_PATHS):
-                record.args = ("-", method, redact(path), *rest)
-            elif isinstance(path, str):
-                record.args = (client, method, redact(path), *rest)
-        return True

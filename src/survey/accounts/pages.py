@@ -1,0 +1,310 @@
+"""The accounts' pages: log in, log out, reset a forgotten password; and HR's pages for accounts (create, scope,
+deactivate, send a password link) and API tokens (create, shown once; revoke)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlmodel import Session, select
+
+from survey.accounts import api_tokens, sign_in, users
+from survey.db.engine import Database
+from survey.db.models import ApiToken, Role, Unit, User, UserUnit
+from survey.settings import Settings
+from survey.web.auth import now, session_cookie_name, signed_in_user
+from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
+from survey.web.forms import clean_text, text_field
+from survey.web.responses import get_or_404, see_other
+
+# --- Pages: log in, log out, reset a password -----------------------------------------------------------------
+
+
+def home_for(user: User) -> str:
+    return "/admin" if user.role == Role.HR else "/my"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never `//other.site` or `https://...` (an open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
+        return target
+    return None
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class LoginPages(Controller):
+    include_in_schema = False
+
+    @get("/login", sync_to_thread=False)
+    def show_login(self, request: Request) -> Template:
+        expired = request.query_params.get("expired") == "1"
+        return Template(
+            "auth/login.html",
+            context={
+                "next": safe_next(request.query_params.get("next")) or "",
+                "expired": expired,
+                "email": "",
+            },
+        )
+
+    @post("/login")
+    async def log_in(self, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
+        form = await request.form()
+        email, password = text_field(form, "email")[:320], str(form.get("password") or "")
+        target = safe_next(text_field(form, "next"))
+
+        def attempt():
+            with db.session() as session:
+                return sign_in.authenticate(
+                    session, email, password, client_address(request), settings, now()
+                )
+
+        try:
+            signed_in = await sync_to_thread(attempt)
+        except sign_in.LoginThrottled:
+            return Template(
+                "auth/login.html",
+                context={
+                    "next": target or "",
+                    "email": email,
+                    "error": "Too many failed attempts. Wait 15 minutes, or reset your password.",
+                },
+                status_code=429,
+            )
+        if signed_in is None:
+            return Template(
+                "auth/login.html",
+                context={"next": target or "", "email": email, "error": "Wrong e-mail address or password."},
+                status_code=400,
+            )
+        previous = request.cookies.get(session_cookie_name(settings))
+        if previous:  # a new session id at every login; the old one ends
+            await sync_to_thread(_end, db, previous)
+        return Redirect(
+            target or home_for(signed_in.user),
+            status_code=HTTP_303_SEE_OTHER,
+            cookies=[_session_cookie(settings, signed_in.session_token)],
+        )
+
+    @post("/logout")
+    async def log_out(self, request: Request, db: DatabaseDep, settings: SettingsDep) -> Redirect:
+        await sync_to_thread(_end, db, request.cookies.get(session_cookie_name(settings)))
+        return Redirect(
+            "/login",
+            status_code=HTTP_303_SEE_OTHER,
+            cookies=[_session_cookie(settings, "", max_age=0)],
+        )
+
+    @get("/password/forgot", sync_to_thread=False)
+    def show_forgot(self) -> Template:
+        return Template("auth/forgot.html", context={"email": ""})
+
+    @post("/password/forgot")
+    async def forgot(self, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
+        email = text_field(await request.form(), "email")[:320]
+
+        def queue():
+            with db.session() as session:
+                sign_in.request_password_reset(session, email, client_address(request), settings, now())
+
+        try:
+            await sync_to_thread(queue)
+        except sign_in.LoginThrottled:
+            return Template(
+                "auth/forgot.html",
+                context={"email": email, "error": "Too many requests from your connection. Try again later."},
+                status_code=429,
+            )
+        # The same answer whether or not the account exists.
+        return Template("auth/forgot.html", context={"email": email, "sent": True})
+
+    @get("/password/reset/{token:str}", sync_to_thread=True)
+    def show_reset(self, token: FromPath[str], db: DatabaseDep) -> Template:
+        with db.session() as session:
+            valid = sign_in.valid_reset(session, token, now()) is not None
+        return Template("auth/reset.html", context={"valid": valid}, status_code=200 if valid else 404)
+
+    @post("/password/reset/{token:str}")
+    async def reset(self, token: FromPath[str], request: Request, db: DatabaseDep) -> Template | Redirect:
+        form = await request.form()
+        password, repeated = str(form.get("password") or ""), str(form.get("repeat") or "")
+
+        def change():
+            with db.session() as session:
+                return sign_in.complete_password_reset(session, token, password, now())
+
+        if password != repeated:
+            return Template(
+                "auth/reset.html",
+                context={"valid": True, "error": "The two passwords differ."},
+                status_code=400,
+            )
+        try:
+            await sync_to_thread(change)
+        except users.AccountError as error:
+            return Template("auth/reset.html", context={"valid": True, "error": str(error)}, status_code=400)
+        return Redirect("/login?reset=1", status_code=HTTP_303_SEE_OTHER)
+
+
+def _end(db: Database, token: str | None) -> None:
+    with db.session() as session:
+        sign_in.end_session(session, token)
+
+
+def _session_cookie(settings: Settings, value: str, max_age: int | None = None) -> Cookie:
+    return Cookie(
+        key=session_cookie_name(settings),
+        value=value,
+        path="/",
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        max_age=max_age,
+    )
+
+
+# --- Accounts ---------------------------------------------------------------------------------------------------
+
+
+def _users_context(session: Session) -> dict:
+    users = session.exec(select(User).order_by(User.active.desc(), User.email)).all()
+    scopes: dict[int, list[str]] = {}
+    for user_id, code in session.exec(
+        select(UserUnit.user_id, Unit.code).join(Unit, Unit.id == UserUnit.unit_id).order_by(Unit.code)
+    ):
+        scopes.setdefault(user_id, []).append(code)
+    return {"users": users, "scopes": scopes, "roles": list(Role), "form": {}}
+
+
+@get("/users", sync_to_thread=True)
+def users_page(db: DatabaseDep) -> Template:
+    with db.session() as session:
+        return Template("admin/users.html", context=_users_context(session))
+
+
+@post("/users")
+async def create_user_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
+    """A new account; the person gets a mail with a link to set their password."""
+    form = await request.form()
+    typed = {name: clean_text(form.get(name)) for name in ("email", "name", "role", "units")}
+    with db.session() as session:
+        try:
+            if typed["role"] not in set(Role):
+                raise users.AccountError("choose a role")
+            user = users.create_user(
+                session,
+                typed["email"],
+                typed["name"],
+                Role(typed["role"]),
+                typed["units"].replace(",", " ").split(),
+            )
+            sign_in.start_password_reset(session, user.email, settings, now())
+        except users.AccountError as error:
+            context = _users_context(session)
+            return Template(
+                "admin/users.html", context={**context, "form": typed, "error": str(error)}, status_code=400
+            )
+    return see_other("/admin/users?created=1")
+
+
+@post("/users/{user_id:int}/units")
+async def change_head_units(user_id: ObjectId, request: Request, db: DatabaseDep) -> Redirect | Template:
+    """Which units a department head sees."""
+    codes = clean_text((await request.form()).get("units")).replace(",", " ").split()
+    with db.session() as session:
+        user = get_or_404(session, User, user_id)
+        try:
+            users.set_head_units(session, user, codes)
+        except users.AccountError as error:
+            return Template(
+                "admin/users.html", context={**_users_context(session), "error": str(error)}, status_code=400
+            )
+    return see_other("/admin/users")
+
+
+@post("/users/{user_id:int}/{step:str}", sync_to_thread=True)
+def change_user(
+    user_id: ObjectId, step: FromPath[str], request: Request, db: DatabaseDep, settings: SettingsDep
+) -> Redirect | Template:
+    """Deactivate or reactivate an account, or send it a new link to set its password."""
+    with db.session() as session:
+        user = get_or_404(session, User, user_id)
+        if step == "deactivate":
+            if user.id == signed_in_user(request).id:
+                context = _users_context(session)
+                return Template(
+                    "admin/users.html",
+                    context={**context, "error": "You cannot deactivate your own account."},
+                    status_code=409,
+                )
+            users.deactivate_user(session, user)
+        elif step == "reactivate":
+            user.active = True
+            session.add(user)
+            session.commit()
+        elif step == "reset":
+            sign_in.start_password_reset(session, user.email, settings, now())
+        else:
+            raise NotFoundException()
+    return see_other("/admin/users")
+
+
+# --- API tokens ---------------------------------------------------------------------------------------------------
+
+
+def _tokens_context(session: Session) -> dict:
+    tokens = session.exec(
+        select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()
+    return {"tokens": tokens, "scopes": api_tokens.API_SCOPES}
+
+
+@get("/tokens", sync_to_thread=True)
+def tokens_page(db: DatabaseDep) -> Template:
+    with db.session() as session:
+        return Template("admin/tokens.html", context=_tokens_context(session))
+
+
+@post("/tokens")
+async def create_token_page(request: Request, db: DatabaseDep) -> Template:
+    form = await request.form()
+    name = clean_text(form.get("name"))
+    scopes = [s for s in form.getall("scope", []) if isinstance(s, str)] if hasattr(form, "getall") else []
+    with db.session() as session:
+        try:
+            row, token = api_tokens.create_api_token(session, name, scopes, signed_in_user(request), now())
+        except users.AccountError as error:
+            return Template(
+                "admin/tokens.html",
+                context={**_tokens_context(session), "error": str(error), "name": name},
+                status_code=400,
+            )
+        return Template("admin/tokens.html", context={**_tokens_context(session), "created": (row, token)})
+
+
+@post("/tokens/{token_id:int}/revoke", sync_to_thread=True)
+def revoke_token(token_id: ObjectId, db: DatabaseDep) -> Redirect:
+    with db.session() as session:
+        try:
+            api_tokens.revoke_api_token(session, token_id, now())
+        except users.AccountError:
+            raise NotFoundException() from None
+    return see_other("/admin/tokens")
+
+
+HR_PAGES = [
+    users_page,
+    create_user_page,
+    change_head_units,
+    change_user,
+    tokens_page,
+    create_token_page,
+    revoke_token,
+]

@@ -1,0 +1,211 @@
+"""Signing in: password checks that throttle guessing, server-side sessions, and password resets by mailed link.
+
+A signed-in browser holds a random session token; the database keeps its hash, so a copy of the database signs no
+one in. Failed logins are counted per account and per client in the database, so every server process throttles
+the same guesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from survey.accounts.users import (
+    MAX_PASSWORD_LENGTH,
+    AccountError,
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    normalise_email,
+    verify_password,
+)
+from survey.db.models import AuthSession, LoginFailure, PasswordReset, User
+from survey.mail.outbox import queue_password_reset
+from survey.settings import Settings
+from survey.tokens import new_token, password_reset_token, token_hash
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+# Failed logins within the window, after which logins are refused until it passes: for one account from one
+# client (a guesser), for one account from anywhere (a spread-out guesser; high, so that strangers cannot lock an
+# account out easily), and from one client across accounts.
+MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+MAX_FAILURES_PER_ACCOUNT = 50
+MAX_FAILURES_PER_CLIENT = 20
+MAX_RESETS_PER_ACCOUNT = 3  # reset mails per account per window; more requests are answered but not sent
+MAX_RESETS_PER_CLIENT = 10
+RESET_LINK_LIFETIME = timedelta(hours=24)
+LAST_SEEN_PRECISION = timedelta(minutes=1)  # a session's last_seen_at is written at most this often
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins recently, for this account or from this client."""
+
+
+# --- Logging in and out -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    session_token: str  # goes into the cookie; only its hash is stored
+
+
+def authenticate(
+    session: Session, email: str, password: str, client: str, settings: Settings, now: datetime
+) -> SignedIn | None:
+    """Check the password and start a new session (a new id at every login). None for a wrong e-mail or password,
+    without saying which. Raises LoginThrottled after too many recent failures for the account or the client;
+    a correct password does not lift the throttle, or guessing would go on."""
+    email = normalise_email(email)[:320]
+    client = client[:64]
+    since = now - THROTTLE_WINDOW
+    if _throttled(session, email, client, since, "login"):
+        raise LoginThrottled()
+    user = session.exec(select(User).where(User.email == email)).first()
+    password_hash = user.password_hash if user else None
+    if not verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or not user.active:
+        session.add(LoginFailure(account=email, client=client, at=now))
+        session.exec(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))  # keep it small
+        session.commit()
+        return None
+    if needs_rehash(password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+    session.exec(delete(LoginFailure).where(LoginFailure.account == email, LoginFailure.client == client))
+    token = new_token()
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_max_hours),
+        )
+    )
+    session.commit()
+    return SignedIn(user, token)
+
+
+def _throttled(session: Session, account: str, client: str, since: datetime, what: str) -> bool:
+    """Whether recent attempts (failed logins, or reset requests, told apart by a prefix) pass a limit."""
+    limits = {
+        "login": (MAX_FAILURES_PER_ACCOUNT_AND_CLIENT, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT),
+        "reset from client": (None, None, MAX_RESETS_PER_CLIENT),
+        "reset of account": (None, MAX_RESETS_PER_ACCOUNT, None),
+    }[what]
+    if what != "login":
+        account, client = f"reset:{account}", f"reset:{client}"
+    by_both, by_account, by_client = session.exec(
+        select(
+            func.count().filter(LoginFailure.account == account, LoginFailure.client == client),
+            func.count().filter(LoginFailure.account == account),
+            func.count().filter(LoginFailure.client == client),
+        ).where(LoginFailure.at >= since, (LoginFailure.account == account) | (LoginFailure.client == client))
+    ).one()
+    return any(
+        limit is not None and count >= limit for count, limit in zip((by_both, by_account, by_client), limits)
+    )
+
+
+def user_for_session(session: Session, token: str | None, settings: Settings, now: datetime) -> User | None:
+    """The signed-in user behind a session cookie, or None if it is unknown, idle too long, past its absolute
+    lifetime or its account was deactivated. Ended sessions are deleted."""
+    if not token or len(token) > 100:
+        return None
+    found = session.get(AuthSession, token_hash(token))
+    if found is None:
+        return None
+    idle_limit = found.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    user = session.get(User, found.user_id)
+    if now >= found.expires_at or now >= idle_limit or user is None or not user.active:
+        session.delete(found)
+        session.commit()
+        return None
+    if now - found.last_seen_at >= LAST_SEEN_PRECISION:
+        found.last_seen_at = now
+        session.add(found)
+        session.commit()
+    return user
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """Log out: the session stops working on the server, whatever the browser keeps."""
+    if token and len(token) <= 100:
+        session.exec(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+        session.commit()
+
+
+# --- Password reset ---------------------------------------------------------------------------------------
+
+
+def request_password_reset(
+    session: Session, email: str, client: str, settings: Settings, now: datetime
+) -> None:
+    """A visitor asks for a password link. Every request is recorded the same way, known account or not, so the
+    answer and its timing tell nothing; a mail goes out only for an active account, at most a few per hour.
+    Raises LoginThrottled when this client asks too often."""
+    email, client = normalise_email(email)[:300], client[:50]
+    if _throttled(session, email, client, now - THROTTLE_WINDOW, "reset from client"):
+        raise LoginThrottled()
+    recent = _throttled(session, email, client, now - timedelta(hours=1), "reset of account")
+    session.add(LoginFailure(account=f"reset:{email}", client=f"reset:{client}", at=now))
+    session.commit()
+    if not recent:
+        start_password_reset(session, email, settings, now)
+
+
+def start_password_reset(session: Session, email: str, settings: Settings, now: datetime) -> bool:
+    """Queue a mail with a single-use link to set a new password, if an active account has this e-mail (HR's
+    "send password link", a new account). Returns whether one was queued."""
+    user = session.exec(select(User).where(User.email == normalise_email(email)[:320], User.active)).first()
+    if user is None:
+        return False
+    reset = PasswordReset(user_id=user.id, created_at=now, expires_at=now + RESET_LINK_LIFETIME)
+    session.add(reset)
+    session.flush()
+    reset.token_hash = token_hash(password_reset_token(settings.secret_key, reset.id))
+    queue_password_reset(session, reset)
+    session.commit()
+    return True
+
+
+def valid_reset(session: Session, token: str, now: datetime) -> PasswordReset | None:
+    """The unused, unexpired reset a link's token belongs to, or None."""
+    if not token or len(token) > 100:
+        return None
+    reset = session.exec(select(PasswordReset).where(PasswordReset.token_hash == token_hash(token))).first()
+    if reset is None or reset.used_at is not None or now >= reset.expires_at:
+        return None
+    return reset
+
+
+def complete_password_reset(session: Session, token: str, password: str, now: datetime) -> User:
+    """Set the new password, use up the link (and every other open link of the account) and end every session
+    of the account: whoever knew the old password is signed out."""
+    reset = valid_reset(session, token, now)
+    if reset is None:
+        raise AccountError("this link has expired or was used already; ask for a new one")
+    user = session.get(User, reset.user_id)
+    check_new_password(password, user.email)
+    claimed = session.exec(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # a second tab used it a moment ago
+        session.rollback()
+        raise AccountError("this link has expired or was used already; ask for a new one")
+    session.exec(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    user.password_hash = hash_password(password)
+    session.add(user)
+    session.exec(delete(AuthSession).where(AuthSession.user_id == user.id))
+    session.exec(delete(LoginFailure).where(LoginFailure.account == user.email))
+    session.commit()
+    return user

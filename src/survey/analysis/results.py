@@ -1,0 +1,253 @@
+"""A closed round's released results as types: what `analytics.scores` and `analytics.linkage` return, what is
+stored once a round closes (as JSON, field for field), what the API sends (named schemas in
+/schema/openapi.json) and what the pages, reports and command line read.
+
+Pure (no web, no database). Every number here passed the release gate: a figure that did not is `None`
+("suppressed"), never a number.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class RoundRef(Struct, frozen=True):
+    """The round a result is about."""
+
+    id: int
+    name: str
+    status: str
+
+
+class Figure(Struct, frozen=True):
+    """A released mean: `n` respondents (at least the minimum group size), their mean and standard deviation
+    (`sd` null when it cannot be given, e.g. a figure imported without its distribution)."""
+
+    n: int
+    mean: float
+    sd: float | None
+
+
+class Usage(Struct, frozen=True):
+    """How many respondents answered about a function, and how many of them used it."""
+
+    answered: int
+    used: int
+
+
+class StaffScores(Struct, frozen=True):
+    """Staff's scores of a support function, 1 to 7 (impact: higher is more harm); null: suppressed."""
+
+    reliability: Figure | None = None
+    responsiveness: Figure | None = None
+    assurance: Figure | None = None
+    empathy: Figure | None = None
+    tangibles: Figure | None = None
+    overall: Figure | None = None
+    impact: Figure | None = None
+
+    def of(self, measure: str) -> Figure | None:
+        """The figure of a measure named by its vocabulary name ("overall", "reliability", ...)."""
+        value: Figure | None = getattr(self, measure)
+        return value
+
+
+class CustomerScores(Struct, frozen=True):
+    """Customers' scores of a front-line team: the five dimensions (1 to 5), CSAT% (0 to 100), NPS (-100 to
+    100), CES (1 to 7) and mean satisfaction (`csat`, 1 to 5); null: suppressed or not measured."""
+
+    reliability: Figure | None = None
+    responsiveness: Figure | None = None
+    assurance: Figure | None = None
+    empathy: Figure | None = None
+    tangibles: Figure | None = None
+    csat_pct: Figure | None = None
+    nps: Figure | None = None
+    ces: Figure | None = None
+    csat: Figure | None = None
+
+    def of(self, measure: str) -> Figure | None:
+        value: Figure | None = getattr(self, measure)
+        return value
+
+
+class ScoreCell(Struct, frozen=True):
+    """A support function's scores at one node of the unit tree: a front-line team, a group, or every team
+    (`kind` "total", `code` null)."""
+
+    unit_id: int | None
+    code: str | None
+    name: str
+    kind: str
+    suppressed: bool  # the overall score is suppressed
+    scores: StaffScores
+    usage: Usage | None  # null: suppressed
+
+
+class Comments(Struct, frozen=True):
+    """Comments shown together, in an order that says nothing: under a team's code, or pooled (`team` null)."""
+
+    team: str | None
+    comments: list[str]
+
+
+class FunctionScores(Struct, frozen=True):
+    """How the front line rates one support function, at every team, group and in all."""
+
+    unit_id: int
+    code: str
+    name: str
+    kind: str
+    cells: list[ScoreCell]
+    comments: list[Comments]
+
+    def cell(self, code: str | None) -> ScoreCell | None:
+        """The cell of a team or group by its code; None: every team."""
+        return next((c for c in self.cells if c.code == code), None)
+
+    @property
+    def teams(self) -> list[ScoreCell]:
+        return [c for c in self.cells if c.kind == "front_line"]
+
+    def score(self, code: str | None, measure: str) -> Figure | None:
+        cell = self.cell(code)
+        return None if cell is None else cell.scores.of(measure)
+
+
+class CustomerCell(Struct, frozen=True):
+    unit_id: int | None
+    code: str | None
+    name: str
+    kind: str
+    suppressed: bool  # every measure is suppressed
+    scores: CustomerScores
+
+
+class Reliability(Struct, frozen=True):
+    """Cronbach's alpha of a dimension's items over every respondent of the round; `low` below 0.7."""
+
+    alpha: float | None
+    low: bool
+
+
+class Scores(Struct, frozen=True):
+    """Every score of a closed round that may be shown."""
+
+    round: RoundRef
+    min_group_size: int
+    min_comment_group_size: int
+    scale: str
+    functions: list[FunctionScores]
+    reliability: dict[str, Reliability]
+    customers: list[CustomerCell]
+
+    def function(self, code: str) -> FunctionScores | None:
+        return next((f for f in self.functions if f.code == code), None)
+
+    def customer(self, code: str | None) -> CustomerCell | None:
+        """Customers' scores of a team or group by its code; None: every team."""
+        return next((c for c in self.customers if c.code == code), None)
+
+    def staff_score(self, function_code: str, code: str | None, measure: str) -> tuple[Figure | None, bool]:
+        """A function's score at a node, and whether the node has a cell at all (a cell without the score: the
+        score is suppressed; no cell: nobody rated)."""
+        function = self.function(function_code)
+        cell = None if function is None else function.cell(code)
+        return (None if cell is None else cell.scores.of(measure)), cell is not None
+
+    def customer_score(self, code: str | None, measure: str) -> tuple[Figure | None, bool]:
+        """Customers' score at a node, and whether the node has a cell at all."""
+        cell = self.customer(code)
+        return (None if cell is None else cell.scores.of(measure)), cell is not None
+
+
+class UnitName(Struct, frozen=True):
+    id: int
+    code: str
+    name: str
+
+
+class Outcome(Struct, frozen=True):
+    """The customer outcome the linkage reads: its measure, its name in a sentence, and the unit of its
+    differences."""
+
+    measure: str
+    label: str
+    unit: str
+
+
+class LinkTest(Struct, frozen=True):
+    """One test of the round. `effect` is Spearman's rho, or for the within-team change test the difference in
+    outcome change (teams whose rating fell minus the others, in outcome points); `low` and `high` its 90%
+    interval; p, and q after Benjamini-Hochberg over every test of the round; `n` teams. Null when there was not
+    enough data."""
+
+    function: str  # the support function's code
+    measure: str
+    kind: str  # same_round, lagged, reverse or change
+    n: int
+    effect: float | None
+    low: float | None
+    high: float | None
+    p: float | None
+    q: float | None
+    flagged: list[str]  # change test: the codes of the teams whose rating fell
+
+
+class DriverTests(Struct, frozen=True):
+    same_round: LinkTest | None
+    lagged: LinkTest | None
+    reverse: LinkTest | None
+    change: LinkTest | None
+
+
+class Driver(Struct, frozen=True):
+    """A support function's evidence against the customer outcome. `claim`: "precedes", "lines up with" or
+    null (not claimed). `weight`: its share of the outcome's differences between teams (relative weight, 0 to 1)
+    with a 90% interval, over `n` teams."""
+
+    function: UnitName
+    measure: str
+    claim: str | None
+    weight: float | None
+    weight_low: float | None
+    weight_high: float | None
+    n: int | None
+    tests: DriverTests
+    sentence: str
+
+
+class Hotspot(Struct, frozen=True):
+    """A team that rates a claimed driver well below its norm while its customers are below their usual."""
+
+    function: UnitName
+    team: UnitName
+    score: float
+    score_n: int
+    norm: float
+    outcome: float
+    outcome_n: int
+    outcome_norm: float
+    slope: float
+    impact: float
+    sentence: str
+
+
+class Linkage(Struct, frozen=True):
+    """Which support functions' shortfalls line up with, and come before, the customer outcome in a closed
+    round, from released numbers only."""
+
+    round: RoundRef
+    rounds_read: list[str]
+    outcome: Outcome
+    min_group_size: int
+    teams: int  # teams with both staff ratings and the outcome shown
+    enough_data: bool
+    message: str
+    r2: float | None
+    drivers: list[Driver]
+    hotspots: list[Hotspot]
+    tests: list[LinkTest]
+
+    def driver(self, function_code: str) -> Driver | None:
+        return next((d for d in self.drivers if d.function.code == function_code), None)

@@ -1,0 +1,54 @@
+"""`survey user create`: the first HR account, and any other."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from survey.cli.context import CliError, database, load_settings
+
+
+@click.group()
+def user() -> None:
+    """Accounts for HR, department heads and executives."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option(
+    "--role", required=True, type=click.Choice(["hr", "head", "executive"]), help="What the account may see."
+)
+@click.option("--name", default="", help="The person's name (default: from the e-mail address).")
+@click.option("--unit", "units", multiple=True, help="For a department head: a unit code (repeat).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting."
+)
+@click.option(
+    "--send-link",
+    is_flag=True,
+    help="Set no password; mail the person a link to set one (or keep it in the outbox).",
+)
+def user_create(
+    email: str, role: str, name: str, units: tuple[str, ...], password_stdin: bool, send_link: bool
+) -> None:
+    """Create an account for EMAIL."""
+    from survey.accounts.sign_in import start_password_reset
+    from survey.accounts.users import create_user
+    from survey.db.models import Role
+
+    settings = load_settings()
+    if send_link and password_stdin:
+        raise CliError("choose one of --password-stdin and --send-link")
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not send_link:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    with database(settings) as db, db.session() as session:
+        created = create_user(session, email, name, Role(role), units, password)
+        if send_link:
+            start_password_reset(session, created.email, settings, datetime.now(UTC))
+    how = "a link to set the password is in the outbox" if send_link else "they can log in at /login"
+    click.echo(f"Account {created.email} ({role}) created; {how}.")

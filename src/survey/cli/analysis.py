@@ -1,0 +1,106 @@
+"""`survey simulate` (an empty database filled with a planted story) and `survey linkage` (a closed round's
+drivers and hotspots)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from survey.cli.context import CliError, database, load_settings
+
+
+@click.command()
+@click.option(
+    "--teams", type=click.IntRange(2, 2000), default=60, show_default=True, help="Front-line teams."
+)
+@click.option(
+    "--functions", type=click.IntRange(2, 10), default=8, show_default=True, help="Support functions."
+)
+@click.option("--staff", type=click.IntRange(1, 500), default=12, show_default=True, help="Staff per team.")
+@click.option(
+    "--customers",
+    type=click.IntRange(0, 5000),
+    default=150,
+    show_default=True,
+    help="Customers per team and round.",
+)
+@click.option(
+    "--rounds", type=click.IntRange(3, 12), default=5, show_default=True, help="Quarterly rounds, all closed."
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--nothing-planted", is_flag=True, help="No story: differences are noise and stable team effects only."
+)
+@click.option(
+    "--truth",
+    "truth_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the planted truth here (JSON).",
+)
+def simulate(
+    teams: int,
+    functions: int,
+    staff: int,
+    customers: int,
+    rounds: int,
+    seed: int,
+    nothing_planted: bool,
+    truth_file: Path | None,
+) -> None:
+    """Fill an empty database with a synthetic organisation and closed quarterly rounds with a known story: a
+    support function whose drop for some teams comes before those teams' customer drop, a decoy function that
+    drops with no customer effect, customer-only drops, and noise. For trying out and validating the analytics."""
+    from sqlmodel import select
+
+    from survey.db.models import Unit
+    from survey.demo.build import simulate_into
+    from survey.demo.simulation import OrgShape
+
+    with database() as db:
+        with db.session() as session:
+            if session.exec(select(Unit.id).limit(1)).first() is not None:
+                raise CliError(
+                    f"{db.safe_url} already holds an organisation: simulate into an empty database"
+                )
+        shape = OrgShape(
+            functions=functions, teams=teams, staff_per_team=staff, customers_per_team=customers, rounds=rounds
+        )
+        sim = simulate_into(
+            db,
+            shape,
+            seed,
+            planted=not nothing_planted,
+            progress=lambda step: click.echo(f"  {step}...", err=True),
+        )
+    click.echo(sim.describe())
+    if truth_file:
+        truth_file.write_text(json.dumps(sim.truth_record(), indent=2) + "\n")
+
+
+@click.command()
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "--outcome",
+    type=click.Choice(["csat_pct", "nps", "ces", "csat"]),
+    help="The customer outcome: CSAT%, NPS, CES or mean satisfaction. Default: CSAT% if at least 8 teams have "
+    "it, else the first of the others that does.",
+)
+def linkage(round_ref: str, outcome: str | None) -> None:
+    """Print a closed round's linkage: the drivers with their evidence, and the hotspots."""
+    from survey.analysis import analytics
+    from survey.rounds.lifecycle import find_round
+
+    settings = load_settings()
+    with database(settings) as db:
+        with db.session() as session:
+            round_id = find_round(session, round_ref).id
+        result = analytics.linkage(db, round_id, settings.min_group_size, outcome)
+    click.echo(result.message)
+    for driver in result.drivers:
+        click.echo(f"- {driver.sentence}")
+    if result.hotspots:
+        click.echo("Hotspots, by estimated impact:")
+        for hotspot in result.hotspots:
+            click.echo(f"- {hotspot.sentence}")

@@ -1,0 +1,52 @@
+"""The `survey` command: database, server, rounds, invitations, accounts, imports, schedules, mail, results,
+reports and the demo. Each group of commands lives in a module of this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from survey.cli import accounts, analysis, demo, imports, mail, reports, rounds, schedules, server
+from survey.cli.context import CliError
+from survey.errors import Refused
+
+
+class SurveyCommand(click.Group):
+    """Runs a command. A request the product refuses (`survey.errors.Refused`: a round that does not exist, a
+    setting with a bad value...) ends with its message and exit code 2, whichever command made it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Refused as error:
+            raise CliError(str(error)) from None
+
+
+@click.group(cls=SurveyCommand)
+def main() -> None:
+    """survey: internal versus external service quality. Settings come from SURVEY_* environment variables."""
+
+
+for command in (
+    server.db,
+    server.serve,
+    rounds.round_group,
+    rounds.invitations,
+    accounts.user,
+    imports.roster,
+    imports.external,
+    schedules.schedule_group,
+    schedules.tick,
+    mail.mail_group,
+    analysis.simulate,
+    analysis.linkage,
+    reports.report,
+    reports.reports,
+    demo.demo,
+):
+    main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

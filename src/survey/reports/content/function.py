@@ -1,0 +1,398 @@
+"""The report for a support function's head: how the front line rates us, by dimension and team, against earlier
+rounds; where our shortfalls line up with customer outcomes; our hotspots; comments; what to fix first.
+
+Pure: no web, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from survey.analysis.results import (
+    Driver,
+    Figure,
+    FunctionScores,
+    Hotspot,
+    Linkage,
+    LinkTest,
+    ScoreCell,
+    Scores,
+    UnitName,
+)
+from survey.reports import charts
+from survey.reports.content.common import (
+    CLAIM_VERBS,
+    Change,
+    Finding,
+    as_grid,
+    change,
+    change_words,
+    header,
+    interval,
+    number,
+    periods,
+    shown_text,
+    test_words,
+    trend,
+    trend_series,
+)
+from survey.reports.content.heat import team_median, team_row
+from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL
+
+WELL_BELOW = 1.0  # points on the 1 to 7 scale: a team rates a function "well below" the median across teams
+ALIKE = 0.15  # dimensions closer than this are "rated alike": no weakest one is named
+FDR = 0.10  # the false discovery rate the linkage holds its claims to
+TEST_LABELS = {
+    "same_round": "Same round",
+    "lagged": "Ours first, then customers",
+    "reverse": "Customers first, then ours",
+    "change": "Teams whose rating fell: customers' next change",
+}
+
+
+@dataclass(frozen=True)
+class DimensionRow:
+    """A score of the function over every team this round, with its 90% interval, against the round before."""
+
+    measure: str
+    label: str
+    shown: Figure | None
+    interval: tuple[float, float] | None
+    before: Figure | None
+    change: Change | None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the sections of one function's report read."""
+
+    name: str
+    function: FunctionScores
+    scores: Scores
+    linkage: Linkage
+    before_name: str
+    rows: list[DimensionRow]
+    medians: dict[str, float | None]
+    driver: Driver | None
+    hotspots: list[Hotspot]
+    tests: list[LinkTest]
+
+
+def function_report(subject: UnitName, scores: Scores, linkage: Linkage, history: Sequence[Scores]) -> dict[str, Any]:
+    """The report for the head of the support function `subject`. `history` holds the scores of the analysed
+    round and up to four before it, oldest first (the analysed round last)."""
+    # a function nobody rated this round (or whose every figure is hidden) still gets its report
+    function = scores.function(subject.code) or FunctionScores(
+        subject.id, subject.code, subject.name, "support", cells=[], comments=[]
+    )
+    previous = history[-2] if len(history) > 1 else None
+    facts = _Facts(
+        name=subject.name,
+        function=function,
+        scores=scores,
+        linkage=linkage,
+        before_name=previous.round.name if previous else "an earlier round",
+        rows=_dimension_rows(function, previous),
+        medians={m: team_median(function, m) for m in (OVERALL, *DIMENSIONS, IMPACT)},
+        driver=linkage.driver(subject.code),
+        hotspots=[h for h in linkage.hotspots if h.function.code == subject.code],
+        tests=[t for t in linkage.tests if t.function == subject.code],
+    )
+    title = f"{subject.name}: how the front line rates our service"
+    return {
+        **header(scores, linkage, history, "function", title, {"code": subject.code, "name": subject.name}),
+        "findings": _findings(facts),
+        "fix_first": _fix_first(facts),
+        "dimensions": facts.rows,
+        "total": function.cell(None),
+        "before_name": facts.before_name,
+        "driver": facts.driver,
+        "hotspots": facts.hotspots,
+        "test_lines": _test_lines(facts.tests, linkage.outcome.unit),
+        "comments": function.comments,
+        "charts": _charts(facts, history),
+    }
+
+
+def _dimension_rows(function: FunctionScores, previous: Scores | None) -> list[DimensionRow]:
+    rows = []
+    for measure in (OVERALL, *DIMENSIONS, IMPACT):
+        shown = function.score(None, measure)
+        before = previous.staff_score(function.code, None, measure)[0] if previous else None
+        rows.append(
+            DimensionRow(measure, MEASURE_LABELS[measure], shown, interval(shown), before, change(shown, before))
+        )
+    return rows
+
+
+# --- Findings ----------------------------------------------------------------------------------------------------
+
+
+def _findings(facts: _Facts) -> list[Finding]:
+    found = [_level(facts), _dimensions(facts), _link(facts), _hotspots(facts), _far_below(facts)]
+    found.append(_suppressed(facts))
+    return [finding for finding in found if finding is not None]
+
+
+def _level(facts: _Facts) -> Finding:
+    overall = facts.rows[0]
+    if not overall.shown:
+        return Finding(f"Too few staff rated {facts.name} this round to show its overall score.")
+    return Finding(
+        f"The front line rates {facts.name} {number(overall.shown.mean)} of 7 overall, "
+        f"{change_words(overall.change, 1, facts.before_name)}.",
+        f"{overall.shown.n} staff who used {facts.name} this round"
+        + (f"; {overall.before.n} in {facts.before_name}" if overall.before else "")
+        + ".",
+    )
+
+
+def _rated_dimensions(facts: _Facts) -> list[tuple[DimensionRow, Figure]]:
+    return [(r, r.shown) for r in facts.rows if r.measure in DIMENSIONS and r.shown]
+
+
+def _dimensions(facts: _Facts) -> Finding | None:
+    rated = _rated_dimensions(facts)
+    if not rated:
+        return None
+    weakest, weak = min(rated, key=lambda item: item[1].mean)
+    strongest, strong = max(rated, key=lambda item: item[1].mean)
+    if strong.mean - weak.mean < ALIKE:
+        headline = (
+            f"The dimensions are rated alike: from {number(weak.mean, 2)} ({weakest.label.lower()}) to "
+            f"{number(strong.mean, 2)} ({strongest.label.lower()})."
+        )
+    else:
+        headline = (
+            f"{weakest.label} is the weakest dimension ({number(weak.mean)}); "
+            f"{strongest.label.lower()} the strongest ({number(strong.mean)})."
+        )
+    low = weakest.interval
+    return Finding(
+        headline,
+        f"{weakest.label}: {shown_text(weak)}"
+        + (f", 90% interval {number(low[0])} to {number(low[1])}" if low else "")
+        + ".",
+    )
+
+
+def _link(facts: _Facts) -> Finding | None:
+    linkage, driver, label = facts.linkage, facts.driver, facts.linkage.outcome.label
+    if not linkage.enough_data:
+        return Finding("Not enough data to link staff ratings with customer outcomes.", linkage.message)
+    if driver and driver.claim:
+        return Finding(
+            f"Shortfalls of {facts.name} {CLAIM_VERBS[driver.claim]} lower {label} in the teams concerned.",
+            driver.sentence,
+        )
+    if driver:
+        return Finding(
+            f"No supported link this round between ratings of {facts.name} and customers' {label}.",
+            "Within-team test: teams whose rating fell saw "
+            + test_words(driver.tests.change, f" {linkage.outcome.unit}", 1)
+            + ".",
+        )
+    return None
+
+
+def _hotspots(facts: _Facts) -> Finding | None:
+    hotspots = facts.hotspots
+    if not hotspots:
+        return None
+    named = ", ".join(h.team.name for h in hotspots[:5])
+    return Finding(
+        f"{len(hotspots)} hotspot{'s' if len(hotspots) != 1 else ''}: {named}"
+        + (" and others" if len(hotspots) > 5 else "")
+        + f" rate {facts.name} well below its norm while their customers are below their usual.",
+        hotspots[0].sentence,
+    )
+
+
+def _far_below(facts: _Facts) -> Finding | None:
+    centre = facts.medians[OVERALL]
+    rated = [(c, figure) for c in facts.function.teams if (figure := c.scores.of(OVERALL))]
+    if centre is None:
+        return None
+    far = sorted(((c, f) for c, f in rated if f.mean <= centre - WELL_BELOW), key=lambda item: item[1].mean)
+    if not far:
+        return None
+    return Finding(
+        f"{len(far)} team{'s' if len(far) != 1 else ''} rate{'s' if len(far) == 1 else ''}"
+        f" {facts.name} a point or more below the median across teams ({number(centre)}, {len(rated)} teams).",
+        "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in far[:6]) + ".",
+    )
+
+
+def _suppressed(facts: _Facts) -> Finding | None:
+    teams = facts.function.teams
+    suppressed = sum(1 for c in teams if c.suppressed)
+    if not suppressed:
+        return None
+    return Finding(
+        f"{suppressed} of {len(teams)} teams' ratings are suppressed.",
+        f"Fewer than {facts.scores.min_group_size} respondents used {facts.name} there, or a figure could have "
+        "been worked out from the others.",
+    )
+
+
+# --- What to fix first -------------------------------------------------------------------------------------------
+
+
+def _fix_first(facts: _Facts) -> list[Finding]:
+    """Up to three actions, most pressing first, each with the evidence behind it."""
+    actions = [a for a in (_talk_to_hotspots(facts), _linked_dimension(facts), _weakest(facts)) if a]
+    if not actions:
+        actions.append(Finding(f"Too few ratings of {facts.name} were released this round to single anything out."))
+    return actions[:3]
+
+
+def _lowest_dimension(cell: ScoreCell | None) -> tuple[str, Figure] | None:
+    rated = [(m, figure) for m in DIMENSIONS if cell and (figure := cell.scores.of(m))]
+    return min(rated, key=lambda item: item[1].mean) if rated else None
+
+
+def _talk_to_hotspots(facts: _Facts) -> Finding | None:
+    if not facts.hotspots:
+        return None
+    teams = []
+    for hotspot in facts.hotspots[:3]:
+        lowest = _lowest_dimension(facts.function.cell(hotspot.team.code))
+        teams.append(
+            hotspot.team.name
+            + (f" (lowest: {MEASURE_LABELS[lowest[0]].lower()}, {number(lowest[1].mean)})" if lowest else "")
+        )
+    first = facts.hotspots[0]
+    return Finding(
+        "Talk first with the hotspot teams: " + "; ".join(teams) + ".",
+        "Their customers are below their usual while they rate us well below our norm; the estimated "
+        f"effect at {first.team.name} is {number(first.impact)} points of the customer outcome.",
+    )
+
+
+def _linked_dimension(facts: _Facts) -> Finding | None:
+    linked = sorted(
+        (t for t in facts.tests if t.kind == "change" and t.measure in DIMENSIONS and t.q is not None),
+        key=lambda t: t.q or 0.0,
+    )
+    if not linked or (linked[0].q or 0.0) > FDR:
+        return None
+    test = linked[0]
+    return Finding(
+        f"Work on {MEASURE_LABELS[test.measure].lower()}: of our dimensions, falls in it come before "
+        "customer changes most clearly.",
+        f"Teams whose rating of it fell saw their customers change by {test_words(test, '', 1)}.",
+    )
+
+
+def _weakest(facts: _Facts) -> Finding | None:
+    rated = _rated_dimensions(facts)
+    if not rated:
+        return None
+    weakest, weak = min(rated, key=lambda item: item[1].mean)
+    low_teams = sorted(
+        ((c, figure) for c in facts.function.teams if (figure := c.scores.of(weakest.measure))),
+        key=lambda item: item[1].mean,
+    )[:3]
+    evidence = (
+        "Lowest there: " + "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in low_teams) + "."
+        if low_teams
+        else ""
+    )
+    return Finding(f"Raise {weakest.label.lower()}, our weakest dimension ({shown_text(weak)}).", evidence)
+
+
+# --- Tables and charts -------------------------------------------------------------------------------------------
+
+
+def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
+    """Every test of a function's scores as lines of a monospaced table: effect [90% interval] and q of the
+    same-round and within-team tests, effect and q of the two time-ordered ones, and n teams."""
+    if not tests:
+        return []
+
+    def cell(test: LinkTest | None, decimals: int, spread: bool) -> str:
+        if not test:
+            return "–"
+        bounds = f" [{number(test.low, decimals)}, {number(test.high, decimals)}]" if spread else ""
+        return f"{number(test.effect, decimals)}{bounds} q {number(test.q, 2)}"
+
+    widths = (15, 29, 16, 16, 30, 5)
+    heads = ("Score", "Same round (rho)", "Ours first", "Theirs first", f"Within teams ({unit})", "n")
+    lines = [heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in zip(heads[1:], widths[1:], strict=True))]
+    for measure in (OVERALL, *DIMENSIONS):
+        by_kind = {t.kind: t for t in tests if t.measure == measure}
+        if not by_kind:
+            continue
+        cells = (
+            cell(by_kind.get("same_round"), 2, True),
+            cell(by_kind.get("lagged"), 2, False),
+            cell(by_kind.get("reverse"), 2, False),
+            cell(by_kind.get("change"), 1, True),
+            str(max(t.n for t in by_kind.values())),
+        )
+        lines.append(
+            MEASURE_LABELS[measure].ljust(widths[0])
+            + "".join(c.rjust(w) for c, w in zip(cells, widths[1:], strict=True))
+        )
+    return lines
+
+
+def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
+    function, k = facts.function, facts.scores.min_group_size
+    heat_rows = [team_row(cell, facts.medians) for cell in function.cells]
+    return {
+        "dimensions": as_grid(
+            charts.dot_grid(
+                [
+                    charts.Dot(
+                        r.label,
+                        r.shown.mean if r.shown else None,
+                        *(r.interval or (None, None)),
+                        n=r.shown.n if r.shown else None,
+                        suppressed=not r.shown,
+                        compare=r.before.mean if r.before else None,
+                        emphasis=r.measure == OVERALL,
+                    )
+                    for r in facts.rows
+                ],
+                scale=(1, 7),
+                compare_label=f"{facts.before_name}",
+            )
+        ),
+        "trend": trend(
+            periods(history),
+            [
+                trend_series(
+                    history,
+                    MEASURE_LABELS[m],
+                    lambda h, m=m: h.staff_score(function.code, None, m),  # type: ignore[misc]
+                    emphasis=m == OVERALL,
+                )
+                for m in (OVERALL, *DIMENSIONS)
+            ],
+            scale=(1, 7),
+            drawn=1,  # the five dimensions move together: their lines would hide each other, their table not
+        ),
+        "teams": as_grid(
+            charts.heat_grid(
+                [MEASURE_LABELS[m] for m in (OVERALL, *DIMENSIONS)] + ["Harm"],
+                heat_rows,
+                suppressed_note=f"suppressed: fewer than {k} respondents, or derivable from others",
+            )
+        ),
+        "links": _links_chart(facts.driver),
+    }
+
+
+def _links_chart(driver: Driver | None) -> dict[str, Any] | None:
+    correlations = []
+    if driver:
+        for kind in ("same_round", "lagged", "reverse"):
+            test: LinkTest | None = getattr(driver.tests, kind)
+            if test:
+                correlations.append(charts.Dot(TEST_LABELS[kind], test.effect, test.low, test.high, test.n))
+    if not correlations:
+        return None
+    return as_grid(charts.dot_grid(correlations, scale=(-1, 1), reference=0, reference_label="no relation", decimals=2))

@@ -1,0 +1,94 @@
+"""The domain's shared names: the kinds of unit, what the surveys measure, and what each measure is called.
+
+Pure (no web, no database): the tables (`db.models`), the statistics, the release gate, the linkage and the
+reports all take their names from here, so that importing the pure modules loads no ORM. `docs/measurement.md`
+explains the measures.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    GROUP = "group"  # a region or division, for roll-ups
+    SUPPORT = "support"  # an internal support function: IT, HR, logistics...
+    FRONT_LINE = "front_line"  # a customer-facing team; the join key between the two surveys
+
+
+class Dimension(StrEnum):
+    """What an item measures: a SERVQUAL dimension, the internal impact item or a customer outcome."""
+
+    RELIABILITY = "reliability"
+    RESPONSIVENESS = "responsiveness"
+    ASSURANCE = "assurance"
+    EMPATHY = "empathy"
+    TANGIBLES = "tangibles"
+    IMPACT = "impact"  # "problems with this function made it harder for me to serve customers"
+    CSAT = "csat"  # 1..5; CSAT% is the share of 4 and 5
+    NPS = "nps"  # 0..10; NPS is % of 9-10 minus % of 0-6
+    CES = "ces"  # 1..7; "it was easy to get what I needed"
+
+
+SERVQUAL = (
+    Dimension.RELIABILITY,
+    Dimension.RESPONSIVENESS,
+    Dimension.ASSURANCE,
+    Dimension.EMPATHY,
+    Dimension.TANGIBLES,
+)
+DIMENSIONS: tuple[str, ...] = tuple(d.value for d in SERVQUAL)
+
+# Staff's scores of a support function: each dimension, the overall score (the mean of the five) and the impact
+# item (higher is more harm).
+OVERALL = "overall"
+IMPACT = Dimension.IMPACT.value
+INTERNAL_MEASURES: tuple[str, ...] = (*DIMENSIONS, OVERALL, IMPACT)
+
+# Customer outcomes, each a mean of per-customer values: CSAT% averages 100 for a 4 or 5 and 0 otherwise; NPS
+# averages 100 for a promoter (9-10), -100 for a detractor (0-6) and 0 otherwise.
+CSAT_PCT, CSAT_MEAN, NPS, CES = "csat_pct", "csat", "nps", "ces"
+OUTCOMES: tuple[str, ...] = (CSAT_PCT, NPS, CES, CSAT_MEAN)
+EXTERNAL_MEASURES: tuple[str, ...] = (*DIMENSIONS, *OUTCOMES)
+
+# Each outcome's name in a sentence, and the unit its differences are counted in.
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    CSAT_PCT: ("CSAT%", "points"),
+    NPS: ("NPS", "points"),
+    CES: ("customer ease (CES)", "points"),
+    CSAT_MEAN: ("mean satisfaction", "points"),
+}
+MEASURE_LABELS: dict[str, str] = {
+    OVERALL: "Overall",
+    "reliability": "Reliability",
+    "responsiveness": "Responsiveness",
+    "assurance": "Assurance",
+    "empathy": "Empathy",
+    "tangibles": "Tangibles",
+    IMPACT: "Harm to serving customers",
+}
+STAFF_SCALE = (1, 7)
+
+
+class Metric(StrEnum):
+    """A customer figure imported from another tool: satisfaction (1 to 5, or CSAT%), NPS (answers 0 to 10, or
+    the score) or effort (CES, 1 to 7)."""
+
+    CSAT = "csat"
+    NPS = "nps"
+    CES = "ces"  # every staff rating, and so every staff score
+
+
+def outcome_scale(measure: str) -> tuple[int, int]:
+    """The range a customer outcome can take: NPS -100 to 100, CSAT% 0 to 100, CES 1 to 7, satisfaction 1 to 5
+    (and a customer dimension 1 to 5)."""
+    if measure == NPS:
+        return (-100, 100)
+    if measure == CSAT_PCT:
+        return (0, 100)
+    return (1, 7) if measure == CES else (1, 5)
+
+
+def outcome_decimals(measure: str) -> int:
+    """Decimals a customer outcome is printed with: whole points for CSAT% and NPS, one for means."""
+    return 0 if measure in (CSAT_PCT, NPS) else 1
