@@ -4,20 +4,35 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-analytics bench-reports pdf-libraries chromium clean
+.PHONY: demo test test-fast lint bench bench-analytics bench-reports pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP) pdf-libraries
 	$(BIN)/survey demo
 
+# The whole suite, on every core: SQLite, and PostgreSQL too when SURVEY_TEST_DATABASE_URL names a database.
 test: $(STAMP) chromium pdf-libraries
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The quick loop while working: the pure and database tests on SQLite, without the slow ones (under a minute).
+test-fast: $(STAMP) pdf-libraries
+	SURVEY_TEST_DATABASE_URL= $(BIN)/python -m pytest -n auto -m "(pure or db) and not slow" $(PYTEST_ARGS)
+
+# The linters and checkers (CI runs them before the tests): style and common bugs, types (strict on the pure
+# modules), the import contracts between packages, and no function over 80 lines.
+LINTED := src tests bench tools
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/function_length.py $(LINTED)
 
 # The PDF reports are rendered by WeasyPrint, which needs Pango (and HarfBuzz, fontconfig) from the system; install
 # them when we can (as root with apt), otherwise say what is missing.

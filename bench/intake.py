@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -49,7 +50,7 @@ def free_port() -> int:
 
 def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, int]:
     """An organisation big enough for every submission, an open round, and one link per employee."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     upgrade(url)
     db = Database(url)
@@ -69,7 +70,7 @@ def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, i
             for n in range(employees)
         )
         session.commit()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         a_round = create_round(session, "bench", now - timedelta(days=1), now + timedelta(days=13))
         links = [i.link for i in issue_invitations(session, a_round, base_url, SECRET)]
         advance_round(session, a_round, RoundStatus.OPEN)
@@ -213,11 +214,13 @@ async def main(submissions: int, connections: int) -> int:
         "SURVEY_BASE_URL": f"http://127.0.0.1:{port}",
         "SURVEY_COOKIE_SECURE": "false",
     }
+    quiet = "import logging; logging.disable(logging.INFO); from survey.cli.main import main; main()"
     server = subprocess.Popen(
-        [sys.executable, "-c", "import logging; logging.disable(logging.INFO); from survey.cli.main import main; main()",
-         "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "-c", quiet, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if os.environ.get("BENCH_PRINT_PID"):
         print(f"server pid {server.pid}", flush=True)
     try:
@@ -230,11 +233,16 @@ async def main(submissions: int, connections: int) -> int:
                 await asyncio.sleep(0.05)
         cookies, csrf_cookie, csrf_field = await open_links(port, links)
         rng = random.Random(1)
+        hidden = {"round": round_id, "_csrf_token": csrf_field}
         requests = [
-            post("/survey", port, urlencode({**form_body(sections, rng), "round": round_id, "_csrf_token": csrf_field}).encode(),
-                 f"{cookie}; {csrf_cookie}")
+            post(
+                "/survey",
+                port,
+                urlencode({**form_body(sections, rng), **hidden}).encode(),
+                f"{cookie}; {csrf_cookie}",
+            )
             for cookie in cookies
-        ]  # fmt: skip
+        ]
         await health_rate(port, 2000, connections, server.pid)  # warm-up
         print(
             f"measuring /health, then {len(requests)} submissions, then /health again ({connections} connections)"

@@ -60,7 +60,8 @@ def plain_text_pdf(paragraphs: int) -> bytes:
     from weasyprint import HTML
 
     body = "".join(f"<h2>Section {i + 1}</h2><p>{PARAGRAPH}</p>" for i in range(paragraphs))
-    html = f'<!doctype html><html lang="en"><head><link rel="stylesheet" href="{STYLESHEET}"></head><body>{body}</body></html>'
+    head = f'<head><link rel="stylesheet" href="{STYLESHEET}"></head>'
+    html = f'<!doctype html><html lang="en">{head}<body>{body}</body></html>'
     document = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=_fetcher())
     return document.write_pdf(pdf_tags=True)
 
@@ -89,6 +90,23 @@ def cpu_timed(work) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def bench_database(seed: int, keep: bool, scratch: Path) -> tuple[Database, str]:
+    """The benchmark's organisation: written now into `scratch`, or kept in the temporary folder across runs
+    (`--keep`) and written only the first time."""
+    path = Path(tempfile.gettempdir()) / f"survey-bench-reports-{seed}.db" if keep else scratch / "bench.db"
+    url = f"sqlite:///{path}"
+    fresh = not path.exists()
+    if fresh:
+        upgrade(url)
+    db = Database(url)
+    if fresh:
+        print(
+            f"Writing {SHAPE.teams} teams, {SHAPE.functions} functions, {SHAPE.rounds} rounds...", flush=True
+        )
+        simulate_into(db, SHAPE, seed, drop_round=SHAPE.rounds - 2)
+    return db, url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -99,21 +117,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    folder = Path(tempfile.gettempdir())
-    path = folder / f"survey-bench-reports-{args.seed}.db" if args.keep else None
     scratch = tempfile.TemporaryDirectory()
-    if path is None:
-        path = Path(scratch.name) / "bench.db"
-    url = f"sqlite:///{path}"
-    fresh = not path.exists()
-    if fresh:
-        upgrade(url)
-    db = Database(url)
-    if fresh:
-        print(
-            f"Writing {SHAPE.teams} teams, {SHAPE.functions} functions, {SHAPE.rounds} rounds...", flush=True
-        )
-        simulate_into(db, SHAPE, args.seed, drop_round=SHAPE.rounds - 2)
+    db, url = bench_database(args.seed, args.keep, Path(scratch.name))
     settings = Settings(database_url=url)
     with db.session() as session:
         latest = session.exec(select(Round).order_by(Round.opens_at.desc())).first()

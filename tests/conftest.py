@@ -9,14 +9,16 @@ import shutil
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
+from survey.accounts import users
 from survey.db.engine import Database, normalise_url, upgrade
 from survey.db.models import Employee, RoundStatus, Unit
 from survey.rounds.lifecycle import advance_round, create_round, issue_invitations, new_public_slug
@@ -33,6 +35,31 @@ TEST_SECRET = secrets.token_urlsafe(32)
 
 def pytest_report_header(config):
     return f"database backends: {', '.join(BACKENDS)}"
+
+
+# Every test is of one kind, by what it needs: `make test-fast` runs the pure and database ones.
+KINDS = ("pure", "db", "web", "browser")
+WEB_FIXTURES = {"app", "client", "settings_for_fuzz"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its kind, unless it says its own: web when it drives the app through HTTP, db when it
+    needs a database, pure otherwise."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in KINDS):
+            continue
+        fixtures = set(item.fixturenames)
+        item.add_marker("web" if fixtures & WEB_FIXTURES else "db" if "database_url" in fixtures else "pure")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_hasher():
+    """Accounts in tests hash passwords with argon2id at its lowest cost: the same code, a thousandth of the time
+    (a test creates several accounts). Yields the production hasher, which test_accounts checks."""
+    original = users.PASSWORD_HASHER
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield original
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +197,7 @@ class OpenRound:
 
 
 def start_round(db: Database, name: str = "2026 Q4", status: RoundStatus = RoundStatus.OPEN) -> OpenRound:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session() as session:
         a_round = create_round(session, name, now - timedelta(days=1), now + timedelta(days=13))
         links = {i.email: i.link for i in issue_invitations(session, a_round, BASE_URL, TEST_SECRET)}

@@ -49,18 +49,18 @@ def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list
     items: dict = {}
     for answer in simulated.internal:
         team = team_ids[answer.team]
-        for function, review in zip(function_ids, answer.reviews):
+        for function, review in zip(function_ids, answer.reviews, strict=True):
             usage[(function, team)][0] += 1
             if review is None:
                 continue
             usage[(function, team)][1] += 1
             values, _ = review
             by_dimension = defaultdict(list)
-            for value, spec in zip(values, INTERNAL_ITEMS):
+            for value, spec in zip(values, INTERNAL_ITEMS, strict=True):
                 by_dimension[spec.dimension].append(_scored(value, spec))
             scores = {d: sum(v) / len(v) for d, v in by_dimension.items()}
             scores[OVERALL] = sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS)
-            for measure in DIMENSIONS + [OVERALL, IMPACT]:
+            for measure in [*DIMENSIONS, OVERALL, IMPACT]:
                 _add(internal, (function, team, measure), scores[measure])
             for dimension in DIMENSIONS:
                 for index, value in enumerate(by_dimension[dimension]):
@@ -80,7 +80,7 @@ def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list
     for answer in simulated.external:
         team = team_ids[answer.team]
         by_dimension = defaultdict(list)
-        for value, spec in zip(answer.values, EXTERNAL_ITEMS):
+        for value, spec in zip(answer.values, EXTERNAL_ITEMS, strict=True):
             by_dimension[spec.dimension].append(_scored(value, spec))
         for dimension in DIMENSIONS:
             values = by_dimension[dimension]

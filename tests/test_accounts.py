@@ -12,12 +12,26 @@ from sqlmodel import select
 
 from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, log_in, post_form
+from survey.accounts import users
+from survey.accounts.users import create_user
 from survey.cli.main import main
-from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, User
+from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, Role, User
 from survey.mail.outbox import password_reset_link
 from survey.tokens import password_reset_token
 
 COOKIE = "__Host-survey_auth"
+
+
+def test_passwords_are_stored_as_argon2id_at_its_recommended_cost(db, org, production_hasher, monkeypatch):
+    """The tests hash cheaply (conftest); the product stores argon2id at 64 MiB, 3 passes, 4 lanes, and never the
+    password itself."""
+    monkeypatch.setattr(users, "PASSWORD_HASHER", production_hasher)
+    with db.session() as session:
+        create_user(session, "new.hr@example.com", "New HR", Role.HR, password=PASSWORD)
+        stored = session.exec(select(User.password_hash).where(User.email == "new.hr@example.com")).one()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and PASSWORD not in stored
+    assert users.verify_password(stored, PASSWORD) and not users.verify_password(stored, PASSWORD + "!")
+    assert not users.verify_password(None, PASSWORD)  # no account: the same work, and no
 
 
 def test_hr_logs_in_lands_on_admin_and_gets_a_secure_session_cookie(client, people):

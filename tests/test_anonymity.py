@@ -3,6 +3,7 @@ their columns or their storage order leads back to a person or to the time they 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from sqlalchemy import inspect, text
@@ -60,7 +61,7 @@ def test_stored_ids_are_random_not_sequential_and_storage_order_is_not_arrival_o
                 assert "WITHOUT ROWID" in connection.execute(schema).scalar().upper(), table
     assert len(ids) == 8 and len(set(ids)) == 8
     assert min(ids) > 2**32  # drawn from 63 bits, not counted from 1
-    gaps = {b - a for a, b in zip(sorted(ids), sorted(ids)[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(sorted(ids))}
     assert len(gaps) == len(ids) - 1 and min(gaps) > 1000
     assert {response for response, _ in review_keys} == set(ids) and len(review_keys) == 16
 
@@ -83,7 +84,7 @@ def test_the_invitation_keeps_only_a_hash_and_an_answered_flag(client, db, open_
 def test_response_rows_do_not_say_which_invitee_answered(client, db, open_round):
     """Two people of the same team answer; their rows are alike in everything but the answers."""
     emails = sorted(e for e in open_round.links)[:2]
-    for email, value in zip(emails, (2, 6)):
+    for email, value in zip(emails, (2, 6), strict=True):
         client.cookies.clear()
         form = open_survey(client, open_round.path(email))
         submit_survey(client, form.text, employee_answers(db, open_round.id, value=value))

@@ -19,6 +19,8 @@ from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.settings import Settings
 from survey.web.app import create_app
 
+pytestmark = pytest.mark.web
+
 
 @pytest.fixture
 def api(db, org, settings):

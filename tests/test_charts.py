@@ -142,7 +142,7 @@ CHARTS = [a_trend, a_bar_chart]
 def test_the_heat_grid_prints_every_value_with_its_n_in_its_row():
     grid = a_grid()
     assert [line.split()[0] for line in lines(grid)] == ["Sales", "Care", "All"]
-    for line, cells in zip(lines(grid), GRID_TEXTS):
+    for line, cells in zip(lines(grid), GRID_TEXTS, strict=True):
         for cell in cells:
             assert f" {cell}" in line
     assert [emphasis for _, emphasis in grid.rows] == [False, False, True]
@@ -206,7 +206,7 @@ def test_the_grids_columns_line_up_under_their_headings():
     # headings stand right-aligned over their column, as the figures do
     ends = [header[-1].index(word) + len(word) for word in ("Resources", "& Workplace")]
     assert header[0][: ends[0]].endswith(" Human") and header[0][: ends[1]].endswith(" Facilities")
-    for line, cells in zip(rows, GRID_TEXTS):
+    for line, cells in zip(rows, GRID_TEXTS, strict=True):
         assert [span[1] for span in spans(line, cells)] == ends
 
 
@@ -214,7 +214,7 @@ def test_the_shaded_boxes_sit_under_their_figures_darker_where_worse():
     grid = a_grid()
     fills = [
         [(box_under(grid, i, span) or {}).get("fill") for span in spans(line, cells)]
-        for i, (line, cells) in enumerate(zip(lines(grid), GRID_TEXTS))
+        for i, (line, cells) in enumerate(zip(lines(grid), GRID_TEXTS, strict=True))
     ]
     (sales_around, sales_well_below), care, (all_unshaded, all_above) = fills
     assert care == ["url(#hatch)", None] and all_unshaded is None
@@ -372,7 +372,7 @@ def test_a_dot_lies_under_the_axis_number_of_its_value():
     grid = dot_grid([Dot("A", 3.0), Dot("B", 5.0)], scale=(1, 7))
     axis, cw = grid.rows[-1][0], grid.font_pt * MONO
     root = ET.fromstring(grid.shades)
-    for circle, value in zip(root.iter(f"{SVG}circle"), ("3", "5")):
+    for circle, value in zip(root.iter(f"{SVG}circle"), ("3", "5"), strict=True):
         column = axis.index(value)
         assert column * cw <= float(circle.get("cx")) <= (column + 1) * cw
 
@@ -403,7 +403,7 @@ def test_the_trend_table_gives_every_value_with_its_n_and_no_number_for_a_suppre
 
 
 def test_a_trend_table_value_without_an_n_is_printed_alone():
-    header, row = trend_table(["Q1", "Q2"], [Series("HR", [4.25, -0.01], [None, 7])], decimals=2)
+    _, row = trend_table(["Q1", "Q2"], [Series("HR", [4.25, -0.01], [None, 7])], decimals=2)
     assert row.split() == ["HR", "4.25", "−0.01", "(7)"]
 
 
@@ -513,11 +513,16 @@ def test_any_labels_and_values_give_a_document_that_parses(labels, numbers):
         )
         for label in labels
     ]
-    dots = dot_grid([Dot(label, v, n=3, compare=v) for label, v in zip(labels, numbers)], scale=(-1, 1))
+    dots = dot_grid(
+        [Dot(label, v, n=3, compare=v) for label, v in zip(labels, numbers, strict=False)], scale=(-1, 1)
+    )
     assert list(ET.fromstring(dots.shades).iter(f"{SVG}text")) == []
     for svg in [
         trend_lines(periods, series, scale=(0, 10), title=labels[-1]),
-        bars([Bar(label, v, n=9, note=label) for label, v in zip(labels, numbers)], scale=(-100, 100)),
+        bars(
+            [Bar(label, v, n=9, note=label) for label, v in zip(labels, numbers, strict=False)],
+            scale=(-100, 100),
+        ),
     ]:
         ET.fromstring(svg)
     grid = heat_grid(labels[:1] * 4, heat_rows, suppressed_note=labels[0])

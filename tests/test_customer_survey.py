@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from helpers import customer_answers
@@ -84,6 +85,7 @@ def test_a_submit_after_the_round_closed_stores_nothing(client, db, org, open_ro
     assert stored(db) == (0, 0)
 
 
+@pytest.mark.web
 def test_customer_pages_are_rate_limited_per_client(settings, org, open_round):
     from litestar.testing import TestClient
 

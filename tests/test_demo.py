@@ -62,7 +62,8 @@ def _item_id(db, kind: str, code: str) -> int:
     with db.engine.connect() as c:
         return c.execute(
             text(
-                "SELECT item.id FROM item JOIN instrument i ON i.id = item.instrument_id WHERE i.kind = :k AND code = :c"
+                "SELECT item.id FROM item JOIN instrument i ON i.id = item.instrument_id"
+                " WHERE i.kind = :k AND code = :c"
             ),
             {"k": kind, "c": code},
         ).scalar_one()
@@ -112,6 +113,7 @@ def test_the_planted_driver_fails_before_its_teams_customers_do(demo):
     assert change(csat, hit, drop, after) < -0.3 < change(csat, spared, drop, after)  # ...and then they do
 
 
+@pytest.mark.web
 def test_the_printed_links_work_and_the_employee_link_works_once(demo):
     settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
     with TestClient(create_app(settings), base_url=BASE) as client:
@@ -128,6 +130,8 @@ def test_the_printed_links_work_and_the_employee_link_works_once(demo):
         db.dispose()
 
 
+@pytest.mark.web
+@pytest.mark.slow
 def test_survey_demo_builds_prints_links_and_serves_them(tmp_path):
     """The README's first command, as a newcomer runs it."""
     port = free_port()

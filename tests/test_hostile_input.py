@@ -94,7 +94,8 @@ def test_one_failing_submission_in_a_batch_fails_alone(db):
     with db.write() as connection:  # a round for the foreign key
         connection.execute(
             text(
-                "INSERT INTO round (id, name, opens_at, closes_at, status, internal_instrument_id, external_instrument_id)"
+                "INSERT INTO round"
+                " (id, name, opens_at, closes_at, status, internal_instrument_id, external_instrument_id)"
                 " VALUES (1, 'r', '2026-01-01', '2026-01-15', 'open', 1, 2)"
             )
         )

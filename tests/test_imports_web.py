@@ -22,6 +22,7 @@ from survey.accounts.api_tokens import create_api_token
 from survey.db.models import Employee, ImportRun, Unit, User
 from survey.imports import api as imports_api
 from survey.imports import pages as imports_web
+from survey.imports import uploads
 from survey.rounds.lifecycle import create_round
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -169,12 +170,11 @@ def test_an_upload_without_the_csrf_token_is_refused(client, db, people):
 def test_an_upload_over_the_cap_is_refused_with_a_clear_413(client, db, people):
     as_hr(client, people)
     before = roster_state(db)
-    huge = b"email,name,unit_code\n" + b"x" * imports_web.MAX_UPLOAD_BYTES
+    huge = b"email,name,unit_code\n" + b"x" * uploads.MAX_UPLOAD_BYTES
     refused = upload(client, "/admin/imports/roster", [("files", ("huge.csv", huge, "text/csv"))])
     assert refused.status_code == 413
     assert (
-        f"larger than {imports_web.MAX_UPLOAD_MB} MB" in refused.text
-        and "Nothing was imported" in refused.text
+        f"larger than {uploads.MAX_UPLOAD_MB} MB" in refused.text and "Nothing was imported" in refused.text
     )
     assert roster_state(db) == before
     assert (
@@ -331,10 +331,10 @@ def test_the_api_refuses_a_body_without_files_and_an_upload_over_the_cap(client,
     assert missing.status_code == 400 and "files" in missing.json()["detail"]
     for body in ({"files": "code,name,kind"}, None):  # a form that is not multipart, and no body at all
         assert client.post("/api/roster", data=body, headers=headers).status_code == 400
-    huge = [("files", ("huge.csv", b"x" * (imports_web.MAX_UPLOAD_BYTES + 1), "text/csv"))]
+    huge = [("files", ("huge.csv", b"x" * (uploads.MAX_UPLOAD_BYTES + 1), "text/csv"))]
     too_large = client.post("/api/roster", files=huge, headers=headers)
     assert too_large.status_code == 413
-    assert too_large.json()["detail"].startswith(f"The upload is larger than {imports_web.MAX_UPLOAD_MB} MB")
+    assert too_large.json()["detail"].startswith(f"The upload is larger than {uploads.MAX_UPLOAD_MB} MB")
 
 
 def test_customer_figures_round_trip_through_the_api(client, db, org, operations):

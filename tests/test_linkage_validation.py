@@ -20,8 +20,10 @@ import pytest
 from simulated import simulated_linkage
 from survey.demo.simulation import OrgShape
 
+pytestmark = pytest.mark.slow  # 40 organisations: about two minutes
+
 SHAPE = OrgShape(functions=8, teams=60, staff_per_team=12, customers_per_team=150, rounds=5)
-DROPS = dict(internal_drop=1.0, customer_drop=0.5)
+DROPS = {"internal_drop": 1.0, "customer_drop": 0.5}
 SEEDS = range(20)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,7 +40,7 @@ from survey.rounds.lifecycle import create_round
 from survey.rounds.scheduler import tick
 from survey.tokens import password_reset_token, token_hash
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 
 

@@ -14,7 +14,7 @@ from survey.surveys.questionnaire import (
     read_rating,
 )
 
-AGREE = dict(scale_min=1, scale_max=7, low_label="Strongly disagree", high_label="Strongly agree")
+AGREE = {"scale_min": 1, "scale_max": 7, "low_label": "Strongly disagree", "high_label": "Strongly agree"}
 QUESTIONS = (
     Question(1, "REL1", "reliability", "Works first time.", **AGREE),
     Question(2, "RES1", "responsiveness", "Answers fast.", **AGREE),

@@ -179,7 +179,7 @@ def cases(draw, max_teams: int = 12) -> Case:
     functions = list(range(101, 101 + draw(st.integers(2, 3), label="functions")))
     invited, answered, used, customers = {}, {}, {}, {}
     for team in teams:
-        parents[team] = draw(st.sampled_from(groups + [None]))
+        parents[team] = draw(st.sampled_from([*groups, None]))
         invited[team] = draw(st.integers(1, 14))
         answered[team] = draw(st.integers(0, min(12, invited[team])))
         for function in functions:
@@ -215,18 +215,18 @@ def attack(case: Case, released, hidden_rates) -> Attacker:
     # Response rates: every team of the round is listed (with its invitees); answered where not hidden.
     for node, group in under.items():
         if node not in hidden_rates:
-            attacker.knows(("a",), {t: 1 for t in group})
+            attacker.knows(("a",), dict.fromkeys(group, 1))
     for f in case.functions:
         scores, usage = released.internal.get(f, {}), released.usage.get(f, {})
         for node, measures in scores.items():
             for m, shown in measures.items():
                 if not shown.suppressed:
                     attacker.knows(("s", f), {(m, t): 1 for t in under[node]})
-                    attacker.knows(("u", f), {t: 1 for t in under[node]})
+                    attacker.knows(("u", f), dict.fromkeys(under[node], 1))
         for node, counts in usage.items():
             if not counts.suppressed:
-                attacker.knows(("a",), {t: 1 for t in under[node]})
-                attacker.knows(("u", f), {t: 1 for t in under[node]})
+                attacker.knows(("a",), dict.fromkeys(under[node], 1))
+                attacker.knows(("u", f), dict.fromkeys(under[node], 1))
         for t in teams:
             # A respondent's overall score is the mean of their five dimension scores.
             attacker.knows(("s", f), {(OVERALL, t): len(DIMENSIONS), **{(d, t): -1 for d in DIMENSIONS}})
@@ -240,7 +240,7 @@ def attack(case: Case, released, hidden_rates) -> Attacker:
     for node, measures in released.external.items():
         for m, shown in measures.items():
             if not shown.suppressed:
-                attacker.knows(("e", m), {t: 1 for t in under[node]})
+                attacker.knows(("e", m), dict.fromkeys(under[node], 1))
     for m in CUSTOMER_MEASURES:
         for t in teams:
             if m not in released.external.get(t, {}):
@@ -396,11 +396,11 @@ def test_a_hidden_response_rate_is_not_given_away_by_the_usage_counts():
 def integer_trees(draw):
     parents: dict = {}
     for g in range(draw(st.integers(0, 4))):
-        parents[f"G{g}"] = draw(st.sampled_from([None] + list(parents)))
+        parents[f"G{g}"] = draw(st.sampled_from([None, *list(parents)]))
     groups = list(parents)
     teams = {}
     for i in range(draw(st.integers(1, 12))):
-        parents[f"T{i}"] = draw(st.sampled_from(groups + [None]))
+        parents[f"T{i}"] = draw(st.sampled_from([*groups, None]))
         values = draw(st.lists(st.integers(1, 7), max_size=12))
         teams[f"T{i}"] = Sums(len(values), float(sum(values)), float(sum(v * v for v in values)))
     return parents, teams, draw(st.integers(3, 7))
@@ -438,7 +438,9 @@ def test_roll_ups_are_the_pooled_mean_of_the_teams_below(tree):
 def comment_sets(draw):
     teams = [f"T{i}" for i in range(draw(st.integers(1, 6)))]
     counts = draw(st.lists(st.integers(0, 14), min_size=len(teams), max_size=len(teams)))
-    comments = [(team, f"{team} comment {i}") for team, count in zip(teams, counts) for i in range(count)]
+    comments = [
+        (team, f"{team} comment {i}") for team, count in zip(teams, counts, strict=True) for i in range(count)
+    ]
     order = draw(st.permutations(range(len(comments))))
     return [comments[i] for i in order], draw(st.integers(3, 12))
 
@@ -453,7 +455,7 @@ def test_comments_are_released_in_groups_of_at_least_the_threshold(data, seed):
         return
     shown = [text for group in groups for text in group.comments]
     assert sorted(shown) == sorted(text for _, text in comments)  # every comment, exactly once
-    team_of = dict((text, team) for team, text in comments)
+    team_of = {text: team for team, text in comments}
     counts = defaultdict(int)
     for team, _ in comments:
         counts[team] += 1

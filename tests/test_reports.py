@@ -63,7 +63,7 @@ def render(db, settings, round_id: int, code: str | None) -> bytes:
 
 
 def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings, simulated):
-    sim, round_id = simulated
+    _, round_id = simulated
     scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
     with db.session() as session:
         refs = round_reports(session, session.get(Round, round_id))
@@ -86,7 +86,7 @@ def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings,
 def test_no_suppressed_figure_reaches_a_report(db, settings, simulated):
     """A team whose ratings of a function are suppressed appears as suppressed, and no figure resting on fewer
     than k people is printed anywhere, in any report of the round."""
-    sim, round_id = simulated
+    _, round_id = simulated
     scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
     suppressed = [(f, c) for f in scores.functions for c in f.teams if c.suppressed]
     assert suppressed, "the shape is meant to leave some cells suppressed"
@@ -291,7 +291,16 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
     data = round_data(db, round_id, settings)
     names = {t.code: t.name for t in sim.teams}
     function, first = sim.functions[0], sim.teams[0]
-    test = {"function": function.code, "measure": "overall", "n": 10, "effect": -5.0, "low": -8.0, "high": -2.0, "p": 0.01, "q": 0.05}
+    test = {
+        "function": function.code,
+        "measure": "overall",
+        "n": 10,
+        "effect": -5.0,
+        "low": -8.0,
+        "high": -2.0,
+        "p": 0.01,
+        "q": 0.05,
+    }
     linkage = msgspec.to_builtins(data.linkage)
     linkage.update(enough_data=True, r2=0.3)
     linkage["drivers"] = [
@@ -334,9 +343,7 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
         if ref.kind == FUNCTION or ref.unit_id is None:
             assert all(name in html for name in names.values()), ref.code  # function heads, executives: all
             continue
-        mine = (
-            {ref.code} if ref.kind == TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
-        )
+        mine = {ref.code} if ref.kind == TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
         if ref.kind == ORGANISATION:  # a region's report gives the drivers' evidence, without names
             assert "across the organisation, the 10 teams whose rating" in html.lower(), ref.code
         for code, name in names.items():

@@ -114,10 +114,10 @@ def attack(released: Released, parents: dict) -> Attacker:
     attacker = Attacker(columns)
     rates = released.rates
     if rates["answered"] is not None:
-        attacker.knows(("a",), {t: 1 for t in teams})
+        attacker.knows(("a",), dict.fromkeys(teams, 1))
     for row in rates["groups"]:
         if row["answered"] is not None:
-            attacker.knows(("a",), {t: 1 for t in under[row["group_code"]]})
+            attacker.knows(("a",), dict.fromkeys(under[row["group_code"]], 1))
     for row in rates["teams"]:
         if row["answered"] is not None:
             attacker.knows(("a",), {row["team_code"]: 1})
@@ -128,10 +128,10 @@ def attack(released: Released, parents: dict) -> Attacker:
             for m, number in cell["scores"].items():
                 if number is not None:
                     attacker.knows(("s", f), {(m, t): 1 for t in group})
-                    attacker.knows(("u", f), {t: 1 for t in group})
+                    attacker.knows(("u", f), dict.fromkeys(group, 1))
             if cell["usage"] is not None:
-                attacker.knows(("a",), {t: 1 for t in group})
-                attacker.knows(("u", f), {t: 1 for t in group})
+                attacker.knows(("a",), dict.fromkeys(group, 1))
+                attacker.knows(("u", f), dict.fromkeys(group, 1))
         for t in teams:
             attacker.knows(("s", f), {(OVERALL, t): len(DIMENSIONS), **{(d, t): -1 for d in DIMENSIONS}})
             if t not in cells:  # a team of the round missing from a function's cells: nobody used it
@@ -142,7 +142,7 @@ def attack(released: Released, parents: dict) -> Attacker:
     for code, cell in customers.items():
         for m, number in cell["scores"].items():
             if number is not None:
-                attacker.knows(("e", m), {t: 1 for t in under[_node(code)]})
+                attacker.knows(("e", m), dict.fromkeys(under[_node(code)], 1))
     for t in teams:
         if t not in customers:
             for m in EXTERNAL_MEASURES:
@@ -198,7 +198,14 @@ def check_round(released: Released, truth: Truth, parents: dict, k: int) -> dict
     # Reliability is a number about every respondent of the round: at least k of them, distinct people.
     if released.scores["reliability"]:
         assert truth.respondents >= k, released.scores["reliability"]
+    return check_nothing_hidden_can_be_derived(released, truth, parents, k)
 
+
+def check_nothing_hidden_can_be_derived(released: Released, truth: Truth, parents: dict, k: int) -> dict:
+    """An attacker who knows everything released works out no suppressed number, and no set of fewer than k
+    people. Returns counts of what was suppressed."""
+    teams = released.teams
+    rates = released.rates
     attacker = attack(released, parents)
     derived, suppressed = [], defaultdict(int)
     rates_hidden = {r["team_code"] for r in rates["teams"] if r["answered"] is None}

@@ -19,7 +19,10 @@ def scores(measure: str, means: list[float | None], nps: list[float | None]) -> 
         return {**unit, "suppressed": mean is None, "scores": {name: figure}}
 
     function = {"unit_id": 100, "code": "HR", "name": "HR", "kind": "support", "comments": []}
-    staff = [{**cell(i, t, measure, m), "usage": None} for i, (t, m) in enumerate(zip(TEAMS, means), 1)]
+    staff = [
+        {**cell(i, t, measure, m), "usage": None}
+        for i, (t, m) in enumerate(zip(TEAMS, means, strict=True), 1)
+    ]
     return msgspec.convert(
         {
             "round": {"id": 1, "name": "2026 Q3", "status": "closed"},
@@ -28,7 +31,7 @@ def scores(measure: str, means: list[float | None], nps: list[float | None]) -> 
             "scale": "1 to 7",
             "functions": [{**function, "cells": staff}],
             "reliability": {},
-            "customers": [cell(i, t, "nps", m) for i, (t, m) in enumerate(zip(TEAMS, nps), 1)],
+            "customers": [cell(i, t, "nps", m) for i, (t, m) in enumerate(zip(TEAMS, nps, strict=True), 1)],
         },
         Scores,
     )

@@ -3,7 +3,7 @@ go out; and what HR is told when a schedule cannot work."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -22,7 +22,7 @@ from survey.rounds.rules import (
     windows_between,
 )
 
-UTC = timezone.utc
+UTC = UTC
 # Zones with daylight saving in both hemispheres, half-hour offsets, far from UTC, and the date line.
 ZONES = [
     "UTC",

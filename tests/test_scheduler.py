@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,7 +37,7 @@ from survey.rounds.lifecycle import ERASED, ERASING, advance_round, close_round,
 from survey.rounds.scheduler import ScheduleError, create_schedule, tick, update_schedule
 from survey.web.app import health
 
-UTC = timezone.utc
+UTC = UTC
 # A quarterly schedule in Berlin set up on 1 December 2026. Its first round, 2027 Q1, opens Monday 4 January 2027
 # at 09:00 Berlin time (08:00 UTC), reminds on the 9th and 14th, closes on the 18th; it is created 28 days ahead.
 SET_UP = datetime(2026, 12, 1, tzinfo=UTC)
@@ -267,7 +267,7 @@ def test_two_schedulers_racing_send_each_invitation_and_reminder_once(settings, 
                         connection.execute(
                             update(Invitation).where(Invitation.id.in_(answered)).values(answered=True)
                         )
-        except BaseException as error:  # noqa: BLE001 - handed to the test
+        except BaseException as error:
             failures.append(error)
             barrier.abort()
 
@@ -430,6 +430,7 @@ def test_the_background_loop_keeps_going_after_a_failing_pass_and_stops_when_ask
     assert outbox_counts(db)["stored"] == 18  # no SMTP server configured: kept for HR to read
 
 
+@pytest.mark.web
 def test_a_litestar_app_runs_the_scheduler_in_its_lifespan_only_when_enabled(db, org, settings):
     """How create_app wires it: Litestar(..., lifespan=[scheduler_lifespan(db, settings)])."""
     now = datetime.now(UTC)

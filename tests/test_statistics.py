@@ -375,7 +375,7 @@ def test_relative_weights_sum_to_r2_and_approximate_shapley(seed):
     assert sum(result.weights) == pytest.approx(r2, abs=1e-10)
     assert min(result.weights) >= 0
     np.testing.assert_allclose(result.weights, shapley_r2(X, y), atol=0.02)
-    assert all(low <= w <= high for low, w, high in zip(result.low, result.weights, result.high))
+    assert all(low <= w <= high for low, w, high in zip(result.low, result.weights, result.high, strict=True))
 
 
 def test_relative_weights_of_orthogonal_predictors_are_squared_correlations():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from litestar.testing import TestClient
 
 from survey.settings import Settings
@@ -12,6 +13,7 @@ from survey.web.app import create_app
 from survey.web.security import RedactInvitations
 
 
+@pytest.mark.web
 def test_health_answers_without_touching_the_database():
     unreachable = Settings(
         database_url="postgresql://nobody:nothing@127.0.0.1:9/nowhere",

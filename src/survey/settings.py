@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from survey.errors import Refused
@@ -76,46 +78,11 @@ class Settings:
     reports_dir: str = ""
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings the SURVEY_* variables give, the defaults for the others. Raises SettingsError naming
+        the variable whose value cannot be used."""
         env = os.environ if environ is None else environ
-        values: dict = {}
-        if "SURVEY_DATABASE_URL" in env:
-            values["database_url"] = env["SURVEY_DATABASE_URL"]
-        if "SURVEY_SECRET_KEY" in env:
-            values["secret_key"] = env["SURVEY_SECRET_KEY"]
-        if "SURVEY_BASE_URL" in env:
-            values["base_url"] = env["SURVEY_BASE_URL"].rstrip("/")
-        if "SURVEY_COOKIE_SECURE" in env:
-            values["cookie_secure"] = _bool("SURVEY_COOKIE_SECURE", env["SURVEY_COOKIE_SECURE"])
-        if "SURVEY_ALLOWED_HOSTS" in env:
-            hosts = tuple(h.strip() for h in env["SURVEY_ALLOWED_HOSTS"].split(",") if h.strip())
-            values["allowed_hosts"] = hosts
-        if "SURVEY_MIN_GROUP_SIZE" in env:
-            values["min_group_size"] = _int(
-                "SURVEY_MIN_GROUP_SIZE", env["SURVEY_MIN_GROUP_SIZE"], MIN_GROUP_SIZE_FLOOR
-            )
-        if "SURVEY_MIN_COMMENT_GROUP_SIZE" in env:
-            values["min_comment_group_size"] = _int(
-                "SURVEY_MIN_COMMENT_GROUP_SIZE", env["SURVEY_MIN_COMMENT_GROUP_SIZE"], MIN_GROUP_SIZE_FLOOR
-            )
-        if "SURVEY_CUSTOMER_RATE_LIMIT" in env:
-            values["customer_rate_limit"] = _int(
-                "SURVEY_CUSTOMER_RATE_LIMIT", env["SURVEY_CUSTOMER_RATE_LIMIT"], 1
-            )
-        if "SURVEY_SMTP_URL" in env:
-            values["smtp_url"] = env["SURVEY_SMTP_URL"].strip()
-        if "SURVEY_MAIL_FROM" in env:
-            values["mail_from"] = env["SURVEY_MAIL_FROM"].strip()
-        if "SURVEY_SCHEDULER" in env:
-            values["scheduler"] = _bool("SURVEY_SCHEDULER", env["SURVEY_SCHEDULER"])
-        if "SURVEY_SESSION_IDLE_MINUTES" in env:
-            values["session_idle_minutes"] = _int(
-                "SURVEY_SESSION_IDLE_MINUTES", env["SURVEY_SESSION_IDLE_MINUTES"], 1
-            )
-        if "SURVEY_SESSION_MAX_HOURS" in env:
-            values["session_max_hours"] = _int("SURVEY_SESSION_MAX_HOURS", env["SURVEY_SESSION_MAX_HOURS"], 1)
-        if "SURVEY_REPORTS_DIR" in env:
-            values["reports_dir"] = env["SURVEY_REPORTS_DIR"].strip()
+        values = {field: read(name, env[name]) for name, (field, read) in _VARIABLES.items() if name in env}
         return cls(**values).validated()
 
     def validated(self) -> Settings:
@@ -137,7 +104,7 @@ class Settings:
             )
         return self
 
-    def with_(self, **changes) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes).validated()
 
     @property
@@ -146,4 +113,35 @@ class Settings:
         if self.allowed_hosts:
             return list(self.allowed_hosts)
         parts = urlsplit(self.base_url)
-        return list(dict.fromkeys([parts.hostname, parts.netloc]))
+        return list(dict.fromkeys([parts.hostname or "", parts.netloc]))
+
+
+def _text(_: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _hosts(_: str, raw: str) -> tuple[str, ...]:
+    return tuple(host.strip() for host in raw.split(",") if host.strip())
+
+
+def _at_least(minimum: int) -> Callable[[str, str], int]:
+    return lambda name, raw: _int(name, raw, minimum)
+
+
+# Each variable, the setting it fills and how its text is read (a reader names the variable when it refuses).
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "SURVEY_DATABASE_URL": ("database_url", lambda _, raw: raw),
+    "SURVEY_SECRET_KEY": ("secret_key", lambda _, raw: raw),
+    "SURVEY_BASE_URL": ("base_url", lambda _, raw: raw.rstrip("/")),
+    "SURVEY_COOKIE_SECURE": ("cookie_secure", _bool),
+    "SURVEY_ALLOWED_HOSTS": ("allowed_hosts", _hosts),
+    "SURVEY_MIN_GROUP_SIZE": ("min_group_size", _at_least(MIN_GROUP_SIZE_FLOOR)),
+    "SURVEY_MIN_COMMENT_GROUP_SIZE": ("min_comment_group_size", _at_least(MIN_GROUP_SIZE_FLOOR)),
+    "SURVEY_CUSTOMER_RATE_LIMIT": ("customer_rate_limit", _at_least(1)),
+    "SURVEY_SMTP_URL": ("smtp_url", _text),
+    "SURVEY_MAIL_FROM": ("mail_from", _text),
+    "SURVEY_SCHEDULER": ("scheduler", _bool),
+    "SURVEY_SESSION_IDLE_MINUTES": ("session_idle_minutes", _at_least(1)),
+    "SURVEY_SESSION_MAX_HOURS": ("session_max_hours", _at_least(1)),
+    "SURVEY_REPORTS_DIR": ("reports_dir", _text),
+}

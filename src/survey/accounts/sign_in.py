@@ -106,7 +106,8 @@ def _throttled(session: Session, account: str, client: str, since: datetime, wha
         ).where(LoginFailure.at >= since, (LoginFailure.account == account) | (LoginFailure.client == client))
     ).one()
     return any(
-        limit is not None and count >= limit for count, limit in zip((by_both, by_account, by_client), limits)
+        limit is not None and count >= limit
+        for count, limit in zip((by_both, by_account, by_client), limits, strict=True)
     )
 
 
@@ -189,6 +190,8 @@ def complete_password_reset(session: Session, token: str, password: str, now: da
     if reset is None:
         raise AccountError("this link has expired or was used already; ask for a new one")
     user = session.get(User, reset.user_id)
+    if user is None:  # the link's account is gone
+        raise AccountError("this link has expired or was used already; ask for a new one")
     check_new_password(password, user.email)
     claimed = session.exec(
         update(PasswordReset)

@@ -6,6 +6,7 @@ Employees and customers never have accounts. Signing in is `sign_in`; integratio
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -23,9 +24,8 @@ MAX_PASSWORD_LENGTH = 1_000  # argon2 hashes anything, but a megabyte of passwor
 # argon2 takes 64 MiB per check: at most this many at once per process, so a burst of logins cannot exhaust memory.
 _hashing = threading.BoundedSemaphore(4)
 
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so an unknown e-mail takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+# argon2id at argon2-cffi's defaults: RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes).
+PASSWORD_HASHER = PasswordHasher()
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -57,21 +57,30 @@ def check_new_password(password: str, email: str) -> None:
 
 def hash_password(password: str) -> str:
     with _hashing:
-        return _hasher.hash(password)
+        return PASSWORD_HASHER.hash(password)
 
 
 def needs_rehash(password_hash: str) -> bool:
     """Whether a stored hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+    return PASSWORD_HASHER.check_needs_rehash(password_hash)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches the hash; with no hash (no such account), as slow as a real check."""
+    stored = password_hash or _dummy_hash(PASSWORD_HASHER)
     try:
         with _hashing:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            matches = PASSWORD_HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to check a password against when the account does not exist, made by the same hasher: an unknown
+    e-mail takes as long as a wrong password."""
+    return hasher.hash("not a password anyone has")
 
 
 # --- Users ------------------------------------------------------------------------------------------------
@@ -164,5 +173,3 @@ def units_below(session: Session, roots: Iterable[int]) -> set[int]:
                 found.add(child)
                 frontier.append(child)
     return found
-
-

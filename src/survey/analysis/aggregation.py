@@ -4,8 +4,8 @@ score, grouped by SQL, never row by row in Python.
 Internal: per (support function, front-line team), each SERVQUAL dimension, the overall score and the impact item,
 over the respondents who used the function, and how many answered and how many used it. External: per team, the
 customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged with figures imported from another
-tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in it, reverse-keyed items turned round; the
-overall score is the mean of the five dimension scores.
+tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in
+it, reverse-keyed items turned round; the overall score is the mean of the five dimension scores.
 
 Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
 what may be shown.
@@ -14,6 +14,7 @@ what may be shown.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
 
@@ -67,7 +68,7 @@ def _named(result) -> list[dict]:
     """A result's rows as dicts: a dict lookup is several times cheaper than a Row attribute, and a round's rows
     have thousands of columns to read between them."""
     names = list(result.keys())
-    return [dict(zip(names, row)) for row in result]
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def _sums(row: dict, name: str) -> Sums | None:
@@ -110,15 +111,7 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         items,
     )
     by_dimension = _by_dimension(items)
-    scores = {
-        dimension: _mean(column_of[item.id] for item in dimension_items)
-        for dimension, dimension_items in by_dimension.items()
-    }
-    measures = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
-    if measures:
-        measures[OVERALL] = _mean(measures.values())
-    if IMPACT in scores:
-        measures[IMPACT] = scores[IMPACT]
+    measures = _internal_measures(by_dimension, column_of)
     columns = [
         scored.c.function_id,
         scored.c.team_id,
@@ -128,9 +121,12 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
     # Reliability: every item's sums, and the sums of each respondent's total over a dimension's items.
-    scale_dimensions = [d.value for d in SERVQUAL if scales and len(by_dimension.get(d.value, ())) >= 2]
-    for dimension in scale_dimensions:
-        values = [column_of[item.id] for item in by_dimension[dimension]]
+    scale_items = {
+        d.value: [column_of[item.id] for item in by_dimension[d.value]]
+        for d in SERVQUAL
+        if scales and len(by_dimension.get(d.value, ())) >= 2
+    }
+    for dimension, values in scale_items.items():
         for index, value in enumerate(values):
             columns += _sums_columns(f"{dimension}_item{index}", value)
         columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
@@ -144,18 +140,38 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
         if cell:
             result.internal[key] = cell
-        for dimension in scale_dimensions:
-            totals = _sums(row, f"{dimension}_sum")
-            if totals is not None:
-                count = len(by_dimension[dimension])
-                parts = tuple(_sums(row, f"{dimension}_item{i}") for i in range(count))
-                scale_parts[dimension].append(ScaleSums(totals.n, parts, totals))
+        for dimension, values in scale_items.items():
+            if (part := _scale_part(row, dimension, len(values))) is not None:
+                scale_parts[dimension].append(part)
     for dimension, parts in scale_parts.items():
         result.scales[dimension] = ScaleSums(
             sum(p.n for p in parts),
             tuple(pooled(p.items[i] for p in parts) for i in range(len(parts[0].items))),
             pooled(p.totals for p in parts),
         )
+
+
+def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
+    """Each staff score as an SQL expression of a row's scored items: the five dimensions (the mean of their
+    items), the overall score (the mean of the five) and the impact item."""
+    scores: dict[str, Any] = {
+        dimension: _mean(column_of[item.id] for item in dimension_items)
+        for dimension, dimension_items in by_dimension.items()
+    }
+    measures: dict[str, Any] = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
+    if measures:
+        measures[OVERALL] = _mean(measures.values())
+    if IMPACT in scores:
+        measures[IMPACT] = scores[IMPACT]
+    return measures
+
+
+def _scale_part(row: dict[str, Any], dimension: str, count: int) -> ScaleSums | None:
+    """One group's sums behind a dimension's reliability: of each item, and of each respondent's total."""
+    totals = _sums(row, f"{dimension}_sum")
+    if totals is None:
+        return None
+    return ScaleSums(totals.n, tuple(_sums(row, f"{dimension}_item{i}") for i in range(count)), totals)
 
 
 def _external(connection: Connection, result: RoundSums, items: list[Item]) -> None:

@@ -19,7 +19,7 @@ import math
 import random
 import secrets
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from sqlalchemy import Connection, delete, func, select
@@ -86,7 +86,7 @@ class NotReleased(Refused):
 
 
 def _key(*parts) -> str:
-    return hashlib.sha256(repr((VERSION,) + parts).encode()).hexdigest()[:32]
+    return hashlib.sha256(repr((VERSION, *parts)).encode()).hexdigest()[:32]
 
 
 def _check_released(a_round: Round) -> None:
@@ -102,7 +102,9 @@ def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _stored(db: Database, round_id: int, kind: str, key: str, compute: Callable[[Connection], T], as_type: type[T]) -> T:
+def _stored(
+    db: Database, round_id: int, kind: str, key: str, compute: Callable[[Connection], T], as_type: type[T]
+) -> T:
     """The result `kind` of a round stored under `key`; computed with `compute` and stored when there is none.
     Stored as JSON, field for field as the API sends it."""
     with db.engine.connect() as connection:
@@ -125,7 +127,11 @@ def _stored(db: Database, round_id: int, kind: str, key: str, compute: Callable[
         connection.execute(
             insert(RoundResult)
             .values(
-                round_id=round_id, kind=kind, key=key, payload=msgspec.to_builtins(result), computed_at=utc_now()
+                round_id=round_id,
+                kind=kind,
+                key=key,
+                payload=msgspec.to_builtins(result),
+                computed_at=utc_now(),
             )
             .on_conflict_do_nothing()
         )
@@ -188,11 +194,15 @@ def _figure(shown: Shown | None) -> Figure | None:
     return Figure(shown.n, round(shown.mean, 4), None if shown.sd is None else round(shown.sd, 4))
 
 
+def _code(units: dict[int, Unit], unit_id: Hashable) -> str:
+    return units[cast(int, unit_id)].code  # comments are grouped by team id
+
+
 def _node(units: dict[int, Unit], node: Hashable) -> dict[str, Any]:
     """Which unit a cell is about, as the fields every cell starts with."""
     if node == TOTAL:
         return {"unit_id": None, "code": None, "name": "All teams", "kind": "total"}
-    unit = units[int(node)]  # type: ignore[call-overload]
+    unit = units[cast(int, node)]  # every node but TOTAL is a unit id
     return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": str(unit.kind)}
 
 
@@ -225,7 +235,7 @@ def _function_scores(
         **_node(units, function_id),
         cells=[cell(node) for node in sorted(nodes, key=lambda n: _node_order(units, n))],
         comments=[
-            Comments(None if g.team is None else units[g.team].code, list(g.comments)) for g in groups
+            Comments(None if g.team is None else _code(units, g.team), list(g.comments)) for g in groups
         ],
     )
 
@@ -293,7 +303,9 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
                     suppressed=all(s.suppressed for s in measures.values()),
                     scores=CustomerScores(**{m: _figure(measures.get(m)) for m in EXTERNAL_MEASURES}),
                 )
-                for node, measures in sorted(released.external.items(), key=lambda i: _node_order(units, i[0]))
+                for node, measures in sorted(
+                    released.external.items(), key=lambda i: _node_order(units, i[0])
+                )
             ]
         )
 
@@ -341,7 +353,7 @@ def linkage(
     with db.engine.connect() as connection:
         a_round = _round(connection, round_id)
         _check_released(a_round)
-        rounds = _earlier_rounds(connection, a_round) + [a_round]
+        rounds = [*_earlier_rounds(connection, a_round), a_round]
         read = [r.id for r in rounds]
         figures = _figures_fingerprint(connection, read)
     trees = {r: _tree(db, r) for r in read}

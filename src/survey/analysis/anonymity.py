@@ -1,4 +1,5 @@
-"""The anonymity rules of domain.md that decide what may be shown, as plain functions (no web, no database)."""
+"""The anonymity rules that decide which counts may be shown, as plain functions (no web, no database); see
+docs/anonymity.md."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ HEALTHY_PARTICIPATION = 0.60  # below this, a group's results deserve a warning
 
 
 TOTAL = "total"  # the whole round, above every unit
+# A node of the unit tree: a team or a group (by id, in the product), or TOTAL.
+Node = Hashable
 
 
-def hidden_counts(parents: Mapping[Hashable, Hashable | None], sizes: Mapping[Hashable, int], k: int) -> set:
+def hidden_counts(parents: Mapping[Node, Node | None], sizes: Mapping[Node, int], k: int) -> set[Node]:
     """Which counts to hide so that no number about fewer than k people can be shown or worked out.
 
     `sizes` holds the people behind each team's count (its invitees, say); `parents` maps each team and each group
@@ -29,7 +32,7 @@ def hidden_counts(parents: Mapping[Hashable, Hashable | None], sizes: Mapping[Ha
         if node not in children.get(key, []):
             children.setdefault(key, []).append(node)
     size: dict[Hashable, int] = {}
-    hidden: set = set()
+    hidden: set[Node] = set()
     free: dict[Hashable, int] = {}  # people behind a hidden node's count not derivable any other way
 
     def visit(node: Hashable) -> None:

@@ -14,16 +14,19 @@ f and each measure (the overall score and each dimension), across front-line tea
 then Benjamini-Hochberg over every test of the round. A function is claimed as a driver when its change test (on
 the overall score, or else on one dimension) has q at most `FDR` with the expected sign: "precedes", or "lines up
 with" when the reverse direction is significant and at least as strong. Correlations across teams alone are
-reported as a pattern, not claimed: stable differences between teams produce them too. Key drivers: each function's share of the outcome's variance
-across teams (relative weights). Hotspots: (function, team) pairs where a supported driver is rated well below its
-norm by a team whose customers are below theirs, ranked by the driver's slope times the shortfall.
+reported as a pattern, not claimed: stable differences between teams produce them too. Key drivers: each
+function's share of the outcome's variance across teams (relative weights). Hotspots: (function, team) pairs
+where a supported driver is rated well below its norm by a team whose customers are below theirs, ranked by the
+driver's slope times the shortfall.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from survey.analysis.release import ReleasedRound
 from survey.analysis.statistics import (
     MIN_TEAMS,
     RESAMPLES,
+    DriverWeights,
     benjamini_hochberg,
     change_test,
     ols_slope,
@@ -87,7 +91,7 @@ class Driver:
     weight_low: float | None
     weight_high: float | None
     n: int | None  # teams in the key-driver analysis
-    same: Test
+    same: Test | None
     lagged: Test | None
     reverse: Test | None
     change: Test | None
@@ -133,7 +137,15 @@ def _outcomes(released: ReleasedRound, outcome: str, team_ids: Sequence[int]) ->
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _precise(run, resamples: int):
+class _Resampled(Protocol):
+    @property
+    def p(self) -> float | None: ...
+
+
+R = TypeVar("R", bound=_Resampled)
+
+
+def _precise(run: Callable[[int], R], resamples: int) -> R:
     """Run a resampling test; if its p is near the smallest `resamples` can give, run it once more with ten times
     as many. Small p-values must be told apart for the false discovery rate control of hundreds of tests (with
     240 tests and 2,000 resamples, the smallest p, 1/2001, is above the first threshold of BH at 0.10, 0.10/240);
@@ -144,7 +156,15 @@ def _precise(run, resamples: int):
     return result
 
 
-def _correlation(function_id, measure, kind, x, y, rng, resamples) -> Test:
+def _correlation(
+    function_id: int,
+    measure: str,
+    kind: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int,
+) -> Test:
     result = _precise(lambda r: spearman_test(x, y, rng, r), resamples)
     return Test(function_id, measure, kind, result.n, result.rho, result.low, result.high, result.p)
 
@@ -166,11 +186,9 @@ def link_round(
     rounds and seed give the same result."""
     rng = np.random.default_rng(seed)
     current = rounds[-1]
-    previous = rounds[-2] if len(rounds) >= 2 else None
     team_ids = [t.id for t in teams]
     label, unit = OUTCOME_LABELS[outcome]
     outcome_now = _outcomes(current, outcome, team_ids)
-    outcome_before = _outcomes(previous, outcome, team_ids) if previous else None
     rated = np.zeros(len(team_ids), dtype=bool)
     for f in functions:
         rated |= np.isfinite(_scores(current, f.id, OVERALL, team_ids))
@@ -184,42 +202,16 @@ def link_round(
             f"Not enough data: {with_data} teams have both staff ratings and {label} shown this round; "
             f"at least {MIN_TEAMS} are needed.",
         )
-    tests: list[Test] = []
-    for f in functions:
-        for measure in MEASURES:
-            now = _scores(current, f.id, measure, team_ids)
-            tests.append(_correlation(f.id, measure, SAME, now, outcome_now, rng, resamples))
-            if previous is None:
-                continue
-            before = _scores(previous, f.id, measure, team_ids)
-            tests.append(_correlation(f.id, measure, LAGGED, before, outcome_now, rng, resamples))
-            tests.append(_correlation(f.id, measure, REVERSE, outcome_before, now, rng, resamples))
-            history = np.array([_scores(r, f.id, measure, team_ids) for r in rounds[:-2]]).reshape(
-                -1, len(team_ids)
-            )
-            if len(history) == 0:
-                continue
-            drop, outcome_change = robust_drop(before, history), outcome_now - outcome_before
-            change = _precise(lambda r: change_test(drop, outcome_change, rng, DROP_Z, r), resamples)
-            flagged = tuple(team_ids[i] for i in change.flagged)
-            tests.append(
-                Test(
-                    f.id,
-                    measure,
-                    CHANGE,
-                    change.n,
-                    change.effect,
-                    change.low,
-                    change.high,
-                    change.p,
-                    None,
-                    flagged,
-                )
-            )
+    tests = [  # in this order: the random draws of each test depend on those before it
+        test
+        for f in functions
+        for measure in MEASURES
+        for test in _tests(rounds, f.id, measure, team_ids, outcome, rng, resamples)
+    ]
     q = benjamini_hochberg(np.array([np.nan if t.p is None else t.p for t in tests]))
     tests = [
         Test(t.function_id, t.measure, t.kind, t.n, t.effect, t.low, t.high, t.p, _number(qv), t.flagged)
-        for t, qv in zip(tests, q)
+        for t, qv in zip(tests, q, strict=True)
     ]
     linkage = Linkage(current.round_id, outcome, with_data, True, "", tests=tests)
     weights, column_of = _key_drivers(current, functions, team_ids, outcome_now, rng, resamples)
@@ -236,15 +228,68 @@ def link_round(
     return linkage
 
 
-def _number(value) -> float | None:
+def _tests(
+    rounds: Sequence[ReleasedRound],
+    function_id: int,
+    measure: str,
+    team_ids: Sequence[int],
+    outcome: str,
+    rng: np.random.Generator,
+    resamples: int,
+) -> list[Test]:
+    """One function's score against the outcome: same round; with a round before, lagged and reverse; with
+    rounds before that too, the within-team change test."""
+    now = _scores(rounds[-1], function_id, measure, team_ids)
+    outcome_now = _outcomes(rounds[-1], outcome, team_ids)
+    tests = [_correlation(function_id, measure, SAME, now, outcome_now, rng, resamples)]
+    if len(rounds) < 2:
+        return tests
+    before = _scores(rounds[-2], function_id, measure, team_ids)
+    outcome_before = _outcomes(rounds[-2], outcome, team_ids)
+    tests.append(_correlation(function_id, measure, LAGGED, before, outcome_now, rng, resamples))
+    tests.append(_correlation(function_id, measure, REVERSE, outcome_before, now, rng, resamples))
+    history = np.array([_scores(r, function_id, measure, team_ids) for r in rounds[:-2]]).reshape(
+        -1, len(team_ids)
+    )
+    if len(history) == 0:
+        return tests
+    drop, outcome_change = robust_drop(before, history), outcome_now - outcome_before
+    change = _precise(partial(change_test, drop, outcome_change, rng, DROP_Z), resamples)
+    flagged = tuple(team_ids[i] for i in change.flagged)
+    tests.append(
+        Test(
+            function_id,
+            measure,
+            CHANGE,
+            change.n,
+            change.effect,
+            change.low,
+            change.high,
+            change.p,
+            None,
+            flagged,
+        )
+    )
+    return tests
+
+
+def _number(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _key_drivers(current, functions, team_ids, outcome_now, rng, resamples):
+def _key_drivers(
+    current: ReleasedRound,
+    functions: Sequence[Named],
+    team_ids: Sequence[int],
+    outcome_now: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int,
+) -> tuple[DriverWeights | None, dict[int, int]]:
     """Relative weights of every function's overall score on the outcome across teams, and which column is
     whose. A team's suppressed score is filled with the function's median across the teams shown (itself a
     released number); a function with no score shown at all is left out."""
-    columns, column_of = [], {}
+    columns: list[np.ndarray] = []
+    column_of: dict[int, int] = {}
     for f in functions:
         scores = _scores(current, f.id, OVERALL, team_ids)
         finite = np.isfinite(scores)
@@ -256,13 +301,13 @@ def _key_drivers(current, functions, team_ids, outcome_now, rng, resamples):
     return relative_weights(np.column_stack(columns), outcome_now, rng, resamples), column_of
 
 
-def _find(tests, function_id, kind, measure) -> Test | None:
+def _find(tests: Sequence[Test], function_id: int, kind: str, measure: str) -> Test | None:
     return next(
         (t for t in tests if t.function_id == function_id and t.kind == kind and t.measure == measure), None
     )
 
 
-def _evidence_measure(tests, function_id) -> str:
+def _evidence_measure(tests: Sequence[Test], function_id: int) -> str:
     """The score the within-team evidence is about: the overall score if its change test supports a link (or no
     change test does), else the dimension whose change test is the most significant, at a fifth of the false
     discovery level. A failure confined to one dimension (say, broken tools: tangibles) may barely move the
@@ -271,8 +316,8 @@ def _evidence_measure(tests, function_id) -> str:
     if not supporting or any(t.measure == OVERALL for t in supporting):
         return OVERALL
     # The overall score is each function's primary test; the five dimensions are secondary and share the level.
-    strong = [t for t in supporting if t.q <= FDR / len(DIMENSIONS)]
-    return min(strong, key=lambda t: (t.q, t.p)).measure if strong else OVERALL
+    strong = [t for t in supporting if t.q is not None and t.q <= FDR / len(DIMENSIONS)]
+    return min(strong, key=lambda t: (t.q or 0.0, t.p or 0.0)).measure if strong else OVERALL
 
 
 def _reverse_is_stronger(lagged: Test | None, reverse: Test | None) -> bool:
@@ -289,7 +334,15 @@ def _reverse_is_stronger(lagged: Test | None, reverse: Test | None) -> bool:
     return lagged is None or lagged.effect is None or reverse.effect >= lagged.effect
 
 
-def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
+def _driver(
+    f: Named,
+    index: int | None,
+    weights: DriverWeights | None,
+    tests: Sequence[Test],
+    label: str,
+    unit: str,
+    teams: Sequence[Named],
+) -> Driver:
     """A function is claimed only on within-team evidence (its change test), which stable differences between
     teams cannot produce: well-run teams rate everything higher and have happier customers, so correlations
     across teams alone are reported as a pattern, not claimed."""
@@ -301,40 +354,30 @@ def _driver(f: Named, index, weights, tests, label, unit, teams) -> Driver:
     else:
         claim = None
     weight = low = high = None
-    if index is not None and weights is not None and weights.enough and weights.r2:
-        weight = weights.weights[index] / weights.r2
-        low, high = weights.low[index] / weights.r2, weights.high[index] / weights.r2
-    names = {t.id: t.name for t in teams}
-    return Driver(
-        f,
-        measure,
-        weight,
-        low,
-        high,
-        None if weights is None else weights.n,
-        same,
-        lagged,
-        reverse,
-        change,
-        claim,
-        _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, unit, names),
-    )
+    if index is not None and weights is not None and weights.weights and weights.low and weights.high:
+        r2 = weights.r2 or 0.0
+        if r2:
+            weight = weights.weights[index] / r2
+            low, high = weights.low[index] / r2, weights.high[index] / r2
+    n = None if weights is None else weights.n
+    driver = Driver(f, measure, weight, low, high, n, same, lagged, reverse, change, claim, "")
+    return replace(driver, sentence=_driver_sentence(driver, label, unit, {t.id: t.name for t in teams}))
 
 
 def _interval(test: Test, digits: int = 2) -> str:
-    return f"90% interval {test.low:.{digits}f} to {test.high:.{digits}f}"
+    return f"90% interval {test.low or 0.0:.{digits}f} to {test.high or 0.0:.{digits}f}"
 
 
 def _rho(test: Test, what: str) -> str:
-    return f"{what} (rho {test.effect:.2f}, {_interval(test)}, q {test.q:.3f}, {test.n} teams)"
+    return f"{what} (rho {test.effect or 0.0:.2f}, {_interval(test)}, q {test.q or 0.0:.3f}, {test.n} teams)"
 
 
-def _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, unit, names) -> str:
-    scored = f.name if measure == OVERALL else f"{f.name} in {measure}"
-    if same.effect is None:
-        return f"{f.name}: not enough teams with numbers shown to test ({same.n})."
-    across = [t for t in (same, lagged) if t is not None and t.supports]
-    if claim is None:
+def _driver_sentence(driver: Driver, label: str, unit: str, names: dict[int, str]) -> str:
+    f, same, change = driver.function, driver.same, driver.change
+    if same is None or same.effect is None:
+        return f"{f.name}: not enough teams with numbers shown to test ({same.n if same else 0})."
+    across = [t for t in (same, driver.lagged) if t is not None and t.supports]
+    if driver.claim is None or change is None:
         if across:
             what = "this round's scores" if across[0].kind == SAME else "last round's scores"
             return (
@@ -344,13 +387,13 @@ def _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, un
             )
         return (
             f"{f.name}: no supported link with {label} (same round rho {same.effect:.2f}, "
-            f"{_interval(same)}, q {same.q:.2f}, {same.n} teams)."
+            f"{_interval(same)}, q {same.q or 0.0:.2f}, {same.n} teams)."
         )
     flagged = ", ".join(names[t] for t in change.flagged[:4]) + (" …" if len(change.flagged) > 4 else "")
     parts = [
         f"the {len(change.flagged)} teams whose rating of it fell well below their own history ({flagged}) "
-        f"saw {label} change by {change.effect:+.1f} {unit} more than the other teams the next round "
-        f"({_interval(change, 1)}, q {change.q:.3f}, {change.n} teams)"
+        f"saw {label} change by {change.effect or 0.0:+.1f} {unit} more than the other teams the next round "
+        f"({_interval(change, 1)}, q {change.q or 0.0:.3f}, {change.n} teams)"
     ]
     parts += [
         _rho(
@@ -362,72 +405,110 @@ def _driver_sentence(f, measure, claim, same, lagged, reverse, change, label, un
         for t in across
     ]
     evidence = "; ".join(parts)
-    if claim == "precedes":
+    scored = f.name if driver.measure == OVERALL else f"{f.name} in {driver.measure}"
+    reverse = driver.reverse
+    if driver.claim == "precedes":
         opposite = (
             f"; the reverse direction is weaker (last round's {label} against this round's scores: rho "
-            f"{reverse.effect:.2f}, q {reverse.q:.2f})"
+            f"{reverse.effect:.2f}, q {reverse.q or 0.0:.2f})"
             if reverse is not None and reverse.effect is not None
             else ""
         )
         return f"Shortfalls of {scored} precede lower {label}: {evidence}{opposite}."
+    reverse_effect, reverse_q = (reverse.effect or 0.0, reverse.q or 0.0) if reverse else (0.0, 0.0)
     return (
         f"Shortfalls of {scored} line up with lower {label}: {evidence}; but the order in time is not clear "
-        f"(last round's {label} against this round's scores: rho {reverse.effect:.2f}, q {reverse.q:.3f})."
+        f"(last round's {label} against this round's scores: rho {reverse_effect:.2f}, q {reverse_q:.3f})."
     )
 
 
-def _hotspots(rounds, drivers: list[Driver], teams, outcome, label, unit) -> list[Hotspot]:
+def _hotspots(
+    rounds: Sequence[ReleasedRound],
+    drivers: list[Driver],
+    teams: Sequence[Named],
+    outcome: str,
+    label: str,
+    unit: str,
+) -> list[Hotspot]:
     current = rounds[-1]
     team_ids = [t.id for t in teams]
-    outcome_now = _outcomes(current, outcome, team_ids)
-    earlier = np.array([_outcomes(r, outcome, team_ids) for r in rounds[:-1]]).reshape(-1, len(team_ids))
-    if len(earlier):
-        customers_z = robust_drop(outcome_now, earlier)
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", RuntimeWarning
-            )  # a team with no earlier number: NaN, filled below
-            own_norm = np.nanmedian(earlier, axis=0)
-        own_norm = np.where(np.isfinite(own_norm), own_norm, np.nanmedian(outcome_now))
-    else:
-        customers_z = _robust_z(outcome_now)
-        own_norm = np.full(len(team_ids), np.nanmedian(outcome_now))
-    hotspots = []
-    for driver in drivers:
-        if driver.claim is None:
-            continue
-        scores = _scores(current, driver.function.id, driver.measure, team_ids)
-        slope = ols_slope(scores, outcome_now)
-        if slope is None or slope <= 0:
-            continue
-        norm = float(np.nanmedian(scores))
-        level_z = _robust_z(scores)
-        cells = current.internal[driver.function.id]
-        for index, team in enumerate(teams):
-            if not (level_z[index] <= SHORTFALL_Z and customers_z[index] <= CUSTOMERS_BELOW_Z):
-                continue
-            shortfall = norm - scores[index]
-            impact = slope * shortfall
-            score_n = cells[team.id][driver.measure].n
-            outcome_n = current.external[team.id][outcome].n
-            hotspots.append(
-                Hotspot(
-                    driver.function,
-                    team,
-                    float(scores[index]),
-                    score_n,
-                    norm,
-                    float(outcome_now[index]),
-                    outcome_n,
-                    float(own_norm[index]),
-                    slope,
-                    impact,
-                    f"{team.name} rates {driver.function.name}"
-                    f"{'' if driver.measure == OVERALL else ' on ' + driver.measure} {shortfall:.1f} points below its norm "
-                    f"({scores[index]:.1f} against {norm:.1f} on 1 to 7, n = {score_n}); its {label} is "
-                    f"{outcome_now[index]:.1f} against its usual {own_norm[index]:.1f} (n = {outcome_n}). "
-                    f"Estimated effect: {impact:.1f} {unit} of {label} ({slope:.1f} per point across teams).",
-                )
-            )
+    customers_z, own_norm = _customers_against_usual(rounds, outcome, team_ids)
+    hotspots = [
+        hotspot
+        for driver in drivers
+        if driver.claim is not None
+        for hotspot in _driver_hotspots(current, driver, teams, outcome, customers_z, own_norm, label, unit)
+    ]
     hotspots.sort(key=lambda h: -h.impact)
+    return hotspots
+
+
+def _customers_against_usual(
+    rounds: Sequence[ReleasedRound], outcome: str, team_ids: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each team's customers this round against their own earlier rounds (robust z across teams), and their
+    usual level (their earlier median; the median across teams for a team with no history)."""
+    outcome_now = _outcomes(rounds[-1], outcome, team_ids)
+    earlier = np.array([_outcomes(r, outcome, team_ids) for r in rounds[:-1]]).reshape(-1, len(team_ids))
+    if not len(earlier):
+        return _robust_z(outcome_now), np.full(len(team_ids), np.nanmedian(outcome_now))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a team with no earlier number: NaN, filled below
+        own_norm = np.nanmedian(earlier, axis=0)
+    return robust_drop(outcome_now, earlier), np.where(
+        np.isfinite(own_norm), own_norm, np.nanmedian(outcome_now)
+    )
+
+
+def _driver_hotspots(
+    current: ReleasedRound,
+    driver: Driver,
+    teams: Sequence[Named],
+    outcome: str,
+    customers_z: np.ndarray,
+    own_norm: np.ndarray,
+    label: str,
+    unit: str,
+) -> list[Hotspot]:
+    """The teams that rate a claimed driver well below its norm while their customers are below their usual."""
+    team_ids = [t.id for t in teams]
+    outcome_now = _outcomes(current, outcome, team_ids)
+    scores = _scores(current, driver.function.id, driver.measure, team_ids)
+    slope = ols_slope(scores, outcome_now)
+    if slope is None or slope <= 0:
+        return []
+    norm = float(np.nanmedian(scores))
+    level_z = _robust_z(scores)
+    cells = current.internal[driver.function.id]
+    hotspots = []
+    for index, team in enumerate(teams):
+        if not (level_z[index] <= SHORTFALL_Z and customers_z[index] <= CUSTOMERS_BELOW_Z):
+            continue
+        shortfall = norm - scores[index]
+        impact = slope * shortfall
+        score_n = cells[team.id][driver.measure].n or 0
+        outcome_n = current.external[team.id][outcome].n or 0
+        sentence = (
+            f"{team.name} rates {driver.function.name}"
+            f"{'' if driver.measure == OVERALL else ' on ' + driver.measure} "
+            f"{shortfall:.1f} points below its norm "
+            f"({scores[index]:.1f} against {norm:.1f} on 1 to 7, n = {score_n}); its {label} is "
+            f"{outcome_now[index]:.1f} against its usual {own_norm[index]:.1f} (n = {outcome_n}). "
+            f"Estimated effect: {impact:.1f} {unit} of {label} ({slope:.1f} per point across teams)."
+        )
+        hotspots.append(
+            Hotspot(
+                driver.function,
+                team,
+                float(scores[index]),
+                score_n,
+                norm,
+                float(outcome_now[index]),
+                outcome_n,
+                float(own_norm[index]),
+                slope,
+                impact,
+                sentence,
+            )
+        )
     return hotspots

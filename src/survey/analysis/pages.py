@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from litestar import get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from survey.analysis import analytics
@@ -71,8 +71,8 @@ def results_page(
     round_id: ObjectId,
     db: DatabaseDep,
     settings: SettingsDep,
-    outcome: Outcome | None = Parameter(default=None),
-    measure: Measure = Parameter(default="overall"),
+    outcome: FromQuery[Outcome | None] = None,
+    measure: FromQuery[Measure] = "overall",
 ) -> Template:
     with db.session() as session:
         a_round = session.get(Round, round_id)
@@ -91,15 +91,16 @@ def results_page(
         linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
     except analytics.NotReleased as reason:
         return Template("admin/results.html", context={**context, "not_released": str(reason)})
-    outcome = context["outcome"] = linkage.outcome.measure
+    chosen = linkage.outcome.measure  # the one asked for, or the one the linkage chose
     return Template(
         "admin/results.html",
         context={
             **context,
+            "outcome": chosen,
             "scores": scores,
             "linkage": linkage,
-            "heat": heat_map(scores, linkage, measure, outcome),
-            "outcome_label": OUTCOME_LABELS[outcome][0],
+            "heat": heat_map(scores, linkage, measure, chosen),
+            "outcome_label": OUTCOME_LABELS[chosen][0],
             "overall": OVERALL,
         },
     )

@@ -12,13 +12,15 @@ Comments pass `release_comments`: at least the comment threshold in every group 
 
 from __future__ import annotations
 
+import operator
 import random
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 
-from survey.analysis.anonymity import TOTAL, hidden_counts
+from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
-from survey.analysis.sums import RoundSums, Sums, pooled
+from survey.analysis.sums import RoundSums, ScaleSums, Sums, pooled
 from survey.vocabulary import INTERNAL_MEASURES
 
 
@@ -58,10 +60,10 @@ class ReleasedRound:
     round_id: int
     k: int
     # function id -> node -> measure -> number
-    internal: dict[int, dict[Hashable, dict[str, Shown]]] = field(default_factory=dict)
-    usage: dict[int, dict[Hashable, Usage]] = field(default_factory=dict)
+    internal: dict[int, dict[Node, dict[str, Shown]]] = field(default_factory=dict)
+    usage: dict[int, dict[Node, Usage]] = field(default_factory=dict)
     # node -> measure -> number
-    external: dict[Hashable, dict[str, Shown]] = field(default_factory=dict)
+    external: dict[Node, dict[str, Shown]] = field(default_factory=dict)
     # dimension -> Cronbach's alpha over every respondent of the round (None when not computable)
     alpha: dict[str, float | None] = field(default_factory=dict)
 
@@ -74,18 +76,16 @@ class ReleasedRound:
         return None if shown is None else shown.mean
 
 
-def rollup(
-    parents: Mapping[Hashable, Hashable | None], teams: Mapping[Hashable, Sums]
-) -> dict[Hashable, Sums]:
+def rollup(parents: Mapping[Node, Node | None], teams: Mapping[Node, Sums]) -> dict[Node, Sums]:
     """Each team's sums, and their sums at every group above it and at `TOTAL`."""
-    below: dict[Hashable, list[Sums]] = {}
+    below: dict[Node, list[Sums]] = {}
     for team, sums in teams.items():
         node = team
         while node is not None:
             below.setdefault(node, []).append(sums)
             node = parents.get(node)
         below.setdefault(TOTAL, []).append(sums)
-    return {node: pooled(parts) for node, parts in below.items()}
+    return {node: reduce(operator.add, parts) for node, parts in below.items()}
 
 
 def _shown(sums: Sums | None, k: int) -> Shown:
@@ -93,18 +93,18 @@ def _shown(sums: Sums | None, k: int) -> Shown:
 
 
 def release_tree(
-    parents: Mapping[Hashable, Hashable | None],
-    teams: Mapping[Hashable, Sums],
+    parents: Mapping[Node, Node | None],
+    teams: Mapping[Node, Sums],
     k: int,
-    hide: Collection[Hashable] = (),
-) -> dict:
+    hide: Collection[Node] = (),
+) -> dict[Node, Shown]:
     """Each team's sums, their roll-ups to every group above and to `TOTAL`, as `Shown` numbers: suppressed
     where fewer than k respondents are behind one, and where a suppressed one could otherwise be derived.
 
     A team with nothing behind it (n 0) is listed, suppressed, so that its absence tells nothing. `hide`: nodes
     to suppress besides, those another tree suppresses whose numbers are this tree's n (each score's n is the
     usage tree's used count): shown in one tree, they would undo the other's complementary suppression."""
-    sizes = {team: sums.n for team, sums in teams.items() if sums.n > 0}
+    sizes: dict[Node, int] = {team: sums.n for team, sums in teams.items() if sums.n > 0}
     hidden = hidden_counts(parents, sizes, k) | set(hide)
     return {
         node: SUPPRESSED if node in hidden else _shown(sums, k)
@@ -112,18 +112,23 @@ def release_tree(
     }
 
 
-def _release_customers(parents, sums: RoundSums, k: int) -> dict[Hashable, dict[str, Shown]]:
+def _release_customers(
+    parents: Mapping[Node, Node | None], sums: RoundSums, k: int
+) -> dict[Node, dict[str, Shown]]:
     """Customers' numbers per node and measure. Imported figures are public (HR and the API see them as
     imported), so only the survey answers need the gate: a node shows its figures plus its survey answers when
     those pass the gate on their own, and figures alone otherwise; never a sum from which a hidden group of
     survey answers could be worked out by subtracting a figure."""
     measures = sorted({m for cell in [*sums.external.values(), *sums.imported.values()] for m in cell})
-    released: dict[Hashable, dict[str, Shown]] = {}
+    released: dict[Node, dict[str, Shown]] = {}
     for measure in measures:
-        survey = {t: m[measure] for t, m in sums.external.items() if measure in m and m[measure].n > 0}
+        survey: dict[Node, Sums] = {
+            t: m[measure] for t, m in sums.external.items() if measure in m and m[measure].n > 0
+        }
         gate = release_tree(parents, survey, k)
         survey_sums = rollup(parents, survey)
-        imported = rollup(parents, {t: m[measure] for t, m in sums.imported.items() if measure in m})
+        figures: dict[Node, Sums] = {t: m[measure] for t, m in sums.imported.items() if measure in m}
+        imported = rollup(parents, figures)
         for node in set(gate) | set(imported):
             parts = [imported[node]] if node in imported else []
             if node in gate and not gate[node].suppressed:
@@ -132,8 +137,14 @@ def _release_customers(parents, sums: RoundSums, k: int) -> dict[Hashable, dict[
     return released
 
 
-def _release_measures(parents, cells: Mapping[Hashable, Mapping[str, Sums]], measures, k, hide=()) -> dict:
-    released: dict[Hashable, dict[str, Shown]] = {}
+def _release_measures(
+    parents: Mapping[Node, Node | None],
+    cells: Mapping[Node, Mapping[str, Sums]],
+    measures: Sequence[str],
+    k: int,
+    hide: Collection[Node] = (),
+) -> dict[Node, dict[str, Shown]]:
+    released: dict[Node, dict[str, Shown]] = {}
     for measure in measures:
         tree = release_tree(parents, {t: m[measure] for t, m in cells.items() if measure in m}, k, hide)
         for node, shown in tree.items():
@@ -143,34 +154,35 @@ def _release_measures(parents, cells: Mapping[Hashable, Mapping[str, Sums]], mea
 
 def release_round(
     sums: RoundSums,
-    parents: Mapping[Hashable, Hashable | None],
+    parents: Mapping[Node, Node | None],
     k: int,
-    invited: Mapping[Hashable, int] | None = None,
-    functions: Collection[Hashable] = (),
+    invited: Mapping[Node, int] | None = None,
+    functions: Collection[int] = (),
 ) -> ReleasedRound:
     """Pass a round's sums through the gate. `parents` maps each team and group to the group above (None at
     the top); `k` is the minimum group size (at least 3: enforced by the settings); `invited`: the round's
     invitees per team, whose answered counts the response rates show (`participation.hidden_participation`);
     `functions`: the round's support functions, listed even if nobody answered."""
     released = ReleasedRound(sums.round_id, k)
-    functions = sorted({f for f, _ in sums.internal} | {f for f, _ in sums.usage} | set(functions))
+    every = sorted({f for f, _ in sums.internal} | {f for f, _ in sums.usage} | set(functions))
     # The usage trees' n (everyone answers about every function) are the response rates' answered counts: they
     # suppress what the response rates hide, and list every team invited (nobody answered: suppressed too).
     rates_hidden = hidden_counts(parents, invited, k) if invited else set()
-    for function in functions:
-        usage = {team: (0, 0) for team in invited or ()}
+    for function in every:
+        usage: dict[Node, tuple[int, int]] = dict.fromkeys(invited or (), (0, 0))
         usage |= {team: counts for (f, team), counts in sums.usage.items() if f == function}
         answered = release_tree(
             parents, {t: Sums(a, u, None) for t, (a, u) in usage.items()}, k, rates_hidden
         )
-        released.usage[function] = {
-            node: Usage(None, None) if shown.suppressed else Usage(shown.n, round(shown.mean * shown.n))
-            for node, shown in answered.items()
-        }
+        released.usage[function] = {node: _usage(shown) for node, shown in answered.items()}
         # Every score's n is the usage tree's used count: the scores suppress what the usage suppresses, and
         # list every team it lists (nobody used the function: an empty cell, suppressed like the others).
-        cells = {team: m for (f, team), m in sums.internal.items() if f == function}
-        cells = {team: cells.get(team, _NOBODY) for team in usage.keys() | cells.keys()}
+        rated: dict[Node, dict[str, Sums]] = {
+            team: m for (f, team), m in sums.internal.items() if f == function
+        }
+        cells: dict[Node, Mapping[str, Sums]] = {
+            team: rated.get(team, _NOBODY) for team in usage.keys() | rated.keys()
+        }
         hidden = {node for node, shown in answered.items() if shown.suppressed}
         released.internal[function] = _release_measures(parents, cells, INTERNAL_MEASURES, k, hidden)
     released.external = _release_customers(parents, sums, k)
@@ -178,30 +190,44 @@ def release_round(
     respondents = max(
         (
             sum(answered for (f, _), (answered, _) in sums.usage.items() if f == function)
-            for function in functions
+            for function in every
         ),
         default=0,
     )
-    for dimension, scale in sums.scales.items():
-        if respondents < k:
-            continue
-        variances = [variance_from_sums(item.n, item.total, item.squares) for item in scale.items]
-        total = variance_from_sums(scale.totals.n, scale.totals.total, scale.totals.squares)
-        usable = total is not None and all(v is not None for v in variances)
-        released.alpha[dimension] = cronbach_alpha(variances, total) if usable else None
+    if respondents >= k:
+        released.alpha = {dimension: _alpha(scale) for dimension, scale in sums.scales.items()}
     return released
+
+
+def _usage(answered: Shown) -> Usage:
+    """A usage count from its tree's released number: n answered, of whom the mean's share used the function."""
+    if answered.n is None or answered.mean is None:
+        return Usage(None, None)
+    return Usage(answered.n, round(answered.mean * answered.n))
+
+
+def _alpha(scale: ScaleSums) -> float | None:
+    """Cronbach's alpha of a scale from its sums; None when a variance is not known."""
+    variances = [_variance(item) for item in scale.items]
+    total = _variance(scale.totals)
+    known = [v for v in variances if v is not None]
+    return cronbach_alpha(known, total) if total is not None and len(known) == len(variances) else None
+
+
+def _variance(sums: Sums) -> float | None:
+    return None if sums.squares is None else variance_from_sums(sums.n, sums.total, sums.squares)
 
 
 @dataclass(frozen=True)
 class CommentGroup:
     """Comments shown together: under a team's name, or pooled with no team named (`team` None)."""
 
-    team: Hashable | None
+    team: Node | None
     comments: tuple[str, ...]
 
 
 def release_comments(
-    comments: list[tuple[Hashable, str]], threshold: int, rng: random.Random
+    comments: list[tuple[Node, str]], threshold: int, rng: random.Random
 ) -> list[CommentGroup]:
     """The comments that may be shown, grouped and shuffled (arrival order can identify).
 
@@ -211,7 +237,7 @@ def release_comments(
     """
     if len(comments) < threshold:
         return []
-    by_team: dict[Hashable, list[str]] = {}
+    by_team: dict[Node, list[str]] = {}
     for team, text in comments:
         by_team.setdefault(team, []).append(text)
     named = sorted(

@@ -1,4 +1,4 @@
-"""The statistics of the linkage analysis (domain.md, "Linkage analysis") as pure functions of numpy arrays.
+"""The statistics of the linkage analysis (docs/measurement.md) as pure functions of numpy arrays.
 
 Teams are the unit of analysis and NaN marks a missing value (a suppressed cell, or one not measured). All
 randomness comes from the `numpy.random.Generator` passed in, so that a run can be repeated exactly. Bootstrap and
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MIN_TEAMS = 8  # below this many teams with data: "not enough data", no numbers
 RESAMPLES = 2000  # default bootstrap/permutation resamples
@@ -79,7 +80,11 @@ class DriverWeights:
 
 
 def spearman_test(
-    x, y, rng: np.random.Generator, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+    x: ArrayLike,
+    y: ArrayLike,
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
 ) -> Correlation:
     """Spearman's rho of x and y over the teams where both are finite (ties get average ranks, as in
     scipy.stats.spearmanr), a percentile bootstrap interval over teams resampled with replacement, and the
@@ -129,10 +134,13 @@ def _resampled_spearman(x: np.ndarray, y: np.ndarray, y_order: np.ndarray, count
     x_squares = np.einsum("bi,bi,bi->b", counts, bx, bx)
     y_squares = np.einsum("bi,bi,bi->b", y_counts, by, by)
     squares = x_squares * y_squares.astype(float)  # as integers, the product could overflow
-    return np.divide(numerator, np.sqrt(squares), out=np.full(len(counts), np.nan), where=squares > 0)
+    rho: np.ndarray = np.divide(
+        numerator, np.sqrt(squares), out=np.full(len(counts), np.nan), where=squares > 0
+    )
+    return rho
 
 
-def benjamini_hochberg(p) -> np.ndarray:
+def benjamini_hochberg(p: ArrayLike) -> np.ndarray:
     """Benjamini-Hochberg q-values (adjusted p, monotone in p, capped at 1), as statsmodels' multipletests with
     method="fdr_bh". NaN entries stay NaN and do not count among the tests."""
     p = np.asarray(p, dtype=float)
@@ -153,7 +161,7 @@ def benjamini_hochberg(p) -> np.ndarray:
     return q
 
 
-def robust_drop(current, history) -> np.ndarray:
+def robust_drop(current: ArrayLike, history: ArrayLike) -> np.ndarray:
     """Robust z-score across teams of each team's change against its own history.
 
     current has one value per team; history has one row per earlier round (possibly none). A team's change d is
@@ -185,8 +193,8 @@ def robust_drop(current, history) -> np.ndarray:
 
 
 def change_test(
-    z,
-    outcome_change,
+    z: ArrayLike,
+    outcome_change: ArrayLike,
     rng: np.random.Generator,
     threshold: float = -2.0,
     resamples: int = RESAMPLES,
@@ -230,7 +238,10 @@ def _resampled_effect(
 ) -> np.ndarray:
     """The difference of means of the two groups, each resampled with replacement, in each of resamples."""
     resampled_hit = hit[rng.integers(0, len(hit), (resamples, len(hit)))].mean(axis=1)
-    return resampled_hit - rest[rng.integers(0, len(rest), (resamples, len(rest)))].mean(axis=1)
+    effects: np.ndarray = resampled_hit - rest[rng.integers(0, len(rest), (resamples, len(rest)))].mean(
+        axis=1
+    )
+    return effects
 
 
 def _permuted_effect(values: np.ndarray, k: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
@@ -239,11 +250,16 @@ def _permuted_effect(values: np.ndarray, k: int, rng: np.random.Generator, resam
     # Draw the smaller of the two groups; the other group is the remaining teams.
     drawn = values[_random_subsets(rng, n, min(k, n - k), resamples)].sum(axis=1)
     chosen = drawn if k <= n - k else total - drawn
-    return chosen / k - (total - chosen) / (n - k)
+    effects: np.ndarray = chosen / k - (total - chosen) / (n - k)
+    return effects
 
 
 def relative_weights(
-    X, y, rng: np.random.Generator, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+    X: ArrayLike,
+    y: ArrayLike,
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
 ) -> DriverWeights:
     """Johnson's (2000) relative weights of the columns of X (teams x predictors) for y, with percentile bootstrap
     intervals over teams resampled with replacement.
@@ -273,7 +289,7 @@ def relative_weights(
     )
 
 
-def shapley_r2(X, y) -> np.ndarray:
+def shapley_r2(X: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Exact Shapley decomposition of the OLS R^2 of y on the columns of X (with intercept): each column's average
     gain in R^2 when added to a regression on the others, over all orders. Sums to R^2.
 
@@ -306,7 +322,7 @@ def shapley_r2(X, y) -> np.ndarray:
     return shares
 
 
-def ols_slope(x, y) -> float | None:
+def ols_slope(x: ArrayLike, y: ArrayLike) -> float | None:
     """Least-squares slope of y on x over the finite pairs; None with fewer than 3 pairs or x constant."""
     x, y = _finite_pairs(x, y)
     if len(x) < 3 or np.ptp(x) == 0:
@@ -352,7 +368,7 @@ def _check_resampling(resamples: int, confidence: float) -> None:
         raise ValueError("confidence must lie strictly between 0 and 1")
 
 
-def _finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError("x and y must be 1-d arrays of the same length")
@@ -360,7 +376,7 @@ def _finite_pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-def _complete_rows(X, y) -> tuple[np.ndarray, np.ndarray]:
+def _complete_rows(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
@@ -396,7 +412,7 @@ def _permutations(rng: np.random.Generator, n: int, resamples: int) -> np.ndarra
     index = dtype((1 << bits) - 1)
     keys = rng.integers(0, np.iinfo(dtype).max, size=(resamples, n), dtype=dtype, endpoint=True)
     keys &= ~index
-    keys |= np.arange(n, dtype=dtype)
+    np.bitwise_or(keys, np.arange(n, dtype=dtype), out=keys)
     keys.sort(axis=1)
     # Keys whose random bits tie would be ordered by index rather than at random: such rows are drawn again (for
     # 100 teams, about one row in 7000).
@@ -459,7 +475,10 @@ def _standardise(data: np.ndarray) -> np.ndarray:
     sums in each resample do not lose precision to large means."""
     centred = data - data.mean(axis=0)
     sd = centred.std(axis=0)
-    return np.divide(centred, sd, out=np.zeros_like(centred), where=(sd > 0) & (np.ptp(data, axis=0) > 0))
+    scaled: np.ndarray = np.divide(
+        centred, sd, out=np.zeros_like(centred), where=(sd > 0) & (np.ptp(data, axis=0) > 0)
+    )
+    return scaled
 
 
 def _correlations(counts: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -493,7 +512,8 @@ def _johnson(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
     transposed = np.swapaxes(vectors, -1, -2)
     loadings = (vectors * root[..., None, :]) @ transposed  # the symmetric square root of rxx
     beta = vectors @ (inverse_root * (transposed @ rxy[..., None])[..., 0])[..., None]  # rxx^(-1/2) rxy
-    return (loadings**2 @ beta**2)[..., 0]
+    weights: np.ndarray = (loadings**2 @ beta**2)[..., 0]
+    return weights
 
 
 def _weights_in_resamples(counts: np.ndarray, data: np.ndarray) -> np.ndarray:

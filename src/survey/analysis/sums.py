@@ -6,6 +6,8 @@ Pure (no web, no database): `aggregation` fills these from SQL, the release gate
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, NPS, Metric
@@ -32,11 +34,12 @@ class Sums:
         """The sample standard deviation (n - 1)."""
         if self.squares is None or self.n < 2:
             return None
-        return max(0.0, (self.squares - self.total**2 / self.n) / (self.n - 1)) ** 0.5
+        return math.sqrt(max(0.0, (self.squares - self.total**2 / self.n) / (self.n - 1)))
 
 
-def pooled(parts) -> Sums | None:
-    result = None
+def pooled(parts: Iterable[Sums]) -> Sums | None:
+    """The sums of all the parts together; None when there are none."""
+    result: Sums | None = None
     for part in parts:
         result = part if result is None else result + part
     return result
@@ -69,34 +72,37 @@ class RoundSums:
     scales: dict[str, ScaleSums] = field(default_factory=dict)
 
 
-def figure_sums(metric: str, n: int, mean, score, distribution) -> dict[str, Sums]:
+def figure_sums(
+    metric: str, n: int, mean: float | None, score: float | None, distribution: Mapping[str, int] | None
+) -> dict[str, Sums]:
     """The sums an imported figure stands for, per measure: exact where the figure allows (a distribution gives
     everything; a CSAT% gives its squares too, since each customer counts 0 or 100)."""
     counts = {int(point): count for point, count in (distribution or {}).items()}
+    if counts:
+        return {
+            measure: _from_distribution(n, counts, value_of)
+            for measure, value_of in _CUSTOMER_VALUES[Metric(metric)].items()
+        }
     sums: dict[str, Sums] = {}
-
-    def from_distribution(score_of) -> Sums:
-        total = sum(score_of(point) * count for point, count in counts.items())
-        squares = sum(score_of(point) ** 2 * count for point, count in counts.items())
-        return Sums(n, float(total), float(squares))
-
-    if metric == Metric.CSAT:
-        if counts:
-            sums[CSAT_MEAN] = from_distribution(lambda p: p)
-            sums[CSAT_PCT] = from_distribution(lambda p: 100.0 if p >= 4 else 0.0)
-        else:
-            if mean is not None:
-                sums[CSAT_MEAN] = Sums(n, mean * n, None)
-            if score is not None:
-                sums[CSAT_PCT] = Sums(n, score * n, 100.0 * score * n)
-    elif metric == Metric.NPS:
-        if counts:
-            sums[NPS] = from_distribution(lambda p: 100.0 if p >= 9 else -100.0 if p <= 6 else 0.0)
-        elif score is not None:
-            sums[NPS] = Sums(n, score * n, None)
-    elif metric == Metric.CES:
-        if counts:
-            sums[CES] = from_distribution(lambda p: p)
-        elif mean is not None:
-            sums[CES] = Sums(n, mean * n, None)
+    if metric == Metric.CSAT and score is not None:
+        sums[CSAT_PCT] = Sums(n, score * n, 100.0 * score * n)
+    if metric == Metric.NPS and score is not None:
+        sums[NPS] = Sums(n, score * n, None)
+    if metric in (Metric.CSAT, Metric.CES) and mean is not None:
+        sums[CSAT_MEAN if metric == Metric.CSAT else CES] = Sums(n, mean * n, None)
     return sums
+
+
+def _from_distribution(n: int, counts: Mapping[int, int], value_of: Callable[[int], float]) -> Sums:
+    total = sum(value_of(point) * count for point, count in counts.items())
+    squares = sum(value_of(point) ** 2 * count for point, count in counts.items())
+    return Sums(n, float(total), float(squares))
+
+
+# What one customer's answer counts for in each measure an imported figure feeds: CSAT% 100 for a 4 or 5 (else 0),
+# NPS 100 for a promoter (9-10), -100 for a detractor (0-6), the answer itself in a mean.
+_CUSTOMER_VALUES: dict[Metric, dict[str, Callable[[int], float]]] = {
+    Metric.CSAT: {CSAT_MEAN: float, CSAT_PCT: lambda p: 100.0 if p >= 4 else 0.0},
+    Metric.NPS: {NPS: lambda p: 100.0 if p >= 9 else -100.0 if p <= 6 else 0.0},
+    Metric.CES: {CES: float},
+}

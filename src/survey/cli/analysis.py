@@ -65,7 +65,11 @@ def simulate(
                     f"{db.safe_url} already holds an organisation: simulate into an empty database"
                 )
         shape = OrgShape(
-            functions=functions, teams=teams, staff_per_team=staff, customers_per_team=customers, rounds=rounds
+            functions=functions,
+            teams=teams,
+            staff_per_team=staff,
+            customers_per_team=customers,
+            rounds=rounds,
         )
         sim = simulate_into(
             db,

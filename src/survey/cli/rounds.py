@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import sys
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -15,7 +15,7 @@ from survey.errors import Refused
 
 
 def _utc_day(day: datetime) -> datetime:
-    return datetime.combine(day.date(), time(0, 0), timezone.utc)
+    return datetime.combine(day.date(), time(0, 0), UTC)
 
 
 @click.group("round")

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -67,7 +67,7 @@ def _parse_now(value: str | None) -> datetime | None:
         raise CliError(
             f"--now: expected an ISO 8601 time such as 2027-01-04T09:00:00+00:00, got {value!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @click.group("schedule")
@@ -106,7 +106,7 @@ def schedule_create(name: str, units: tuple[str, ...], **fields: str | None) -> 
     days, reminders on days 5 and 10, in UTC: give --timezone)."""
     from survey.rounds.scheduler import create_schedule
 
-    given = {f: v for f, v in fields.items() if v is not None}
+    given: dict[str, Any] = {f: v for f, v in fields.items() if v is not None}
     with database() as db, db.session() as session, _named_by_option():
         _echo_schedule(create_schedule(session, name, units=units, **given), "created")
 
@@ -122,7 +122,7 @@ def schedule_update(
     """Change SCHEDULE (id or name). Rounds it created that have not opened yet are planned again."""
     from survey.rounds.scheduler import update_schedule
 
-    given = {f: v for f, v in fields.items() if v is not None}
+    given: dict[str, Any] = {f: v for f, v in fields.items() if v is not None}
     with database() as db, db.session() as session, _named_by_option():
         info = update_schedule(session, schedule_ref, name=name, active=active, units=units or None, **given)
         _echo_schedule(info, "updated")

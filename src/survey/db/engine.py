@@ -158,7 +158,7 @@ class Database:
                 for statement in _RESTAMP_ROUND:
                     connection.execute(text(statement), {"round_id": round_id})
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            if self.is_sqlite:
+            if self._write_lock is not None:  # SQLite
                 with self._write_lock:
                     connection.exec_driver_sql("VACUUM")
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -226,7 +226,7 @@ class GroupCommit:
             while self._pending:
                 tickets, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 outcomes = await loop.run_in_executor(None, self._commit, [(b, i) for b, i, _ in tickets])
-                for (_, _, future), (value, error) in zip(tickets, outcomes):
+                for (_, _, future), (value, error) in zip(tickets, outcomes, strict=True):
                     if future.done():  # its request went away
                         continue
                     if error is None:

@@ -8,7 +8,7 @@ neither a column nor the storage order can tell who answered or when (see docs i
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -43,10 +43,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware one")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect):
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class SurveyKind(StrEnum):
@@ -65,7 +65,7 @@ class RoundStatus(StrEnum):
 
 
 class Unit(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     code: str = Field(unique=True, max_length=40)
     name: str = Field(max_length=200)
     kind: UnitKind = Field(sa_type=String(20))
@@ -76,7 +76,7 @@ class Unit(SQLModel, table=True):
 
 
 class Employee(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     email: str = Field(unique=True, max_length=320)
     name: str = Field(max_length=200)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -91,7 +91,7 @@ class Instrument(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("kind", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     kind: SurveyKind = Field(sa_type=String(20))
     version: int
     title: str = Field(max_length=200)
@@ -101,7 +101,7 @@ class Instrument(SQLModel, table=True):
 class Item(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("instrument_id", "code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     instrument_id: int = Field(foreign_key="instrument.id", index=True)
     position: int
     code: str = Field(max_length=20)
@@ -122,7 +122,7 @@ class Item(SQLModel, table=True):
 class Round(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("schedule_id", "period"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     name: str = Field(unique=True, max_length=80)
     # Rounds a schedule creates: which schedule, and which of its periods (e.g. "2027-01"), made at most once.
     schedule_id: int | None = Field(default=None, foreign_key="schedule.id", index=True)
@@ -146,7 +146,7 @@ class Invitation(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("round_id", "employee_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     round_id: int = Field(foreign_key="round.id", index=True)
     employee_id: int = Field(foreign_key="employee.id", index=True)
     # The employee's team when invited: their answers count for it.
@@ -214,7 +214,7 @@ class CustomerFormKey(SQLModel, table=True):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Role(StrEnum):
@@ -226,7 +226,7 @@ class Role(StrEnum):
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     email: str = Field(unique=True, max_length=320)  # stored lower-case
     name: str = Field(max_length=200)
     role: Role = Field(sa_type=String(20))
@@ -262,7 +262,7 @@ class LoginFailure(SQLModel, table=True):
 
     __tablename__ = "login_failure"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     account: str = Field(max_length=320, index=True)
     client: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -273,7 +273,7 @@ class PasswordReset(SQLModel, table=True):
 
     __tablename__ = "password_reset"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     user_id: int = Field(foreign_key="user_account.id", index=True)
     token_hash: str | None = Field(default=None, unique=True, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -286,7 +286,7 @@ class ApiToken(SQLModel, table=True):
 
     __tablename__ = "api_token"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     name: str = Field(max_length=100)
     token_hash: str = Field(unique=True, max_length=64)
     scopes: str = Field(max_length=500)  # space-separated, e.g. "roster:read rounds:write"
@@ -303,7 +303,7 @@ class Schedule(SQLModel, table=True):
     """A recurring plan of rounds, e.g. quarterly: opens the first Monday of Jan, Apr, Jul and Oct at 09:00 in the
     organisation's time zone, stays open 14 days, reminds on days 5 and 10."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     name: str = Field(unique=True, max_length=80)
     active: bool = True
     months: str = Field(default="1,4,7,10", max_length=40)  # months that open a round
@@ -339,7 +339,7 @@ class RoundAction(SQLModel, table=True):
     __tablename__ = "round_action"
     __table_args__ = (UniqueConstraint("round_id", "kind", "due_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     round_id: int = Field(foreign_key="round.id", index=True)
     kind: ActionKind = Field(sa_type=String(20))
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -371,7 +371,7 @@ class OutboxMessage(SQLModel, table=True):
     # One mail per person per round action: a race or a crash cannot queue a second.
     __table_args__ = (UniqueConstraint("invitation_id", "action_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     kind: MailKind = Field(sa_type=String(20))
     recipient: str = Field(max_length=320)
     invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
@@ -395,7 +395,7 @@ class ExternalFigure(SQLModel, table=True):
     __tablename__ = "external_figure"
     __table_args__ = (UniqueConstraint("round_id", "team_id", "metric"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     round_id: int = Field(foreign_key="round.id", index=True)
     team_id: int = Field(foreign_key="unit.id")
     metric: Metric = Field(sa_type=String(10))
@@ -412,7 +412,7 @@ class ImportRun(SQLModel, table=True):
 
     __tablename__ = "import_run"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     kind: str = Field(max_length=20)  # roster | external
     source: str = Field(max_length=200)
     actor: str = Field(max_length=320)  # a user's e-mail, "api token <name>" or "command line"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,23 +155,23 @@ def simulate_into(
         teams = [session.get(Unit, i) for i in team_ids]
     progress(f"Simulating {shape.rounds} quarters of answers")
     drops = (
-        dict(internal_drop=internal_drop, customer_drop=customer_drop)
+        {"internal_drop": internal_drop, "customer_drop": customer_drop}
         if planted
-        else dict(internal_drop=0.0, customer_drop=0.0)
+        else {"internal_drop": 0.0, "customer_drop": 0.0}
     )
     simulated = simulate_rounds(
         shape, [_spec(i) for i in internal_items], [_spec(i) for i in external_items], truth, rng, **drops
     )
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     quarters = quarter_names(now.date(), shape.rounds)
-    written = list(zip(quarters, simulated))
+    written = list(zip(quarters, simulated, strict=True))
     if leave_last_open:
         written = written[:-1]
     for (name, monday), answers in written:
         progress(
             f"Round {name}: {len(answers.internal)} employee and {len(answers.external)} customer answers"
         )
-        opens = datetime.combine(monday, datetime.min.time(), timezone.utc) + timedelta(hours=7)
+        opens = datetime.combine(monday, datetime.min.time(), UTC) + timedelta(hours=7)
         _closed_round(db, name, opens, answers, function_ids, team_ids, internal_items, external_items)
     return Simulated(
         shape,
@@ -200,7 +200,7 @@ def build_demo(
     upgrade(url)
     db = Database(url)
     shape = OrgShape(rounds=5, customers_per_team=150)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         # The story plays out in the closed rounds; the last round is open.
         sim = simulate_into(
@@ -329,13 +329,15 @@ def _spec(item: Item) -> ItemSpec:
 
 def _reviews(answer_set, functions, internal_items) -> list[Review]:
     reviews = []
-    for function_id, review in zip(functions, answer_set.reviews):
+    for function_id, review in zip(functions, answer_set.reviews, strict=True):
         if review is None:
             reviews.append(Review(function_id, used=False))
         else:
             values, comment = review
             reviews.append(
-                Review(function_id, True, {i.id: v for i, v in zip(internal_items, values)}, comment)
+                Review(
+                    function_id, True, {i.id: v for i, v in zip(internal_items, values, strict=True)}, comment
+                )
             )
     return reviews
 
@@ -355,14 +357,14 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
             index = index_of[team_id]
             seen[team_id] = seen.get(team_id, 0) + 1
             invitations.append(
-                dict(
-                    round_id=round_id,
-                    employee_id=employee_id,
-                    team_id=team_id,
-                    token_hash=token_hash(new_token()),  # links of past rounds were sent and are long gone
-                    session_hash=None,
-                    answered=seen[team_id] <= respondents[index],
-                )
+                {
+                    "round_id": round_id,
+                    "employee_id": employee_id,
+                    "team_id": team_id,
+                    "token_hash": token_hash(new_token()),  # links of past rounds were sent and are long gone
+                    "session_hash": None,
+                    "answered": seen[team_id] <= respondents[index],
+                }
             )
         connection.execute(insert(Invitation.__table__), invitations)
         store_internal(
@@ -421,7 +423,7 @@ def _external(round_id, teams, answer_sets, external_items):
         external_rows(
             round_id,
             teams[a.team],
-            CustomerAnswers({i.id: v for i, v in zip(external_items, a.values)}, None),
+            CustomerAnswers({i.id: v for i, v in zip(external_items, a.values, strict=True)}, None),
         )
         for a in answer_sets
     ]
@@ -453,9 +455,7 @@ def render_demo_reports(
             if len(done) % 10 == 0 or len(done) == len(refs):
                 progress(f"Rendered {len(done)} of {len(refs)} reports of {a_round.name}")
 
-        render_round(
-            db, a_round.id, Settings(database_url=url), folder, refs, progress=step, keep_keys=True
-        )
+        render_round(db, a_round.id, Settings(database_url=url), folder, refs, progress=step, keep_keys=True)
         return folder
     finally:
         db.dispose()

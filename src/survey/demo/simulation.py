@@ -10,6 +10,7 @@ Pure: numpy only. The demo and the tests use it; so will the analytics validatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,7 +108,7 @@ def make_organisation(shape: OrgShape, rng: np.random.Generator) -> Organisation
     towns = list(rng.permutation(TOWNS))
     teams = [(f"{towns[t % len(towns)]} store", t % shape.regions) for t in range(shape.teams)]
     staff, used = [], set()
-    for t in range(shape.teams):
+    for _ in range(shape.teams):
         people = []
         for _ in range(shape.staff_per_team):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -139,7 +140,7 @@ def plant(
     )
 
 
-def _scale_of(items: list[ItemSpec]):
+def _scale_of(items: list[ItemSpec]) -> Callable[[np.ndarray], np.ndarray]:
     """`_to_scale` for a vector holding one latent value per item, all items at once."""
     low = np.array([spec.scale_min for spec in items], dtype=float)
     high = np.array([spec.scale_max for spec in items], dtype=float)
@@ -148,7 +149,8 @@ def _scale_of(items: list[ItemSpec]):
     def to_scale(latent: np.ndarray) -> np.ndarray:
         value = low + (latent - 1.0) / 6.0 * (high - low)
         value = np.where(reverse, low + high - value, value)
-        return np.clip(np.rint(value), low, high).astype(int)
+        scaled: np.ndarray = np.clip(np.rint(value), low, high).astype(int)
+        return scaled
 
     return to_scale
 
@@ -194,14 +196,23 @@ def simulate_rounds(
     return rounds
 
 
-def _answers(shape, internal_items, external_items, internal_latent, customer_latent, usage, truth, rng):
+def _answers(
+    shape: OrgShape,
+    internal_items: list[ItemSpec],
+    external_items: list[ItemSpec],
+    internal_latent: np.ndarray,
+    customer_latent: np.ndarray,
+    usage: np.ndarray,
+    truth: Plant,
+    rng: np.random.Generator,
+) -> SimulatedRound:
     result = SimulatedRound()
     internal_scale = _scale_of(internal_items)
     for t in range(shape.teams):
         respondents = rng.binomial(shape.staff_per_team, shape.response_rate)
         for _ in range(respondents):
             mood = rng.normal(0, 0.4)  # some people rate everything a little higher or lower
-            reviews = []
+            reviews: list[tuple[list[int], str | None] | None] = []
             for f in range(shape.functions):
                 if rng.random() > usage[f]:
                     reviews.append(None)

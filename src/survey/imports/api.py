@@ -23,9 +23,9 @@ from sqlmodel import select
 from survey.db.engine import Database
 from survey.db.models import ExternalFigure, Round, Unit
 from survey.imports.figures import FiguresReport, import_external_figures
-from survey.imports.pages import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
 from survey.imports.roster import RosterReport, import_roster, read_roster_files
 from survey.imports.tabular import ImportFile
+from survey.imports.uploads import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
 from survey.vocabulary import Metric
 from survey.web.auth import ApiClient
 from survey.web.deps import DatabaseDep

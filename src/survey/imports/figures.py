@@ -16,8 +16,9 @@ A file (CSV or XLSX) has the columns `team, period, metric` and any of `n, mean,
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import JSON, Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -25,7 +26,15 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.db.engine import Database
 from survey.db.models import ExternalFigure, ImportRun, Round, Unit, utc_now
-from survey.imports.tabular import ImportFile, ImportProblem, check_columns, in_reading_order, read_table
+from survey.imports.tabular import (
+    ImportFile,
+    ImportProblem,
+    Table,
+    check_columns,
+    in_reading_order,
+    read_table,
+)
+from survey.imports.tabular import Row as TableRow
 from survey.vocabulary import Metric, UnitKind
 
 FIGURE_COLUMNS = ("team", "period", "metric")
@@ -154,44 +163,15 @@ def read_figure(metric: Metric, cells: dict[str, str]) -> tuple[Figure | None, l
 
     Every problem of the row is found, not just the first."""
     problems: list[tuple[str, str]] = []
-    n = mean = score = None
-    counts = None
-    if cells.get("n"):
-        text = cells["n"]
-        if not (text.isascii() and text.isdigit() and len(text) <= 8 and 1 <= int(text) <= MAX_N):
-            problems.append(("n", f"n must be a whole number from 1 to {MAX_N:,}, not {cells['n'][:20]!r}"))
-        else:
-            n = int(cells["n"])
-    if cells.get("mean"):
-        low, high = SCALES[metric]
-        mean = parse_number(cells["mean"])
-        if mean is None or not low <= mean <= high:
-            scale = f"the {metric.upper()} scale"
-            problems.append(
-                ("mean", f"the mean is a number from {low} to {high} ({scale}), not {cells['mean'][:20]!r}")
-            )
-            mean = None
-    if cells.get("score"):
-        if metric not in SCORE_RANGES:
-            problems.append(("score", "CES has no score: give its mean or its distribution"))
-        else:
-            low, high = SCORE_RANGES[metric]
-            score = parse_number(cells["score"].removesuffix("%"))
-            if score is None or not low <= score <= high:
-                what = "CSAT% (share of 4 and 5)" if metric == Metric.CSAT else "NPS"
-                problems.append(
-                    ("score", f"{what} is a number from {low:g} to {high:g}, not {cells['score'][:20]!r}")
-                )
-                score = None
-    if cells.get("distribution"):
-        try:
-            counts = parse_distribution(cells["distribution"], metric)
-        except ValueError as error:
-            problems.append(("distribution", str(error)))
-    elif not any(cells.get(column) for column in ("mean", "score")):
-        problems.append(("", "give a mean, a score or a distribution"))
-    elif not cells.get("n") and any(cells.get(column) for column in ("mean", "score")):
-        problems.append(("n", "n (the number of answers) is needed with a mean or a score"))
+    n = _read_cell(cells, "n", _whole_number, problems)
+    mean = _read_cell(cells, "mean", lambda text: _mean(metric, text), problems)
+    score = _read_cell(cells, "score", lambda text: _score(metric, text), problems)
+    counts = _read_cell(cells, "distribution", lambda text: parse_distribution(text, metric), problems)
+    if not cells.get("distribution"):
+        if not any(cells.get(column) for column in ("mean", "score")):
+            problems.append(("", "give a mean, a score or a distribution"))
+        elif not cells.get("n"):
+            problems.append(("n", "n (the number of answers) is needed with a mean or a score"))
     if counts is not None:
         problems += _disagreements(metric, counts, n, mean, score)
     if problems:
@@ -207,6 +187,49 @@ def read_figure(metric: Metric, cells: dict[str, str]) -> tuple[Figure | None, l
         ),
         [],
     )
+
+
+T = TypeVar("T")
+
+
+def _read_cell(
+    cells: dict[str, str], column: str, read: Callable[[str], T], problems: list[tuple[str, str]]
+) -> T | None:
+    """A cell's value read by `read`, which raises ValueError saying what is wrong; None when the cell is empty
+    or wrong (and then the problem is added to `problems`)."""
+    if not cells.get(column):
+        return None
+    try:
+        return read(cells[column])
+    except ValueError as error:
+        problems.append((column, str(error)))
+        return None
+
+
+def _whole_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 8 and 1 <= int(text) <= MAX_N):
+        raise ValueError(f"n must be a whole number from 1 to {MAX_N:,}, not {text[:20]!r}")
+    return int(text)
+
+
+def _mean(metric: Metric, text: str) -> float:
+    low, high = SCALES[metric]
+    mean = parse_number(text)
+    if mean is None or not low <= mean <= high:
+        scale = f"the {metric.upper()} scale"
+        raise ValueError(f"the mean is a number from {low} to {high} ({scale}), not {text[:20]!r}")
+    return mean
+
+
+def _score(metric: Metric, text: str) -> float:
+    if metric not in SCORE_RANGES:
+        raise ValueError("CES has no score: give its mean or its distribution")
+    low, high = SCORE_RANGES[metric]
+    score = parse_number(text.removesuffix("%"))
+    if score is None or not low <= score <= high:
+        what = "CSAT% (share of 4 and 5)" if metric == Metric.CSAT else "NPS"
+        raise ValueError(f"{what} is a number from {low:g} to {high:g}, not {text[:20]!r}")
+    return score
 
 
 def _disagreements(
@@ -265,7 +288,7 @@ def import_external_figures(
                 code: (unit_id, kind)
                 for unit_id, code, kind in connection.execute(select(Unit.id, Unit.code, Unit.kind))
             }
-            rounds = dict(connection.execute(select(Round.name, Round.id)).all())
+            rounds: dict[str, int] = dict(connection.execute(select(Round.name, Round.id)).all())
             problems = read.problems + _reference_problems(read.references, teams, rounds)
             if problems:
                 return FiguresReport(names, in_reading_order(problems, names), dry_run=dry_run)
@@ -285,50 +308,55 @@ def _read_files(files: Sequence[ImportFile]) -> _Read:
         read.problems += problems
         if table is None:
             continue
-        header_problems = check_columns(table, FIGURE_COLUMNS, FIGURE_OPTIONAL_COLUMNS)
-        if not set(FIGURE_OPTIONAL_COLUMNS[1:]) & set(table.columns):
-            header_problems.append(
-                ImportProblem(
-                    file.name, table.header_line, "", "the header needs a mean, score or distribution column"
-                )
-            )
-        read.problems += header_problems
+        read.problems += _header_problems(file.name, table)
         if set(FIGURE_COLUMNS) - set(table.columns):
             continue  # every row would repeat the missing column
         for row in table.rows:
-            found: list[tuple[str, str]] = []
-            for column in FIGURE_COLUMNS:
-                if not row[column]:
-                    found.append((column, f"{column} is empty"))
-            metric = None
-            if row["metric"]:
-                try:
-                    metric = Metric(row["metric"].lower())
-                except ValueError:
-                    found.append(("metric", f"unknown metric {row['metric'][:20]!r}: use csat, nps or ces"))
-            figure = None
-            if metric is not None:
-                figure, figure_problems = read_figure(metric, row.cells)
-                found += figure_problems
-            key = (row["team"], row["period"], metric)
-            if row["team"] and row["period"] and metric is not None:
-                if key in first_line:
-                    found.append(
-                        (
-                            "",
-                            f"{row['team']} {row['period']} {metric} appears again"
-                            f" (first on {first_line[key]})",
-                        )
-                    )
-                else:
-                    first_line[key] = f"{file.name} line {row.line}" if len(files) > 1 else f"line {row.line}"
+            where = f"{file.name} line {row.line}" if len(files) > 1 else f"line {row.line}"
+            metric, figure, found = _read_row(row, where, first_line)
             read.references.append((file.name, row.line, row["team"], row["period"]))
             read.problems += [
                 ImportProblem(file.name, row.line, column, message) for column, message in found
             ]
-            if not found:
+            if not found and metric is not None and figure is not None:
                 read.rows.append(_Row(file.name, row.line, row["team"], row["period"], metric, figure))
     return read
+
+
+def _header_problems(name: str, table: Table) -> list[ImportProblem]:
+    problems = check_columns(table, FIGURE_COLUMNS, FIGURE_OPTIONAL_COLUMNS)
+    if not set(FIGURE_OPTIONAL_COLUMNS[1:]) & set(table.columns):
+        problems.append(
+            ImportProblem(
+                name, table.header_line, "", "the header needs a mean, score or distribution column"
+            )
+        )
+    return problems
+
+
+def _read_row(
+    row: TableRow, where: str, first_line: dict[tuple[str, str, Metric], str]
+) -> tuple[Metric | None, Figure | None, list[tuple[str, str]]]:
+    """A row's metric and figure, and its problems as (column, message); `first_line` remembers where each team,
+    round and metric was first given (`where`: this row), so a repeat is a problem."""
+    found = [(column, f"{column} is empty") for column in FIGURE_COLUMNS if not row[column]]
+    metric = figure = None
+    if row["metric"]:
+        try:
+            metric = Metric(row["metric"].lower())
+        except ValueError:
+            found.append(("metric", f"unknown metric {row['metric'][:20]!r}: use csat, nps or ces"))
+    if metric is not None:
+        figure, figure_problems = read_figure(metric, row.cells)
+        found += figure_problems
+        key = (row["team"], row["period"], metric)
+        if row["team"] and row["period"] and key in first_line:
+            found.append(
+                ("", f"{row['team']} {row['period']} {metric} appears again (first on {first_line[key]})")
+            )
+        elif row["team"] and row["period"]:
+            first_line[key] = where
+    return metric, figure, found
 
 
 def _reference_problems(
@@ -393,7 +421,7 @@ def _apply(
     now = utc_now()
     for row in rows:
         key = (rounds[row.period], teams[row.team][0], row.metric.value)
-        values = dict(zip(_FIGURE_VALUES, (*astuple(row.figure), row.file[:200], now)))
+        values = dict(zip(_FIGURE_VALUES, (*astuple(row.figure), row.file[:200], now), strict=True))
         if key not in stored:
             new.append({"round_id": key[0], "team_id": key[1], "metric": key[2], **values})
         elif stored[key][1] != row.figure:

@@ -474,7 +474,7 @@ def _problems_with_database(
                 problems.append(ImportProblem(roster.employees_file, employee.line, "unit_code", message))
     if roster.units_file and not roster.employees_file:
         listed = {u.code for u in roster.units}
-        staff = dict(
+        staff: dict[int, int] = dict(
             connection.execute(
                 select(Employee.unit_id, func.count()).where(Employee.active).group_by(Employee.unit_id)
             ).all()
@@ -594,7 +594,7 @@ def _apply_units(
                 for row in new
             ],
         )
-    id_of = dict(connection.execute(select(Unit.code, Unit.id)).all())
+    id_of: dict[str, int] = dict(connection.execute(select(Unit.code, Unit.id)).all())
     updates = changed + [row for row in new if row.parent_code]
     if updates:
         connection.execute(

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
 from typing import NamedTuple
@@ -50,7 +51,7 @@ class ImportProblem:
         where = self.file if self.line == 0 else f"{self.file}:{self.line}"
         return f"{where}: column {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -115,7 +116,7 @@ def read_table(file: ImportFile) -> tuple[Table | None, list[ImportProblem]]:
     problems += _header_problems(file.name, header_line, header, columns)
     rows = []
     for number, cells in numbered[1:]:
-        values = {}
+        values: dict[str, str] = {}
         for index, value in enumerate(cells):
             name = columns[index] if index < len(columns) else ""
             if name:
@@ -164,7 +165,7 @@ def check_columns(
 def _header_problems(file: str, line: int, header: list[str], columns: list[str]) -> list[ImportProblem]:
     problems = []
     seen = set()
-    for index, (written, column) in enumerate(zip(header, columns)):
+    for index, (written, column) in enumerate(zip(header, columns, strict=True)):
         if written and not column:
             problems.append(
                 ImportProblem(file, line, "", f"header cell {index + 1} ({written!r}) is not a column name")
@@ -177,7 +178,7 @@ def _header_problems(file: str, line: int, header: list[str], columns: list[str]
     return problems
 
 
-def _read_rows(file: ImportFile) -> tuple[list[tuple[int, list]], list[ImportProblem]]:
+def _read_rows(file: ImportFile) -> tuple[list[tuple[int, Sequence[object]]], list[ImportProblem]]:
     data = file.data
     if data.startswith(_ZIP_MAGIC):
         return _read_xlsx(file)
@@ -215,11 +216,11 @@ def _decode(file: ImportFile) -> tuple[str, ImportProblem | None]:
         )
 
 
-def _read_csv(file: ImportFile, text: str) -> tuple[list[tuple[int, list]], list[ImportProblem]]:
+def _read_csv(file: ImportFile, text: str) -> tuple[list[tuple[int, Sequence[object]]], list[ImportProblem]]:
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(DELIMITERS, key=first_line.count) if first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    rows = []
+    rows: list[tuple[int, Sequence[object]]] = []
     number = 0
     try:
         for number, cells in enumerate(reader, 1):
@@ -231,7 +232,7 @@ def _read_csv(file: ImportFile, text: str) -> tuple[list[tuple[int, list]], list
     return rows, []
 
 
-def _read_xlsx(file: ImportFile) -> tuple[list[tuple[int, list]], list[ImportProblem]]:
+def _read_xlsx(file: ImportFile) -> tuple[list[tuple[int, Sequence[object]]], list[ImportProblem]]:
     """The first sheet's rows. openpyxl reads untrusted archives in many ways that can fail, each with its own
     exception type, so any failure is reported as an unreadable workbook."""
     import openpyxl
@@ -247,7 +248,7 @@ def _read_xlsx(file: ImportFile) -> tuple[list[tuple[int, list]], list[ImportPro
             return [], [_whole(file, "is a workbook without sheets")]
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record wrong sheet sizes; read what is really there
-        rows = []
+        rows: list[tuple[int, Sequence[object]]] = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
             if number > MAX_ROWS:
                 return [], [_whole(file, f"has more than {MAX_ROWS:,} rows: split it")]
@@ -261,7 +262,7 @@ def _read_xlsx(file: ImportFile) -> tuple[list[tuple[int, list]], list[ImportPro
         workbook.close()
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """A cell as text. Spreadsheets hand numbers back as floats (120.0 for 120) and dates as datetimes."""
     if value is None:
         return ""

@@ -342,30 +342,41 @@ async def deliver_pending(
         for message_id in await asyncio.to_thread(_due, db, now, limit):
             if not await asyncio.to_thread(_claim, db, message_id, now):
                 continue  # another process is sending it
-            try:
-                prepared = await asyncio.to_thread(_prepare, db, settings, message_id, now)
-                if isinstance(prepared, str):
-                    report.failed += 1
-                    continue
-                await transport.send(prepared)
-            except DeliveryUnknown as error:
-                await asyncio.to_thread(_finish, db, message_id, MailState.UNCERTAIN, now, str(error))
-                report.uncertain += 1
-                report.errors.append(f"Mail {message_id}: {error}")
-            except Exception as error:  # noqa: BLE001 - any failure to send is retried, and shown to HR
-                reason = str(error) if isinstance(error, SendFailed) else _describe(error)
-                permanent = isinstance(error, SendFailed) and error.permanent
-                state = await asyncio.to_thread(_retry_later, db, message_id, now, reason, permanent)
-                report.retrying += state == MailState.RETRY
-                report.failed += state == MailState.FAILED
-                report.errors.append(f"Mail {message_id}: {reason}")
-                if isinstance(error, ServerUnavailable):
-                    break  # the rest would fail the same way: they wait for the next pass
-            else:
-                await asyncio.to_thread(_finish, db, message_id, MailState.SENT, now)
-                report.sent += 1
+            if not await _send_claimed(db, settings, transport, message_id, now, report):
+                break  # the server is unavailable: the rest would fail the same way, and wait for the next pass
     finally:
         await transport.close()
     return report
 
 
+async def _send_claimed(
+    db: Database,
+    settings: Settings,
+    transport: Transport,
+    message_id: int,
+    now: datetime,
+    report: DeliveryReport,
+) -> bool:
+    """Send one claimed message and record what became of it; False when the server could not be reached."""
+    try:
+        prepared = await asyncio.to_thread(_prepare, db, settings, message_id, now)
+        if isinstance(prepared, str):
+            report.failed += 1
+            return True
+        await transport.send(prepared)
+    except DeliveryUnknown as error:
+        await asyncio.to_thread(_finish, db, message_id, MailState.UNCERTAIN, now, str(error))
+        report.uncertain += 1
+        report.errors.append(f"Mail {message_id}: {error}")
+    except Exception as error:  # any failure to send is retried, and shown to HR
+        reason = str(error) if isinstance(error, SendFailed) else _describe(error)
+        permanent = isinstance(error, SendFailed) and error.permanent
+        state = await asyncio.to_thread(_retry_later, db, message_id, now, reason, permanent)
+        report.retrying += state == MailState.RETRY
+        report.failed += state == MailState.FAILED
+        report.errors.append(f"Mail {message_id}: {reason}")
+        return not isinstance(error, ServerUnavailable)
+    else:
+        await asyncio.to_thread(_finish, db, message_id, MailState.SENT, now)
+        report.sent += 1
+    return True

@@ -30,7 +30,7 @@ class EmployeeOut:
     active: bool
 
 
-# --- Units and employees -----------------------------------------------------------------------------------------------------
+# --- Units and employees ---------------------------------------------------------------------------------------
 
 
 @get("/units", opt={"scope": "roster:read"}, sync_to_thread=True)

@@ -97,7 +97,6 @@ def employees_page(request: Request, db: DatabaseDep) -> Template:
     )
 
 
-
 # --- Department heads and executives ---------------------------------------------------------------------------
 
 

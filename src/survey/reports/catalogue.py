@@ -87,12 +87,12 @@ def round_reports(session: Session, a_round: Round) -> list[ReportRef]:
             ReportRef(a_round.id, u.id, u.code, u.name, kind) for u in sorted(chosen, key=lambda u: u.code)
         ]
 
-    return (
-        [ReportRef(a_round.id, None, None, ORGANISATION_NAME, ORGANISATION)]
-        + refs([units[g] for g in groups if units[g].kind == UnitKind.GROUP], ORGANISATION)
-        + refs([u for u in taking_part if u.kind == UnitKind.SUPPORT], FUNCTION)
-        + refs([u for u in taking_part if u.kind == UnitKind.FRONT_LINE], TEAM)
-    )
+    return [
+        ReportRef(a_round.id, None, None, ORGANISATION_NAME, ORGANISATION),
+        *refs([units[g] for g in groups if units[g].kind == UnitKind.GROUP], ORGANISATION),
+        *refs([u for u in taking_part if u.kind == UnitKind.SUPPORT], FUNCTION),
+        *refs([u for u in taking_part if u.kind == UnitKind.FRONT_LINE], TEAM),
+    ]
 
 
 def reports_visible(a_round: Round, user: User) -> bool:

@@ -123,7 +123,7 @@ class Series:
         if not len(self.values) == len(self.ns) == len(hidden):
             raise ValueError(f"series {self.label!r}: values, ns and suppressed differ in length")
         _finite(*self.values)
-        for value, suppressed in zip(self.values, hidden):
+        for value, suppressed in zip(self.values, hidden, strict=True):
             _not_shown(suppressed, value)
 
 
@@ -198,7 +198,8 @@ def _fit(text: str, px: float, size: float = 10, bold: bool = False) -> str:
 def _wrap(text: str, px: float, size: float, lines: int) -> list[str]:
     """`text` in at most `lines` lines of `px`: broken between words, a word too long for a line hyphenated,
     the last line cut short if need be."""
-    out, words = [], _clean(text).split(" ")
+    out: list[str] = []
+    words = _clean(text).split(" ")
     while words and len(out) < lines - 1:
         line = ""
         while words and _width(f"{line} {words[0]}".strip(), size) <= px:
@@ -246,7 +247,7 @@ def _c(x: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _el(tag: str, content: str | None = None, **attrs: object) -> str:
+def _el(tag: str, content: str | None = None, /, **attrs: object) -> str:
     """An element: `stroke_width` is written stroke-width, numbers as coordinates; None leaves it out."""
     pairs = [
         f"{name.replace('_', '-')}={quoteattr(_c(v) if isinstance(v, (int, float)) else str(v))}"
@@ -257,19 +258,37 @@ def _el(tag: str, content: str | None = None, **attrs: object) -> str:
     return f"<{head}/>" if content is None else f"<{head}>{content}</{tag}>"
 
 
-def _text(x, y, text, size=10, anchor=None, fill=None, bold=False, italic=False, halo=False) -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    size: float = 10,
+    anchor: str | None = None,
+    fill: str | None = None,
+    bold: bool = False,
+    italic: bool = False,
+    halo: bool = False,
+) -> str:
     """A line of text with its baseline at `y`; with `halo`, on a white box that hides the lines behind it."""
     text, box = _clean(text), ""
     if halo:
         w = _width(text, size, bold) + 2
-        left = x - {"middle": w / 2, "end": w}.get(anchor, 0)
+        left = x - {"middle": w / 2, "end": w}.get(anchor or "start", 0)
         box = _el("rect", x=left - 1, y=y - 0.95 * size, width=w + 1, height=1.25 * size, fill="#fff")
     style = {"font_weight": "bold" if bold else None, "font_style": "italic" if italic else None}
     size_ = None if size == 10 else size
     return box + _el("text", escape(text), x=x, y=y, font_size=size_, text_anchor=anchor, fill=fill, **style)
 
 
-def _line(x1, y1, x2, y2, stroke=MUTED, width=1.0, dash=None) -> str:
+def _line(
+    x1: float,
+    y1: float,
+    x2: float,
+    y2: float,
+    stroke: str = MUTED,
+    width: float = 1.0,
+    dash: str | None = None,
+) -> str:
     # fill="none": WeasyPrint would fill the (empty) outline, and poppler paints that over what comes later
     attrs = {"fill": "none", "stroke": stroke, "stroke_width": width, "stroke_dasharray": dash}
     return _el("line", x1=x1, y1=y1, x2=x2, y2=y2, **attrs)
@@ -351,7 +370,8 @@ class _Chart:
     def __init__(self, title: str, width: int) -> None:
         if width < 240:
             raise ValueError(f"a chart needs a width of 240 px or more, not {width!r}")
-        self.title, self.width, self.parts, self.y = title, width, [], 2.0
+        self.title, self.width, self.y = title, width, 2.0
+        self.parts: list[str] = []
         if title:
             self.add(_text(0, 12, _fit(title, width, 11, True), 11, bold=True))
             self.y = 22.0
@@ -441,6 +461,55 @@ def heat_grid(
         if len(row.cells) != len(columns):
             raise ValueError(f"row {row.label!r} has {len(row.cells)} cells for {len(columns)} columns")
     texts = [[_grid_text(cell) for cell in row.cells] for row in rows]
+    layout = _grid_layout(columns, rows, texts, width_pt)
+    lines = [
+        (
+            _cut(_clean(row.label), layout.label_chars - 1).ljust(layout.label_chars)
+            + "".join(t.rjust(layout.cell_chars) for t in line),
+            row.emphasis,
+        )
+        for row, line in zip(rows, texts, strict=True)
+    ]
+    return Grid(
+        _grid_header(columns, layout),
+        lines,
+        _grid_shades(rows, len(columns), layout),
+        _grid_legend(rows, suppressed_note),
+        layout.font_pt,
+        layout.line_pt,
+        layout.width_pt,
+    )
+
+
+@dataclass(frozen=True)
+class _GridLayout:
+    """A grid's columns, in characters of a monospaced font, and the point size that fits them in the page."""
+
+    label_chars: int
+    cell_chars: int
+    columns: int
+    font_pt: float
+
+    @property
+    def line_pt(self) -> float:
+        return self.font_pt * GRID_LEADING
+
+    @property
+    def char_pt(self) -> float:
+        return self.font_pt * MONO_EM
+
+    @property
+    def chars(self) -> int:
+        return self.label_chars + self.cell_chars * self.columns
+
+    @property
+    def width_pt(self) -> float:
+        return self.chars * self.char_pt
+
+
+def _grid_layout(
+    columns: list[str], rows: list[HeatRow], texts: list[list[str]], width_pt: float
+) -> _GridLayout:
     cell_chars = 2 + max([len(t) for line in texts for t in line] + [len("suppressed"), 5])
     label_chars = min(28, max([len(_clean(row.label)) for row in rows] + [8]) + 1)
     # wide enough for the columns' longest words too, if that still fits at the largest size
@@ -450,67 +519,75 @@ def heat_grid(
         cell_chars = roomier
     chars = label_chars + cell_chars * len(columns)
     font_pt = next((size for size in GRID_SIZES if chars * size * MONO_EM <= width_pt), GRID_SIZES[-1])
-    line_pt, cw = font_pt * GRID_LEADING, font_pt * MONO_EM
-    heads = [_wrap_chars(column, cell_chars - 1, 3) for column in columns]
+    return _GridLayout(label_chars, cell_chars, len(columns), font_pt)
+
+
+def _grid_header(columns: list[str], layout: _GridLayout) -> list[str]:
+    """The columns' names, wrapped in up to three lines, set flush with the bottom line."""
+    heads = [_wrap_chars(column, layout.cell_chars - 1, 3) for column in columns]
     depth = max((len(head) for head in heads), default=0)
-    header = [
-        " " * label_chars
+    return [
+        " " * layout.label_chars
         + "".join(
-            (head[k - depth + len(head)] if k >= depth - len(head) else "").rjust(cell_chars)
+            (head[k - depth + len(head)] if k >= depth - len(head) else "").rjust(layout.cell_chars)
             for head in heads
         )
         for k in range(depth)
     ]
-    lines = [
-        (
-            _cut(_clean(row.label), label_chars - 1).ljust(label_chars)
-            + "".join(t.rjust(cell_chars) for t in line)
-        )
-        for row, line in zip(rows, texts)
-    ]
-    width, height = chars * cw, len(rows) * line_pt
-    parts, rules = [], []  # the rules above totals go on top of everything
+
+
+def _grid_shades(rows: list[HeatRow], columns: int, layout: _GridLayout) -> str:
+    """The picture behind the grid's rows: each cell's shade or hatch, white rules between the columns, and a
+    rule above each emphasised row."""
+    width, height, line_pt = layout.width_pt, len(rows) * layout.line_pt, layout.line_pt
+    parts: list[str] = []
+    rules: list[str] = []  # the rules above totals go on top of everything
     for i, row in enumerate(rows):
         top = i * line_pt
         if row.emphasis:
             rules.append(_line(0, top + 0.3, width, top + 0.3, INK, 0.6))
-        # Neighbouring cells of the same look are one box (split again by the white column rules below):
-        # WeasyPrint draws an SVG element at some cost, and a grid has hundreds of cells.
-        j = 0
-        while j < len(row.cells):
-            look = _grid_look(row.cells[j])
-            end = j + 1
-            while end < len(row.cells) and _grid_look(row.cells[end]) == look:
-                end += 1
-            if look is not None:
-                x, w = (label_chars + j * cell_chars) * cw, (end - j) * cell_chars * cw
-                stroke = "#bdbdbd" if look == 1 else None
-                fill = "url(#hatch)" if look == "suppressed" else GRID_FILLS[look]
-                parts.append(
-                    _el(
-                        "rect",
-                        x=x,
-                        y=top + 0.4,
-                        width=w,
-                        height=line_pt - 0.8,
-                        fill=fill,
-                        stroke=stroke,
-                        stroke_width=0.4 if stroke else None,
-                    )
-                )
-            j = end
-    for j in range(len(columns) + 1):  # white rules between the columns keep the cells apart
-        x = (label_chars + j * cell_chars) * cw
+        parts += _row_boxes(row, top, layout)
+    for j in range(columns + 1):  # white rules between the columns keep the cells apart
+        x = (layout.label_chars + j * layout.cell_chars) * layout.char_pt
         parts.append(_line(x, 0, x, height, "#fff", 1.6))
-    parts += rules
-    body = "".join(parts)
-    shades = (
+    body = "".join(parts + rules)
+    return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_c(width)}pt" height="{_c(max(height, 1))}pt" '
         f'viewBox="0 0 {_c(width)} {_c(max(height, 1))}">'
         + (_GRID_HATCH if "url(#hatch)" in body else "")
         + body
         + "</svg>\n"
     )
+
+
+def _row_boxes(row: HeatRow, top: float, layout: _GridLayout) -> list[str]:
+    """A row's shaded boxes. Neighbouring cells of the same look are one box (split again by the white column
+    rules): WeasyPrint draws an SVG element at some cost, and a grid has hundreds of cells."""
+    boxes, cw, j = [], layout.char_pt, 0
+    while j < len(row.cells):
+        look = _grid_look(row.cells[j])
+        end = j + 1
+        while end < len(row.cells) and _grid_look(row.cells[end]) == look:
+            end += 1
+        if look is not None:
+            stroke = "#bdbdbd" if look == 1 else None
+            boxes.append(
+                _el(
+                    "rect",
+                    x=(layout.label_chars + j * layout.cell_chars) * cw,
+                    y=top + 0.4,
+                    width=(end - j) * layout.cell_chars * cw,
+                    height=layout.line_pt - 0.8,
+                    fill="url(#hatch)" if look == "suppressed" else GRID_FILLS[int(look)],
+                    stroke=stroke,
+                    stroke_width=0.4 if stroke else None,
+                )
+            )
+        j = end
+    return boxes
+
+
+def _grid_legend(rows: list[HeatRow], suppressed_note: str) -> list[tuple[str, str]]:
     cells = [cell for row in rows for cell in row.cells]
     legend: list[tuple[str, str]] = []
     if any(cell.shade is not None for cell in cells):
@@ -519,8 +596,7 @@ def heat_grid(
         legend.append(("suppressed", suppressed_note))
     if any(cell.value is None and not cell.suppressed for cell in cells):
         legend.append(("none", "–: no data"))
-    lines = [(line, row.emphasis) for line, row in zip(lines, rows)]
-    return Grid(header, lines, shades, legend, font_pt, line_pt, width)
+    return legend
 
 
 # A lighter hatch than the charts': a grid's "suppressed" is text on top of it.
@@ -565,7 +641,7 @@ def _wrap_chars(text: str, chars: int, lines: int) -> list[str]:
             out.append(word)
     if len(out) > lines:
         rest = " ".join(out[lines - 1 :]).replace("- ", "")
-        out = out[: lines - 1] + [_cut(rest, chars)]
+        out = [*out[: lines - 1], _cut(rest, chars)]
     return out
 
 
@@ -599,7 +675,7 @@ def dot_grid(
     pos = _mapper(scale, left, right)
     lines = [
         (_cut(_clean(row.label), label_chars - 2).ljust(label_chars + plot_chars) + text, row.emphasis)
-        for row, text in zip(rows, texts)
+        for row, text in zip(rows, texts, strict=True)
     ]
     # The axis: each tick's number centred on the character column nearest to it, its mark drawn there.
     ticks, tick_decimals = _ticks(scale)
@@ -613,18 +689,8 @@ def dot_grid(
             axis[start : start + len(label)] = label
             columns.append((column + 0.5) * cw)
     lines.append(("".join(axis).rstrip(), False))
-    height, parts = len(rows) * line_pt, []
-    for i, row in enumerate(rows):
-        middle = (i + 0.5) * line_pt
-        parts.append(_line(left, middle, right, middle, FAINT))
-        if row.suppressed:
-            parts.append(_el("rect", x=left, y=middle - 3, width=right - left, height=6, fill="url(#hatch)"))
-        if row.low is not None and row.high is not None:
-            parts.append(_interval(pos(row.low), pos(row.high), middle, 2.4))
-        if row.value is not None:
-            parts.append(_el("circle", cx=pos(row.value), cy=middle, r=2.6, fill=(INK, ACCENT)[row.emphasis]))
-        if row.compare is not None:  # over the dot and hollow, so both show where they meet
-            parts.append(_marker("diamond", pos(row.compare), middle, INK, 2.8))
+    height = len(rows) * line_pt
+    parts = [_dot_row(row, (i + 0.5) * line_pt, left, right, pos) for i, row in enumerate(rows)]
     if reference is not None:
         parts.append(_line(pos(reference), 0, pos(reference), height, MUTED, 0.8, "3 2"))
     parts.append(_line(left, height + 0.5, right, height + 0.5, MUTED, 0.6))
@@ -638,16 +704,39 @@ def dot_grid(
         + body
         + "</svg>\n"
     )
+    legend = _dot_legend(
+        rows, interval_label, compare_label, reference_label if reference is not None else ""
+    )
+    return Grid([], lines, picture, legend, font_pt, line_pt, chars * cw)
+
+
+def _dot_row(row: Dot, middle: float, left: float, right: float, pos: Callable[[float], float]) -> str:
+    """A dot plot row's picture: its line across the scale, its interval, its dot and its comparison."""
+    parts = [_line(left, middle, right, middle, FAINT)]
+    if row.suppressed:
+        parts.append(_el("rect", x=left, y=middle - 3, width=right - left, height=6, fill="url(#hatch)"))
+    if row.low is not None and row.high is not None:
+        parts.append(_interval(pos(row.low), pos(row.high), middle, 2.4))
+    if row.value is not None:
+        parts.append(_el("circle", cx=pos(row.value), cy=middle, r=2.6, fill=(INK, ACCENT)[row.emphasis]))
+    if row.compare is not None:  # over the dot and hollow, so both show where they meet
+        parts.append(_marker("diamond", pos(row.compare), middle, INK, 2.8))
+    return "".join(parts)
+
+
+def _dot_legend(
+    rows: list[Dot], interval_label: str, compare_label: str, reference_label: str
+) -> list[tuple[str, str]]:
     legend = [("none", "●: value")]
     if any(row.low is not None for row in rows):
         legend.append(("none", f"├─┤: {interval_label}"))
     if any(row.compare is not None for row in rows):
         legend.append(("none", f"◇: {compare_label or 'comparison'}"))
-    if reference is not None and reference_label:
+    if reference_label:
         legend.append(("none", f"dashed line: {reference_label}"))
     if any(row.suppressed for row in rows):
         legend.append(("suppressed", "suppressed: too few respondents"))
-    return Grid([], lines, picture, legend, font_pt, line_pt, chars * cw)
+    return legend
 
 
 def _interval(a: float, b: float, y: float, half: float = 3) -> str:
@@ -699,31 +788,57 @@ def trend_lines(
         chart.add(_line(x0, ypos(t), x1, ypos(t), FAINT))
         chart.add(_text(x0 - 4, ypos(t) + 3, _num(t, tick_decimals), 9, "end", MUTED))
     chart.add(_line(x0, bottom, x1, bottom))
-    for x, head in zip(xs, heads):
+    for x, head in zip(xs, heads, strict=True):
         chart.add(*(_text(x, bottom + 13 + 10 * k, line, 9, "middle") for k, line in enumerate(head)))
     styles = [_series_style(k, line) for k, line in enumerate(series)]
     for k in sorted(range(len(series)), key=lambda k: series[k].emphasis):  # the emphasised on top
-        color, dash, shape, stroke = styles[k]
-        points = [(x, ypos(v)) if v is not None else None for x, v in zip(xs, series[k].values)]
-        for run in " ".join(f"{_c(p[0])},{_c(p[1])}" if p else "|" for p in points).split("|"):
-            if run.count(",") > 1:  # two points or more: a line; a lone point keeps just its marker
-                line = {"fill": "none", "stroke": color, "stroke_width": stroke, "stroke_dasharray": dash}
-                chart.add(_el("polyline", points=run.strip(), **line))
-        chart.add(*(_marker(shape, px, py, color) for px, py in filter(None, points)))
+        _draw_series(chart, series[k], styles[k], xs, ypos)
     printed = [k for k, line in enumerate(series) if line.emphasis or len(series) <= 2]
     for i, x in enumerate(xs):  # the lowest value printed at a period goes below its point, the rest above
-        shown = sorted((series[k].values[i], k) for k in printed if series[k].values[i] is not None)
+        shown = sorted((value, k) for k in printed if (value := series[k].values[i]) is not None)
         for rank, (value, k) in enumerate(shown):
             y = ypos(value) + (13 if rank == 0 and len(shown) > 1 else -6)
             text = _num(value, decimals)
             chart.add(_text(x, y, text, 9, "middle", styles[k][0], series[k].emphasis, halo=True))
-    lasts = [([v for v in line.values if v is not None] or [None])[-1] for line in series]
-    ends = sorted((ypos(last), k) for k, last in enumerate(lasts) if last is not None)
+    _name_series_ends(chart, series, styles, ypos, x1, bottom, end_w)
+    chart.y = bottom + 10 + 10 * lines - 8
+    return chart.document([])
+
+
+def _draw_series(
+    chart: _Chart,
+    line: Series,
+    style: tuple[str, str | None, str, float],
+    xs: list[float],
+    ypos: Callable[[float], float],
+) -> None:
+    """A series' line, broken where a value is missing, and a marker at each value."""
+    color, dash, shape, stroke = style
+    points = [(x, ypos(v)) if v is not None else None for x, v in zip(xs, line.values, strict=True)]
+    for run in " ".join(f"{_c(p[0])},{_c(p[1])}" if p else "|" for p in points).split("|"):
+        if run.count(",") > 1:  # two points or more: a line; a lone point keeps just its marker
+            attributes = {"fill": "none", "stroke": color, "stroke_width": stroke, "stroke_dasharray": dash}
+            chart.add(_el("polyline", points=run.strip(), **attributes))
+    chart.add(*(_marker(shape, px, py, color) for px, py in filter(None, points)))
+
+
+def _name_series_ends(
+    chart: _Chart,
+    series: list[Series],
+    styles: list[tuple[str, str | None, str, float]],
+    ypos: Callable[[float], float],
+    x1: float,
+    bottom: float,
+    end_w: float,
+) -> None:
+    """Each series' name at the right end, beside its last value: 10 px apart at least, and within the plot."""
+    lasts = [[v for v in line.values if v is not None] for line in series]
+    ends = sorted((ypos(values[-1]), k) for k, values in enumerate(lasts) if values)
     placed = [end for end, _ in ends]
-    for i in range(1, len(placed)):  # names at the right end 10 px apart at least, and within the plot
+    for i in range(1, len(placed)):
         placed[i] = max(placed[i], placed[i - 1] + 10)
     shift = max(placed[-1] - bottom, 0) if placed else 0
-    for end, (_, k) in zip(placed, ends):
+    for end, (_, k) in zip(placed, ends, strict=True):
         color, _, shape, _ = styles[k]
         bold = series[k].emphasis
         name = _fit(series[k].label, end_w - 18, 9, bold)
@@ -731,8 +846,6 @@ def trend_lines(
             _marker(shape, x1 + 10, end - shift, color, 3),
             _text(x1 + 17, end - shift + 3, name, 9, None, color, bold),
         )
-    chart.y = bottom + 10 + 10 * lines - 8
-    return chart.document([])
 
 
 def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> list[str]:
@@ -748,7 +861,7 @@ def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> 
     label_chars = min(24, max([len(_clean(line.label)) for line in series] + [6]) + 2)
     width = max([min(len(_clean(p)), 12) for p in periods] + [len(c) for row in cells for c in row] + [6]) + 2
     lines = [" " * label_chars + "".join(_cut(_clean(p), width - 2).rjust(width) for p in periods)]
-    for line, row in zip(series, cells):
+    for line, row in zip(series, cells, strict=True):
         lines.append(
             _cut(_clean(line.label), label_chars - 2).ljust(label_chars)
             + "".join(c.rjust(width) for c in row)
@@ -766,9 +879,10 @@ def _trend_cell(line: Series, i: int, decimals: int) -> tuple[str, str]:
     """The table's text for a period: the value and "(n)", or "suppressed", or a dash."""
     if line.suppressed and line.suppressed[i]:
         return "suppressed", ""
-    if line.values[i] is None:
+    value = line.values[i]
+    if value is None:
         return "–", ""
-    return _num(line.values[i], decimals), "" if line.ns[i] is None else f"({line.ns[i]})"
+    return _num(value, decimals), "" if line.ns[i] is None else f"({line.ns[i]})"
 
 
 def bars(
@@ -791,7 +905,8 @@ def bars(
     label_w = _label_width([(r.label, r.emphasis) for r in rows], width)
     x0, x1 = label_w + 4, width - min(max((_width(t, 9, True) for t in texts), default=0.0) + 26, width * 0.3)
     pos = _mapper(scale, x0, x1)
-    zero, placed = pos(0.0), []  # the markers' labels as (level, left, right): in levels, not overlapping
+    zero = pos(0.0)
+    placed: list[tuple[int, float, float]] = []  # the markers' labels (level, left, right): not overlapping
     for value, label in markers:
         text = _fit(label, 160, 9)
         half = _width(text, 9) / 2
@@ -802,15 +917,19 @@ def bars(
         chart.add(_text(x, chart.y + 9 + 11 * level, text, 9, "middle", MUTED))
     chart.y += 11 * (max((level for level, _, _ in placed), default=-1) + 1) + 2
     starts = [zero if r.value is None or r.value < 0 else pos(r.value) for r in rows]
-    ends = [s + 12 + _width(t, 9, r.emphasis) + 18 * r.suppressed for r, s, t in zip(rows, starts, texts)]
+    ends = [
+        s + 12 + _width(t, 9, r.emphasis) + 18 * r.suppressed
+        for r, s, t in zip(rows, starts, texts, strict=True)
+    ]
     heights = [
-        row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width) for r, e in zip(rows, ends)
+        row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width)
+        for r, e in zip(rows, ends, strict=True)
     ]
     bottom = chart.y + sum(heights)
     chart.add(*(_line(pos(value), chart.y - 2, pos(value), bottom, MUTED, 1, "4 3") for value, _ in markers))
     if scale[0] < 0 < scale[1]:
         chart.add(_line(zero, chart.y, zero, bottom, INK, 0.8))
-    for row, text, start, end, h in zip(rows, texts, starts, ends, heights):
+    for row, text, start, end, h in zip(rows, texts, starts, ends, heights, strict=True):
         middle = chart.y + row_h / 2
         if row.suppressed:  # a hatched swatch at 0, not a hatched bar: it must not look like a value
             chart.add(_hatched(start, middle - 5.5, 18, 11, word=False))

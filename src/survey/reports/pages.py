@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from survey.analysis import analytics
 from survey.db.engine import Database
+from survey.db.models import Round, RoundStatus
 from survey.reports import downloads
 from survey.reports.catalogue import ReportNotFound, ReportRef, find_report, visible_reports
 from survey.reports.data import round_data
@@ -29,7 +30,6 @@ from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 # The report a URL names: a unit's id, or "organisation" for the whole organisation's.
 ReportName = Annotated[str, Parameter(max_length=20, description="a unit id, or organisation")]
-from survey.db.models import Round, RoundStatus
 
 ASSET_FILES = re.compile(r"^(report\.css|fonts/[A-Za-z0-9-]+\.ttf)$")
 
@@ -80,10 +80,10 @@ def report_view(
     return Response(html, media_type="text/html; charset=utf-8")
 
 
-@get("/reports/assets/{name:path}", sync_to_thread=False)
-def report_asset(name: Annotated[Path, Parameter(description="report.css or a font")]) -> File:
+@get("/reports/assets/{path:path}", sync_to_thread=False)
+def report_asset(path: Annotated[Path, Parameter(description="report.css or a font")]) -> File:
     """The reports' stylesheet and fonts, for their HTML view; nothing else under reports/ (not the templates)."""
-    name = str(name).lstrip("/")
+    name = str(path).lstrip("/")
     if not ASSET_FILES.fullmatch(name) or not (ASSETS / name).is_file():
         raise NotFoundException()
     media_type = "text/css; charset=utf-8" if name.endswith(".css") else "font/ttf"

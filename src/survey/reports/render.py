@@ -29,13 +29,13 @@ import msgspec
 
 from survey.analysis.results import UnitName
 from survey.db.engine import Database
-from survey.db.models import Round
 from survey.reports.catalogue import FUNCTION, ORGANISATION_NAME, TEAM, ReportRef, round_reports
 from survey.reports.content.common import number, shown_text, signed
 from survey.reports.content.function import function_report
 from survey.reports.content.organisation import Scope, organisation_report
 from survey.reports.content.team import team_report
 from survey.reports.data import RoundData, round_data
+from survey.rounds.lifecycle import find_round
 from survey.settings import Settings, resource_dir
 
 ASSETS = resource_dir("reports")
@@ -73,7 +73,20 @@ def _subject(ref: ReportRef) -> UnitName:
     return UnitName(ref.unit_id, ref.code, ref.name)
 
 
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _date(moment: datetime) -> str:
@@ -200,7 +213,7 @@ def render_round(
     data = round_data(db, round_id, settings)
     if refs is None:
         with db.session() as session:
-            refs = round_reports(session, session.get(Round, round_id))
+            refs = round_reports(session, find_round(session, round_id))
     directory.mkdir(parents=True, exist_ok=True)
     targets: dict[ReportRef, Path] = {}
     taken: set[str] = set()

@@ -303,7 +303,7 @@ def issue_invitations(session: Session, a_round: Round, base_url: str, secret_ke
     session.add_all(invitations)
     session.flush()
     links = []
-    for invitation, employee in zip(invitations, employees):
+    for invitation, employee in zip(invitations, employees, strict=True):
         link = invitation_link(base_url, secret_key, invitation)
         invitation.token_hash = token_hash(link.rsplit("/", 1)[1])
         links.append(IssuedLink(invitation.id, employee.email, link))

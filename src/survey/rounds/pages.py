@@ -70,7 +70,9 @@ async def create_round_page(request: Request, db: DatabaseDep, settings: Setting
         opens_at = datetime.combine(opens_on, time(0, 0), UTC)
         with db.session() as session:
             try:
-                created = lifecycle.create_round(session, name, opens_at, opens_at + timedelta(days=days_open))
+                created = lifecycle.create_round(
+                    session, name, opens_at, opens_at + timedelta(days=days_open)
+                )
                 return see_other(f"/admin/rounds/{created.id}")
             except lifecycle.RoundError as failure:
                 error = str(failure)[0].upper() + str(failure)[1:] + "."
@@ -171,7 +173,6 @@ async def reissue_link(
         except lifecycle.RoundError as error:
             return Template("admin/round.html", context={**context, "error": str(error)}, status_code=400)
     return Template("admin/round.html", context={**context, "reissued": (email, link)})
-
 
 
 # --- Schedules ------------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def hidden_participation(session: Session, teams: list[TeamParticipation], k: in
     parents = dict(session.exec(select(Unit.id, Unit.parent_id)).all())
     above: dict[int, int | None] = {}
     for team in teams:
-        node = team.unit_id
+        node: int | None = team.unit_id
         while node is not None and node not in above:
             above[node] = parents.get(node)
             node = above[node]

@@ -14,7 +14,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from survey.errors import Refused
@@ -142,7 +142,7 @@ def _months(value: object) -> tuple[tuple[int, ...], str | None]:
 
 
 def _week(value: object) -> tuple[int, str | None]:
-    if isinstance(value, str) and value.strip().lower() in {name for name in WEEKS.values()}:
+    if isinstance(value, str) and value.strip().lower() in set(WEEKS.values()):
         return next(n for n, name in WEEKS.items() if name == value.strip().lower()), None
     number = _whole_number(value)
     if number not in WEEKS:
@@ -184,7 +184,7 @@ def _min_month_gap(months: tuple[int, ...]) -> int:
     """The fewest months between two consecutive opening months, across the turn of the year too."""
     if len(months) == 1:
         return 12
-    return min((b - a) % 12 or 12 for a, b in zip(months, months[1:] + months[:1]))
+    return min((b - a) % 12 or 12 for a, b in zip(months, months[1:] + months[:1], strict=True))
 
 
 def max_days_open(months: tuple[int, ...]) -> int:
@@ -212,48 +212,20 @@ def parse_spec(
     -1 or first..fourth, last; open_time as "HH:MM"; reminder_days as "5,10", "" or a list.
     Raises ScheduleError with a message for each wrong field.
     """
-    errors: dict[str, str] = {}
+    errors: dict[str, str | None] = {}
     month_list, errors["months"] = _months(months)
     week_number, errors["week"] = _week(week)
     weekday_number, errors["weekday"] = _weekday(weekday)
     local_time, errors["open_time"] = _time(open_time)
     errors["timezone"] = _zone(timezone)
-
-    days = _whole_number(days_open)
-    if days is None or days < 1:
-        errors["days_open"] = (
-            f"a round stays open at least 1 day; give a whole number of days, not {days_open!r}"
-        )
-    elif month_list and days > max_days_open(month_list):
-        errors["days_open"] = (
-            f"a round must close before the next one opens: with these months it stays open at most "
-            f"{max_days_open(month_list)} days, not {days}"
-        )
-
-    reminders: list[int] = []
-    for token in _list(reminder_days):
-        day = _whole_number(token)
-        if day is None:
-            errors["reminder_days"] = f"{token!r} is not a day number: give days after opening, e.g. 5,10"
-            break
-        if day in reminders:
-            errors["reminder_days"] = f"day {day} is listed twice"
-            break
-        if days is not None and days >= 1 and not 1 <= day < days:
-            inside = f"days 1 to {days - 1}" if days > 1 else "no day (it is open for one day only)"
-            errors["reminder_days"] = (
-                f"day {day} is outside the window: a {days}-day round can send reminders on {inside}"
-            )
-            break
-        reminders.append(day)
-
+    days, errors["days_open"] = _days_open(days_open, month_list)
+    reminders, errors["reminder_days"] = _reminders(reminder_days, days)
     lead = _whole_number(lead_days)
     if lead is None or not 0 <= lead <= MAX_LEAD_DAYS:
         errors["lead_days"] = f"give 0 to {MAX_LEAD_DAYS} days, not {lead_days!r}"
-
-    errors = {field: message for field, message in errors.items() if message}
-    if errors:
-        raise ScheduleError(errors)
+    problems = {field: message for field, message in errors.items() if message}
+    if problems or days is None or lead is None:
+        raise ScheduleError(problems)
     return ScheduleSpec(
         months=month_list,
         week=week_number,
@@ -261,9 +233,40 @@ def parse_spec(
         open_time=local_time,
         days_open=days,
         reminder_days=tuple(sorted(reminders)),
-        timezone=timezone.strip(),
+        timezone=str(timezone).strip(),
         lead_days=lead,
     )
+
+
+def _days_open(value: object, months: tuple[int, ...]) -> tuple[int | None, str | None]:
+    days = _whole_number(value)
+    if days is None or days < 1:
+        return None, f"a round stays open at least 1 day; give a whole number of days, not {value!r}"
+    if months and days > max_days_open(months):
+        return days, (
+            f"a round must close before the next one opens: with these months it stays open at most "
+            f"{max_days_open(months)} days, not {days}"
+        )
+    return days, None
+
+
+def _reminders(value: object, days: int | None) -> tuple[list[int], str | None]:
+    """Reminder days after opening, each inside a round open `days` days (when that is known)."""
+    reminders: list[int] = []
+    for token in _list(value):
+        day = _whole_number(token)
+        if day is None:
+            return reminders, f"{token!r} is not a day number: give days after opening, e.g. 5,10"
+        if day in reminders:
+            return reminders, f"day {day} is listed twice"
+        if days is not None and not 1 <= day < days:
+            inside = f"days 1 to {days - 1}" if days > 1 else "no day (it is open for one day only)"
+            return (
+                reminders,
+                f"day {day} is outside the window: a {days}-day round can send reminders on {inside}",
+            )
+        reminders.append(day)
+    return reminders, None
 
 
 # --- occurrences ------------------------------------------------------------------------------------------------
@@ -281,7 +284,7 @@ def opening_day(spec: ScheduleSpec, year: int, month: int) -> date:
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     """A local wall-clock time as a UTC instant. A time skipped by daylight saving moves forward by the gap; a
     time that happens twice means its first occurrence."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def window(spec: ScheduleSpec, year: int, month: int) -> Window:
@@ -306,7 +309,7 @@ def windows_between(spec: ScheduleSpec, start: datetime, end: datetime) -> list[
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("give aware datetimes")
     # Local dates differ from UTC dates by at most a day: look one month either side, then filter exactly.
-    first, end_utc = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    first, end_utc = start.astimezone(UTC), end.astimezone(UTC)
     year, month = (first.year, first.month - 1) if first.month > 1 else (first.year - 1, 12)
     last = (end_utc.year, end_utc.month + 1) if end_utc.month < 12 else (end_utc.year + 1, 1)
     found = []

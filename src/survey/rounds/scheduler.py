@@ -24,6 +24,7 @@ Mail is queued in the outbox by the action's transaction and sent by `delivery.d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exc, text, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from survey.db.engine import Database
 from survey.db.models import (
@@ -214,7 +215,7 @@ def create_schedule(
     timezone, lead_days), each defaulting to the quarterly schedule there, and checked as it does; raises
     ScheduleError with a message per wrong field (also "name" and "units")."""
     now = now or utc_now()
-    errors: dict[str, str] = {}
+    errors: dict[str, str | None] = {}
     name, errors["name"] = _check_name(session, name)
     chosen, errors["units"] = _check_units(session, units)
     spec = None
@@ -260,23 +261,7 @@ def update_schedule(
     unknown = sorted(set(changes) - set(spec_of(schedule).fields()))
     if unknown:
         raise TypeError(f"update_schedule() got unexpected arguments {', '.join(unknown)}")
-    errors: dict[str, str] = {}
-    new_name = schedule.name
-    if name is not None:
-        new_name, errors["name"] = _check_name(session, name, schedule.id)
-    chosen: list[Unit] = []
-    if units is not None:
-        chosen, errors["units"] = _check_units(session, units)
-    current = {f: getattr(schedule, f) for f in spec_of(schedule).fields()}
-    spec = None
-    try:
-        spec = parse_spec(**{**current, **{f: v for f, v in changes.items() if v is not None}})
-    except ScheduleError as error:
-        errors.update(error.errors)
-    errors = {f: m for f, m in errors.items() if m}
-    if errors:
-        raise ScheduleError(errors)
-
+    new_name, chosen, spec = _checked_update(session, schedule, name, units, changes)
     old_units = set(session.exec(select(ScheduleUnit.unit_id).where(ScheduleUnit.schedule_id == schedule.id)))
     replan = (
         spec.fields() != spec_of(schedule).fields()
@@ -298,6 +283,34 @@ def update_schedule(
         _drop_unopened_rounds(session, schedule.id)
     session.commit()
     return _info(session, schedule, now)
+
+
+def _checked_update(
+    session: Session,
+    schedule: Schedule,
+    name: str | None,
+    units: Iterable[str] | None,
+    changes: dict[str, object],
+) -> tuple[str, list[Unit], ScheduleSpec]:
+    """The schedule's name, units and rules after the changes asked for, every field checked; raises
+    ScheduleError naming each field that is wrong."""
+    errors: dict[str, str | None] = {}
+    new_name = schedule.name
+    if name is not None:
+        new_name, errors["name"] = _check_name(session, name, schedule.id)
+    chosen: list[Unit] = []
+    if units is not None:
+        chosen, errors["units"] = _check_units(session, units)
+    current = {f: getattr(schedule, f) for f in spec_of(schedule).fields()}
+    spec = None
+    try:
+        spec = parse_spec(**{**current, **{f: v for f, v in changes.items() if v is not None}})
+    except ScheduleError as error:
+        errors.update(error.errors)
+    problems = {f: m for f, m in errors.items() if m}
+    if problems or spec is None:
+        raise ScheduleError(problems)
+    return new_name, chosen, spec
 
 
 def _drop_unopened_rounds(session: Session, schedule_id: int) -> list[str]:
@@ -578,8 +591,8 @@ def run_action(
                 .execution_options(synchronize_session=False)
             )
     with db.session() as session:
-        outcome = session.exec(select(RoundAction.outcome).where(RoundAction.id == action.id)).one()
-    return ActionResult(action.id, action.round_id, round_name, action.kind, action.due_at, outcome or "")
+        recorded = session.exec(select(RoundAction.outcome).where(RoundAction.id == action.id)).one()
+    return ActionResult(action.id, action.round_id, round_name, action.kind, action.due_at, recorded or "")
 
 
 def open_now(db: Database, settings: Settings, round_id: int, now: datetime | None = None) -> ActionResult:
@@ -644,7 +657,7 @@ def finish_interrupted_closes(db: Database, now: datetime) -> list[int]:
             select(RoundAction.round_id).where(
                 RoundAction.kind == ActionKind.CLOSE,
                 RoundAction.outcome.contains(ERASING),
-                RoundAction.done_at <= now - ERASE_RETRY_AFTER,
+                col(RoundAction.done_at) <= now - ERASE_RETRY_AFTER,
             )
         ).all()
     for round_id in round_ids:
@@ -698,10 +711,8 @@ async def run_scheduler(
                 log.info("%s", line)
         except Exception:  # the scheduler must outlive a bad pass (database restarting...)
             log.exception("scheduler pass failed; trying again in about %.0f s", interval)
-        try:
+        with contextlib.suppress(TimeoutError):  # time for the next pass
             await asyncio.wait_for(stop_event.wait(), timeout=interval * random.uniform(0.8, 1.2))
-        except TimeoutError:
-            pass
 
 
 def scheduler_lifespan(db: Database, settings: Settings):

@@ -1,1 +1,2 @@
-"""The two surveys: questionnaires and their versions, invitation links, taking in answers, and the pages employees and customers answer on."""
+"""The two surveys: questionnaires and their versions, invitation links, taking in answers, and the pages
+employees and customers answer on."""

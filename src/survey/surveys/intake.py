@@ -154,7 +154,12 @@ class Intake:
     def _invitation(self, statement, key_hash: str) -> InvitationView | None:
         with self.db.engine.connect() as connection:
             row = connection.execute(statement, {"key_hash": key_hash}).first()
-        return None if row is None else InvitationView(*row[:4], RoundStatus(row[4]), *row[5:])
+        if row is None:
+            return None
+        invitation_id, answered, round_id, round_name, status, opens_at, closes_at, team_name = row
+        return InvitationView(
+            invitation_id, answered, round_id, round_name, RoundStatus(status), opens_at, closes_at, team_name
+        )
 
     def invitation_for_token(self, token: str) -> InvitationView | None:
         return self._invitation(_INVITATION_BY_TOKEN, token_hash(token))
@@ -298,7 +303,7 @@ def _check_and_store_customer(
         )
         new = set(
             connection.execute(
-                insert_keys.values([dict(key_hash=k, round_id=r) for k, r in fresh_keys.items()])
+                insert_keys.values([{"key_hash": k, "round_id": r} for k, r in fresh_keys.items()])
                 .on_conflict_do_nothing()
                 .returning(CustomerFormKey.key_hash)
             ).scalars()
@@ -327,15 +332,15 @@ def internal_rows(round_id: int, team_id: int, reviews: list[Review]) -> Respons
     """The rows of one employee's response: random ids, no identity, no time."""
     response_id = random_id()
     return ResponseRows(
-        dict(id=response_id, round_id=round_id, team_id=team_id),
+        {"id": response_id, "round_id": round_id, "team_id": team_id},
         [
-            dict(
-                response_id=response_id,
-                function_id=review.function_id,
-                used=review.used,
-                answers=answers_json(review.answers),
-                comment=review.comment,
-            )
+            {
+                "response_id": response_id,
+                "function_id": review.function_id,
+                "used": review.used,
+                "answers": answers_json(review.answers),
+                "comment": review.comment,
+            }
             for review in reviews
         ],
     )
@@ -343,13 +348,13 @@ def internal_rows(round_id: int, team_id: int, reviews: list[Review]) -> Respons
 
 def external_rows(round_id: int, team_id: int, answers: CustomerAnswers) -> dict:
     """The row of one customer's response."""
-    return dict(
-        id=random_id(),
-        round_id=round_id,
-        team_id=team_id,
-        answers=answers_json(answers.answers),
-        comment=answers.comment,
-    )
+    return {
+        "id": random_id(),
+        "round_id": round_id,
+        "team_id": team_id,
+        "answers": answers_json(answers.answers),
+        "comment": answers.comment,
+    }
 
 
 def store_internal(connection, responses: list[ResponseRows]) -> None:

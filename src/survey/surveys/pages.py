@@ -203,7 +203,7 @@ def customer_router(settings: Settings) -> Router:
     )
 
 
-# --- HR: the questionnaires ------------------------------------------------------------------------------------------------
+# --- HR: the questionnaires ------------------------------------------------------------------------------------
 
 
 @get("/instruments", sync_to_thread=True)
@@ -212,10 +212,10 @@ def instruments_page(db: DatabaseDep) -> Template:
         instruments = session.exec(
             select(Instrument).order_by(Instrument.kind, Instrument.version.desc())
         ).all()
-        used = set(
-            session.exec(select(Round.internal_instrument_id)).all()
-            + session.exec(select(Round.external_instrument_id)).all()
-        )
+        used = {
+            *session.exec(select(Round.internal_instrument_id)),
+            *session.exec(select(Round.external_instrument_id)),
+        }
     return Template("admin/instruments.html", context={"instruments": instruments, "used": used})
 
 

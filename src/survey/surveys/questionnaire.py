@@ -106,7 +106,9 @@ class CustomerAnswers:
 
 def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | None]:
     """The chosen value, or a message saying what is wrong with it."""
-    if (value := question.value_of.get(raw)) is not None:  # the common case, as the radio buttons send it
+    if (
+        value := question.value_of.get(raw or "")
+    ) is not None:  # the common case, as the radio buttons send it
         return value, None
     span = f"{question.scale_min} to {question.scale_max}"
     text = clean_text(raw)
@@ -145,8 +147,8 @@ def read_internal_form(
         answers: dict[int, int] = {}
         for name, question in section.fields:
             value, error = read_rating(form.get(name), question)
-            if error:
-                errors[name] = error
+            if value is None:
+                errors[name] = error or "Choose an answer."
             else:
                 answers[question.item_id] = value
         comment, error = read_comment(form.get(section.comment_field))
@@ -164,8 +166,8 @@ def read_customer_form(
     errors: dict[str, str] = {}
     for question in survey.questions:
         value, error = read_rating(form.get(survey.field(question)), question)
-        if error:
-            errors[survey.field(question)] = error
+        if value is None:
+            errors[survey.field(question)] = error or "Choose an answer."
         else:
             answers[question.item_id] = value
     comment, error = read_comment(form.get(survey.comment_field))

@@ -164,6 +164,27 @@ def as_grid(made: charts.Grid) -> dict[str, Any]:
     }
 
 
+def figure_dot(
+    label: str,
+    shown: Figure | None,
+    compare: Figure | None = None,
+    emphasis: bool = False,
+) -> charts.Dot:
+    """A released figure as a dot plot row: its mean with its 90% interval and n, or marked suppressed; beside
+    it a figure to compare with (the round before, or all teams)."""
+    low, high = interval(shown) or (None, None)
+    return charts.Dot(
+        label,
+        shown.mean if shown else None,
+        low,
+        high,
+        n=shown.n if shown else None,
+        suppressed=not shown,
+        compare=compare.mean if compare else None,
+        emphasis=emphasis,
+    )
+
+
 def trend(
     periods: list[str], series: list[charts.Series], drawn: int | None = None, **options: Any
 ) -> dict[str, Any]:
@@ -201,7 +222,12 @@ def periods(history: Sequence[Scores]) -> list[str]:
 
 
 def header(
-    scores: Scores, linkage: Linkage, history: Sequence[Scores], kind: str, title: str, subject: dict[str, Any]
+    scores: Scores,
+    linkage: Linkage,
+    history: Sequence[Scores],
+    kind: str,
+    title: str,
+    subject: dict[str, Any],
 ) -> dict[str, Any]:
     """What every report's template reads besides its own sections: its title, the round, the group sizes, the
     customer outcome, and the scales that hang together poorly."""
@@ -224,6 +250,8 @@ def header(
         "linkage_message": linkage.message,
         "reliability": scores.reliability,
         "low_alpha": [
-            f"{MEASURE_LABELS[d]} (alpha {number(r.alpha, 2)})" for d, r in scores.reliability.items() if r.low
+            f"{MEASURE_LABELS[d]} (alpha {number(r.alpha, 2)})"
+            for d, r in scores.reliability.items()
+            if r.low
         ],
     }

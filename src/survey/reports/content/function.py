@@ -29,6 +29,7 @@ from survey.reports.content.common import (
     as_grid,
     change,
     change_words,
+    figure_dot,
     header,
     interval,
     number,
@@ -80,7 +81,9 @@ class _Facts:
     tests: list[LinkTest]
 
 
-def function_report(subject: UnitName, scores: Scores, linkage: Linkage, history: Sequence[Scores]) -> dict[str, Any]:
+def function_report(
+    subject: UnitName, scores: Scores, linkage: Linkage, history: Sequence[Scores]
+) -> dict[str, Any]:
     """The report for the head of the support function `subject`. `history` holds the scores of the analysed
     round and up to four before it, oldest first (the analysed round last)."""
     # a function nobody rated this round (or whose every figure is hidden) still gets its report
@@ -122,7 +125,9 @@ def _dimension_rows(function: FunctionScores, previous: Scores | None) -> list[D
         shown = function.score(None, measure)
         before = previous.staff_score(function.code, None, measure)[0] if previous else None
         rows.append(
-            DimensionRow(measure, MEASURE_LABELS[measure], shown, interval(shown), before, change(shown, before))
+            DimensionRow(
+                measure, MEASURE_LABELS[measure], shown, interval(shown), before, change(shown, before)
+            )
         )
     return rows
 
@@ -244,7 +249,9 @@ def _fix_first(facts: _Facts) -> list[Finding]:
     """Up to three actions, most pressing first, each with the evidence behind it."""
     actions = [a for a in (_talk_to_hotspots(facts), _linked_dimension(facts), _weakest(facts)) if a]
     if not actions:
-        actions.append(Finding(f"Too few ratings of {facts.name} were released this round to single anything out."))
+        actions.append(
+            Finding(f"Too few ratings of {facts.name} were released this round to single anything out.")
+        )
     return actions[:3]
 
 
@@ -320,7 +327,9 @@ def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
 
     widths = (15, 29, 16, 16, 30, 5)
     heads = ("Score", "Same round (rho)", "Ours first", "Theirs first", f"Within teams ({unit})", "n")
-    lines = [heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in zip(heads[1:], widths[1:], strict=True))]
+    lines = [
+        heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in zip(heads[1:], widths[1:], strict=True))
+    ]
     for measure in (OVERALL, *DIMENSIONS):
         by_kind = {t.kind: t for t in tests if t.measure == measure}
         if not by_kind:
@@ -345,18 +354,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
     return {
         "dimensions": as_grid(
             charts.dot_grid(
-                [
-                    charts.Dot(
-                        r.label,
-                        r.shown.mean if r.shown else None,
-                        *(r.interval or (None, None)),
-                        n=r.shown.n if r.shown else None,
-                        suppressed=not r.shown,
-                        compare=r.before.mean if r.before else None,
-                        emphasis=r.measure == OVERALL,
-                    )
-                    for r in facts.rows
-                ],
+                [figure_dot(r.label, r.shown, r.before, emphasis=r.measure == OVERALL) for r in facts.rows],
                 scale=(1, 7),
                 compare_label=f"{facts.before_name}",
             )
@@ -395,4 +393,6 @@ def _links_chart(driver: Driver | None) -> dict[str, Any] | None:
                 correlations.append(charts.Dot(TEST_LABELS[kind], test.effect, test.low, test.high, test.n))
     if not correlations:
         return None
-    return as_grid(charts.dot_grid(correlations, scale=(-1, 1), reference=0, reference_label="no relation", decimals=2))
+    return as_grid(
+        charts.dot_grid(correlations, scale=(-1, 1), reference=0, reference_label="no relation", decimals=2)
+    )

@@ -45,7 +45,9 @@ def team_row(cell: ScoreCell, medians: dict[str, float | None]) -> charts.HeatRo
     shared = len(ns) == 1 and not cell.suppressed
     cells = []
     for m in measures:
-        heat = heat_cell(None if cell.suppressed else cell.scores.of(m), medians[m], higher_is_better=m != IMPACT)
+        heat = heat_cell(
+            None if cell.suppressed else cell.scores.of(m), medians[m], higher_is_better=m != IMPACT
+        )
         cells.append(replace(heat, n=None) if shared else heat)
     label = cell.name + (f" (n {ns.pop()})" if shared else "")
     return charts.HeatRow(label, cells, emphasis=cell.kind != "front_line")
@@ -77,7 +79,9 @@ def function_team_heat(
     names = {c.code: c.name for f in scores.functions for c in f.cells if c.code}
     names.update({c.code: c.name for c in scores.customers if c.code})
     medians = {f.code: team_median(f, measure) for f in scores.functions}
-    outcomes = [figure.mean for c in scores.customers if c.kind == "front_line" and (figure := c.scores.of(outcome))]
+    outcomes = [
+        figure.mean for c in scores.customers if c.kind == "front_line" and (figure := c.scores.of(outcome))
+    ]
     outcome_median = median(outcomes) if outcomes else None
     lines = []
     for code in nodes:
@@ -101,7 +105,9 @@ def function_team_heat(
     return lines
 
 
-def _function_cell(function: FunctionScores, code: str | None, measure: str, centre: float | None) -> charts.HeatCell:
+def _function_cell(
+    function: FunctionScores, code: str | None, measure: str, centre: float | None
+) -> charts.HeatCell:
     cell = function.cell(code)
     if cell is None:
         return charts.HeatCell(None)

@@ -123,7 +123,9 @@ def _link(facts: _Facts) -> list[Finding]:
         return [Finding("Not enough data to link staff ratings with customer outcomes.", linkage.message)]
     claimed = [d for d in facts.drivers if d.claim]
     if not claimed:
-        return [Finding(f"No support function's shortfalls are linked with {label} this round.", linkage.message)]
+        return [
+            Finding(f"No support function's shortfalls are linked with {label} this round.", linkage.message)
+        ]
     return [
         Finding(f"Shortfalls of {d.function.name} {CLAIM_VERBS[d.claim or '']} lower {label}.", d.evidence)
         for d in claimed
@@ -170,7 +172,8 @@ def _response_rates(facts: _Facts) -> Finding | None:
         else "Every team whose rate may be shown reached 60%."
     )
     return Finding(
-        f"{round(total.rate * 100)}% of invited staff answered ({total.answered} of {total.invited}).", evidence
+        f"{round(total.rate * 100)}% of invited staff answered ({total.answered} of {total.invited}).",
+        evidence,
     )
 
 
@@ -236,7 +239,11 @@ def _charts(facts: _Facts) -> dict[str, Any]:
         ),
         "outcome_trend": trend(
             periods(history),
-            [trend_series(history, scope.name, lambda h: h.customer_score(scope.code, outcome.measure), True)],
+            [
+                trend_series(
+                    history, scope.name, lambda h: h.customer_score(scope.code, outcome.measure), True
+                )
+            ],
             scale=outcome_scale(outcome.measure),
             decimals=outcome_decimals(outcome.measure),
         ),

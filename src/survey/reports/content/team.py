@@ -31,6 +31,7 @@ from survey.reports.content.common import (
     change,
     change_words,
     driver_evidence,
+    figure_dot,
     header,
     interval,
     number,
@@ -274,7 +275,9 @@ def _what_weighs(facts: _Facts, weighing: list[Weighing]) -> Finding | None:
             driver_evidence(r.driver, linkage),
         )
     if linkage.enough_data:
-        return Finding(f"No support function's shortfalls are linked with {label} this round.", linkage.message)
+        return Finding(
+            f"No support function's shortfalls are linked with {label} this round.", linkage.message
+        )
     return None
 
 
@@ -296,17 +299,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
     return {
         "ratings": as_grid(
             charts.dot_grid(
-                [
-                    charts.Dot(
-                        r.function.name,
-                        r.shown.mean if r.shown else None,
-                        *(r.interval or (None, None)),
-                        n=r.shown.n if r.shown else None,
-                        suppressed=not r.shown,
-                        compare=r.all.mean if r.all else None,
-                    )
-                    for r in facts.ratings
-                ],
+                [figure_dot(r.function.name, r.shown, r.all) for r in facts.ratings],
                 scale=(1, 7),
                 compare_label="all teams",
             )
@@ -314,7 +307,9 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
         "customers": trend(
             periods(history),
             [
-                trend_series(history, facts.subject.name, lambda h: h.customer_score(code, measure), emphasis=True),
+                trend_series(
+                    history, facts.subject.name, lambda h: h.customer_score(code, measure), emphasis=True
+                ),
                 trend_series(history, "All teams", lambda h: h.customer_score(None, measure)),
             ],
             scale=outcome_scale(measure),

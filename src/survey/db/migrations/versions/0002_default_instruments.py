@@ -111,18 +111,18 @@ def _install(kind: str, title: str, introduction: str, items: list) -> None:
         .returning(instrument.c.id)
     ).scalar_one()
     rows = [
-        dict(
-            instrument_id=instrument_id,
-            position=position,
-            code=code,
-            dimension=dimension,
-            wording=wording,
-            scale_min=scale[0],
-            scale_max=scale[1],
-            low_label=scale[2],
-            high_label=scale[3],
-            reverse_keyed=reverse_keyed,
-        )
+        {
+            "instrument_id": instrument_id,
+            "position": position,
+            "code": code,
+            "dimension": dimension,
+            "wording": wording,
+            "scale_min": scale[0],
+            "scale_max": scale[1],
+            "low_label": scale[2],
+            "high_label": scale[3],
+            "reverse_keyed": reverse_keyed,
+        }
         for position, (code, dimension, wording, scale, reverse_keyed) in enumerate(items, start=1)
     ]
     op.bulk_insert(item, rows)
