@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-analytics bench-reports pdf-libraries chromium clean
+.PHONY: demo test test-fast lint bench bench-analytics bench-reports bench-cli pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -59,6 +59,10 @@ bench-analytics: $(STAMP)
 # bench/README.md); about a minute.
 bench-reports: $(STAMP) pdf-libraries
 	$(BIN)/python bench/reports.py
+
+# How long the `survey` command takes to start (see bench/README.md); half a minute.
+bench-cli: $(STAMP)
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
+from survey.vocabulary import EXTERNAL_MEASURES, INTERNAL_MEASURES
 
 
 @pytest.fixture
@@ -110,3 +111,57 @@ def test_response_rates_roll_up_to_regions(api, db):
             "low_participation": True,
         }
     ]
+
+
+def _response_schema(schema: dict, path: str) -> dict:
+    return schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def test_the_schema_describes_scores_and_linkage_field_by_field(client):
+    """An integrator reads from /schema/openapi.json what every field of a round's results is, down to each
+    figure's n, mean and spread, not an untyped object."""
+    schema = client.get("/schema/openapi.json").json()
+    components = schema["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(components[name]["properties"])
+
+    def ref(name: str) -> dict:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    assert _response_schema(schema, "/api/rounds/{round_id}/scores") == ref("Scores")
+    assert _response_schema(schema, "/api/rounds/{round_id}/linkage") == ref("Linkage")
+    assert fields("Scores") == {
+        "round",
+        "min_group_size",
+        "min_comment_group_size",
+        "scale",
+        "functions",
+        "reliability",
+        "customers",
+    }
+    assert components["Scores"]["properties"]["functions"]["items"] == ref("FunctionScores")
+    assert components["FunctionScores"]["properties"]["cells"]["items"] == ref("ScoreCell")
+    assert fields("StaffScores") == set(INTERNAL_MEASURES)
+    assert fields("CustomerScores") == set(EXTERNAL_MEASURES)
+    assert fields("Figure") == {"n", "mean", "sd"} and set(components["Figure"]["required"]) == {
+        "n",
+        "mean",
+        "sd",
+    }
+    assert fields("Linkage") >= {"outcome", "enough_data", "message", "drivers", "hotspots", "tests"}
+    assert components["Linkage"]["properties"]["drivers"]["items"] == ref("Driver")
+    assert fields("DriverTests") == {"same_round", "lagged", "reverse", "change"}
+    assert fields("LinkTest") == {
+        "function",
+        "measure",
+        "kind",
+        "n",
+        "effect",
+        "low",
+        "high",
+        "p",
+        "q",
+        "flagged",
+    }
+    assert fields("Hotspot") >= {"function", "team", "score", "score_n", "outcome", "outcome_n", "sentence"}

@@ -5,10 +5,17 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from survey.db.engine import Database, alembic_config, upgrade
+from survey.db.engine import Database, alembic_config, head_revision, upgrade
+
+
+def test_the_head_revision_read_from_the_files_is_alembics(database_url):
+    """Every command checks the database is migrated against the head read from the migration files, without
+    loading Alembic: it must be the head Alembic itself finds."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
 
 
 def test_migrated_schema_matches_the_models(db):

@@ -273,41 +273,10 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
         return computed[0]
 
     def staff(connection: Connection) -> _StaffPart:
-        released = released_round(connection)
-        by_function: dict[int, list[tuple[Hashable, str]]] = {}
-        for function_id, team_id, text in comments(connection, round_id):
-            by_function.setdefault(function_id, []).append((team_id, text))
-        shuffle = random.Random(secrets.randbits(64))  # shown in an order that says nothing, stored as shown
-        groups = {f: release_comments(found, comment_k, shuffle) for f, found in by_function.items()}
-        units = _units(connection)
-        return _StaffPart(
-            functions=[
-                _function_scores(units, released, f, groups.get(f, []))
-                for f in sorted(released.internal, key=lambda f: units[f].code)
-            ],
-            reliability={
-                dimension: Reliability(
-                    None if alpha is None else round(alpha, 3), alpha is not None and alpha < ALPHA_FLAG
-                )
-                for dimension, alpha in sorted(released.alpha.items())
-            },
-        )
+        return _staff_part(connection, released_round(connection), comment_k)
 
     def customers(connection: Connection) -> _CustomersPart:
-        units = _units(connection)
-        released = released_round(connection)
-        return _CustomersPart(
-            [
-                CustomerCell(
-                    **_node(units, node),
-                    suppressed=all(s.suppressed for s in measures.values()),
-                    scores=CustomerScores(**{m: _figure(measures.get(m)) for m in EXTERNAL_MEASURES}),
-                )
-                for node, measures in sorted(
-                    released.external.items(), key=lambda i: _node_order(units, i[0])
-                )
-            ]
-        )
+        return _customers_part(_units(connection), released_round(connection))
 
     with db.engine.connect() as connection:
         figures = _figures_fingerprint(connection, [round_id])
@@ -321,6 +290,42 @@ def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
         functions=staff_part.functions,
         reliability=staff_part.reliability,
         customers=customers_part.customers,
+    )
+
+
+def _staff_part(connection: Connection, released: ReleasedRound, comment_k: int) -> _StaffPart:
+    """Staff's released scores of every support function, their comments and the scales' reliability."""
+    by_function: dict[int, list[tuple[Hashable, str]]] = {}
+    for function_id, team_id, text in comments(connection, released.round_id):
+        by_function.setdefault(function_id, []).append((team_id, text))
+    shuffle = random.Random(secrets.randbits(64))  # shown in an order that says nothing, stored as shown
+    groups = {f: release_comments(found, comment_k, shuffle) for f, found in by_function.items()}
+    units = _units(connection)
+    return _StaffPart(
+        functions=[
+            _function_scores(units, released, f, groups.get(f, []))
+            for f in sorted(released.internal, key=lambda f: units[f].code)
+        ],
+        reliability={
+            dimension: Reliability(
+                None if alpha is None else round(alpha, 3), alpha is not None and alpha < ALPHA_FLAG
+            )
+            for dimension, alpha in sorted(released.alpha.items())
+        },
+    )
+
+
+def _customers_part(units: dict[int, Unit], released: ReleasedRound) -> _CustomersPart:
+    """Customers' released scores of every team and group, and of every team together."""
+    return _CustomersPart(
+        [
+            CustomerCell(
+                **_node(units, node),
+                suppressed=all(s.suppressed for s in measures.values()),
+                scores=CustomerScores(**{m: _figure(measures.get(m)) for m in EXTERNAL_MEASURES}),
+            )
+            for node, measures in sorted(released.external.items(), key=lambda i: _node_order(units, i[0]))
+        ]
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,6 +145,8 @@ def schedule_list() -> None:
 def tick(now_text: str | None) -> None:
     """One scheduler pass, for cron: create upcoming rounds, open, remind and close rounds that are due, send
     mail. The server does this by itself every half minute unless SURVEY_SCHEDULER=false."""
+    import asyncio
+
     from survey.mail.delivery import deliver_pending
     from survey.rounds.scheduler import tick as one_pass
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -170,10 +170,13 @@ class Database:
         self.engine.dispose()
 
     def check_migrated(self) -> None:
-        """Raise NotMigrated unless the schema is at the newest migration."""
-        head = ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+        """Raise NotMigrated unless the schema is at the newest migration. Reads the migration the database is at
+        as Alembic records it, without loading Alembic (every command checks this)."""
+        head = head_revision()
         with self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = None
+            if inspect(connection).has_table("alembic_version"):
+                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         if current != head:
             state = (
                 "has no survey tables yet" if current is None else f"is at migration {current}, not {head}"
@@ -185,7 +188,21 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
 
+def head_revision() -> str:
+    """The newest migration: the one no other migration revises, read from the files in migrations/versions."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text()
+        revisions.update(re.findall(r'^revision = "(\w+)"', source, re.MULTILINE))
+        revised.update(re.findall(r'^down_revision = "(\w+)"', source, re.MULTILINE))
+    (head,) = revisions - revised
+    return head
+
+
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -194,6 +211,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 

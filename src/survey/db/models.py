@@ -2,7 +2,7 @@
 
 Identity (who was invited, whether they answered) lives only in `Invitation`. Response tables hold the round,
 the respondent's team and the answers: no person or invitation id, no time, and random primary keys, so
-neither a column nor the storage order can tell who answered or when (see docs in domain.md: Anonymity).
+neither a column nor the storage order can tell who answered or when (docs/anonymity.md).
 """
 
 from __future__ import annotations
