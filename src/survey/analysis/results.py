@@ -8,7 +8,9 @@ Pure (no web, no database). Every number here passed the release gate: a figure 
 
 from __future__ import annotations
 
-from msgspec import Struct
+from typing import Annotated
+
+from msgspec import Meta, Struct
 
 
 class RoundRef(Struct, frozen=True):
@@ -23,16 +25,16 @@ class Figure(Struct, frozen=True):
     """A released mean: `n` respondents (at least the minimum group size), their mean and standard deviation
     (`sd` null when it cannot be given, e.g. a figure imported without its distribution)."""
 
-    n: int
+    n: Annotated[int, Meta(description="respondents behind the figure: at least the minimum group size")]
     mean: float
-    sd: float | None
+    sd: Annotated[float | None, Meta(description="sample standard deviation; null when not known")]
 
 
 class Usage(Struct, frozen=True):
     """How many respondents answered about a function, and how many of them used it."""
 
-    answered: int
-    used: int
+    answered: Annotated[int, Meta(description="respondents who said whether they used the function")]
+    used: Annotated[int, Meta(description="of them, those who used it (their ratings make the scores)")]
 
 
 class StaffScores(Struct, frozen=True):
@@ -75,19 +77,19 @@ class ScoreCell(Struct, frozen=True):
     """A support function's scores at one node of the unit tree: a front-line team, a group, or every team
     (`kind` "total", `code` null)."""
 
-    unit_id: int | None
+    unit_id: Annotated[int | None, Meta(description="the team or group; null: every team together")]
     code: str | None
     name: str
-    kind: str
-    suppressed: bool  # the overall score is suppressed
+    kind: Annotated[str, Meta(description="front_line, group or total")]
+    suppressed: Annotated[bool, Meta(description="the overall score is suppressed")]
     scores: StaffScores
-    usage: Usage | None  # null: suppressed
+    usage: Annotated[Usage | None, Meta(description="null: suppressed")]
 
 
 class Comments(Struct, frozen=True):
     """Comments shown together, in an order that says nothing: under a team's code, or pooled (`team` null)."""
 
-    team: str | None
+    team: Annotated[str | None, Meta(description="the team's code; null: pooled from several teams, unnamed")]
     comments: list[str]
 
 
@@ -115,31 +117,31 @@ class FunctionScores(Struct, frozen=True):
 
 
 class CustomerCell(Struct, frozen=True):
-    unit_id: int | None
+    unit_id: Annotated[int | None, Meta(description="the team or group; null: every team together")]
     code: str | None
     name: str
-    kind: str
-    suppressed: bool  # every measure is suppressed
+    kind: Annotated[str, Meta(description="front_line, group or total")]
+    suppressed: Annotated[bool, Meta(description="every measure is suppressed")]
     scores: CustomerScores
 
 
 class Reliability(Struct, frozen=True):
     """Cronbach's alpha of a dimension's items over every respondent of the round; `low` below 0.7."""
 
-    alpha: float | None
-    low: bool
+    alpha: Annotated[float | None, Meta(description="Cronbach's alpha; null when it cannot be computed")]
+    low: Annotated[bool, Meta(description="alpha below 0.7: the dimension's items hang together poorly")]
 
 
 class Scores(Struct, frozen=True):
     """Every score of a closed round that may be shown."""
 
     round: RoundRef
-    min_group_size: int
-    min_comment_group_size: int
-    scale: str
-    functions: list[FunctionScores]
-    reliability: dict[str, Reliability]
-    customers: list[CustomerCell]
+    min_group_size: Annotated[int, Meta(description="k: the fewest respondents behind any figure shown")]
+    min_comment_group_size: Annotated[int, Meta(description="the fewest comments in any group shown")]
+    scale: Annotated[str, Meta(description="how to read the staff scores")]
+    functions: Annotated[list[FunctionScores], Meta(description="staff's scores of each support function")]
+    reliability: Annotated[dict[str, Reliability], Meta(description="by dimension")]
+    customers: Annotated[list[CustomerCell], Meta(description="customers' scores of each team and group")]
 
     def function(self, code: str) -> FunctionScores | None:
         return next((f for f in self.functions if f.code == code), None)
@@ -182,16 +184,18 @@ class LinkTest(Struct, frozen=True):
     interval; p, and q after Benjamini-Hochberg over every test of the round; `n` teams. Null when there was not
     enough data."""
 
-    function: str  # the support function's code
-    measure: str
-    kind: str  # same_round, lagged, reverse or change
-    n: int
-    effect: float | None
-    low: float | None
-    high: float | None
-    p: float | None
-    q: float | None
-    flagged: list[str]  # change test: the codes of the teams whose rating fell
+    function: Annotated[str, Meta(description="the support function's code")]
+    measure: Annotated[str, Meta(description="overall, or a SERVQUAL dimension")]
+    kind: Annotated[str, Meta(description="same_round, lagged, reverse or change")]
+    n: Annotated[int, Meta(description="teams in the test")]
+    effect: Annotated[
+        float | None, Meta(description="Spearman's rho; for change, the difference in outcome change")
+    ]
+    low: Annotated[float | None, Meta(description="90% interval, low end")]
+    high: Annotated[float | None, Meta(description="90% interval, high end")]
+    p: Annotated[float | None, Meta(description="permutation p-value")]
+    q: Annotated[float | None, Meta(description="p after Benjamini-Hochberg over every test of the round")]
+    flagged: Annotated[list[str], Meta(description="change test: the codes of the teams whose rating fell")]
 
 
 class DriverTests(Struct, frozen=True):
@@ -207,14 +211,16 @@ class Driver(Struct, frozen=True):
     with a 90% interval, over `n` teams."""
 
     function: UnitName
-    measure: str
-    claim: str | None
-    weight: float | None
+    measure: Annotated[str, Meta(description="the score the evidence is about: overall, or one dimension")]
+    claim: Annotated[str | None, Meta(description='"precedes", "lines up with", or null: not claimed')]
+    weight: Annotated[
+        float | None, Meta(description="share of the outcome's differences between teams, 0 to 1")
+    ]
     weight_low: float | None
     weight_high: float | None
-    n: int | None
+    n: Annotated[int | None, Meta(description="teams in the key-driver analysis")]
     tests: DriverTests
-    sentence: str
+    sentence: Annotated[str, Meta(description="the evidence in one plain sentence")]
 
 
 class Hotspot(Struct, frozen=True):
@@ -222,14 +228,16 @@ class Hotspot(Struct, frozen=True):
 
     function: UnitName
     team: UnitName
-    score: float
+    score: Annotated[float, Meta(description="the team's score of the function")]
     score_n: int
-    norm: float
-    outcome: float
+    norm: Annotated[float, Meta(description="the function's median score across teams")]
+    outcome: Annotated[float, Meta(description="the team's customer outcome")]
     outcome_n: int
-    outcome_norm: float
-    slope: float
-    impact: float
+    outcome_norm: Annotated[float, Meta(description="the team's usual outcome (its earlier median)")]
+    slope: Annotated[
+        float, Meta(description="outcome points per point of the function's score, across teams")
+    ]
+    impact: Annotated[float, Meta(description="slope times the team's shortfall, in outcome points")]
     sentence: str
 
 
@@ -238,13 +246,13 @@ class Linkage(Struct, frozen=True):
     round, from released numbers only."""
 
     round: RoundRef
-    rounds_read: list[str]
+    rounds_read: Annotated[list[str], Meta(description="the rounds the tests read, oldest first")]
     outcome: Outcome
     min_group_size: int
-    teams: int  # teams with both staff ratings and the outcome shown
-    enough_data: bool
+    teams: Annotated[int, Meta(description="teams with both staff ratings and the outcome shown")]
+    enough_data: Annotated[bool, Meta(description="false below 8 teams: then there are no tests")]
     message: str
-    r2: float | None
+    r2: Annotated[float | None, Meta(description="share of the outcome's differences all functions explain")]
     drivers: list[Driver]
     hotspots: list[Hotspot]
     tests: list[LinkTest]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from survey.analysis.results import Driver, Figure, FunctionScores, Hotspot, Linkage, Scores
+from survey.analysis.results import Driver, Figure, FunctionScores, Hotspot, Linkage, Scores, UnitName
 from survey.reports import charts
 from survey.reports.content.common import (
     CLAIM_VERBS,
@@ -53,7 +53,7 @@ class DriverEvidence:
     evidence: str
 
     @property
-    def function(self) -> Any:
+    def function(self) -> UnitName:
         return self.driver.function
 
     @property
