@@ -60,7 +60,9 @@ def main() -> int:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade(url)
         db = Database(url)
-        simulate_into(db, OrgShape(functions=7, teams=30, staff_per_team=12, customers_per_team=20, rounds=3), 1)
+        simulate_into(
+            db, OrgShape(functions=7, teams=30, staff_per_team=12, customers_per_team=20, rounds=3), 1
+        )
         db.dispose()
         env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "bench"}
         survey = [sys.executable, "-m", "survey"]
@@ -75,7 +77,9 @@ def main() -> int:
         for command in COMMANDS:
             seconds = statistics.median(runs[" ".join(command)])
             heavy = ", ".join(heavy_imports(command, env)) or "none"
-            print(f"survey {' '.join(command)}: {seconds:.3f} s, ratio {seconds / baseline:.1f}; heavy: {heavy}")
+            print(
+                f"survey {' '.join(command)}: {seconds:.3f} s, ratio {seconds / baseline:.1f}; heavy: {heavy}"
+            )
         help_s = statistics.median(runs["--help"])
         verdict = "PASS" if help_s < HELP_TARGET_S else "FAIL"
         print(f"survey --help {help_s:.3f} s  target < {HELP_TARGET_S} s: {verdict}")
