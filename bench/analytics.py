@@ -337,8 +337,8 @@ def report(name: str, figures: dict, resamples: int) -> None:
     def runs(values: list[float]) -> str:
         return ", ".join(f"{v:.2f}" for v in values)
 
-    print(f"{name}: rounds read {figures['rounds'][0]} .. {figures['latest']}; {result['message']} "
-          f"{len(result['tests'])} tests, {len(result['hotspots'])} hotspots")  # fmt: skip
+    print(f"{name}: rounds read {figures['rounds'][0]} .. {figures['latest']}; {result.message} "
+          f"{len(result.tests)} tests, {len(result.hotspots)} hotspots")  # fmt: skip
     print(f"{name}: sql aggregation of {len(figures['rounds'])} rounds {sql:.2f} s; linkage of the latest round "
           f"{linkage:.2f} s; ratio {ratio:.1f}; peak {figures['peak_mib']:.0f} MiB "
           f"(baseline {figures['baseline_mib']:.0f} MiB)")  # fmt: skip
