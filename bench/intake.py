@@ -214,7 +214,7 @@ async def main(submissions: int, connections: int) -> int:
         "SURVEY_BASE_URL": f"http://127.0.0.1:{port}",
         "SURVEY_COOKIE_SECURE": "false",
     }
-    quiet = "import logging; logging.disable(logging.INFO); from survey.cli.main import main; main()"
+    quiet = "import logging; logging.disable(logging.INFO); from survey.cli import main; main()"
     server = subprocess.Popen(
         [sys.executable, "-c", quiet, "serve", "--port", str(port)],
         env=env,

@@ -256,7 +256,7 @@ def run(database_url):
     """`survey ...` on the test database, as a user would run it: run("round", "open", "2026 Q4")."""
     from click.testing import CliRunner
 
-    from survey.cli.main import main
+    from survey.cli import main
 
     def invoke(*args: str, **env: str):
         environment = {

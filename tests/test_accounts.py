@@ -14,7 +14,7 @@ from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, log_in, post_form
 from survey.accounts import users
 from survey.accounts.users import create_user
-from survey.cli.main import main
+from survey.cli import main
 from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, Role, User
 from survey.mail.outbox import password_reset_link
 from survey.tokens import password_reset_token

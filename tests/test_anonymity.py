@@ -148,7 +148,7 @@ def _answer_in_order(client, db, open_round, count: int) -> list[int]:
 def test_closing_a_round_erases_arrival_order_from_storage(client, db, open_round, settings):
     from click.testing import CliRunner
 
-    from survey.cli.main import main
+    from survey.cli import main
 
     arrived = _answer_in_order(client, db, open_round, 8)
     env = {"SURVEY_DATABASE_URL": settings.database_url}

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from survey.cli.main import main
+from survey.cli import main
 from survey.db.models import Invitation, OutboxMessage, Round, RoundStatus
 from survey.tokens import token_hash
 

@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
 from helpers import csrf_from, customer_answers, employee_answers, free_port, open_survey, submit_survey
-from survey.cli.main import main
+from survey.cli import main
 from survey.db.engine import Database
 from survey.db.models import ExternalResponse, InternalResponse, InternalReview
 from survey.demo.build import build_demo

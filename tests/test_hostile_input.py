@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from helpers import csrf_from, employee_answers, open_survey
-from survey.cli.main import main
+from survey.cli import main
 from survey.db.engine import Database
 from survey.db.models import InternalResponse, Invitation
 

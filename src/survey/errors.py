@@ -2,7 +2,7 @@
 
 Each capability raises its own kind (`RoundError`, `ScheduleError`, `AccountError`, `NotReleased`, ...), whose
 message says what is wrong and where. Pages answer it with a 4xx page, the API with a 4xx body naming the reason,
-the command line with the message and exit code 2 (`survey.cli.main`): never with a traceback.
+the command line with the message and exit code 2 (`survey.cli.commands`): never with a traceback.
 """
 
 

@@ -67,7 +67,7 @@ def needs_rehash(password_hash: str) -> bool:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether `password` matches the hash; with no hash (no such account), as slow as a real check."""
-    stored = password_hash or _dummy_hash(PASSWORD_HASHER)
+    stored = password_hash or prepare_password_checks()
     try:
         with _hashing:
             matches = PASSWORD_HASHER.verify(stored, password)
@@ -76,10 +76,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return matches and password_hash is not None
 
 
+_dummy_lock = threading.Lock()
+
+
+def prepare_password_checks() -> str:
+    """The hash a password is checked against when the account does not exist, made once per hasher (under a
+    lock, and within the hashing limit): an unknown e-mail then takes as long as a wrong password. The server
+    makes it at start-up, so that not even the first unknown e-mail takes longer."""
+    with _dummy_lock, _hashing:
+        return _dummy_hash(PASSWORD_HASHER)
+
+
 @functools.cache
 def _dummy_hash(hasher: PasswordHasher) -> str:
-    """A hash to check a password against when the account does not exist, made by the same hasher: an unknown
-    e-mail takes as long as a wrong password."""
     return hasher.hash("not a password anyone has")
 
 

@@ -51,11 +51,11 @@ def round_create(
 
     opens_at = _utc_day(opens)
     closes_at = _utc_day(closes) if closes else opens_at + timedelta(days=days)
-    try:
-        reminder_days = [int(day) for day in reminders.replace(",", " ").split()]
-    except ValueError:
-        raise CliError(f"--reminders: give days after opening, e.g. 5,10, not {reminders!r}") from None
     with database() as db, db.session() as session:
+        try:
+            reminder_days = [int(day) for day in reminders.replace(",", " ").split()]
+        except ValueError:
+            raise CliError(f"--reminders: give days after opening, e.g. 5,10, not {reminders!r}") from None
         a_round = create_round(
             session,
             name,

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from survey.accounts.pages import LoginPages
+from survey.accounts.users import prepare_password_checks
 from survey.db.engine import Database
 from survey.organisation import pages as organisation_pages
 from survey.reports import pages as reports_pages
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UnicodeDecodeError: unreadable_request_page,
             Exception: server_error_page,
         },
-        on_startup=[tune_garbage_collection],
+        on_startup=[prepare_password_checks, tune_garbage_collection],
         lifespan=[scheduler_lifespan(db, settings)],  # rounds open, remind and close; mail goes out
         on_shutdown=[db.dispose],
         openapi_config=OpenAPIConfig(
