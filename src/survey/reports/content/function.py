@@ -34,13 +34,14 @@ from survey.reports.content.common import (
     interval,
     number,
     periods,
+    plural,
     shown_text,
     test_words,
     trend,
     trend_series,
 )
 from survey.reports.content.heat import team_median, team_row
-from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL
+from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL, STAFF_SCALE
 
 WELL_BELOW = 1.0  # points on the 1 to 7 scale: a team rates a function "well below" the median across teams
 ALIKE = 0.15  # dimensions closer than this are "rated alike": no weakest one is named
@@ -208,7 +209,7 @@ def _hotspots(facts: _Facts) -> Finding | None:
         return None
     named = ", ".join(h.team.name for h in hotspots[:5])
     return Finding(
-        f"{len(hotspots)} hotspot{'s' if len(hotspots) != 1 else ''}: {named}"
+        f"{plural(len(hotspots), 'hotspot')}: {named}"
         + (" and others" if len(hotspots) > 5 else "")
         + f" rate {facts.name} well below its norm while their customers are below their usual.",
         hotspots[0].sentence,
@@ -224,7 +225,7 @@ def _far_below(facts: _Facts) -> Finding | None:
     if not far:
         return None
     return Finding(
-        f"{len(far)} team{'s' if len(far) != 1 else ''} rate{'s' if len(far) == 1 else ''}"
+        f"{plural(len(far), 'team')} rate{'s' if len(far) == 1 else ''}"
         f" {facts.name} a point or more below the median across teams ({number(centre)}, {len(rated)} teams).",
         "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in far[:6]) + ".",
     )
@@ -355,7 +356,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
         "dimensions": as_grid(
             charts.dot_grid(
                 [figure_dot(r.label, r.shown, r.before, emphasis=r.measure == OVERALL) for r in facts.rows],
-                scale=(1, 7),
+                scale=STAFF_SCALE,
                 compare_label=f"{facts.before_name}",
             )
         ),
@@ -370,7 +371,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
                 )
                 for m in (OVERALL, *DIMENSIONS)
             ],
-            scale=(1, 7),
+            scale=STAFF_SCALE,
             drawn=1,  # the five dimensions move together: their lines would hide each other, their table not
         ),
         "teams": as_grid(

@@ -23,12 +23,13 @@ from survey.reports.content.common import (
     header,
     number,
     periods,
+    plural,
     shown_text,
     trend,
     trend_series,
 )
 from survey.reports.content.heat import function_team_heat
-from survey.vocabulary import OVERALL, outcome_decimals, outcome_scale
+from survey.vocabulary import OVERALL, STAFF_SCALE, outcome_decimals, outcome_scale
 
 TOP_HOTSPOTS = 8
 LOW_RATES_NAMED = 8  # teams named in the finding about low response rates; the rest are counted
@@ -137,7 +138,7 @@ def _hotspots(facts: _Facts) -> Finding | None:
     if not hotspots:
         return None
     return Finding(
-        f"{len(hotspots)} hotspot{'s' if len(hotspots) != 1 else ''}"
+        plural(len(hotspots), "hotspot")
         + ("" if scope.code is None else f" in {scope.name}")
         + f", the largest: {hotspots[0].team.name} with {hotspots[0].function.name}.",
         hotspots[0].sentence,
@@ -164,7 +165,7 @@ def _response_rates(facts: _Facts) -> Finding | None:
         return None
     low = [p for p in facts.participation if p.kind == "front_line" and p.low]
     evidence = (
-        f"{len(low)} team{'s' if len(low) != 1 else ''} below 60%: "
+        f"{plural(len(low), 'team')} below 60%: "
         + ", ".join(p.name for p in low[:LOW_RATES_NAMED])
         + ("…" if len(low) > LOW_RATES_NAMED else "")
         + "; read their figures with care."
@@ -235,7 +236,7 @@ def _charts(facts: _Facts) -> dict[str, Any]:
                 trend_series(history, f.name, lambda h, c=f.code: h.staff_score(c, scope.code, OVERALL))  # type: ignore[misc]
                 for f in scores.functions
             ],
-            scale=(1, 7),
+            scale=STAFF_SCALE,
         ),
         "outcome_trend": trend(
             periods(history),

@@ -49,6 +49,7 @@ from survey.vocabulary import (
     NPS,
     OUTCOME_LABELS,
     OVERALL,
+    STAFF_SCALE,
     outcome_decimals,
     outcome_scale,
 )
@@ -300,7 +301,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
         "ratings": as_grid(
             charts.dot_grid(
                 [figure_dot(r.function.name, r.shown, r.all) for r in facts.ratings],
-                scale=(1, 7),
+                scale=STAFF_SCALE,
                 compare_label="all teams",
             )
         ),
