@@ -6,6 +6,8 @@ import re
 import socket
 
 from survey.db.engine import Database
+from survey.rounds.results_work import results_pass
+from survey.settings import Settings
 from survey.surveys.intake import Intake
 
 
@@ -98,3 +100,10 @@ def post_form(client, page_path: str, action: str, data: dict | None = None, **k
     """Open a page, then send one of its forms with the page's CSRF token."""
     page = client.get(page_path)
     return client.post(action, data={**(data or {}), "_csrf_token": csrf_from(page.text)}, **kwargs)
+
+
+def compute_results(db: Database, settings: Settings, *round_ids: int) -> None:
+    """What the scheduler does after rounds close: compute their results (these rounds', or every closed round's
+    without any), which pages, reports and the API then read."""
+    report = results_pass(db, settings, round_ids=list(round_ids) or None)
+    assert not report.problems, report.problems

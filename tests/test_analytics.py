@@ -1,5 +1,6 @@
 """Analytics through the database: SQL sums against an independent Python sum, imported figures merged, results of
-closed rounds stored once, and the planted story found by `/api/rounds/{id}/linkage`."""
+closed rounds as the API gives them once computed, and the planted story found by `/api/rounds/{id}/linkage`.
+(When results are computed, and that requests never compute them: test_results_ready.py.)"""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from helpers import compute_results
 from simulated import round_sums as python_sums
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.analysis.aggregation import round_sums
 from survey.analysis.release import release_round
-from survey.db.models import Round, RoundResult, RoundStatus
+from survey.db.models import Round, RoundStatus
 from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
 from survey.imports.figures import import_external_figures
@@ -138,39 +140,14 @@ def token_client(client, db):
     return client
 
 
-def test_a_closed_round_is_computed_once_and_stored_until_figures_change_it(db, token_client):
-    sim = simulate_into(db, SMALL, seed=6)
-    last_id = _round_ids(db)[-1]
-
-    def stored() -> dict[str, str]:
-        with db.session() as session:
-            rows = session.exec(select(RoundResult).where(RoundResult.round_id == last_id)).all()
-        return {r.kind: r.key for r in rows}
-
-    first = token_client.get(f"/api/rounds/{last_id}/scores")
-    assert first.status_code == 200, first.text
-    keys = stored()
-    assert set(keys) == {"tree", "staff", "customers"}
-    assert token_client.get(f"/api/rounds/{last_id}/scores").json() == first.json()
-    assert stored() == keys
-    team = sim.teams[0]
-    csv = f"team,period,metric,n,score\n{team.code},{sim.round_names[-1]},csat,100,50\n"
-    assert import_external_figures(db, [ImportFile("f.csv", csv.encode())], actor="test").ok
-    customers = {c["code"]: c for c in token_client.get(f"/api/rounds/{last_id}/scores").json()["customers"]}
-    old = {c["code"]: c for c in first.json()["customers"]}
-    assert customers[team.code]["scores"]["csat_pct"]["n"] == old[team.code]["scores"]["csat_pct"]["n"] + 100
-    now = stored()
-    assert now["staff"] == keys["staff"] and now["tree"] == keys["tree"]  # staff numbers do not change
-    assert now["customers"] != keys["customers"]  # replaced, not added beside
-
-
-def test_a_round_keeps_the_unit_tree_it_was_first_shown_with(db, token_client):
+def test_a_round_keeps_the_unit_tree_it_was_first_shown_with(db, settings, token_client):
     """Moving a team to another region after results were shown must not give a second set of roll-ups that
     could be subtracted from the first."""
     from survey.db.models import Unit
 
     sim = simulate_into(db, SMALL, seed=9)
     last_id = _round_ids(db)[-1]
+    compute_results(db, settings, last_id)
     before = token_client.get(f"/api/rounds/{last_id}/scores").json()
     with db.session() as session:
         team = session.get(Unit, sim.teams[0].id)
@@ -179,15 +156,18 @@ def test_a_round_keeps_the_unit_tree_it_was_first_shown_with(db, token_client):
         session.commit()
     csv = f"team,period,metric,n,score\n{sim.teams[1].code},{sim.round_names[-1]},csat,100,50\n"
     assert import_external_figures(db, [ImportFile("f.csv", csv.encode())], actor="test").ok
+    compute_results(db, settings, last_id)
     after = token_client.get(f"/api/rounds/{last_id}/scores").json()
+    assert after["customers"] != before["customers"]  # computed again, with the figures imported
     assert after["functions"] == before["functions"]
     groups = lambda body: {c["code"]: c["scores"]["ces"] for c in body["customers"] if c["kind"] == "group"}  # noqa: E731
     assert groups(after) == groups(before)  # CES was not imported: its roll-ups use the same tree
 
 
-def test_a_published_round_says_so_though_its_results_were_stored_when_closed(db, token_client):
+def test_a_published_round_says_so_though_its_results_were_stored_when_closed(db, settings, token_client):
     simulate_into(db, SMALL, seed=10)
     last_id = _round_ids(db)[-1]
+    compute_results(db, settings, last_id)
     assert token_client.get(f"/api/rounds/{last_id}/scores").json()["round"]["status"] == "closed"
     assert token_client.post(f"/api/rounds/{last_id}/publish").status_code in (200, 201)
     for path in ("scores", "linkage"):
@@ -206,12 +186,13 @@ def test_an_open_round_releases_no_scores(db, token_client):
         assert "released when it closes" in response.json()["detail"]
 
 
-def test_scores_suppress_small_cells_and_their_complements(db, token_client):
+def test_scores_suppress_small_cells_and_their_complements(db, settings, token_client):
     """Staff of 4 per team: every team cell has fewer than 5 respondents and is suppressed; roll-ups of at least 5
     people are shown only where no team can be worked out from them."""
     shape = OrgShape(functions=2, teams=6, staff_per_team=4, customers_per_team=3, rounds=3, regions=2)
     simulate_into(db, shape, seed=8)
     last_id = _round_ids(db)[-1]
+    compute_results(db, settings, last_id)
     body = token_client.get(f"/api/rounds/{last_id}/scores").json()
     for function in body["functions"]:
         for cell in function["cells"]:
@@ -224,10 +205,11 @@ def test_scores_suppress_small_cells_and_their_complements(db, token_client):
     assert any(c["suppressed"] for c in body["customers"] if c["kind"] == "front_line")
 
 
-def test_linkage_finds_the_planted_driver_through_the_api(db, token_client):
+def test_linkage_finds_the_planted_driver_through_the_api(db, settings, token_client):
     shape = OrgShape(functions=5, teams=40, staff_per_team=12, customers_per_team=120, rounds=4)
     sim = simulate_into(db, shape, seed=11)
     last_id = _round_ids(db)[-1]
+    compute_results(db, settings, last_id)
     response = token_client.get(f"/api/rounds/{last_id}/linkage")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -258,8 +240,12 @@ def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_p
 
     truth = json.loads(truth_file.read_text())
     assert truth["planted"] and truth["driver"] and len(truth["driver_teams"]) == 8
-    told = run("linkage", truth["rounds"][-1])
+    not_yet = run("linkage", truth["rounds"][-1])  # the scheduler has not run: nothing computed yet
+    assert not_yet.exit_code == 2 and "waiting to be computed" in not_yet.output
+    assert f"survey linkage '{truth['rounds'][-1]}' --compute" in not_yet.output
+    told = run("linkage", truth["rounds"][-1], "--compute")
     assert told.exit_code == 0, told.output
+    assert "results (the round closed): computed in" in told.output
     with db.session() as session:
         from survey.db.models import Unit
 
@@ -282,7 +268,7 @@ def test_bad_analytics_arguments_exit_2_and_say_what_is_wrong(run, args, message
     assert result.exit_code == 2 and message in result.output
 
 
-def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, token_client):
+def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, settings, token_client):
     """Customers answered no survey; another tool's NPS per team and round was imported: the linkage reads NPS."""
     shape = OrgShape(functions=2, teams=10, staff_per_team=8, customers_per_team=0, rounds=3)
     sim = simulate_into(db, shape, seed=12)
@@ -295,17 +281,19 @@ def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, 
         db, [ImportFile("nps.csv", f"team,period,metric,n,score\n{rows}".encode())], actor="t"
     )
     assert report.ok, report.problems
+    compute_results(db, settings, _round_ids(db)[-1])
     body = token_client.get(f"/api/rounds/{_round_ids(db)[-1]}/linkage").json()
     assert body["outcome"]["measure"] == "nps" and body["enough_data"]
     assert body["teams"] >= 8
 
 
-def test_comments_come_in_groups_of_at_least_ten_without_small_teams_named(db, token_client):
+def test_comments_come_in_groups_of_at_least_ten_without_small_teams_named(db, settings, token_client):
     from survey.analysis.aggregation import comments
 
     shape = OrgShape(functions=3, teams=6, staff_per_team=30, customers_per_team=5, rounds=3)
     simulate_into(db, shape, seed=14)
     last_id = _round_ids(db)[-1]
+    compute_results(db, settings, last_id)
     with db.engine.connect() as connection:
         written = comments(connection, last_id)
     body = token_client.get(f"/api/rounds/{last_id}/scores").json()

@@ -17,8 +17,9 @@ from playwright.sync_api import expect, sync_playwright
 from sqlmodel import select
 
 from conftest import make_org, make_people, start_round
-from helpers import PASSWORD, free_port
+from helpers import PASSWORD, compute_results, free_port
 from survey.db.engine import Database, upgrade
+from survey.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -195,6 +196,7 @@ def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_pat
     sim = simulate_into(
         db, OrgShape(functions=2, teams=6, staff_per_team=6, customers_per_team=10, rounds=2), 3
     )
+    compute_results(db, Settings(database_url=url))  # as the server's scheduler does after the closes
     with db.session() as session:
         for a_round in session.exec(select(Round)).all():
             advance_round(session, a_round, RoundStatus.PUBLISHED)

@@ -404,11 +404,11 @@ def test_the_background_loop_keeps_going_after_a_failing_pass_and_stops_when_ask
     real_tick = scheduler.tick
     calls = []
 
-    def flaky_tick(db, settings, now):
+    def flaky_tick(db, settings, now, **options):
         calls.append(now)
         if len(calls) == 1:
             raise RuntimeError("database restarting")
-        return real_tick(db, settings, now)
+        return real_tick(db, settings, now, **options)
 
     monkeypatch.setattr(scheduler, "tick", flaky_tick)
 

@@ -1,12 +1,18 @@
 """A round's results for pages, the API and reports: sums from the database (`aggregation`), through the release
 gate (`release`), into scores and linkage (`linkage`), as the types of `results`.
 
-A closed round's results are computed once and stored (`RoundResult`), under a key naming everything they read
-besides the frozen answers: the group sizes, the customer figures imported for the rounds read (their count and
-last import time) and, for the linkage, which rounds it read. New figures or a newly closed earlier round make
-a new key, so the next request computes afresh and replaces the stored result. The unit tree a round's numbers
-are rolled up by is stored the first time it is needed and used ever after: suppression decided on two
-different trees could be subtracted one from the other.
+A closed round's results are computed as work (`compute_results`, run by `rounds.results_work` when a round
+closes, claimed by one process) and stored (`store_results`, `RoundResult`): its scores, and its linkage against
+every customer outcome. Requests only read them (`read_scores`, `read_linkage`); before they are stored, they
+raise `NotReady`, which says why. Nothing a page, report or API request does computes.
+
+Stored results are kept under the settings they were released under (`settings_key`: the group sizes and the
+version of the computation; results of other settings are never shown) and marked with what they read that can
+change after the close (`ResultState`): the customer figures imported for the round and, for the linkage, which
+rounds it reads and their figures. When those change, the work computes them again; meanwhile the stored ones are
+shown, marked as being updated (`Stored.updating`): they were released already, showing them again releases
+nothing new. The unit tree a round's numbers are rolled up by is stored the first time they are computed and used
+ever after: suppression decided on two different trees could be subtracted one from the other.
 
 A round that is still open releases no scores: its numbers would change with each answer, and two looks a few
 minutes apart would tell one person's answers by subtraction.
@@ -18,8 +24,10 @@ import hashlib
 import math
 import random
 import secrets
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Collection, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 from sqlalchemy import Connection, delete, func, select
@@ -56,6 +64,7 @@ from survey.db.engine import Database
 from survey.db.models import (
     ExternalFigure,
     Invitation,
+    ResultWork,
     Round,
     RoundResult,
     RoundStatus,
@@ -77,7 +86,14 @@ from survey.vocabulary import (
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
-VERSION = 2  # bump when what is computed changes, so stored results are recomputed
+VERSION = (
+    3  # bump when what is computed changes, so stored results are computed again (and not shown meanwhile)
+)
+STAFF, CUSTOMERS, LINKAGE = (
+    "staff",
+    "customers",
+    "linkage",
+)  # kinds of stored results; LINKAGE: the default outcome
 T = TypeVar("T")
 
 
@@ -85,8 +101,23 @@ class NotReleased(Refused):
     """The round's results are not released (yet); the message says why."""
 
 
+class NotReady(NotReleased):
+    """The round is closed, but its results are not stored yet: they are being computed. The message says so."""
+
+
 def _key(*parts) -> str:
     return hashlib.sha256(repr((VERSION, *parts)).encode()).hexdigest()[:32]
+
+
+def settings_key(k: int, comment_k: int | None = None) -> str:
+    """What results are released under, readable: the version of the computation and the minimum group size, and
+    for staff's scores (which hold the comments) the minimum comment group size."""
+    key = f"v{VERSION} k{k}"
+    return key if comment_k is None else f"{key} comments{comment_k}"
+
+
+def _linkage_kind(outcome: str) -> str:
+    return f"{LINKAGE}:{outcome}"
 
 
 def _check_released(a_round: Round) -> None:
@@ -102,61 +133,353 @@ def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _stored(
-    db: Database, round_id: int, kind: str, key: str, compute: Callable[[Connection], T], as_type: type[T]
-) -> T:
-    """The result `kind` of a round stored under `key`; computed with `compute` and stored when there is none.
-    Stored as JSON, field for field as the API sends it."""
+# --- What stored results read, and whether they still match -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a round's results read now: the settings they are released under, the customer figures of the round
+    (its scores), and the rounds its linkage reads with their figures."""
+
+    round_id: int
+    settings: str  # settings key of the customers' scores and the linkage
+    staff_settings: str | None  # settings key of staff's scores (None: not asked)
+    read: tuple[int, ...]  # the rounds the linkage reads, oldest first, this one last
+    scores: str  # data key of the customers' scores
+    linkage: str  # data key of the linkage
+
+    @property
+    def key(self) -> str:
+        """One key for all of it: the results work computes each state of a round's results once."""
+        return _key(self.settings, self.staff_settings, self.scores, self.linkage)
+
+
+@dataclass(frozen=True)
+class ResultState:
+    """A closed round's stored results under the current settings, against what they would read now."""
+
+    wanted: Wanted
+    scores: str | None  # data key of the stored scores; None: none stored under these settings
+    linkage: str | None  # data key of the stored linkage; None: none stored under these settings
+    stored_before: bool  # results were stored for this round under other settings
+
+    @property
+    def ready(self) -> bool:
+        return self.scores is not None and self.linkage is not None
+
+    @property
+    def current(self) -> bool:
+        return self.scores == self.wanted.scores and self.linkage == self.wanted.linkage
+
+    @property
+    def why(self) -> str:
+        """Why the results need computing, in words (for the work's record)."""
+        if not self.ready:
+            return "the group sizes or the computation changed" if self.stored_before else "the round closed"
+        if self.scores != self.wanted.scores:
+            return "customer figures were imported for the round"
+        return "what its linkage reads changed: customer figures of an earlier round, or another round closed"
+
+
+def result_states(
+    connection: Connection, k: int, comment_k: int | None, round_ids: Collection[int] | None = None
+) -> dict[int, ResultState]:
+    """The state of every released round's results (or of those named), in four queries. Without `comment_k`,
+    staff's scores are left out (the linkage does not read them)."""
+    released = connection.execute(
+        select(Round.id, Round.opens_at)
+        .where(Round.status.in_([s.value for s in RELEASED]))
+        .order_by(Round.opens_at, Round.id)
+    ).all()
+    reads: dict[int, tuple[int, ...]] = {}
+    for index, (round_id, opens_at) in enumerate(released):
+        if round_ids is None or round_id in round_ids:
+            earlier = [r for r, at in released[:index] if at < opens_at][-(HISTORY - 1) :]
+            reads[round_id] = (*earlier, round_id)
+    figures = _figures(connection, {r for read in reads.values() for r in read})
+    stored: dict[tuple[int, str, str], str] = {
+        (r, kind, key): data
+        for r, kind, key, data in connection.execute(
+            select(RoundResult.round_id, RoundResult.kind, RoundResult.key, RoundResult.data_key).where(
+                RoundResult.round_id.in_(list(reads)), RoundResult.kind.in_([STAFF, CUSTOMERS, LINKAGE])
+            )
+        )
+    }
+    settings, staff_settings = settings_key(k), None if comment_k is None else settings_key(k, comment_k)
+    states = {}
+    for round_id, read in reads.items():
+        wanted = Wanted(
+            round_id,
+            settings,
+            staff_settings,
+            read,
+            _key(figures.get(round_id)),
+            _key(read, [figures.get(r) for r in read]),
+        )
+        has_staff = staff_settings is None or (round_id, STAFF, staff_settings) in stored
+        states[round_id] = ResultState(
+            wanted,
+            stored.get((round_id, CUSTOMERS, settings)) if has_staff else None,
+            stored.get((round_id, LINKAGE, settings)),
+            any(r == round_id and key not in (settings, staff_settings) for r, _, key in stored),
+        )
+    return states
+
+
+def _figures(connection: Connection, round_ids: Collection[int]) -> dict[int, tuple[int, str | None]]:
+    """What changes whenever customer figures for a round are imported or replaced: their count and last import."""
+    return {
+        r: (int(n), None if last is None else last.isoformat())
+        for r, n, last in connection.execute(
+            select(
+                ExternalFigure.round_id, func.count(ExternalFigure.id), func.max(ExternalFigure.imported_at)
+            )
+            .where(ExternalFigure.round_id.in_(sorted(round_ids)))
+            .group_by(ExternalFigure.round_id)
+        )
+    }
+
+
+def _not_ready(connection: Connection, a_round: Round) -> NotReady:
+    """Why a closed round's results are not there yet, as it stands."""
+    work = connection.execute(
+        select(ResultWork.claimed_at, ResultWork.outcome)
+        .where(ResultWork.round_id == a_round.id, ResultWork.done_at.is_(None))
+        .order_by(ResultWork.due_at.desc())
+        .limit(1)
+    ).first()
+    name = f"The results of round {a_round.name!r}"
+    if work is not None and work.claimed_at is not None and (work.outcome or "").startswith(FAILED):
+        return NotReady(
+            f"{name} could not be computed: it is tried again every few minutes, and HR's page of the round says "
+            "what went wrong."
+        )
+    if work is not None and work.claimed_at is not None:
+        return NotReady(
+            f"{name} are being computed (since {work.claimed_at:%Y-%m-%d %H:%M} UTC): they are ready a minute or "
+            "so after the round closes, a few minutes on a large organisation. Try again shortly."
+        )
+    return NotReady(
+        f"{name} are waiting to be computed: the server's scheduler computes them within a minute or so of the "
+        "close (where it is turned off, the next `survey tick` does). Try again shortly."
+    )
+
+
+# --- Reading stored results ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored(Generic[T]):
+    """Stored results, as read by a request. `updating`: what they read has changed since they were computed
+    (customer figures were imported, say); newer ones are being computed and replace them when stored."""
+
+    result: T
+    updating: bool
+    computed_at: datetime
+
+
+def _rows(connection: Connection, round_id: int, kinds: dict[str, str]) -> dict[str, RoundResult]:
+    """The stored results of a round of these kinds, each under its settings key."""
+    found = connection.execute(
+        select(RoundResult).where(RoundResult.round_id == round_id, RoundResult.kind.in_(list(kinds)))
+    )
+    rows = (RoundResult.model_validate(r._mapping) for r in found)
+    return {row.kind: row for row in rows if row.key == kinds[row.kind]}
+
+
+def released_round(connection: Connection, round_id: int) -> Round:
+    """A round whose results are released; raises NotReleased for one that is not closed."""
+    a_round = _round(connection, round_id)
+    _check_released(a_round)
+    return a_round
+
+
+def _released_state(
+    connection: Connection, round_id: int, k: int, comment_k: int | None
+) -> tuple[Round, ResultState]:
+    a_round = released_round(connection, round_id)
+    return a_round, result_states(connection, k, comment_k, [round_id])[round_id]
+
+
+def read_scores(db: Database, round_id: int, k: int, comment_k: int) -> Stored[Scores]:
+    """Every score of a closed round that may be shown, as stored: per support function, each team, group and
+    the whole, with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores
+    per team and group; scale reliability. Raises NotReleased for a round not closed, NotReady before its results
+    are stored. Computes nothing."""
     with db.engine.connect() as connection:
-        payload = connection.execute(
-            select(RoundResult.payload).where(
-                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key == key
-            )
-        ).scalar()
-    if payload is not None:
-        return msgspec.convert(payload, as_type)
+        a_round, state = _released_state(connection, round_id, k, comment_k)
+        wanted = state.wanted
+        rows = _rows(connection, round_id, {STAFF: settings_key(k, comment_k), CUSTOMERS: wanted.settings})
+        if len(rows) < 2:
+            raise _not_ready(connection, a_round)
+    staff = msgspec.convert(rows[STAFF].payload, _StaffPart)
+    customers = rows[CUSTOMERS]
+    result = Scores(
+        round=_round_info(a_round),
+        min_group_size=k,
+        min_comment_group_size=comment_k,
+        scale="internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
+        functions=staff.functions,
+        reliability=staff.reliability,
+        customers=msgspec.convert(customers.payload, _CustomersPart).customers,
+    )
+    return Stored(result, customers.data_key != wanted.scores, customers.computed_at)
+
+
+def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
+    """`read_scores`' scores: raises NotReleased or NotReady as it does."""
+    return read_scores(db, round_id, k, comment_k).result
+
+
+def read_linkage(db: Database, round_id: int, k: int, outcome: str | None = None) -> Stored[Linkage]:
+    """Drivers, hotspots and every test of a closed round, for one customer outcome, as stored. Without an
+    outcome: the one chosen when they were computed (CSAT% if at least MIN_TEAMS teams have it shown this round,
+    else NPS, CES or mean satisfaction, the first that does: customer figures imported from another tool may hold
+    only some). Raises NotReleased for a round not closed, NotReady before its results are stored. Computes
+    nothing."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     with db.engine.connect() as connection:
-        result = compute(connection)
-    insert = sqlite_insert if db.is_sqlite else postgresql_insert
-    with db.write() as connection:  # two processes computing at once store the first; both are the same
-        connection.execute(
-            delete(RoundResult).where(
-                RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.key != key
-            )
-        )
-        connection.execute(
-            insert(RoundResult)
-            .values(
-                round_id=round_id,
-                kind=kind,
-                key=key,
-                payload=msgspec.to_builtins(result),
-                computed_at=utc_now(),
-            )
-            .on_conflict_do_nothing()
-        )
-    return result
+        a_round, state = _released_state(connection, round_id, k, None)
+        settings = state.wanted.settings
+        if outcome is None:
+            chosen = _rows(connection, round_id, {LINKAGE: settings}).get(LINKAGE)
+            outcome = None if chosen is None else str(chosen.payload["outcome"])
+        row = None
+        if outcome is not None:
+            kind = _linkage_kind(outcome)
+            row = _rows(connection, round_id, {kind: settings}).get(kind)
+        if row is None:
+            raise _not_ready(connection, a_round)
+    result = msgspec.structs.replace(  # its status now, not when computed
+        msgspec.convert(row.payload, Linkage), round=_round_info(a_round)
+    )
+    return Stored(result, row.data_key != state.wanted.linkage, row.computed_at)
 
 
-def _figures_fingerprint(connection: Connection, round_ids: list[int]) -> tuple:
-    """What changes whenever customer figures for these rounds are imported or replaced."""
-    count, last = connection.execute(
-        select(func.count(ExternalFigure.id), func.max(ExternalFigure.imported_at)).where(
-            ExternalFigure.round_id.in_(round_ids)
-        )
-    ).one()
-    return (count, None if last is None else last.isoformat())
+def linkage(db: Database, round_id: int, k: int, outcome: str | None = None) -> Linkage:
+    """`read_linkage`'s linkage: raises NotReleased or NotReady as it does."""
+    return read_linkage(db, round_id, k, outcome).result
 
 
-def _tree(db: Database, round_id: int) -> dict[int, int | None]:
+# --- Computing and storing them: the results work (`rounds.results_work`) runs these ------------------------------
+
+
+FAILED = "failed"  # how the work's record of a failure begins
+
+
+def _kept_tree(db: Database, round_id: int) -> dict[int, int | None]:
     """The unit tree (each front-line team and group to the group above) this round's numbers are rolled up by:
     today's tree the first time, the same one ever after."""
 
-    def compute(connection: Connection) -> UnitTree:
-        units = _units(connection)
-        return UnitTree([(u.id, u.parent_id) for u in units.values() if u.kind != UnitKind.SUPPORT])
+    def kept(connection: Connection) -> Any:
+        return connection.execute(
+            select(RoundResult.payload).where(RoundResult.round_id == round_id, RoundResult.kind == "tree")
+        ).scalar()
 
-    return dict(_stored(db, round_id, "tree", "", compute, UnitTree).parents)
+    with db.engine.connect() as connection:
+        payload = kept(connection)
+    if payload is None:
+        insert = sqlite_insert if db.is_sqlite else postgresql_insert
+        with db.write() as connection:  # two processes storing at once keep the first
+            tree = UnitTree(sorted(_current_tree(connection).items()))
+            connection.execute(
+                insert(RoundResult)
+                .values(
+                    round_id=round_id,
+                    kind="tree",
+                    key="",
+                    payload=msgspec.to_builtins(tree),
+                    computed_at=utc_now(),
+                )
+                .on_conflict_do_nothing()
+            )
+            payload = kept(connection)
+    return dict(msgspec.convert(payload, UnitTree).parents)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A closed round's results, computed and not stored yet: the payload of each kind, and what they read."""
+
+    wanted: Wanted
+    payloads: dict[str, Any]
+    summary: str  # what was computed, in words
+
+
+def compute_results(
+    db: Database, wanted: Wanted, k: int, comment_k: int, step: Callable[[str], None] = lambda _: None
+) -> Computed:
+    """Compute a closed round's results as `wanted` says they read now: its scores (staff's part is reused when
+    stored under the same settings: their answers are frozen at the close) and its linkage against every customer
+    outcome. `step` is called before each long step (the work renews its claim there). Reads, and writes nothing
+    but the unit trees of the rounds read, the first time one is needed."""
+    trees = {r: _kept_tree(db, r) for r in wanted.read}
+    payloads: dict[str, Any] = {}
+    with db.engine.connect() as connection:
+        rounds = [_round(connection, r) for r in wanted.read]
+        staff_settings = settings_key(k, comment_k)
+        stored_staff = _rows(connection, wanted.round_id, {STAFF: staff_settings}).get(STAFF)
+        step("scores")
+        current = _release(
+            connection, wanted.round_id, trees[wanted.round_id], k, scales=stored_staff is None
+        )
+        units = _units(connection)
+        staff = (
+            stored_staff.payload
+            if stored_staff
+            else msgspec.to_builtins(_staff_part(connection, current, comment_k))
+        )
+        payloads[STAFF] = staff
+        payloads[CUSTOMERS] = msgspec.to_builtins(_customers_part(units, current))
+        released = [*(_release(connection, r, trees[r], k, scales=False) for r in wanted.read[:-1]), current]
+        chosen = _chosen_outcome(current)
+        payloads[LINKAGE] = {"outcome": chosen}
+        said = []
+        for outcome in OUTCOMES:
+            label = OUTCOME_LABELS[outcome][0]
+            step(f"the linkage against {label}")
+            found = _linkage_of(connection, units, rounds, released, outcome, k, RESAMPLES)
+            payloads[_linkage_kind(outcome)] = msgspec.to_builtins(found)
+            shown = f"{label} (shown by default)" if outcome == chosen else label
+            said.append(shown if found.enough_data else f"{label}: not enough data ({found.teams} teams)")
+    return Computed(wanted, payloads, f"scores; the linkage against {', '.join(said)}")
+
+
+def store_results(connection: Connection, computed: Computed, now: datetime, k: int, comment_k: int) -> bool:
+    """Store computed results in the caller's transaction, replacing those stored under the same settings, unless
+    those are up to date and the computed ones are not (what they read changed while they were computed, and
+    another process stored newer ones meanwhile). Results of other versions of the computation are dropped.
+    Returns whether they were stored."""
+    wanted = computed.wanted
+    now_state = result_states(connection, k, comment_k, [wanted.round_id]).get(wanted.round_id)
+    if now_state is None or (now_state.current and now_state.wanted != wanted):
+        return False
+    settings = {STAFF: settings_key(k, comment_k)}
+    connection.execute(
+        delete(RoundResult).where(
+            RoundResult.round_id == wanted.round_id,
+            RoundResult.kind != "tree",
+            RoundResult.key.in_([wanted.settings, settings[STAFF]])
+            | ~RoundResult.key.startswith(f"v{VERSION} "),
+        )
+    )
+    data = {STAFF: "", CUSTOMERS: wanted.scores}
+    connection.execute(
+        RoundResult.__table__.insert(),
+        [
+            {
+                "round_id": wanted.round_id,
+                "kind": kind,
+                "key": settings.get(kind, wanted.settings),
+                "data_key": data.get(kind, wanted.linkage),
+                "payload": payload,
+                "computed_at": now,
+            }
+            for kind, payload in computed.payloads.items()
+        ],
+    )
+    return True
 
 
 def _units(connection: Connection) -> dict[int, Unit]:
@@ -257,42 +580,6 @@ class UnitTree(msgspec.Struct, frozen=True):
     parents: list[tuple[int, int | None]]
 
 
-def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:
-    """Every score of a closed round that may be shown: per support function, each team, group and the whole,
-    with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores per team
-    and group; scale reliability."""
-    with db.engine.connect() as connection:
-        a_round = _round(connection, round_id)
-    _check_released(a_round)
-    tree = _tree(db, round_id)
-    computed: list[ReleasedRound] = []  # staff and customers read the same sums: aggregate them once
-
-    def released_round(connection: Connection) -> ReleasedRound:
-        if not computed:
-            computed.append(_release(connection, round_id, tree, k))
-        return computed[0]
-
-    def staff(connection: Connection) -> _StaffPart:
-        return _staff_part(connection, released_round(connection), comment_k)
-
-    def customers(connection: Connection) -> _CustomersPart:
-        return _customers_part(_units(connection), released_round(connection))
-
-    with db.engine.connect() as connection:
-        figures = _figures_fingerprint(connection, [round_id])
-    staff_part = _stored(db, round_id, "staff", _key(k, comment_k), staff, _StaffPart)
-    customers_part = _stored(db, round_id, "customers", _key(k, figures), customers, _CustomersPart)
-    return Scores(
-        round=_round_info(a_round),
-        min_group_size=k,
-        min_comment_group_size=comment_k,
-        scale="internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
-        functions=staff_part.functions,
-        reliability=staff_part.reliability,
-        customers=customers_part.customers,
-    )
-
-
 def _staff_part(connection: Connection, released: ReleasedRound, comment_k: int) -> _StaffPart:
     """Staff's released scores of every support function, their comments and the scales' reliability."""
     by_function: dict[int, list[tuple[Hashable, str]]] = {}
@@ -333,7 +620,7 @@ def _earlier_rounds(connection: Connection, a_round: Round) -> list[Round]:
     rows = connection.execute(
         select(Round)
         .where(Round.opens_at < a_round.opens_at, Round.status.in_([s.value for s in RELEASED]))
-        .order_by(Round.opens_at.desc())
+        .order_by(Round.opens_at.desc(), Round.id.desc())  # as `result_states` reads them
         .limit(HISTORY - 1)
     ).all()
     return [Round.model_validate(r._mapping) for r in reversed(rows)]
@@ -345,30 +632,6 @@ def _taking_part(connection: Connection, round_ids: list[int], kind: UnitKind, u
     ).scalars()
     chosen = sorted((units[i] for i in ids if units[i].kind == kind), key=lambda u: u.code)
     return [Named(u.id, u.name) for u in chosen]
-
-
-def linkage(
-    db: Database, round_id: int, k: int, outcome: str | None = None, resamples: int = RESAMPLES
-) -> Linkage:
-    """Drivers, hotspots and every test of a closed round, for one customer outcome, from released numbers.
-    Without an outcome: CSAT% if at least MIN_TEAMS teams have it shown this round, else NPS, CES or mean
-    satisfaction, the first that does (customer figures imported from another tool may hold only some)."""
-    if outcome is not None and outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
-    with db.engine.connect() as connection:
-        a_round = _round(connection, round_id)
-        _check_released(a_round)
-        rounds = [*_earlier_rounds(connection, a_round), a_round]
-        read = [r.id for r in rounds]
-        figures = _figures_fingerprint(connection, read)
-    trees = {r: _tree(db, r) for r in read}
-
-    def compute(connection: Connection) -> Linkage:
-        return compute_linkage(connection, a_round, k, outcome, resamples, trees)
-
-    key = _key(k, outcome or "auto", resamples, read, figures)
-    result = _stored(db, round_id, "linkage", key, compute, Linkage)
-    return msgspec.structs.replace(result, round=_round_info(a_round))  # its status now, not when computed
 
 
 def _chosen_outcome(released: ReleasedRound) -> str:
@@ -388,18 +651,34 @@ def compute_linkage(
     a_round: Round,
     k: int,
     outcome: str | None,
-    resamples: int,
+    resamples: int = RESAMPLES,
     trees: dict[int, dict[int, int | None]] | None = None,
 ) -> Linkage:
-    """The linkage of a closed round, computed now. `trees` holds each read round's unit tree (default: today's,
-    for every round)."""
+    """The linkage of a closed round against one outcome (None: the one chosen by default), computed now and not
+    stored (the benchmark's measure). `trees` holds each read round's unit tree (default: today's, for every
+    round)."""
     units = _units(connection)
     rounds = [*_earlier_rounds(connection, a_round), a_round]
     current = _current_tree(connection) if trees is None else None
     released = [  # the linkage needs no reliability: spare the query its item sums
         _release(connection, r.id, current if trees is None else trees[r.id], k, scales=False) for r in rounds
     ]
-    outcome = outcome or _chosen_outcome(released[-1])
+    return _linkage_of(
+        connection, units, rounds, released, outcome or _chosen_outcome(released[-1]), k, resamples
+    )
+
+
+def _linkage_of(
+    connection: Connection,
+    units: dict[int, Unit],
+    rounds: list[Round],
+    released: list[ReleasedRound],
+    outcome: str,
+    k: int,
+    resamples: int,
+) -> Linkage:
+    """The linkage of the last of `rounds` (oldest first) against `outcome`, from their released numbers."""
+    a_round = rounds[-1]
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
     found = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)

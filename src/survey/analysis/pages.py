@@ -1,6 +1,6 @@
 """HR's page of a round's results: a heat map of every support function's score by front-line team beside the
 customers' outcome, the drivers with their evidence, the hotspots, and the reliability of the scales. It shows
-what `analytics` released and nothing else."""
+what `analytics` released and stored when the round closed, and nothing else: it computes nothing."""
 
 from __future__ import annotations
 
@@ -87,15 +87,18 @@ def results_page(
         "k": settings.min_group_size,
     }
     try:
-        scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
-        linkage = analytics.linkage(db, round_id, settings.min_group_size, outcome)
-    except analytics.NotReleased as reason:
+        stored = analytics.read_scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
+        stored_linkage = analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
+    except analytics.NotReleased as reason:  # not closed, or its results not computed yet
         return Template("admin/results.html", context={**context, "not_released": str(reason)})
+    scores, linkage = stored.result, stored_linkage.result
     chosen = linkage.outcome.measure  # the one asked for, or the one the linkage chose
     return Template(
         "admin/results.html",
         context={
             **context,
+            "updating": stored.updating or stored_linkage.updating,
+            "computed_at": min(stored.computed_at, stored_linkage.computed_at),
             "outcome": chosen,
             "scores": scores,
             "linkage": linkage,

@@ -4,6 +4,7 @@ drivers and hotspots)."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -79,6 +80,10 @@ def simulate(
             progress=lambda step: click.echo(f"  {step}...", err=True),
         )
     click.echo(sim.describe())
+    click.echo(
+        "The closed rounds' results are computed by the scheduler: run `survey tick` (or serve), or "
+        "`survey linkage ROUND --compute` for one round."
+    )
     if truth_file:
         truth_file.write_text(json.dumps(sim.truth_record(), indent=2) + "\n")
 
@@ -91,16 +96,42 @@ def simulate(
     help="The customer outcome: CSAT%, NPS, CES or mean satisfaction. Default: CSAT% if at least 8 teams have "
     "it, else the first of the others that does.",
 )
-def linkage(round_ref: str, outcome: str | None) -> None:
-    """Print a closed round's linkage: the drivers with their evidence, and the hotspots."""
+@click.option(
+    "--compute",
+    is_flag=True,
+    help="Compute the round's results now if they are not stored or not up to date, as the scheduler would "
+    "(claimed the same way: if another process is computing them, this says so).",
+)
+def linkage(round_ref: str, outcome: str | None, compute: bool) -> None:
+    """Print a closed round's linkage: the drivers with their evidence, and the hotspots. They are computed when
+    the round closes (by the server's scheduler or `survey tick`); --compute computes them now."""
     from survey.analysis import analytics
     from survey.rounds.lifecycle import find_round
+    from survey.rounds.results_work import compute_now
 
     settings = load_settings()
     with database(settings) as db:
         with db.session() as session:
             round_id = find_round(session, round_ref).id
-        result = analytics.linkage(db, round_id, settings.min_group_size, outcome)
+        if compute:
+            computed = compute_now(db, settings, round_id)
+            for done in computed.results:
+                click.echo(done.line(), err=True)
+            if computed.problems:
+                raise CliError("; ".join(computed.problems))
+        try:
+            stored = analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
+        except analytics.NotReady as reason:
+            raise CliError(
+                f"{reason} Or compute them now: survey linkage {shlex.quote(round_ref)} --compute"
+            ) from None
+    if stored.updating:
+        click.echo(
+            f"Being updated: what these results read changed after they were computed "
+            f"({stored.computed_at:%Y-%m-%d %H:%M} UTC); `--compute` computes them now.",
+            err=True,
+        )
+    result = stored.result
     click.echo(result.message)
     for driver in result.drivers:
         click.echo(f"- {driver.sentence}")

@@ -425,14 +425,41 @@ class ImportRun(SQLModel, table=True):
 
 
 class RoundResult(SQLModel, table=True):
-    """A closed round's released results (scores or linkage), computed once and kept: only numbers that passed the
-    release gate are in it. `key` names what it depends on besides the data (outcome, group sizes); imports of
-    customer figures delete the results they change."""
+    """A closed round's released results (staff's and customers' scores, the linkage against each customer outcome),
+    computed by the results work (`ResultWork`) and kept: only numbers that passed the release gate are in it.
+    `key` names the settings they were released under (group sizes, the version of the computation): results of
+    other settings are never shown. `data_key` names what they read that can change after the close (customer
+    figures imported, the rounds the linkage reads); when it no longer matches, the results are recomputed and
+    shown meanwhile as being updated (`analysis.analytics`)."""
 
     __tablename__ = "round_result"
 
     round_id: int = Field(foreign_key="round.id", primary_key=True)
-    kind: str = Field(primary_key=True, max_length=20)  # scores | linkage
+    kind: str = Field(
+        primary_key=True, max_length=20
+    )  # tree | staff | customers | linkage | linkage:<outcome>
     key: str = Field(primary_key=True, max_length=100)
+    data_key: str = Field(default="", max_length=100)
     payload: dict[str, Any] = Field(sa_type=ANSWERS)
     computed_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class ResultWork(SQLModel, table=True):
+    """Computing a closed round's results for one state of what they read (`key`: settings and data), as work that
+    one process does: the first to set `claimed_at` (`rounds.results_work`). A claim not done after a while
+    belongs to a process that stopped, and is taken over. `outcome` says what was done, or why not."""
+
+    __tablename__ = "result_work"
+    __table_args__ = (UniqueConstraint("round_id", "key"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    round_id: int = Field(foreign_key="round.id", index=True)
+    key: str = Field(max_length=100)
+    reason: str = Field(
+        max_length=200
+    )  # why the results needed computing: the round closed, figures imported...
+    due_at: datetime = Field(sa_type=UTCDateTime)  # when that was found
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # renewed while the work goes on
+    claimed_by: str | None = Field(default=None, max_length=100)  # which process: host, pid and a random tag
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=500)

@@ -1,4 +1,5 @@
-"""`survey demo`: a realistic organisation with four closed quarterly rounds and one open round, in SQLite."""
+"""`survey demo`: a realistic organisation with four closed quarterly rounds, their results computed, and one open
+round, in SQLite. `survey simulate`: closed rounds only, whose results the scheduler computes."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from survey.rounds.lifecycle import (
     latest_instrument,
     new_public_slug,
 )
+from survey.rounds.results_work import results_pass
 from survey.rounds.scheduler import create_schedule, open_now
 from survey.settings import Settings
 from survey.surveys.intake import external_rows, internal_rows, store_external, store_internal
@@ -143,7 +145,8 @@ def simulate_into(
 ) -> Simulated:
     """Write a synthetic organisation into an empty, migrated database, and quarterly rounds of answers up to
     now's quarter with a planted story (see simulation.py): every round closed, or the last left for the caller
-    to open (`leave_last_open`). With `planted` False, nothing drops: a null organisation."""
+    to open (`leave_last_open`). With `planted` False, nothing drops: a null organisation. The closed rounds'
+    results are left to the results work (`rounds.results_work`), as after any close."""
     rng = np.random.default_rng(seed)
     org = make_organisation(shape, rng)
     truth = plant(shape, rng, drop_round=drop_round)
@@ -201,6 +204,7 @@ def build_demo(
     db = Database(url)
     shape = OrgShape(rounds=5, customers_per_team=150)
     now = datetime.now(UTC)
+    settings = Settings(database_url=url, secret_key=secret_key, base_url=base_url)
     try:
         # The story plays out in the closed rounds; the last round is open.
         sim = simulate_into(
@@ -217,7 +221,7 @@ def build_demo(
             function_ids,
             team_ids,
             sim.items,
-            Settings(database_url=url, secret_key=secret_key, base_url=base_url),
+            settings,
             shape,
         )
         truth = sim.truth
@@ -233,6 +237,11 @@ def build_demo(
             accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
         store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
+        # The closed rounds' results, computed as the server's scheduler would have at each close.
+        progress(f"Computing the results of the {shape.rounds - 1} closed rounds")
+        computed = results_pass(db, settings, now)
+        if computed.problems:
+            raise RuntimeError("; ".join(computed.problems))
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "

@@ -12,9 +12,10 @@ from litestar.exceptions import NotFoundException
 from survey.analysis import analytics
 from survey.db.engine import Database
 from survey.reports.catalogue import ReportRef
-from survey.reports.data import round_data
+from survey.reports.data import RoundData, round_data
 from survey.reports.render import cached_pdf, render_pdf, report_context
 from survey.settings import Settings
+from survey.web.errors import Conflict
 
 
 def pdf_response(pdf: bytes, ref: ReportRef, round_name: str) -> Response:
@@ -28,12 +29,21 @@ def pdf_response(pdf: bytes, ref: ReportRef, round_name: str) -> Response:
 
 def report_pdf(db: Database, settings: Settings, ref: ReportRef) -> bytes:
     """A report's PDF: from the reports folder when one is set and holds it for the same data, else rendered
-    now (and kept there)."""
-    try:
-        data = round_data(db, ref.round_id, settings)
-    except analytics.NotReleased:
-        raise NotFoundException() from None
-    context = report_context(data, ref)
+    now (and kept there). The round's results are read as stored: before they are, a 409 says why."""
+    context = report_context(released_data(db, ref.round_id, settings), ref)
     if settings.reports_dir:
         return cached_pdf(context, ref, Path(settings.reports_dir))
     return render_pdf(context)
+
+
+def released_data(db: Database, round_id: int, settings: Settings) -> RoundData:
+    """What a round's reports read: 409 while its results (or the earlier rounds' it shows trends of) are being
+    computed, 404 for a round not closed."""
+    try:
+        return round_data(db, round_id, settings)
+    except analytics.NotReady as reason:
+        raise Conflict(
+            f"This report is made from the round's results, which are not ready. {reason}"
+        ) from None
+    except analytics.NotReleased:
+        raise NotFoundException() from None

@@ -23,7 +23,6 @@ from survey.db.engine import Database
 from survey.db.models import Round, RoundStatus
 from survey.reports import downloads
 from survey.reports.catalogue import ReportNotFound, ReportRef, find_report, visible_reports
-from survey.reports.data import round_data
 from survey.reports.render import ASSETS, render_html, report_context
 from survey.web.auth import signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
@@ -35,7 +34,7 @@ ASSET_FILES = re.compile(r"^(report\.css|fonts/[A-Za-z0-9-]+\.ttf)$")
 
 
 @get("/reports", sync_to_thread=True)
-def reports_page(request: Request, db: DatabaseDep) -> Template:
+def reports_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
     user = signed_in_user(request)
     with db.session() as session:
         released = session.exec(
@@ -44,8 +43,15 @@ def reports_page(request: Request, db: DatabaseDep) -> Template:
             .order_by(Round.opens_at.desc())
         ).all()
         listed = [(r, visible_reports(session, user, r)) for r in released]
+        states = analytics.result_states(
+            session.connection(), settings.min_group_size, settings.min_comment_group_size
+        )
     return Template(
-        "staff/reports.html", context={"rounds": [(r, refs) for r, refs in listed if refs], "user": user}
+        "staff/reports.html",
+        context={
+            "rounds": [(r, refs, states.get(r.id)) for r, refs in listed if refs],
+            "user": user,
+        },
     )
 
 
@@ -72,10 +78,7 @@ def report_view(
     round_id: ObjectId, unit: ReportName, request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     ref, _ = _find(request, db, round_id, unit)
-    try:
-        data = round_data(db, ref.round_id, settings)
-    except analytics.NotReleased:
-        raise NotFoundException() from None
+    data = downloads.released_data(db, ref.round_id, settings)
     html = render_html(report_context(data, ref), "/reports/assets/report.css")
     return Response(html, media_type="text/html; charset=utf-8")
 

@@ -1,11 +1,13 @@
 """HR's pages for rounds and schedules: every round with its response rates as they come in, its timeline of
 actions, opening, closing and publishing by hand, links exported once and a lost link replaced; and the schedules
-whose rounds open, remind and close by themselves. HR only: the pages join the /admin router."""
+whose rounds open, remind and close by themselves. The timeline also shows the work that computed a closed round's
+results, and why. HR only: the pages join the /admin router."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from litestar import Request, Response, get, post
@@ -15,7 +17,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session, select
 
 from survey.accounts import users
-from survey.db.models import Round, RoundAction, RoundStatus, Unit
+from survey.db.models import ResultWork, Round, RoundAction, RoundStatus, Unit
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
@@ -88,6 +90,28 @@ async def create_round_page(request: Request, db: DatabaseDep, settings: Setting
     )
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    due_at: datetime
+    kind: str
+    done_at: datetime | None
+    outcome: str
+
+
+def _timeline(session: Session, round_id: int) -> list[TimelineEntry]:
+    """The round's actions and the work that computed its results, in order."""
+    actions = session.exec(select(RoundAction).where(RoundAction.round_id == round_id)).all()
+    work = session.exec(select(ResultWork).where(ResultWork.round_id == round_id)).all()
+    entries = [TimelineEntry(a.due_at, a.kind, a.done_at, a.outcome or "") for a in actions]
+    entries += [
+        TimelineEntry(
+            w.due_at, "results", w.done_at, f"{w.reason}: {w.outcome or 'waiting for the scheduler'}"
+        )
+        for w in work
+    ]
+    return sorted(entries, key=lambda entry: entry.due_at)
+
+
 def _round_context(session: Session, round_id: int, k: int) -> dict:
     a_round = get_or_404(session, Round, round_id)
     names = {u.id: u.name for u in session.exec(select(Unit).where(Unit.kind == UnitKind.GROUP))}
@@ -95,9 +119,7 @@ def _round_context(session: Session, round_id: int, k: int) -> dict:
     hidden = hidden_participation(session, participation, k)
     total, teams = participation_view(participation, hidden, names)
     groups = group_participation(session, participation, hidden)
-    actions = session.exec(
-        select(RoundAction).where(RoundAction.round_id == a_round.id).order_by(RoundAction.due_at)
-    ).all()
+    actions = _timeline(session, a_round.id)
     released = a_round.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
     return {
         "round": a_round,

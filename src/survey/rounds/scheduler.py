@@ -18,7 +18,9 @@ Catching up after downtime, a pass runs every overdue action in due order, and:
   pass, and so does everything after it).
 Each action records what it did, or why it did nothing, in `outcome`.
 
-Mail is queued in the outbox by the action's transaction and sent by `delivery.deliver_pending`.
+Mail is queued in the outbox by the action's transaction and sent by `delivery.deliver_pending`. Closed rounds'
+results are computed by `results_work.results_pass`: at the end of `tick`, and in the server beside the passes, so
+that a long computation holds up neither the round actions nor the mail.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,6 +53,7 @@ from survey.db.models import (
     utc_now,
 )
 from survey.mail import delivery, outbox
+from survey.rounds import results_work
 from survey.rounds.lifecycle import (
     ERASING,
     RoundError,
@@ -372,6 +376,7 @@ class TickReport:
     now: datetime
     rounds_created: list[str] = field(default_factory=list)
     actions: list[ActionResult] = field(default_factory=list)
+    results: list[results_work.WorkResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -381,6 +386,7 @@ class TickReport:
                 f"Round {a.round_name}: {a.kind} (due {a.due_at:%Y-%m-%d %H:%M} UTC): {a.outcome}."
                 for a in self.actions
             ]
+            + [result.line() for result in self.results]
             + [f"Problem: {p}" for p in self.problems]
         )
 
@@ -665,9 +671,12 @@ def finish_interrupted_closes(db: Database, now: datetime) -> list[int]:
     return list(round_ids)
 
 
-def tick(db: Database, settings: Settings, now: datetime | None = None) -> TickReport:
-    """One scheduler pass: create upcoming rounds, then run every due action in due order. Failures are reported
-    (and logged), never raised: the failed action stays pending and is tried again next pass."""
+def tick(
+    db: Database, settings: Settings, now: datetime | None = None, *, results: bool = True
+) -> TickReport:
+    """One scheduler pass: create upcoming rounds, run every due action in due order, then (unless `results` is
+    False) compute the results closed rounds need. Failures are reported (and logged), never raised: the failed
+    action stays pending and is tried again next pass."""
     now = now or utc_now()
     report = TickReport(now)
     report.rounds_created, report.problems = plan_rounds(db, now)
@@ -685,7 +694,21 @@ def tick(db: Database, settings: Settings, now: datetime | None = None) -> TickR
     except Exception as error:
         log.exception("erasing arrival order failed")
         report.problems.append(f"erasing the order answers arrived in failed, will try again: {error}")
+    if results:
+        computed = _results_pass(db, settings, now)
+        report.results, report.problems = computed.results, report.problems + computed.problems
     return report
+
+
+def _results_pass(
+    db: Database, settings: Settings, now: datetime, stop: threading.Event | None = None
+) -> results_work.ResultsReport:
+    """`results_work.results_pass`, its own failure reported rather than raised."""
+    try:
+        return results_work.results_pass(db, settings, now, stop)
+    except Exception as error:  # the database went away, say
+        log.exception("computing results failed")
+        return results_work.ResultsReport(problems=[f"computing results failed, will try again: {error}"])
 
 
 # --- running in the background ------------------------------------------------------------------------------------
@@ -700,19 +723,40 @@ async def run_scheduler(
     clock: Callable[[], datetime] = utc_now,
 ) -> None:
     """Run `tick` and deliver mail every `interval` seconds (jittered, so processes spread out) until
-    `stop_event` is set. A failing pass is logged and the loop goes on."""
-    while not stop_event.is_set():
-        try:
-            report = await asyncio.to_thread(tick, db, settings, clock())
-            for line in report.lines():
-                log.info("%s", line)
-            mailed = await delivery.deliver_pending(db, settings, clock())
-            for line in mailed.lines():
-                log.info("%s", line)
-        except Exception:  # the scheduler must outlive a bad pass (database restarting...)
-            log.exception("scheduler pass failed; trying again in about %.0f s", interval)
-        with contextlib.suppress(TimeoutError):  # time for the next pass
-            await asyncio.wait_for(stop_event.wait(), timeout=interval * random.uniform(0.8, 1.2))
+    `stop_event` is set, and compute closed rounds' results in a thread of their own, a pass at a time, so that
+    a long computation holds up neither. A failing pass is logged and the loop goes on. When stopping, results
+    work under way is handed back at its next step."""
+    stopping = threading.Event()
+    results: asyncio.Task | None = None
+    try:
+        while not stop_event.is_set():
+            try:
+                report = await asyncio.to_thread(tick, db, settings, clock(), results=False)
+                for line in report.lines():
+                    log.info("%s", line)
+                mailed = await delivery.deliver_pending(db, settings, clock())
+                for line in mailed.lines():
+                    log.info("%s", line)
+            except Exception:  # the scheduler must outlive a bad pass (database restarting...)
+                log.exception("scheduler pass failed; trying again in about %.0f s", interval)
+            if results is None or results.done():
+                results = asyncio.create_task(
+                    asyncio.to_thread(_logged_results_pass, db, settings, clock(), stopping)
+                )
+            with contextlib.suppress(TimeoutError):  # time for the next pass
+                await asyncio.wait_for(stop_event.wait(), timeout=interval * random.uniform(0.8, 1.2))
+    finally:
+        stopping.set()
+        if results is not None:
+            await results
+
+
+def _logged_results_pass(db: Database, settings: Settings, now: datetime, stop: threading.Event) -> None:
+    computed = _results_pass(db, settings, now, stop)
+    for result in computed.results:
+        log.info("%s", result.line())
+    for problem in computed.problems:
+        log.warning("Problem: %s", problem)
 
 
 def scheduler_lifespan(db: Database, settings: Settings):
