@@ -18,11 +18,20 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy import func, select, text
 
-from helpers import csrf_from, customer_answers, employee_answers, free_port, open_survey, submit_survey
+from helpers import (
+    csrf_from,
+    customer_answers,
+    employee_answers,
+    free_port,
+    log_in,
+    open_survey,
+    submit_survey,
+)
+from survey.analysis import analytics
 from survey.cli import main
 from survey.db.engine import Database
 from survey.db.models import ExternalResponse, InternalResponse, InternalReview
-from survey.demo.build import build_demo
+from survey.demo.build import DEMO_PASSWORD, build_demo
 from survey.mail.outbox import outbox_counts, render_message
 from survey.rounds.scheduler import list_schedules
 from survey.settings import Settings
@@ -238,3 +247,25 @@ def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_sche
         assert schedule.description.startswith("first Monday of Jan, Apr, Jul, Oct at 09:00 Europe/Berlin")
     finally:
         db.dispose()
+
+
+@pytest.mark.web
+def test_the_demo_shows_every_closed_rounds_results_straight_away(demo, monkeypatch):
+    """Its closed rounds' results were computed as it was built, as the scheduler computes them at a close: HR's
+    results page tells the planted story on the first request, which computes nothing."""
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    db = Database(settings.database_url)
+    with db.engine.connect() as connection:
+        states = analytics.result_states(connection, settings.min_group_size, settings.min_comment_group_size)
+    assert len(states) == 4 and all(state.current for state in states.values())
+    monkeypatch.setattr(analytics, "compute_results", None)  # a request that computed would fail
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "hr@demo.example", DEMO_PASSWORD).status_code == 303
+        page = client.get(f"/admin/rounds/{demo.published_round_id}/results")
+    with db.engine.connect() as connection:
+        name = connection.execute(
+            text("SELECT name FROM unit WHERE id = :id"), {"id": demo.function_ids[demo.truth.driver]}
+        ).scalar_one()
+    db.dispose()
+    assert page.status_code == 200 and "Drivers of CSAT%" in page.text
+    assert f'{name} <span class="badge low">precedes</span>' in page.text  # the planted story, told
