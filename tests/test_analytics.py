@@ -245,7 +245,7 @@ def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_p
     assert f"survey linkage '{truth['rounds'][-1]}' --compute" in not_yet.output
     told = run("linkage", truth["rounds"][-1], "--compute")
     assert told.exit_code == 0, told.output
-    assert "results (the round closed): computed in" in told.output
+    assert "results (no results stored yet): computed in" in told.output
     with db.session() as session:
         from survey.db.models import Unit
 

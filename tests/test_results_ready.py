@@ -105,7 +105,7 @@ def test_the_first_request_for_a_just_closed_rounds_results_does_not_compute(
     # The scheduler's pass (the server's loop, or `survey tick`) computes every closed round's results.
     report = tick(db, settings)
     assert sorted((r.round_id, r.reason) for r in report.results) == [
-        (r, "the round closed") for r in _round_ids(db)
+        (r, "no results stored yet") for r in _round_ids(db)
     ]
     assert all(r.outcome.startswith("computed in") for r in report.results), report.results
     assert report.problems == []
@@ -141,13 +141,13 @@ def test_a_round_the_scheduler_closes_has_its_results_from_the_same_pass(db, org
         closes_at = session.get(Round, a_round.id).closes_at
     report = tick(db, settings, closes_at + timedelta(minutes=1))
     assert [(a.kind, a.outcome.split(";")[0]) for a in report.actions] == [("close", "closed")]
-    assert [(r.round_name, r.reason) for r in report.results] == [(a_round.name, "the round closed")]
+    assert [(r.round_name, r.reason) for r in report.results] == [(a_round.name, "no results stored yet")]
     assert "not enough data" in report.results[0].outcome  # nobody answered
     response = token_client.get(f"/api/rounds/{a_round.id}/linkage")
     assert response.status_code == 200 and not response.json()["enough_data"]
     assert log_in(token_client, HR).status_code == 303  # HR's timeline of the round says what the work did
     timeline = token_client.get(f"/admin/rounds/{a_round.id}").text
-    assert "the round closed: computed in" in timeline
+    assert "no results stored yet: computed in" in timeline
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -282,6 +282,7 @@ def test_failed_work_says_so_and_is_tried_again_later(db, settings, token_client
     assert "ZeroDivisionError" in report.problems[0]
     response = token_client.get(f"/api/rounds/{last}/linkage")
     assert response.status_code == 409 and "could not be computed" in response.json()["detail"]
+    assert "tried again after 15 minutes" in response.json()["detail"]
     assert tick(db, settings, now + timedelta(minutes=1)).results == []  # not at every pass
     again = tick(db, settings, now + RETRY_AFTER + timedelta(minutes=1))
     assert sorted(r.round_id for r in again.results if r.outcome.startswith("computed")) == _round_ids(db)
@@ -302,6 +303,9 @@ def test_results_released_under_other_group_sizes_are_never_shown(db, settings, 
         body = client.get(f"/api/rounds/{last}/scores").json()
         assert body["min_group_size"] == stricter.min_group_size
     assert token_client.get(f"/api/rounds/{last}/scores").json()["min_group_size"] == settings.min_group_size
+    # Processes set up with different group sizes (a mistake) keep each their own results, and do not take
+    # turns replacing each other's.
+    assert tick(db, settings).results == [] and tick(db, stricter).results == []
 
 
 def test_the_servers_scheduler_computes_results_beside_its_passes(db, settings):
@@ -332,7 +336,7 @@ def test_survey_linkage_compute_computes_one_round_now_and_once(db, run):
     sim = simulate_into(db, SMALL, seed=12)
     name = sim.round_names[-1]
     first = run("linkage", name, "--compute")
-    assert first.exit_code == 0 and "results (the round closed): computed in" in first.output
+    assert first.exit_code == 0 and "results (no results stored yet): computed in" in first.output
     assert "CSAT% shown" in first.output
     again = run("linkage", name, "--compute")
     assert again.exit_code == 0 and "computed in" not in again.output  # nothing to do: up to date

@@ -150,8 +150,14 @@ class Wanted:
 
     @property
     def key(self) -> str:
-        """One key for all of it: the results work computes each state of a round's results once."""
-        return _key(self.settings, self.staff_settings, self.scores, self.linkage)
+        """One key for all of it, led by the settings (`work_prefix`): the results work computes each state of a
+        round's results once, and a process does only the work of its own settings."""
+        return work_prefix(self.settings, self.staff_settings) + _key(self.scores, self.linkage)
+
+
+def work_prefix(settings: str, staff_settings: str | None) -> str:
+    """How the keys of results work for these settings begin."""
+    return f"{staff_settings or settings}|"
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,11 @@ class ResultState:
     def why(self) -> str:
         """Why the results need computing, in words (for the work's record)."""
         if not self.ready:
-            return "the group sizes or the computation changed" if self.stored_before else "the round closed"
+            return (
+                "the group sizes or the computation changed"
+                if self.stored_before
+                else "no results stored yet"
+            )
         if self.scores != self.wanted.scores:
             return "customer figures were imported for the round"
         return "what its linkage reads changed: customer figures of an earlier round, or another round closed"
@@ -250,9 +260,9 @@ def _not_ready(connection: Connection, a_round: Round) -> NotReady:
     ).first()
     name = f"The results of round {a_round.name!r}"
     if work is not None and work.claimed_at is not None and (work.outcome or "").startswith(FAILED):
+        when = work.outcome.split(": ", 1)[0]  # "failed at ... UTC, tried again after ... minutes"
         return NotReady(
-            f"{name} could not be computed: it is tried again every few minutes, and HR's page of the round says "
-            "what went wrong."
+            f"{name} could not be computed ({when}); HR's page of the round says what went wrong."
         )
     if work is not None and work.claimed_at is not None:
         return NotReady(

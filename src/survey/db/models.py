@@ -455,9 +455,7 @@ class ResultWork(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     round_id: int = Field(foreign_key="round.id", index=True)
     key: str = Field(max_length=100)
-    reason: str = Field(
-        max_length=200
-    )  # why the results needed computing: the round closed, figures imported...
+    reason: str = Field(max_length=200)  # why they needed computing: none stored yet, figures imported...
     due_at: datetime = Field(sa_type=UTCDateTime)  # when that was found
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # renewed while the work goes on
     claimed_by: str | None = Field(default=None, max_length=100)  # which process: host, pid and a random tag

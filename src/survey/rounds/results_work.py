@@ -118,14 +118,18 @@ def plan(
     return added
 
 
-def due(db: Database, now: datetime, round_ids: list[int] | None = None) -> list[int]:
-    """Ids of the work nobody holds, oldest first and, among work found at once, the newest round first."""
+def due(db: Database, settings: Settings, now: datetime, round_ids: list[int] | None = None) -> list[int]:
+    """Ids of the work of these settings that nobody holds, oldest first and, among work found at once, the newest
+    round first. (Processes set up with other group sizes, a mistake, each do their own and leave the rest.)"""
+    k, comment_k = settings.min_group_size, settings.min_comment_group_size
+    prefix = analytics.work_prefix(analytics.settings_key(k), analytics.settings_key(k, comment_k))
     query = (
         select(ResultWork.id)
         .join(Round, Round.id == ResultWork.round_id)
         .where(
             ResultWork.done_at.is_(None),
             or_(ResultWork.claimed_at.is_(None), col(ResultWork.claimed_at) <= now - RETRY_AFTER),
+            col(ResultWork.key).startswith(prefix, autoescape=True),
         )
         .order_by(ResultWork.due_at, Round.opens_at.desc(), ResultWork.id)
     )
@@ -269,17 +273,21 @@ def results_pass(
 ) -> ResultsReport:
     """Plan the work closed rounds' results need, and do every piece nobody holds (of all rounds, or of those
     named). Failures are reported, not raised: the work is tried again after RETRY_AFTER."""
-    now = now or utc_now()
+    start, started = now or utc_now(), time.monotonic()
+
+    def clock() -> datetime:  # the pass's time as it goes on (it may be given: `survey tick --now`, tests)
+        return start + timedelta(seconds=time.monotonic() - started)
+
     report = ResultsReport()
-    plan(db, settings, now, round_ids)
+    plan(db, settings, start, round_ids)
     attempted: set[int] = set()
     for _ in range(_PASSES):
-        waiting = [work for work in due(db, now, round_ids) if work not in attempted]
+        waiting = [work for work in due(db, settings, clock(), round_ids) if work not in attempted]
         if not waiting or (stop is not None and stop.is_set()):
             break
         for work_id in waiting:
             attempted.add(work_id)
-            result = run(db, settings, work_id, now, stop)
+            result = run(db, settings, work_id, clock(), stop)
             if result is not None:
                 report.results.append(result)
                 if result.failed:
