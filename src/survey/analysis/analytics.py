@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from survey.analysis import linkage as linkage_found
 from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
-from survey.analysis.linkage import Named, link_round
+from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import CommentGroup, ReleasedRound, Shown, release_comments, release_round
 from survey.analysis.results import (
     Comments,
@@ -38,6 +38,7 @@ from survey.analysis.results import (
     Driver,
     DriverTests,
     Figure,
+    Finding,
     FunctionScores,
     Hotspot,
     Linkage,
@@ -48,6 +49,7 @@ from survey.analysis.results import (
     ScoreCell,
     Scores,
     StaffScores,
+    TeamShift,
     UnitName,
     Usage,
 )
@@ -77,7 +79,7 @@ from survey.vocabulary import (
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
-VERSION = 2  # bump when what is computed changes, so stored results are recomputed
+VERSION = 3  # bump when what is computed changes, so stored results are recomputed
 T = TypeVar("T")
 
 
@@ -402,8 +404,19 @@ def compute_linkage(
     outcome = outcome or _chosen_outcome(released[-1])
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
-    found = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
+    earlier = _earlier_findings(connection, rounds[-2].id, outcome) if len(rounds) > 1 else []
+    found = link_round(
+        released,
+        functions,
+        teams,
+        outcome,
+        seed=a_round.id,
+        resamples=resamples,
+        round_names=[r.name for r in rounds],
+        earlier=earlier,
+    )
     codes = {u.id: u.code for u in units.values()}
+    names = {r.id: r.name for r in rounds}
     label, unit = OUTCOME_LABELS[outcome]
     return Linkage(
         round=_round_info(a_round),
@@ -415,7 +428,8 @@ def compute_linkage(
         message=found.message,
         r2=_number(found.r2),
         drivers=[_driver(d, codes) for d in found.drivers],
-        hotspots=[_hotspot(h, codes) for h in found.hotspots],
+        findings=[_finding(f, codes, names) for f in found.findings],
+        hotspots=[_hotspot(h, codes, names) for h in found.hotspots],
         tests=[_test(t, codes) for t in found.tests],
     )
 
@@ -441,20 +455,87 @@ def _driver(driver: linkage_found.Driver, codes: dict[int, str]) -> Driver:
     )
 
 
-def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str]) -> Hotspot:
+def _team_shift(shift: linkage_found.TeamShift, codes: dict[int, str], names: dict[int, str]) -> TeamShift:
+    return TeamShift(
+        team=_unit_name(shift.team, codes),
+        since=names[shift.since],
+        score_before=round(shift.score_before, 4),
+        score=_rounded(shift.score),
+        score_n=shift.score_n,
+        outcome_before=_rounded(shift.outcome_before),
+        outcome=_rounded(shift.outcome),
+        outcome_n=shift.outcome_n,
+        outcome_shift=_rounded(shift.outcome_shift),
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    number = _number(value)
+    return None if number is None else round(number, 4)
+
+
+def _finding(finding: linkage_found.Finding, codes: dict[int, str], names: dict[int, str]) -> Finding:
+    return Finding(
+        function=_unit_name(finding.function, codes),
+        measure=finding.measure,
+        status=finding.status,
+        claim=finding.claim,
+        since=names[finding.since],
+        teams=[_team_shift(t, codes, names) for t in finding.teams],
+        effect=_number(finding.effect),
+        low=_number(finding.low),
+        high=_number(finding.high),
+        q=_number(finding.q),
+        n=finding.n,
+        sentence=finding.sentence,
+    )
+
+
+def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str], names: dict[int, str]) -> Hotspot:
+    shift = _team_shift(hotspot.shift, codes, names)
     return Hotspot(
         function=_unit_name(hotspot.function, codes),
-        team=_unit_name(hotspot.team, codes),
-        score=float(hotspot.score),
-        score_n=hotspot.score_n,
-        norm=float(hotspot.norm),
-        outcome=float(hotspot.outcome),
-        outcome_n=hotspot.outcome_n,
-        outcome_norm=float(hotspot.outcome_norm),
-        slope=float(hotspot.slope),
-        impact=float(hotspot.impact),
+        team=shift.team,
+        measure=hotspot.measure,
+        since=shift.since,
+        score_before=shift.score_before,
+        score=shift.score,
+        score_n=shift.score_n,
+        outcome_before=shift.outcome_before,
+        outcome=shift.outcome,
+        outcome_n=shift.outcome_n,
+        outcome_shift=shift.outcome_shift,
         sentence=hotspot.sentence,
     )
+
+
+def _earlier_findings(connection: Connection, round_id: int, outcome: str) -> list[EarlierFinding]:
+    """The ongoing findings of the round before, from its stored linkage for the same outcome (the most recently
+    computed), so that this round can say which have ended. None stored: none known."""
+    payloads = connection.execute(
+        select(RoundResult.payload)
+        .where(RoundResult.round_id == round_id, RoundResult.kind == "linkage")
+        .order_by(RoundResult.computed_at.desc())
+    ).scalars()
+    for payload in payloads:
+        try:
+            stored = msgspec.convert(payload, Linkage)
+        except msgspec.ValidationError:  # stored by an earlier version: no findings to carry
+            continue
+        if stored.outcome.measure != outcome:
+            continue
+        return [
+            EarlierFinding(
+                f.function.id, f.measure, _round_id(connection, f.since), tuple(t.team.id for t in f.teams)
+            )
+            for f in stored.findings
+            if f.status == "ongoing"
+        ]
+    return []
+
+
+def _round_id(connection: Connection, name: str) -> int:
+    return int(connection.execute(select(Round.id).where(Round.name == name)).scalar_one())
 
 
 def _test(test: linkage_found.Test, codes: dict[int, str]) -> LinkTest:

@@ -104,7 +104,9 @@ def linkage(round_ref: str, outcome: str | None) -> None:
     click.echo(result.message)
     for driver in result.drivers:
         click.echo(f"- {driver.sentence}")
+    for finding in result.findings:
+        click.echo(f"- {'Ended: ' if finding.status == 'ended' else ''}{finding.sentence}")
     if result.hotspots:
-        click.echo("Hotspots, by estimated impact:")
+        click.echo("Hotspots, largest falls first:")
         for hotspot in result.hotspots:
             click.echo(f"- {hotspot.sentence}")
