@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
+from conftest import NEXT_YEAR
 from survey.cli import main
-from survey.db.models import Invitation, OutboxMessage, Round, RoundStatus
+from survey.db.models import Invitation, OutboxMessage, Round, RoundAction, RoundStatus, RoundUnit
 from survey.tokens import token_hash
 
 
+def day(from_today: int) -> str:
+    """A date as `--opens` and `--closes` take it, counted in days from today (UTC)."""
+    return (datetime.now(UTC).date() + timedelta(days=from_today)).isoformat()
+
+
 def test_a_round_is_created_opened_and_closed(run, db, org):
-    created = run("round", "create", "2027 Q1", "--opens", "2027-01-04", "--days", "14")
+    created = run("round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-01-04", "--days", "14")
     assert created.exit_code == 0, created.output
-    assert "2027-01-04 to 2027-01-18" in created.output
+    assert f"{NEXT_YEAR}-01-04 to {NEXT_YEAR}-01-18" in created.output
     assert run("round", "open", "2027 Q1").exit_code == 0
     closed = run("round", "close", "2027 Q1")
     assert closed.exit_code == 0 and "is closed: 18 invited, 0 answered" in closed.output
@@ -32,18 +39,18 @@ def test_a_round_is_created_opened_and_closed(run, db, org):
     [
         (["round", "create", "Q", "--opens", "2027-13-01"], "'2027-13-01' does not match the format"),
         (
-            ["round", "create", "Q", "--opens", "2027-01-10", "--closes", "2027-01-03"],
+            ["round", "create", "Q", "--opens", f"{NEXT_YEAR}-01-10", "--closes", f"{NEXT_YEAR}-01-03"],
             "must close after it opens",
         ),
         (
-            ["round", "create", "Q", "--opens", "2027-01-04", "--unit", "NOPE"],
+            ["round", "create", "Q", "--opens", f"{NEXT_YEAR}-01-04", "--unit", "NOPE"],
             "no support function or front-line team with code NOPE",
         ),
-        (["round", "create", "Q", "--opens", "2027-01-04", "--days", "0"], "--days"),
+        (["round", "create", "Q", "--opens", f"{NEXT_YEAR}-01-04", "--days", "0"], "--days"),
         (["round", "open", "no such round"], "no round 'no such round'"),
         (["invitations", "issue", "42"], "no round '42'"),
         (
-            ["round", "create", "Q", "--opens", "2027-01-04", "--unit", "SF1"],
+            ["round", "create", "Q", "--opens", f"{NEXT_YEAR}-01-04", "--unit", "SF1"],
             "at least one support function and one front-line team",
         ),
     ],
@@ -55,15 +62,56 @@ def test_bad_arguments_exit_2_and_say_what_is_wrong(run, org, args, message):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("window", "closes"),
+    [
+        (["--opens", day(-30), "--days", "14"], day(-16)),
+        (["--opens", day(-30), "--closes", day(-1)], day(-1)),
+        (["--opens", day(-14)], day(0)),  # 14 days by default: it closed at 00:00 UTC today
+    ],
+)
+def test_a_round_that_could_never_open_is_refused_with_opens_reason_and_nothing_written(
+    run, db, org, window, closes
+):
+    refused = run("round", "create", "Late", *window)
+    assert refused.exit_code == 2, refused.output
+    assert f"round 'Late' was due to close {closes} 00:00 UTC; it cannot open" in refused.output
+    with db.session() as session:
+        for table in (Round, RoundUnit, RoundAction, Invitation):
+            assert session.exec(select(table)).all() == [], table
+    assert "no round 'Late'" in run("invitations", "issue", "Late").output  # no links for it either
+
+
+def test_round_create_open_and_invitations_refuse_a_round_past_its_close_for_one_reason(run, db, org):
+    from survey.rounds.lifecycle import create_round
+
+    opens = datetime.now(UTC) - timedelta(days=30)
+    reason = f"round 'Late' was due to close {opens + timedelta(days=14):%Y-%m-%d %H:%M} UTC; it cannot open"
+    with db.session() as session:  # made in time, then nobody opened it before its close
+        create_round(session, "Late", opens, opens + timedelta(days=14), now=opens - timedelta(days=7))
+    for command in (["round", "open", "Late"], ["invitations", "issue", "Late"]):
+        refused = run(*command)
+        assert refused.exit_code == 2 and reason in refused.output, command
+    with db.session() as session:
+        assert session.exec(select(Invitation)).all() == []
+        assert session.exec(select(Round)).one().status == RoundStatus.SCHEDULED
+
+
+def test_a_round_that_opens_today_is_created_and_opened(run, org):
+    assert run("round", "create", "Now", "--opens", day(0), "--days", "1").exit_code == 0
+    opened = run("round", "open", "Now")
+    assert opened.exit_code == 0 and "is open: 18 invited" in opened.output
+
+
 def test_a_round_cannot_skip_or_repeat_a_step(run, org):
-    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    run("round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-01-04")
     result = run("round", "close", "2027 Q1")
     assert result.exit_code == 2 and "is scheduled; it cannot become closed" in result.output
-    assert run("round", "create", "2027 Q1", "--opens", "2027-04-05").exit_code == 2
+    assert run("round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-04-05").exit_code == 2
 
 
 def test_invitations_print_each_link_once_and_store_only_hashes(run, db, org):
-    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    run("round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-01-04")
     first = run("invitations", "issue", "2027 Q1")
     assert first.exit_code == 0, first.output
     rows = list(csv.reader(io.StringIO(first.stdout)))
@@ -82,7 +130,7 @@ def test_invitations_print_each_link_once_and_store_only_hashes(run, db, org):
 
 
 def test_invitations_can_go_to_a_file(run, org, tmp_path):
-    run("round", "create", "2027 Q1", "--opens", "2027-01-04")
+    run("round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-01-04")
     target = tmp_path / "links.csv"
     assert run("invitations", "issue", "2027 Q1", "-o", str(target)).exit_code == 0
     assert target.read_text().count("https://survey.example.org/i/") == 18
