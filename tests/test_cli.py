@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +174,38 @@ def test_serve_needs_a_secret_key(database_url):
 def test_bad_settings_exit_2_naming_the_variable(variable, value, message):
     result = CliRunner().invoke(main, ["round", "open", "x"], env={variable: value})
     assert result.exit_code == 2 and message in result.output
+
+
+def _results_token(db, *scopes: str) -> dict[str, str]:
+    from survey.accounts.api_tokens import create_api_token
+
+    with db.session() as session:
+        _, token = create_api_token(session, "results", scopes, None, datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("outcome", [None, "nps"])
+def test_linkage_json_is_the_apis_document_byte_for_byte(run, db, client, outcome):
+    from survey.demo.build import simulate_into
+    from survey.demo.simulation import OrgShape
+
+    shape = OrgShape(functions=3, teams=12, staff_per_team=8, customers_per_team=25, rounds=3, regions=2)
+    simulate_into(db, shape, seed=6)
+    with db.session() as session:
+        last = session.exec(select(Round).order_by(Round.opens_at.desc())).first()
+    query = f"?outcome={outcome}" if outcome else ""
+    api = client.get(f"/api/rounds/{last.id}/linkage{query}", headers=_results_token(db, "results:read"))
+    assert api.status_code == 200, api.text
+    printed = run("linkage", last.name, "--json", *(["--outcome", outcome] if outcome else []))
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout == api.text + "\n"
+    document = json.loads(printed.stdout)
+    assert document["round"]["name"] == last.name
+    assert document["outcome"]["measure"] == (outcome or "csat_pct")
+
+
+def test_linkage_of_an_open_round_is_refused_with_the_apis_reason(run, db, client, open_round):
+    api = client.get(f"/api/rounds/{open_round.id}/linkage", headers=_results_token(db, "results:read"))
+    assert api.status_code == 409
+    printed = run("linkage", open_round.name, "--json")
+    assert printed.exit_code == 2 and api.json()["detail"] in printed.output and printed.stdout == ""
