@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -209,3 +210,89 @@ def test_linkage_of_an_open_round_is_refused_with_the_apis_reason(run, db, clien
     assert api.status_code == 409
     printed = run("linkage", open_round.name, "--json")
     assert printed.exit_code == 2 and api.json()["detail"] in printed.output and printed.stdout == ""
+
+
+def _api_routes(app) -> list[tuple[str, str, str]]:
+    """(method, path, scope) of every /api route, any id in its path one that does not exist."""
+    from litestar.routes import HTTPRoute
+
+    found = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path.startswith("/api"):
+            path = re.sub(r"{\w+(:\w+)?}", "999", route.path)
+            for handler in route.route_handlers:
+                if "scope" in handler.opt:  # not the OPTIONS answers Litestar adds
+                    found += [(method, path, handler.opt["scope"]) for method in handler.http_methods]
+    return found
+
+
+def test_a_token_made_on_the_command_line_is_shown_once_and_has_exactly_its_scopes(
+    run, db, app, client, people
+):
+    from helpers import log_in
+    from survey.accounts.api_tokens import API_SCOPES
+    from survey.db.models import ApiToken, User
+
+    made = run(
+        "token", "create", "Payroll sync", "--owner", "HR@Example.com", "--scope", "rounds:read",
+        "--scope", "roster:read,results:read",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip()
+    assert made.stdout == secret + "\n" and secret.startswith("svy_") and secret not in made.stderr
+    assert "'Payroll sync' (results:read roster:read rounds:read) made by hr@example.com" in made.stderr
+
+    chosen = {"rounds:read", "roster:read", "results:read"}
+    headers = {"Authorization": f"Bearer {secret}"}
+    routes = _api_routes(app)
+    # Every scope guards a route, but accounts:write, which a roster upload naming heads checks itself.
+    assert {scope for _, _, scope in routes} | {"accounts:write"} == set(API_SCOPES)
+    for method, path, scope in routes:
+        answer = client.request(method, path, headers=headers)
+        assert (answer.status_code == 403) == (scope not in chosen), (method, path, answer.text)
+    assert client.get("/api/units", headers=headers).status_code == 200
+
+    with db.session() as session:
+        row = session.exec(select(ApiToken)).one()
+        hr = session.exec(select(User).where(User.email == people.hr)).one()
+    assert row.created_by_id == hr.id and row.token_hash == token_hash(secret)
+    assert secret not in repr(row)  # only its hash is kept
+    log_in(client, people.hr)
+    listed = client.get("/admin/tokens").text
+    assert "Payroll sync" in listed and "results:read roster:read rounds:read" in listed
+    assert secret not in listed and secret[4:] not in listed
+
+
+def _token(name: str = "Sync", owner: str = "hr@example.com", scope: str = "rounds:read") -> list[str]:
+    return ["token", "create", name, "--owner", owner, "--scope", scope]
+
+
+ONLY_HR = "only an active HR account creates API tokens"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (_token(owner="nobody@example.com"), "no account 'nobody@example.com'"),
+        (_token(owner="head1@example.com"), f"head1@example.com is a department head's account: {ONLY_HR}"),
+        (_token(owner="exec@example.com"), f"exec@example.com is an executive's account: {ONLY_HR}"),
+        (_token(owner="former@example.com"), f"former@example.com is deactivated: {ONLY_HR}"),
+        (_token(scope="rounds:delete"), "unknown scope rounds:delete; known: roster:read, roster:write"),
+        (_token(scope=" , "), "a token needs at least one scope"),
+        (_token(name=" "), "a token needs a name of 1 to 100 characters"),
+        (_token(name="x" * 101), "a token needs a name of 1 to 100 characters"),
+        (_token()[:-2], "Missing option '--scope'"),
+        (_token()[:3] + _token()[-2:], "Missing option '--owner'"),
+    ],
+)
+def test_a_bad_token_argument_exits_2_saying_what_is_wrong_and_makes_no_token(run, db, people, args, message):
+    from survey.accounts.users import create_user, deactivate_user
+    from survey.db.models import ApiToken, Role
+
+    with db.session() as session:
+        deactivate_user(session, create_user(session, "former@example.com", "Former HR", Role.HR))
+    refused = run(*args)
+    assert refused.exit_code == 2 and message in refused.output, refused.output
+    assert "svy_" not in refused.output
+    with db.session() as session:
+        assert session.exec(select(ApiToken)).all() == []
