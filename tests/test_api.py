@@ -72,10 +72,14 @@ def test_a_round_that_could_never_open_is_refused_as_opening_it_would_be(api, db
 
     refused = api.post(
         "/api/rounds",
-        json={"name": "Late", "opens_at": "2020-01-06T09:00:00Z", "closes_at": "2020-01-20T09:00:00Z"},
+        json={
+            "name": "Late",
+            "opens_at": "2020-01-06T09:00:00+01:00",
+            "closes_at": "2020-01-20T09:00:00+01:00",
+        },
     )
     assert refused.status_code == 400
-    assert refused.json()["detail"] == "round 'Late' was due to close 2020-01-20 09:00 UTC; it cannot open"
+    assert refused.json()["detail"] == "round 'Late' was due to close 2020-01-20 08:00 UTC; it cannot open"
     with db.session() as session:
         assert session.exec(select(Round)).all() == []
 

@@ -28,7 +28,7 @@ API_SCOPES = {
     "external:write": "import customer figures",
 }
 API_TOKEN_PREFIX = "svy_"
-_ROLE_NAMES = {Role.HR: "an HR", Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}
+_OTHER_ROLES = {Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}
 
 
 def token_owner(session: Session, email: str) -> User:
@@ -46,7 +46,7 @@ def create_api_token(
     page. Returns the row and the token, which is shown this once. Raises AccountError, having written nothing."""
     if created_by is not None and (created_by.role != Role.HR or not created_by.active):
         what = (
-            "is deactivated" if created_by.role == Role.HR else f"is {_ROLE_NAMES[created_by.role]} account"
+            "is deactivated" if created_by.role == Role.HR else f"is {_OTHER_ROLES[created_by.role]} account"
         )
         raise AccountError(f"{created_by.email} {what}: only an active HR account creates API tokens")
     name = name.strip()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -98,7 +98,8 @@ def refuse_unless_it_can_open(name: str, closes_at: datetime, now: datetime) -> 
     """A round whose close is due can never open: opening it by hand (`scheduler.open_now`: HR's page, the API,
     `survey round open`) refuses it, and so do creating it and issuing its links, for the same reason."""
     if closes_at <= now:
-        raise RoundError(f"round {name!r} was due to close {closes_at:%Y-%m-%d %H:%M} UTC; it cannot open")
+        closes = closes_at.astimezone(UTC)  # the API takes times in any zone
+        raise RoundError(f"round {name!r} was due to close {closes:%Y-%m-%d %H:%M} UTC; it cannot open")
 
 
 def create_round(
