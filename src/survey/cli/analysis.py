@@ -91,8 +91,14 @@ def simulate(
     help="The customer outcome: CSAT%, NPS, CES or mean satisfaction. Default: CSAT% if at least 8 teams have "
     "it, else the first of the others that does.",
 )
-def linkage(round_ref: str, outcome: str | None) -> None:
-    """Print a closed round's linkage: the drivers with their evidence, and the hotspots."""
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the whole linkage as JSON, the same document as GET /api/rounds/{id}/linkage.",
+)
+def linkage(round_ref: str, outcome: str | None, as_json: bool) -> None:
+    """Print a closed round's linkage: the drivers with their evidence, and the hotspots (ROUND: id or name)."""
     from survey.analysis import analytics
     from survey.rounds.lifecycle import find_round
 
@@ -101,6 +107,12 @@ def linkage(round_ref: str, outcome: str | None) -> None:
         with db.session() as session:
             round_id = find_round(session, round_ref).id
         result = analytics.linkage(db, round_id, settings.min_group_size, outcome)
+    if as_json:
+        import msgspec
+
+        # As the API encodes it (Litestar's JSON is msgspec's): the same bytes, field for field.
+        click.echo(msgspec.json.encode(result).decode())
+        return
     click.echo(result.message)
     for driver in result.drivers:
         click.echo(f"- {driver.sentence}")
