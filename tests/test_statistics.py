@@ -310,12 +310,33 @@ def test_shift_test_normal_approximation_agrees_with_the_permutations(monkeypatc
     outcome, start = staggered_outcome(5, teams=90, drop=3.0)
     exact = shift_test(outcome, start, np.ones(90, bool), rng(), resamples=20_000)
     monkeypatch.setattr(statistics, "LARGE_SAMPLE", 50)
+    monkeypatch.setattr(statistics, "LARGE_GROUP", 10)
     approximate = shift_test(outcome, start, np.ones(90, bool), rng())
     assert approximate.effect == exact.effect
     assert 0.005 < exact.p < 0.3
     assert approximate.p == pytest.approx(exact.p, rel=0.3)
     assert approximate.low == pytest.approx(exact.low, abs=1.0)
     assert approximate.high == pytest.approx(exact.high, abs=1.0)
+
+
+def test_a_few_shifted_teams_among_many_are_tested_by_permutations(monkeypatch):
+    g = rng(9)
+    outcome = g.normal(70, 8, 400) + g.exponential(6, (6, 400))  # skewed: a mean of four is far from normal
+    start = np.full(400, -1)
+    start[:4] = 3
+    outcome[4:, :4] -= 6
+    few = shift_test(outcome, start, np.ones(400, bool), rng(), resamples=20_000)
+    monkeypatch.setattr(statistics, "LARGE_SAMPLE", 10**6)  # permutations and bootstrap throughout
+    permuted = shift_test(outcome, start, np.ones(400, bool), rng(1), resamples=20_000)
+    assert few.effect == permuted.effect
+    assert 0.001 < permuted.p < 0.3
+    assert monte_carlo_close(few.p, 20_000, permuted.p, 20_000)
+
+
+def test_one_or_two_shifted_teams_are_not_enough():
+    outcome, start = staggered_outcome(8, drop=20.0)
+    start[2:] = -1
+    assert not shift_test(outcome, start, np.ones(60, bool), rng()).enough
 
 
 def test_shift_test_leaves_out_teams_without_the_numbers_and_needs_min_teams():

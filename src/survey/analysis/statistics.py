@@ -26,6 +26,10 @@ MAX_SHAPLEY_PREDICTORS = 12  # the exact decomposition fits 2**p regressions
 # and Fisher's z interval for Spearman's rho, and the normal approximation of the permutation distribution for the
 # shift test (Hoeffding's combinatorial central limit theorem, with the exact permutation mean and variance).
 LARGE_SAMPLE = 100
+MIN_SHIFTED = 3  # the shift test needs this many shifted teams: one or two teams' customers are no evidence
+LARGE_GROUP = (
+    30  # ... and, for the shift test, at least this many teams on either side: a mean of a few is not normal
+)
 
 # A column whose variance within a bootstrap resample falls below this (after scaling the whole sample to unit
 # variance) is constant in that resample: it drew copies of a single value.
@@ -271,8 +275,9 @@ def shift_test(
     there is) minus the mean before s. The effect is the mean, over shifted teams, of their own shift minus the
     mean shift of the other teams for the same s. Teams without the outcome in those rounds take no part. p is
     one-sided, from permutations of which teams carry the shifts (each keeping its start); its interval
-    bootstraps teams within each group. From LARGE_SAMPLE teams on, the permutation p is the normal
-    approximation with the permutation distribution's exact mean and variance, and the interval normal too.
+    bootstraps teams within each group. Fewer than MIN_SHIFTED shifted teams: no numbers. From LARGE_SAMPLE teams
+    on, the interval is normal, from the two groups' spreads, and with LARGE_GROUP teams or more on either side the
+    permutation p is the normal approximation with the permutation distribution's exact mean and variance.
     """
     _check_resampling(resamples, confidence)
     centred = _centred_rows(outcome)
@@ -284,7 +289,7 @@ def shift_test(
     hit = np.flatnonzero(usable & (start >= 0))
     rest = np.flatnonzero(usable & (start < 0))
     n, k = len(hit) + len(rest), len(hit)
-    if n < MIN_TEAMS or k == 0 or k == n:
+    if n < MIN_TEAMS or k < MIN_SHIFTED or k == n:
         return ShiftTest(n, tuple(int(i) for i in np.flatnonzero(start >= 0)), None, None, None, None)
     row = np.searchsorted(starts, start[hit])  # each shifted team's row of `shifts`
     table = shifts[:, np.concatenate([hit, rest])]  # teams renumbered: the shifted ones first
@@ -295,6 +300,8 @@ def shift_test(
     high: float | None
     if n >= LARGE_SAMPLE:
         low, high, p = _shift_normal(table, row, effect, team_effect, confidence)
+        if min(k, n - k) < LARGE_GROUP:
+            p = _shift_permutation_p(table, row, effect, rng, resamples)
     else:
         low, high = _shift_bootstrap(table, row, rng, resamples, confidence)
         p = _shift_permutation_p(table, row, effect, rng, resamples)
@@ -369,7 +376,7 @@ def _shift_permutation_p(
     weights = np.bincount(row, minlength=len(table))  # how many shifted teams start in each row
     extreme = 0
     tolerance = 1e-9 * max(1.0, float(np.abs(table).max()))
-    for size in _blocks(max(n, k * len(table)), resamples):
+    for size in _blocks(k * len(table) if k * k <= n // 4 else max(n, k * len(table)), resamples):
         dealt = _random_subsets(rng, n, k, size)  # (size x k): team t_i gets the i-th shift
         own = table[row[None, :], dealt].sum(axis=1) / k
         # the others' mean per start, weighted by how many shifted teams have that start
@@ -585,6 +592,12 @@ def _random_subsets(rng: np.random.Generator, n: int, size: int, resamples: int)
     """size distinct teams out of n, uniformly at random, in each row (resamples x size): the first size steps of a
     Fisher-Yates shuffle, taken in all rows at once. Cheaper than whole permutations when size is small. The teams
     are held as small integers in one flat array (a quarter of the memory to move), swapped by flat index."""
+    if size * size <= n // 4:  # few of many: draw with replacement, draw rows with a repeat again
+        drawn = rng.integers(0, n, (resamples, size))
+        repeated = (np.diff(np.sort(drawn, axis=1), axis=1) == 0).any(axis=1)
+        if repeated.any():
+            drawn[repeated] = _random_subsets(rng, n, size, int(repeated.sum()))
+        return drawn
     teams = np.tile(np.arange(n, dtype=np.int16 if n <= 2**15 else np.intp), resamples)
     first = np.arange(0, resamples * n, n)  # where each row starts
     for i in range(size):
