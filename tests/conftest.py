@@ -31,6 +31,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 BASE_URL = "https://testserver.local"
 # The secret key of every test app: invitation links are derived from it.
 TEST_SECRET = secrets.token_urlsafe(32)
+# A round made by hand must still be able to open (its close ahead of now): tests that type dates use next year's.
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def pytest_report_header(config):

@@ -6,7 +6,7 @@ import re
 import socket
 
 from survey.db.engine import Database
-from survey.rounds.results_work import results_pass
+from survey.rounds.results_work import compute_now, results_pass
 from survey.settings import Settings
 from survey.surveys.intake import Intake
 
@@ -103,7 +103,8 @@ def post_form(client, page_path: str, action: str, data: dict | None = None, **k
 
 
 def compute_results(db: Database, settings: Settings, *round_ids: int) -> None:
-    """What the scheduler does after rounds close: compute their results (these rounds', or every closed round's
-    without any), which pages, reports and the API then read."""
-    report = results_pass(db, settings, round_ids=list(round_ids) or None)
-    assert not report.problems, report.problems
+    """What the scheduler does after rounds close: compute their results (these rounds' and those of the rounds
+    before them, whose findings their linkage carries on; every closed round's without any), which pages,
+    reports and the API then read."""
+    reports = [compute_now(db, settings, r) for r in round_ids] if round_ids else [results_pass(db, settings)]
+    assert not [problem for report in reports for problem in report.problems], reports

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from survey.analysis.linkage import Named, link_round
+from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import release_round
 from survey.analysis.sums import RoundSums, ScaleSums, Sums
 from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
@@ -95,19 +95,11 @@ def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list
     return result
 
 
-def simulated_linkage(
-    seed: int,
-    shape: OrgShape,
-    planted: bool = True,
-    k: int = 5,
-    resamples: int = 1000,
-    outcome=CSAT_PCT,
-    **drops,
-):
-    """Simulate an organisation, pass every round through the release gate and link the last one.
-    Returns (linkage, truth, function ids, team ids)."""
+def simulated_history(seed: int, shape: OrgShape, truth=None, planted: bool = True, k: int = 5, **drops):
+    """Simulate an organisation and pass every round through the release gate. Returns (released rounds, truth,
+    function ids, team ids)."""
     rng = np.random.default_rng(seed)
-    truth = plant(shape, rng)
+    truth = plant(shape, rng) if truth is None else truth(shape, rng)
     if not planted:
         drops = dict(drops, internal_drop=0.0, customer_drop=0.0)
     rounds = simulate_rounds(shape, INTERNAL_ITEMS, EXTERNAL_ITEMS, truth, rng, **drops)
@@ -119,12 +111,41 @@ def simulated_linkage(
         release_round(round_sums(r, index + 1, function_ids, team_ids), parents, k)
         for index, r in enumerate(rounds)
     ]
-    linkage = link_round(
+    return released, truth, function_ids, team_ids
+
+
+def link(released, function_ids, team_ids, seed: int, resamples: int = 1000, outcome=CSAT_PCT, earlier=()):
+    return link_round(
         released,
         [Named(f, f"function {f}") for f in function_ids],
         [Named(t, f"team {t}") for t in team_ids],
         outcome,
         seed=seed,
         resamples=resamples,
+        earlier=earlier,
     )
+
+
+def ongoing(linkage) -> list[EarlierFinding]:
+    """A round's ongoing findings, as the next round reads them."""
+    return [
+        EarlierFinding(f.function.id, f.measure, f.since, tuple(t.team.id for t in f.teams))
+        for f in linkage.findings
+        if f.status == "ongoing"
+    ]
+
+
+def simulated_linkage(
+    seed: int,
+    shape: OrgShape,
+    planted: bool = True,
+    k: int = 5,
+    resamples: int = 1000,
+    outcome=CSAT_PCT,
+    **drops,
+):
+    """Simulate an organisation, pass every round through the release gate and link the last one.
+    Returns (linkage, truth, function ids, team ids)."""
+    released, truth, function_ids, team_ids = simulated_history(seed, shape, planted=planted, k=k, **drops)
+    linkage = link(released, function_ids, team_ids, seed, resamples, outcome)
     return linkage, truth, function_ids, team_ids

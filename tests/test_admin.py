@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from litestar.testing import TestClient
 from sqlmodel import select
 
-from conftest import BASE_URL, start_round
+from conftest import BASE_URL, NEXT_YEAR, start_round
 from helpers import csrf_from, log_in, post_form
 from survey.db.models import (
     Employee,
@@ -37,12 +37,12 @@ def test_hr_creates_a_round_from_the_rounds_page(client, db, people):
         client,
         "/admin/rounds",
         "/admin/rounds",
-        {"name": "2027 Q1", "opens": "2027-01-04", "days": "14"},
+        {"name": "2027 Q1", "opens": f"{NEXT_YEAR}-01-04", "days": "14"},
         follow_redirects=False,
     )
     assert made.status_code == 303
     page = client.get(made.headers["location"])
-    assert "2027 Q1" in page.text and "2027-01-18 00:00 UTC" in page.text
+    assert "2027 Q1" in page.text and f"{NEXT_YEAR}-01-18 00:00 UTC" in page.text
 
 
 def test_a_bad_round_form_says_what_is_wrong_and_keeps_what_was_typed(client, db, people):
@@ -53,9 +53,23 @@ def test_a_bad_round_form_says_what_is_wrong_and_keeps_what_was_typed(client, db
     assert bad.status_code == 400 and "Give the first day as a date" in bad.text and 'value="Q"' in bad.text
     start_round(db, "Taken")
     taken = post_form(
-        client, "/admin/rounds", "/admin/rounds", {"name": "Taken", "opens": "2027-01-04", "days": "3"}
+        client,
+        "/admin/rounds",
+        "/admin/rounds",
+        {"name": "Taken", "opens": f"{NEXT_YEAR}-01-04", "days": "3"},
     )
     assert taken.status_code == 400 and "exists already" in taken.text
+
+
+def test_a_round_that_could_never_open_is_refused_on_the_page_and_not_created(client, db, people):
+    as_hr(client, people)
+    refused = post_form(
+        client, "/admin/rounds", "/admin/rounds", {"name": "Late", "opens": "2020-01-06", "days": "14"}
+    )
+    assert refused.status_code == 400
+    assert "Round &#39;Late&#39; was due to close 2020-01-20 00:00 UTC; it cannot open." in refused.text
+    with db.session() as session:
+        assert session.exec(select(Round)).all() == []
 
 
 def test_response_rates_hide_small_teams_and_one_more_count_so_none_can_be_derived(client, db, people):

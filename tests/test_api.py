@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlmodel import select
 
+from conftest import NEXT_YEAR
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.vocabulary import EXTERNAL_MEASURES, INTERNAL_MEASURES
 
@@ -23,8 +25,8 @@ def test_a_round_is_created_opened_closed_and_published_through_the_api(api, db)
         "/api/rounds",
         json={
             "name": "2027 Q1",
-            "opens_at": "2027-01-04T09:00:00+01:00",
-            "closes_at": "2027-01-18T17:00:00+01:00",
+            "opens_at": f"{NEXT_YEAR}-01-04T09:00:00+01:00",
+            "closes_at": f"{NEXT_YEAR}-01-18T17:00:00+01:00",
         },
     )
     assert made.status_code == 201, made.text
@@ -40,18 +42,46 @@ def test_a_round_is_created_opened_closed_and_published_through_the_api(api, db)
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"name": "Q", "opens_at": "2027-01-04T09:00:00", "closes_at": "2027-01-18T09:00:00"}, "time zone"),
         (
-            {"name": "Q", "opens_at": "2027-01-18T09:00:00Z", "closes_at": "2027-01-04T09:00:00Z"},
+            {
+                "name": "Q",
+                "opens_at": f"{NEXT_YEAR}-01-04T09:00:00",
+                "closes_at": f"{NEXT_YEAR}-01-18T09:00:00",
+            },
+            "time zone",
+        ),
+        (
+            {
+                "name": "Q",
+                "opens_at": f"{NEXT_YEAR}-01-18T09:00:00Z",
+                "closes_at": f"{NEXT_YEAR}-01-04T09:00:00Z",
+            },
             "close after",
         ),
-        ({"name": "Q", "opens_at": "soon", "closes_at": "2027-01-04T09:00:00Z"}, "opens_at"),
+        ({"name": "Q", "opens_at": "soon", "closes_at": f"{NEXT_YEAR}-01-04T09:00:00Z"}, "opens_at"),
         ({"name": "Q"}, "opens_at"),
     ],
 )
 def test_a_bad_round_body_is_a_400_that_names_the_problem(api, body, message):
     refused = api.post("/api/rounds", json=body)
     assert refused.status_code == 400 and message in refused.json()["detail"], refused.text
+
+
+def test_a_round_that_could_never_open_is_refused_as_opening_it_would_be(api, db):
+    from survey.db.models import Round
+
+    refused = api.post(
+        "/api/rounds",
+        json={
+            "name": "Late",
+            "opens_at": "2020-01-06T09:00:00+01:00",
+            "closes_at": "2020-01-20T09:00:00+01:00",
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "round 'Late' was due to close 2020-01-20 08:00 UTC; it cannot open"
+    with db.session() as session:
+        assert session.exec(select(Round)).all() == []
 
 
 def test_schedules_are_created_listed_and_changed_through_the_api(api):
@@ -84,11 +114,15 @@ def test_the_roster_can_be_read_page_by_page(api):
 
 def test_control_characters_in_a_round_name_or_unit_code_are_a_400(api):
     for body in (
-        {"name": "Q\x00", "opens_at": "2027-01-04T09:00:00Z", "closes_at": "2027-01-18T09:00:00Z"},
+        {
+            "name": "Q\x00",
+            "opens_at": f"{NEXT_YEAR}-01-04T09:00:00Z",
+            "closes_at": f"{NEXT_YEAR}-01-18T09:00:00Z",
+        },
         {
             "name": "Q",
-            "opens_at": "2027-01-04T09:00:00Z",
-            "closes_at": "2027-01-18T09:00:00Z",
+            "opens_at": f"{NEXT_YEAR}-01-04T09:00:00Z",
+            "closes_at": f"{NEXT_YEAR}-01-18T09:00:00Z",
             "unit_codes": ["\x00"],
         },
     ):

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from conftest import NEXT_YEAR
 from helpers import csrf_from, employee_answers, open_survey
 from survey.cli import main
 from survey.db.engine import Database
@@ -42,7 +43,7 @@ def test_strange_customer_links_are_not_found(client, open_round, slug):
 
 def test_issuing_to_an_unwritable_file_issues_nothing(database_url, org, tmp_path):
     env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": "a-test-secret"}
-    CliRunner().invoke(main, ["round", "create", "2027 Q1", "--opens", "2027-01-04"], env=env)
+    CliRunner().invoke(main, ["round", "create", "2027 Q1", "--opens", f"{NEXT_YEAR}-01-04"], env=env)
     failed = CliRunner().invoke(
         main, ["invitations", "issue", "2027 Q1", "-o", str(tmp_path / "no/such/dir.csv")], env=env
     )
@@ -63,7 +64,7 @@ def test_issuing_to_an_unwritable_file_issues_nothing(database_url, org, tmp_pat
         (["round", "open", "²"], "no round '²'"),
         (["round", "open", "3000000000"], "no round '3000000000'"),
         (["round", "open", "9" * 30], "no round"),
-        (["round", "create", "x" * 81, "--opens", "2027-01-04"], "at most 80 characters"),
+        (["round", "create", "x" * 81, "--opens", f"{NEXT_YEAR}-01-04"], "at most 80 characters"),
     ],
 )
 def test_cli_arguments_the_database_cannot_hold_are_refused(database_url, org, args, message):

@@ -196,7 +196,7 @@ def test_the_history_lists_each_import_with_who_made_it_newest_first(client, db,
     upload(client, "/admin/imports/roster", [example(name) for name in ROSTER])
     with db.session() as session:
         opens = datetime(2026, 7, 6, tzinfo=UTC)
-        create_round(session, "2026 Q3", opens, opens + timedelta(days=14))
+        create_round(session, "2026 Q3", opens, opens + timedelta(days=14), now=opens)
     done = upload(client, "/admin/imports/external", [example("external_figures.csv")])
     assert done.status_code == 200 and "Customer figures imported" in done.text
     history = done.text.split("<h2>History</h2>", 1)[1]
@@ -342,8 +342,10 @@ def test_customer_figures_round_trip_through_the_api(client, db, org, operations
     assert client.post("/api/roster", files=[example(n) for n in ROSTER], headers=roster).status_code == 200
     with db.session() as session:
         opens = datetime(2026, 7, 6, tzinfo=UTC)
-        round_id = create_round(session, "2026 Q3", opens, opens + timedelta(days=14)).id
-        q4 = create_round(session, "2026 Q4", opens + timedelta(days=90), opens + timedelta(days=104)).id
+        round_id = create_round(session, "2026 Q3", opens, opens + timedelta(days=14), now=opens).id
+        q4 = create_round(
+            session, "2026 Q4", opens + timedelta(days=90), opens + timedelta(days=104), now=opens
+        ).id
     headers = token_with(db, "external:write", "external:read")
     file = [example("external_figures.csv")]
     checked = client.post("/api/external-figures?dry_run=true", files=file, headers=headers)

@@ -59,6 +59,7 @@ def invite_everyone(db, settings, now=NOW) -> int:
             now - timedelta(minutes=1),
             now + timedelta(days=14),
             reminders_at=[now + timedelta(days=5)],
+            now=now,
         ).id
     report = tick(db, settings, now)
     assert [a.outcome for a in report.actions] == ["opened; 18 invitations queued"]

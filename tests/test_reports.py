@@ -292,6 +292,34 @@ def test_bad_report_arguments_exit_2_and_say_what_is_wrong(
     assert result.exit_code == 2 and message in result.output.lower().replace("\n", " "), result.output
 
 
+def _naming(function: dict, first, names: dict, data) -> tuple[list, list]:
+    """A hotspot at the first team, and an ongoing and an ended finding naming every team."""
+    shift = {
+        "team": {"id": first.id, "code": first.code, "name": first.name},
+        "since": data.scores.round.name,
+        **dict.fromkeys(("score_before", "score", "outcome_before", "outcome", "outcome_shift"), 1.0),
+        **{"score_n": 6, "outcome_n": 30},
+    }
+    hotspots = [
+        {"function": function, "measure": "overall", **shift, "sentence": f"{first.name} rates it low."}
+    ]
+    findings = [
+        {
+            "function": function,
+            "measure": "overall",
+            "status": status,
+            "claim": "precedes",
+            "since": data.scores.round.name,
+            "teams": [shift],
+            **dict.fromkeys(("effect", "low", "high", "q"), -1.0),
+            "n": 30,
+            "sentence": "Since then " + ", ".join(names.values()) + " rate it lower.",
+        }
+        for status in ("ongoing", "ended")
+    ]
+    return hotspots, findings
+
+
 def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, settings, simulated):
     """A team head reads the organisation's drivers with their evidence, but not which other teams' ratings
     fell: the driver sentences that list them, and other teams' hotspots, go to function heads and executives
@@ -334,14 +362,7 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
             "sentence": "Teams " + ", ".join(names.values()) + " fell.",
         }
     ]
-    linkage["hotspots"] = [
-        {
-            "function": linkage["drivers"][0]["function"],
-            "team": {"id": first.id, "code": first.code, "name": first.name},
-            **dict.fromkeys(("score", "norm", "outcome", "outcome_norm", "slope", "impact"), 1.0),
-            **{"score_n": 6, "outcome_n": 30, "sentence": f"{first.name} rates it low."},
-        }
-    ]
+    linkage["hotspots"], linkage["findings"] = _naming(linkage["drivers"][0]["function"], first, names, data)
     data = dataclasses.replace(data, linkage=msgspec.convert(linkage, Linkage))
     with db.session() as session:
         refs = round_reports(session, session.get(Round, round_id))
@@ -354,7 +375,9 @@ def test_a_team_or_regional_report_names_no_team_outside_its_reader_s_units(db, 
             continue
         mine = {ref.code} if ref.kind == TEAM else {c for c in names if codes.get(parent[c]) == ref.code}
         if ref.kind == ORGANISATION:  # a region's report gives the drivers' evidence, without names
-            assert "across the organisation, the 10 teams whose rating" in html.lower(), ref.code
+            assert "across the organisation, the customers of the 10 teams whose rating" in html.lower(), (
+                ref.code
+            )
         for code, name in names.items():
             assert (name in html) == (code in mine), (ref.code, name)
 

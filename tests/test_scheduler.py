@@ -210,8 +210,8 @@ def test_a_failing_open_holds_back_its_round_and_is_tried_again(db, org, setting
 
 def test_rounds_made_by_hand_open_and_close_by_themselves_or_by_hand_but_once(db, org, settings):
     with db.session() as session:
-        create_round(session, "Pilot", OPENS, CLOSES, reminders_at=[FIRST_REMINDER])
-        create_round(session, "By hand", OPENS, CLOSES)
+        create_round(session, "Pilot", OPENS, CLOSES, reminders_at=[FIRST_REMINDER], now=SET_UP)
+        create_round(session, "By hand", OPENS, CLOSES, now=SET_UP)
     with db.write_session() as session:
         advance_round(session, find_round(session, "By hand"), RoundStatus.OPEN, now=OPENS - MINUTE)
     report = tick(db, settings, OPENS)
@@ -344,7 +344,7 @@ def test_a_schedule_creates_only_rounds_that_open_after_it_was_set_up(db, org, s
 
 def test_a_round_name_taken_by_hand_gets_the_schedule_name(db, org, settings):
     with db.session() as session:
-        create_round(session, "2027 Q1", OPENS, CLOSES)
+        create_round(session, "2027 Q1", OPENS, CLOSES, now=SET_UP)
     quarterly(db)
     assert tick(db, settings, CREATED).rounds_created == ["2027 Q1 (Quarterly)"]
 
@@ -386,7 +386,7 @@ def test_a_schedule_that_cannot_work_is_refused_field_by_field(db, org, name, fi
 
 def test_an_interrupted_erase_is_finished_by_a_later_pass(db, org, settings):
     with db.session() as session:
-        a_round = create_round(session, "Pilot", OPENS, CLOSES)
+        a_round = create_round(session, "Pilot", OPENS, CLOSES, now=SET_UP)
     with db.write_session() as session:
         advance_round(session, a_round, RoundStatus.OPEN, now=OPENS)
         advance_round(session, a_round, RoundStatus.CLOSED, now=CLOSES)  # then the process stopped

@@ -46,7 +46,7 @@ def test_a_schedule_paused_while_a_pass_plans_gets_no_round_from_that_pass(db, o
     window = next(iter(windows_between(spec_of(stale), now, now + timedelta(days=28))))
     with db.session() as session:
         update_schedule(session, "Quarterly", active=False, now=now)
-    assert _create_scheduled_round(db, stale, window) is None
+    assert _create_scheduled_round(db, stale, window, now) is None
     with db.session() as session:
         assert session.exec(select(Round)).all() == []
 
@@ -54,6 +54,6 @@ def test_a_schedule_paused_while_a_pass_plans_gets_no_round_from_that_pass(db, o
 def test_opening_a_round_after_its_closing_time_is_refused(db, settings, org):
     past = datetime.now(UTC) - timedelta(days=30)
     with db.session() as session:
-        late = create_round(session, "Missed", past, past + timedelta(days=14))
+        late = create_round(session, "Missed", past, past + timedelta(days=14), now=past)  # before a downtime
     with pytest.raises(RoundError, match="cannot open"):
         open_now(db, settings, late.id)

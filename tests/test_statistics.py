@@ -15,19 +15,19 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from survey.analysis import statistics
 from survey.analysis.statistics import (
     MIN_TEAMS,
     _bootstrap_counts,
     _doubled_resampled_ranks,
     _permutations,
     benjamini_hochberg,
-    change_test,
     cronbach_alpha,
-    ols_slope,
     relative_weights,
-    robust_drop,
     shapley_r2,
+    shift_test,
     spearman_test,
+    sustained_shifts,
     variance_from_sums,
 )
 
@@ -186,7 +186,7 @@ def test_resampling_arguments_are_checked():
     with pytest.raises(ValueError):
         spearman_test(x, y, rng(), resamples=0)
     with pytest.raises(ValueError):
-        change_test(x, y, rng(), confidence=1.0)
+        shift_test(np.vstack([x, y]), np.full(20, -1), np.ones(20, bool), rng(), confidence=1.0)
     with pytest.raises(ValueError):
         relative_weights(np.empty((20, 0)), y, rng())
 
@@ -216,137 +216,146 @@ def test_benjamini_hochberg_edge_cases():
         benjamini_hochberg([0.5, 1.5])
 
 
-# --- robust_drop -----------------------------------------------------------------------------------------------
+# --- sustained_shifts ------------------------------------------------------------------------------------------
 
 
-def team_history(seed: int, teams: int = 40, rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def history(seed: int, rounds: int = 6, teams: int = 60, noise: float = 0.25) -> np.ndarray:
+    """Teams' scores over rounds: a stable level per team, noise each round, and a shift every team shares."""
     g = rng(seed)
-    level = g.normal(3.5, 0.5, teams)  # stable differences between teams
-    history = level + g.normal(0, 0.1, (rounds, teams))
-    return level + g.normal(0, 0.1, teams), history
+    return g.normal(5, 0.4, teams) + g.normal(0, noise, (rounds, teams)) + np.arange(rounds)[:, None] * 0.3
 
 
-def test_robust_drop_finds_a_team_specific_drop():
-    current, history = team_history(1)
-    current[7] -= 0.6
-    z = robust_drop(current, history)
-    assert z[7] <= -3
-    assert np.delete(z, 7).min() > -3
+def test_sustained_shifts_find_staggered_drops_and_their_start():
+    scores = history(1)
+    scores[2:, 3] -= 2.0  # from the third round on
+    scores[4:, 7] -= 2.0  # from the fifth
+    scores[5:, 9] -= 2.0  # in the latest round only
+    found = sustained_shifts(scores)
+    assert {i: int(found.start[i]) for i in np.flatnonzero(found.start >= 0)} == {3: 2, 7: 4, 9: 5}
+    assert found.noise == pytest.approx(0.25, rel=0.3)
 
 
-def test_robust_drop_ignores_an_organisation_wide_shift():
-    current, history = team_history(2)
-    z = robust_drop(current, history)
-    shifted = robust_drop(current - 0.8, history)
-    np.testing.assert_allclose(shifted, z, atol=1e-9)
-    assert np.abs(shifted).max() < 3
+def test_a_team_whose_scores_came_back_has_no_shift():
+    scores = history(2)
+    scores[1:4, 5] -= 1.5  # down for three rounds, back in the last two
+    scores[1:5, 6] -= 1.5  # down for four rounds, back in the latest
+    assert sustained_shifts(scores).start[[5, 6]].tolist() == [-1, -1]
+    assert sustained_shifts(scores[:4]).start[[5, 6]].tolist() == [1, 1]  # while it lasted
 
 
-def test_robust_drop_missing_values():
-    current, history = team_history(3, teams=10, rounds=3)
-    current[0] = np.nan  # no current value
-    history[:, 1] = np.nan  # no history
-    history[:2, 2] = np.nan  # one earlier round is enough
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        z = robust_drop(current, history)
-        assert np.isnan(robust_drop(current, np.empty((0, 10)))).all()
-        assert np.isnan(robust_drop(current, np.full((3, 10), np.nan))).all()
-    assert np.isnan(z[:2]).all() and np.isfinite(z[2:]).all()
-    # The baseline is the median of the finite history.
-    d = current[2:] - np.nanmedian(history[:, 2:], axis=0)
-    mad = np.median(np.abs(d - np.median(d)))
-    np.testing.assert_allclose(z[2:], (d - np.median(d)) / (1.4826 * mad))
+def test_sustained_shifts_ignore_a_shift_of_the_whole_organisation_and_missing_values():
+    scores = history(3)
+    scores[3:] -= 1.0  # every team: a new questionnaire, say
+    scores[0, :10] = np.nan
+    scores[5, 11] = np.nan  # not shown this round: cannot be said to be down now
+    scores[3:, 11] -= 1.5
+    found = sustained_shifts(scores)
+    assert not (found.start >= 0).any()
 
 
-def test_robust_drop_when_most_teams_changed_alike():
-    history = np.zeros((2, 10))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert (robust_drop(np.zeros(10), history) == 0).all()
-        current = np.zeros(10)
-        current[3] = -1.0  # MAD 0: the scale falls back to the mean absolute deviation
-        z = robust_drop(current, history)
-    assert z[3] == pytest.approx(-1 / (1.2533 * 0.1)) and (np.delete(z, 3) == 0).all()
+def test_sustained_shifts_rarely_flag_noise():
+    flagged = [(sustained_shifts(history(seed)).start >= 0).mean() for seed in range(50)]
+    assert np.mean(flagged) < 0.01
 
 
-# --- change_test -----------------------------------------------------------------------------------------------
+# --- shift_test ------------------------------------------------------------------------------------------------
 
 
-def planted_change(seed: int, teams: int = 60, drop: float = 0.0):
+def staggered_outcome(seed: int, teams: int = 60, drop: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Customers' outcome over six rounds, and a shift start for 12 teams (rounds 2 to 4); their customers drop
+    by `drop` from the round after."""
     g = rng(seed)
-    z = np.maximum(g.normal(size=teams), -1.9)
-    planted = [3, 7, 10]
-    z[planted] = [-3.5, -2.0, -4.1]
-    change = g.normal(size=teams)
-    change[planted] -= drop
-    return z, change, planted
+    outcome = g.normal(70, 8, teams) + g.normal(0, 5, (6, teams))
+    start = np.full(teams, -1)
+    start[:12] = 2 + np.arange(12) % 3
+    for team in range(12):
+        outcome[start[team] + 1 :, team] -= drop
+    return outcome, start
 
 
-def test_change_test_finds_a_planted_effect():
-    z, change, planted = planted_change(1, drop=2.0)
-    result = change_test(z, change, rng())
-    assert result.flagged == tuple(planted)
-    assert result.n == 60 and result.enough
-    assert result.effect == pytest.approx(change[planted].mean() - np.delete(change, planted).mean())
-    assert result.low < result.effect < result.high < 0
-    assert result.p < 0.01
+def test_shift_test_measures_the_customers_shift_against_the_other_teams():
+    outcome, start = staggered_outcome(1, drop=10.0)
+    result = shift_test(outcome, start, np.ones(60, bool), rng())
+    assert result.shifted == tuple(range(12)) and result.n == 60
+    assert -14 < result.low < result.effect < result.high < -6
+    assert result.p < 0.001
+    assert abs(result.same_round) < 5  # the customers fell the round after, not at once
 
 
-def test_change_test_p_is_roughly_uniform_without_effect():
+def test_shift_test_effect_by_hand():
+    outcome, start = staggered_outcome(2, teams=20, drop=6.0)
+    result = shift_test(outcome, start, np.ones(20, bool), rng(), resamples=200)
+    centred = outcome - np.median(outcome, axis=1)[:, None]
+
+    def shift(s: int, team: int) -> float:
+        return centred[s + 1 :, team].mean() - centred[:s, team].mean()
+
+    by_hand = [shift(start[t], t) - np.mean([shift(start[t], u) for u in range(12, 20)]) for t in range(12)]
+    assert result.team_effect == pytest.approx(by_hand)
+    assert result.effect == pytest.approx(np.mean(by_hand))
+
+
+def test_shift_test_p_is_roughly_uniform_without_effect():
     ps = np.array(
-        [change_test(*planted_change(seed)[:2], rng(10_000 + seed), resamples=500).p for seed in range(200)]
+        [
+            shift_test(*staggered_outcome(seed), np.ones(60, bool), rng(seed), resamples=400).p
+            for seed in range(150)
+        ]
     )
     assert 0.02 <= np.mean(ps < 0.05) <= 0.09
     assert 0.35 <= np.mean(ps < 0.5) <= 0.65
 
 
-def test_change_test_p_agrees_with_scipy_permutation_test():
-    z, change, planted = planted_change(4, teams=30, drop=0.8)
-    ours = change_test(z, change, rng(), resamples=20_000)
-    theirs = stats.permutation_test(
-        (change[planted], np.delete(change, planted)),
-        lambda a, b, axis: a.mean(axis=axis) - b.mean(axis=axis),
-        permutation_type="independent", alternative="less", vectorized=True, n_resamples=20_000, rng=rng(1),
-    )  # fmt: skip
-    assert ours.effect == pytest.approx(theirs.statistic)
-    assert 0.02 < ours.p < 0.5
-    assert monte_carlo_close(ours.p, 20_000, theirs.pvalue, 20_000)
+def test_shift_test_normal_approximation_agrees_with_the_permutations(monkeypatch):
+    outcome, start = staggered_outcome(5, teams=90, drop=3.0)
+    exact = shift_test(outcome, start, np.ones(90, bool), rng(), resamples=20_000)
+    monkeypatch.setattr(statistics, "LARGE_SAMPLE", 50)
+    monkeypatch.setattr(statistics, "LARGE_GROUP", 10)
+    approximate = shift_test(outcome, start, np.ones(90, bool), rng())
+    assert approximate.effect == exact.effect
+    assert 0.005 < exact.p < 0.3
+    assert approximate.p == pytest.approx(exact.p, rel=0.3)
+    assert approximate.low == pytest.approx(exact.low, abs=1.0)
+    assert approximate.high == pytest.approx(exact.high, abs=1.0)
 
 
-def test_change_test_with_more_flagged_than_unflagged_teams():
-    g = rng(5)
-    z = np.full(12, -3.0)
-    z[[2, 9]] = 0.0
-    change = g.normal(size=12)
-    ours = change_test(z, change, rng(), resamples=20_000)
-    flagged = np.delete(np.arange(12), [2, 9])
-    assert ours.flagged == tuple(flagged)
-    theirs = stats.permutation_test(
-        (change[flagged], change[[2, 9]]),
-        lambda a, b, axis: a.mean(axis=axis) - b.mean(axis=axis),
-        permutation_type="independent", alternative="less", vectorized=True, n_resamples=20_000, rng=rng(1),
-    )  # fmt: skip
-    assert monte_carlo_close(ours.p, 20_000, theirs.pvalue, 20_000)
+def test_a_few_shifted_teams_among_many_are_tested_by_permutations(monkeypatch):
+    g = rng(9)
+    outcome = g.normal(70, 8, 400) + g.exponential(6, (6, 400))  # skewed: a mean of four is far from normal
+    start = np.full(400, -1)
+    start[:4] = 3
+    outcome[4:, :4] -= 6
+    few = shift_test(outcome, start, np.ones(400, bool), rng(), resamples=20_000)
+    monkeypatch.setattr(statistics, "LARGE_SAMPLE", 10**6)  # permutations and bootstrap throughout
+    permuted = shift_test(outcome, start, np.ones(400, bool), rng(1), resamples=20_000)
+    assert few.effect == permuted.effect
+    assert 0.001 < permuted.p < 0.3
+    assert monte_carlo_close(few.p, 20_000, permuted.p, 20_000)
 
 
-def test_change_test_missing_values_and_not_enough_data():
-    z, change, _ = planted_change(2, teams=12, drop=1.0)
-    change[5] = np.nan
-    z[0] = np.nan
-    result = change_test(z, change, rng())
-    assert result.n == 10 and result.flagged == (3, 7, 10)
-    few = change_test(z[:7], change[:7], rng())
-    assert few.flagged == (3,) and not few.enough and few.p is None and few.effect is None
-    nobody = change_test(np.zeros(20), np.arange(20.0), rng())
-    assert nobody.flagged == () and not nobody.enough and nobody.low is None
-    everybody = change_test(np.full(20, -5.0), np.arange(20.0), rng())
-    assert len(everybody.flagged) == 20 and not everybody.enough
+def test_one_or_two_shifted_teams_are_not_enough():
+    outcome, start = staggered_outcome(8, drop=20.0)
+    start[2:] = -1
+    assert not shift_test(outcome, start, np.ones(60, bool), rng()).enough
 
 
-def test_change_test_is_reproducible_from_the_seed():
-    z, change, _ = planted_change(3, drop=0.5)
-    assert change_test(z, change, rng(9)) == change_test(z, change, rng(9))
+def test_shift_test_leaves_out_teams_without_the_numbers_and_needs_min_teams():
+    outcome, start = staggered_outcome(6, teams=20)
+    outcome[3:, 15] = np.nan  # no customers after round 3: cannot be compared at the later starts
+    compared = np.ones(20, bool)
+    compared[16] = False
+    result = shift_test(outcome, start, compared, rng(), resamples=200)
+    assert result.n == 18
+    assert not shift_test(outcome[:, :7], start[:7], compared[:7], rng()).enough
+    nobody = shift_test(outcome, np.full(20, -1), compared, rng())
+    assert nobody.shifted == () and not nobody.enough
+
+
+def test_shift_test_is_reproducible_from_the_seed():
+    outcome, start = staggered_outcome(7, drop=4.0)
+    assert shift_test(outcome, start, np.ones(60, bool), rng(3)) == shift_test(
+        outcome, start, np.ones(60, bool), rng(3)
+    )
 
 
 # --- relative_weights and shapley_r2 ---------------------------------------------------------------------------
@@ -471,18 +480,7 @@ def test_shapley_r2_limits():
     assert shapley_r2(X[:, :12], y).sum() == pytest.approx(ols_r2(X[:, :12], y), abs=1e-10)
 
 
-# --- ols_slope, cronbach_alpha, variance_from_sums -------------------------------------------------------------
-
-
-def test_ols_slope_equals_linregress():
-    g = rng(8)
-    x, y = g.normal(size=30), g.normal(size=30)
-    y[4] = np.nan
-    x[9] = np.inf
-    both = np.isfinite(x) & np.isfinite(y)
-    assert ols_slope(x, y) == pytest.approx(stats.linregress(x[both], y[both]).slope, abs=1e-12)
-    assert ols_slope([1.0, 2.0, np.nan], [1.0, 2.0, 3.0]) is None
-    assert ols_slope([0.1, 0.1, 0.1], [1.0, 2.0, 3.0]) is None
+# --- cronbach_alpha, variance_from_sums -------------------------------------------------------------
 
 
 def alpha_of_items(items: np.ndarray) -> float | None:

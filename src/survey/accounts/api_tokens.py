@@ -1,4 +1,5 @@
-"""API tokens for integrations, created by HR: shown once, stored as a hash, limited to scopes, revocable."""
+"""API tokens for integrations, created by HR (on the tokens page, or `survey token create`): shown once, stored as
+a hash, limited to scopes, revocable."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from survey.accounts.users import AccountError
-from survey.db.models import ApiToken, User
+from survey.accounts.users import AccountError, normalise_email
+from survey.db.models import ApiToken, Role, User
 from survey.tokens import new_token, token_hash
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # a token's last_used_at is written at most this often
@@ -27,12 +28,27 @@ API_SCOPES = {
     "external:write": "import customer figures",
 }
 API_TOKEN_PREFIX = "svy_"
+_OTHER_ROLES = {Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}
+
+
+def token_owner(session: Session, email: str) -> User:
+    """The account that makes a token, named by its e-mail address. Raises AccountError if there is none."""
+    owner = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if owner is None:
+        raise AccountError(f"no account {email.strip()!r}")
+    return owner
 
 
 def create_api_token(
     session: Session, name: str, scopes: Iterable[str], created_by: User | None, now: datetime
 ) -> tuple[ApiToken, str]:
-    """A new token for an integration. Returns the row and the token, which is shown this once."""
+    """A new token for an integration, made by `created_by`: an active HR account, as only HR reaches the tokens
+    page. Returns the row and the token, which is shown this once. Raises AccountError, having written nothing."""
+    if created_by is not None and (created_by.role != Role.HR or not created_by.active):
+        what = (
+            "is deactivated" if created_by.role == Role.HR else f"is {_OTHER_ROLES[created_by.role]} account"
+        )
+        raise AccountError(f"{created_by.email} {what}: only an active HR account creates API tokens")
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountError("a token needs a name of 1 to 100 characters, saying what uses it")

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from survey.analysis import linkage as linkage_found
 from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
-from survey.analysis.linkage import Named, link_round
+from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import CommentGroup, ReleasedRound, Shown, release_comments, release_round
 from survey.analysis.results import (
     Comments,
@@ -46,6 +46,7 @@ from survey.analysis.results import (
     Driver,
     DriverTests,
     Figure,
+    Finding,
     FunctionScores,
     Hotspot,
     Linkage,
@@ -56,6 +57,7 @@ from survey.analysis.results import (
     ScoreCell,
     Scores,
     StaffScores,
+    TeamShift,
     UnitName,
     Usage,
 )
@@ -86,14 +88,10 @@ from survey.vocabulary import (
 HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
-VERSION = (
-    3  # bump when what is computed changes, so stored results are computed again (and not shown meanwhile)
-)
-STAFF, CUSTOMERS, LINKAGE = (
-    "staff",
-    "customers",
-    "linkage",
-)  # kinds of stored results; LINKAGE: the default outcome
+# Bump when what is computed changes: stored results are computed again, and not shown meanwhile.
+VERSION = 3
+# Kinds of stored results: staff's and customers' scores, the default outcome, and "linkage:<outcome>" for each.
+STAFF, CUSTOMERS, LINKAGE = "staff", "customers", "linkage"
 T = TypeVar("T")
 
 
@@ -188,25 +186,35 @@ class ResultState:
             )
         if self.scores != self.wanted.scores:
             return "customer figures were imported for the round"
-        return "what its linkage reads changed: customer figures of an earlier round, or another round closed"
+        return (
+            "what its linkage reads changed: an earlier round's customer figures or results, or another round "
+            "closed"
+        )
 
 
 def result_states(
     connection: Connection, k: int, comment_k: int | None, round_ids: Collection[int] | None = None
 ) -> dict[int, ResultState]:
     """The state of every released round's results (or of those named), in four queries. Without `comment_k`,
-    staff's scores are left out (the linkage does not read them)."""
+    staff's scores are left out (the linkage does not read them).
+
+    A round's linkage reads the rounds before it (up to HISTORY in all) with their customer figures, and the
+    findings stored with the linkage of the round just before: what that one read is part of what it reads."""
     released = connection.execute(
         select(Round.id, Round.opens_at)
         .where(Round.status.in_([s.value for s in RELEASED]))
         .order_by(Round.opens_at, Round.id)
     ).all()
+    figures = _figures(connection, [round_id for round_id, _ in released])
     reads: dict[int, tuple[int, ...]] = {}
+    linkage_keys: dict[int, str] = {}
     for index, (round_id, opens_at) in enumerate(released):
+        earlier = [r for r, at in released[:index] if at < opens_at][-(HISTORY - 1) :]
+        read = (*earlier, round_id)
+        before = linkage_keys[read[-2]] if len(read) > 1 else None
+        linkage_keys[round_id] = _key(read, [figures.get(r) for r in read], before)
         if round_ids is None or round_id in round_ids:
-            earlier = [r for r, at in released[:index] if at < opens_at][-(HISTORY - 1) :]
-            reads[round_id] = (*earlier, round_id)
-    figures = _figures(connection, {r for read in reads.values() for r in read})
+            reads[round_id] = read
     stored: dict[tuple[int, str, str], str] = {
         (r, kind, key): data
         for r, kind, key, data in connection.execute(
@@ -219,12 +227,7 @@ def result_states(
     states = {}
     for round_id, read in reads.items():
         wanted = Wanted(
-            round_id,
-            settings,
-            staff_settings,
-            read,
-            _key(figures.get(round_id)),
-            _key(read, [figures.get(r) for r in read]),
+            round_id, settings, staff_settings, read, _key(figures.get(round_id)), linkage_keys[round_id]
         )
         has_staff = staff_settings is None or (round_id, STAFF, staff_settings) in stored
         states[round_id] = ResultState(
@@ -691,8 +694,19 @@ def _linkage_of(
     a_round = rounds[-1]
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
-    found = link_round(released, functions, teams, outcome, seed=a_round.id, resamples=resamples)
+    earlier = _earlier_findings(connection, rounds[-2].id, outcome, k) if len(rounds) > 1 else []
+    found = link_round(
+        released,
+        functions,
+        teams,
+        outcome,
+        seed=a_round.id,
+        resamples=resamples,
+        round_names=[r.name for r in rounds],
+        earlier=earlier,
+    )
     codes = {u.id: u.code for u in units.values()}
+    names = {r.id: r.name for r in rounds}
     label, unit = OUTCOME_LABELS[outcome]
     return Linkage(
         round=_round_info(a_round),
@@ -704,7 +718,8 @@ def _linkage_of(
         message=found.message,
         r2=_number(found.r2),
         drivers=[_driver(d, codes) for d in found.drivers],
-        hotspots=[_hotspot(h, codes) for h in found.hotspots],
+        findings=[_finding(f, codes, names) for f in found.findings],
+        hotspots=[_hotspot(h, codes, names) for h in found.hotspots],
         tests=[_test(t, codes) for t in found.tests],
     )
 
@@ -730,20 +745,88 @@ def _driver(driver: linkage_found.Driver, codes: dict[int, str]) -> Driver:
     )
 
 
-def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str]) -> Hotspot:
+def _team_shift(shift: linkage_found.TeamShift, codes: dict[int, str], names: dict[int, str]) -> TeamShift:
+    return TeamShift(
+        team=_unit_name(shift.team, codes),
+        since=names[shift.since],
+        score_before=round(shift.score_before, 4),
+        score=_rounded(shift.score),
+        score_n=shift.score_n,
+        outcome_before=_rounded(shift.outcome_before),
+        outcome=_rounded(shift.outcome),
+        outcome_n=shift.outcome_n,
+        outcome_shift=_rounded(shift.outcome_shift),
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    number = _number(value)
+    return None if number is None else round(number, 4)
+
+
+def _finding(finding: linkage_found.Finding, codes: dict[int, str], names: dict[int, str]) -> Finding:
+    return Finding(
+        function=_unit_name(finding.function, codes),
+        measure=finding.measure,
+        status=finding.status,
+        claim=finding.claim,
+        since=names[finding.since],
+        teams=[_team_shift(t, codes, names) for t in finding.teams],
+        effect=_number(finding.effect),
+        low=_number(finding.low),
+        high=_number(finding.high),
+        q=_number(finding.q),
+        n=finding.n,
+        sentence=finding.sentence,
+    )
+
+
+def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str], names: dict[int, str]) -> Hotspot:
+    shift = _team_shift(hotspot.shift, codes, names)
     return Hotspot(
         function=_unit_name(hotspot.function, codes),
-        team=_unit_name(hotspot.team, codes),
-        score=float(hotspot.score),
-        score_n=hotspot.score_n,
-        norm=float(hotspot.norm),
-        outcome=float(hotspot.outcome),
-        outcome_n=hotspot.outcome_n,
-        outcome_norm=float(hotspot.outcome_norm),
-        slope=float(hotspot.slope),
-        impact=float(hotspot.impact),
+        team=shift.team,
+        measure=hotspot.measure,
+        since=shift.since,
+        score_before=shift.score_before,
+        score=shift.score,
+        score_n=shift.score_n,
+        outcome_before=shift.outcome_before,
+        outcome=shift.outcome,
+        outcome_n=shift.outcome_n,
+        outcome_shift=shift.outcome_shift,
         sentence=hotspot.sentence,
     )
+
+
+def _earlier_findings(connection: Connection, round_id: int, outcome: str, k: int) -> list[EarlierFinding]:
+    """The ongoing findings of the round before, from its stored linkage for the same outcome and group size, so
+    that this round can say which have ended. None stored: none known. (The results work computes the rounds
+    oldest first, and a round's waits for the round before's: `rounds.results_work`.)"""
+    payload = connection.execute(
+        select(RoundResult.payload).where(
+            RoundResult.round_id == round_id,
+            RoundResult.kind == _linkage_kind(outcome),
+            RoundResult.key == settings_key(k),
+        )
+    ).scalar()
+    if payload is None:
+        return []
+    try:
+        stored = msgspec.convert(payload, Linkage)
+    except msgspec.ValidationError:  # stored by a version that did not bump VERSION: no findings to carry
+        return []
+    return [
+        EarlierFinding(
+            f.function.id, f.measure, _round_id(connection, f.since), tuple(t.team.id for t in f.teams)
+        )
+        for f in stored.findings
+        if f.status == "ongoing"
+    ]
+
+
+def _round_id(connection: Connection, name: str) -> int:
+    return int(connection.execute(select(Round.id).where(Round.name == name)).scalar_one())
 
 
 def _test(test: linkage_found.Test, codes: dict[int, str]) -> LinkTest:

@@ -92,11 +92,12 @@ def round_linkage(
     ),
 ) -> Response[Linkage]:
     """Which support functions' shortfalls line up with, and come before, the customer outcome, across front-line
-    teams: each function's tests (same round, lagged, reverse, within-team change) with effect sizes, 90%
+    teams: each function's tests (same round, lagged, reverse, within-team shift) with effect sizes, 90%
     intervals, p and q values (Benjamini-Hochberg over every test of the round) and n; key-driver weights; the
-    hotspots (function, team) ranked by estimated impact; one plain-language sentence each. Computed from
-    released numbers only, when the round closed. An open round answers 409, and so does a closed round until
-    its results are computed."""
+    findings (since when, at which teams, how far below their own level, ongoing or ended); the hotspots
+    (function, team) ranked by both falls; one plain-language sentence each. Computed from released numbers
+    only, when the round closed. An open round answers 409, and so does a closed round until its results are
+    computed."""
     return _results(
         round_id, db, lambda: analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
     )

@@ -179,14 +179,17 @@ class Outcome(Struct, frozen=True):
 
 
 class LinkTest(Struct, frozen=True):
-    """One test of the round. `effect` is Spearman's rho, or for the within-team change test the difference in
-    outcome change (teams whose rating fell minus the others, in outcome points); `low` and `high` its 90%
-    interval; p, and q after Benjamini-Hochberg over every test of the round; `n` teams. Null when there was not
-    enough data."""
+    """One test of the round. `effect` is Spearman's rho (correlations across teams are tested on the overall
+    score), or for the within-team shift test ("change", on every score) the customers' shift at the teams whose
+    rating fell and stays down, against their own level before, minus the other teams' over the same rounds (in
+    outcome points); `low` and `high` its 90% interval; p, and q after Benjamini-Hochberg over every test of the
+    round; `n` teams. Null when there was not enough data."""
 
     function: Annotated[str, Meta(description="the support function's code")]
     measure: Annotated[str, Meta(description="overall, or a SERVQUAL dimension")]
-    kind: Annotated[str, Meta(description="same_round, lagged, reverse or change")]
+    kind: Annotated[
+        str, Meta(description="same_round, lagged, reverse or change (the within-team shift test)")
+    ]
     n: Annotated[int, Meta(description="teams in the test")]
     effect: Annotated[
         float | None, Meta(description="Spearman's rho; for change, the difference in outcome change")
@@ -195,7 +198,9 @@ class LinkTest(Struct, frozen=True):
     high: Annotated[float | None, Meta(description="90% interval, high end")]
     p: Annotated[float | None, Meta(description="permutation p-value")]
     q: Annotated[float | None, Meta(description="p after Benjamini-Hochberg over every test of the round")]
-    flagged: Annotated[list[str], Meta(description="change test: the codes of the teams whose rating fell")]
+    flagged: Annotated[
+        list[str], Meta(description="change test: the codes of the teams whose rating fell and stays down")
+    ]
 
 
 class DriverTests(Struct, frozen=True):
@@ -223,21 +228,66 @@ class Driver(Struct, frozen=True):
     sentence: Annotated[str, Meta(description="the evidence in one plain sentence")]
 
 
+class TeamShift(Struct, frozen=True):
+    """One team's part in a finding: its rating of the function and its customers' outcome before its shortfall
+    began (means over the rounds before `since`) and in the latest round, with the latest n."""
+
+    team: UnitName
+    since: Annotated[str, Meta(description="the round the team's rating fell in")]
+    score_before: Annotated[float, Meta(description="the team's mean score of the function before it fell")]
+    score: Annotated[float | None, Meta(description="its score this round; null: not shown")]
+    score_n: int | None
+    outcome_before: Annotated[float | None, Meta(description="its customers' mean outcome before")]
+    outcome: Annotated[float | None, Meta(description="its customers' outcome this round; null: not shown")]
+    outcome_n: int | None
+    outcome_shift: Annotated[
+        float | None,
+        Meta(description="its customers' shift since, against the other teams' over the same rounds"),
+    ]
+
+
+class Finding(Struct, frozen=True):
+    """A support function whose shortfall at some teams lines up with, or comes before, a fall in their
+    customers' outcome: since when, at which teams, how far below their own level the ratings and the customers
+    are. `ongoing` while it lasts; `ended` in the round after it stops (the ratings recovered, or the evidence
+    no longer holds). The effect is the customers' measured shift at those teams against the other teams', with
+    its 90% interval: an association in time, not a proof of cause."""
+
+    function: UnitName
+    measure: Annotated[str, Meta(description="overall, or the one dimension that carries the evidence")]
+    status: Annotated[str, Meta(description="ongoing or ended")]
+    claim: Annotated[str | None, Meta(description='"precedes" or "lines up with"; null when ended')]
+    since: Annotated[str, Meta(description="the round the earliest of its teams' shortfalls began")]
+    teams: list[TeamShift]
+    effect: Annotated[
+        float | None,
+        Meta(description="the customers' shift at these teams minus the other teams', in outcome points"),
+    ]
+    low: float | None
+    high: float | None
+    q: Annotated[float | None, Meta(description="p after Benjamini-Hochberg over every test of the round")]
+    n: Annotated[int | None, Meta(description="teams compared")]
+    sentence: str
+
+
 class Hotspot(Struct, frozen=True):
-    """A team that rates a claimed driver well below its norm while its customers are below their usual."""
+    """A team that carries a finding's evidence: its rating of the function fell against its own level before
+    and its customers fell against the other teams'. Ranked by both falls."""
 
     function: UnitName
     team: UnitName
-    score: Annotated[float, Meta(description="the team's score of the function")]
-    score_n: int
-    norm: Annotated[float, Meta(description="the function's median score across teams")]
-    outcome: Annotated[float, Meta(description="the team's customer outcome")]
-    outcome_n: int
-    outcome_norm: Annotated[float, Meta(description="the team's usual outcome (its earlier median)")]
-    slope: Annotated[
-        float, Meta(description="outcome points per point of the function's score, across teams")
+    measure: str
+    since: Annotated[str, Meta(description="the round the team's rating fell in")]
+    score_before: float
+    score: float | None
+    score_n: int | None
+    outcome_before: float | None
+    outcome: float | None
+    outcome_n: int | None
+    outcome_shift: Annotated[
+        float | None,
+        Meta(description="its customers' shift since, against the other teams' over the same rounds"),
     ]
-    impact: Annotated[float, Meta(description="slope times the team's shortfall, in outcome points")]
     sentence: str
 
 
@@ -254,6 +304,7 @@ class Linkage(Struct, frozen=True):
     message: str
     r2: Annotated[float | None, Meta(description="share of the outcome's differences all functions explain")]
     drivers: list[Driver]
+    findings: Annotated[list[Finding], Meta(description="ongoing findings, and those that ended this round")]
     hotspots: list[Hotspot]
     tests: list[LinkTest]
 

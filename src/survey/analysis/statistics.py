@@ -9,9 +9,11 @@ loop over single resamples: a linkage run makes hundreds of tests.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -20,6 +22,14 @@ MIN_TEAMS = 8  # below this many teams with data: "not enough data", no numbers
 RESAMPLES = 2000  # default bootstrap/permutation resamples
 CONFIDENCE = 0.90  # default interval level
 MAX_SHAPLEY_PREDICTORS = 12  # the exact decomposition fits 2**p regressions
+# From this many teams on, tests use their large-sample approximations instead of resampling: the t approximation
+# and Fisher's z interval for Spearman's rho, and the normal approximation of the permutation distribution for the
+# shift test (Hoeffding's combinatorial central limit theorem, with the exact permutation mean and variance).
+LARGE_SAMPLE = 100
+MIN_SHIFTED = 3  # the shift test needs this many shifted teams: one or two teams' customers are no evidence
+LARGE_GROUP = (
+    30  # ... and, for the shift test, at least this many teams on either side: a mean of a few is not normal
+)
 
 # A column whose variance within a bootstrap resample falls below this (after scaling the whole sample to unit
 # variance) is constant in that resample: it drew copies of a single value.
@@ -27,6 +37,7 @@ _CONSTANT_VARIANCE = 1e-10
 # Eigenvalues of a correlation matrix below this fraction of the largest are taken as zero (collinear predictors),
 # as a pseudo-inverse does.
 _EIGEN_TOLERANCE = 1e-10
+_STANDARD_NORMAL = NormalDist()
 _BLOCK = 32768  # values per working array when evaluating resamples (see _blocks)
 # Robust z: the smallest scale to divide by, so that identical changes give z = 0 rather than 0/0.
 _SCALE_FLOOR = 1e-9
@@ -46,22 +57,6 @@ class Correlation:
     @property
     def enough(self) -> bool:
         return self.rho is not None
-
-
-@dataclass(frozen=True)
-class ChangeTest:
-    """Whether teams flagged for a drop saw their outcome fall more than the other teams."""
-
-    n: int  # teams with finite z and finite outcome change
-    flagged: tuple[int, ...]  # indices into the input arrays, among those n teams
-    effect: float | None  # mean outcome change of flagged teams minus that of unflagged teams
-    low: float | None  # bootstrap interval of effect
-    high: float | None
-    p: float | None  # one-sided permutation p for "the flagged teams' outcome fell more"
-
-    @property
-    def enough(self) -> bool:
-        return self.p is not None
 
 
 @dataclass(frozen=True)
@@ -92,12 +87,18 @@ def spearman_test(
 
     With fewer than MIN_TEAMS pairs, or x or y constant over them (rho undefined), every number is None.
     Bootstrap resamples in which a side is constant have no rho and are left out of the interval.
+
+    From LARGE_SAMPLE teams on, the p-value and interval come from Fisher's z transform of rho instead: standard
+    error sqrt(1.06 / (n - 3)) under no association (Fieller, Hartley and Pearson 1957) for p, and
+    sqrt((1 + rho**2 / 2) / (n - 3)) for the interval (Bonett and Wright 2000).
     """
     _check_resampling(resamples, confidence)
     x, y = _finite_pairs(x, y)
     n = len(x)
     if n < MIN_TEAMS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return Correlation(n, None, None, None, None)
+    if n >= LARGE_SAMPLE:
+        return _spearman_large(x, y, confidence)
     # Ranks are handled doubled and centred, 2 * rank - (n + 1): whole numbers, so that every sum of their
     # products below is exact and permuted statistics tie with the observed one exactly.
     order = np.argsort(x, kind="stable")  # teams in x order: resampled x ranks are then running counts
@@ -122,6 +123,29 @@ def spearman_test(
     )
     p = (1 + extreme) / (1 + resamples)
     return Correlation(n, float(rho), _scalar(low), _scalar(high), float(p))
+
+
+def _spearman_large(x: np.ndarray, y: np.ndarray, confidence: float) -> Correlation:
+    """Spearman's rho with its large-sample p-value and interval (see spearman_test)."""
+    n = len(x)
+    rho = float(np.corrcoef(_average_ranks(x), _average_ranks(y))[0, 1])
+    z = math.atanh(min(max(rho, -0.999999), 0.999999))
+    p = 2 * _STANDARD_NORMAL.cdf(-abs(z) * math.sqrt((n - 3) / 1.06))
+    half = _STANDARD_NORMAL.inv_cdf((1 + confidence) / 2) * math.sqrt((1 + rho * rho / 2) / (n - 3))
+    return Correlation(n, rho, math.tanh(z - half), math.tanh(z + half), min(1.0, p))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties sharing their average rank (as scipy.stats.rankdata)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    run = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], len(values)) - 1
+    ranks = np.empty(len(values))
+    ranks[order] = (first[run] + last[run]) / 2 + 1
+    return ranks
 
 
 def _resampled_spearman(x: np.ndarray, y: np.ndarray, y_order: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -161,97 +185,247 @@ def benjamini_hochberg(p: ArrayLike) -> np.ndarray:
     return q
 
 
-def robust_drop(current: ArrayLike, history: ArrayLike) -> np.ndarray:
-    """Robust z-score across teams of each team's change against its own history.
+@dataclass(frozen=True)
+class Shifts:
+    """Sustained shifts of each team's value against its own baseline (`sustained_shifts`), one entry per team."""
 
-    current has one value per team; history has one row per earlier round (possibly none). A team's change d is
-    its current value minus the median of its finite history; NaN without history or without a current value.
-    z = (d - median(d)) / (1.4826 * MAD(d)) over the finite d, so that a shift shared by the whole organisation
-    cancels and only team-specific drops give large negative z. If more than half the teams changed by exactly the
-    same amount (MAD 0), the scale is 1.2533 times the mean absolute deviation instead (both estimate the standard
-    deviation of normal data), so that a tiny change does not get a huge z.
+    start: np.ndarray  # the index of the round the shift began; -1: no sustained shift that lasts until now
+    z: np.ndarray  # the shift's z at that start (NaN: none tested)
+    noise: float  # one round's noise of a team's value, the scale of z
+
+
+@dataclass(frozen=True)
+class ShiftTest:
+    """Whether the teams with a sustained shift saw their outcome shift after it more than the other teams did.
+
+    `team_effect` is each shifted team's own outcome shift against the other teams' over the same rounds, in the
+    order of `shifted`; `same_round` the mean outcome shift of the shifted teams in the round their value shifted
+    (against the others'), None where no shift is older than the latest round."""
+
+    n: int  # teams compared: the shifted ones and the others with the numbers to compare
+    shifted: tuple[int, ...]  # indices of the shifted teams among the inputs
+    effect: (
+        float | None
+    )  # mean outcome shift of the shifted teams minus that of the others over the same rounds
+    low: float | None
+    high: float | None
+    p: float | None  # one-sided: the shifted teams' outcome fell more
+    team_effect: tuple[float, ...] = ()
+    same_round: float | None = None
+
+    @property
+    def enough(self) -> bool:
+        return self.p is not None
+
+
+def sustained_shifts(values: ArrayLike, threshold: float = -3.0, still: float = -1.0) -> Shifts:
+    """Which teams' values (rounds x teams, oldest first, NaN missing) shifted down and stay down.
+
+    Each round's median across teams is taken out first, so that a change shared by the whole organisation (or a
+    new questionnaire) is no team's shift. For each team and each round s after the first, the shift at s is the
+    mean of its values from s to the latest round minus the mean of those before s, as a z against one round's
+    noise (the robust spread of all teams' changes from one round to the next, divided by the square root of 2).
+    A team shifted when its lowest z is at or below `threshold` and its latest value, which must be there, is
+    still at least `still` noise units below the baseline of that shift and nearer the shifted level (its mean
+    from the start to the round before the latest) than the baseline: a team whose values came back has no shift,
+    however low they were before. At most one shift per team: the start with the lowest z.
     """
-    current = np.asarray(current, dtype=float)
-    if current.ndim != 1:
-        raise ValueError("current must have one value per team")
-    history = np.asarray(history, dtype=float)
-    if history.size == 0:
-        history = np.empty((0, len(current)))
-    if history.ndim != 2 or history.shape[1] != len(current):
-        raise ValueError("history must have shape (rounds, teams)")
-    change = current - _column_medians(history)
-    z = np.full(len(current), np.nan)
-    finite = np.isfinite(change)
-    if not finite.any():
-        return z
-    centred = change[finite] - np.median(change[finite])
-    scale = 1.4826 * np.median(np.abs(centred))
-    if scale < _SCALE_FLOOR:
-        scale = 1.2533 * np.abs(centred).mean()
-    z[finite] = centred / max(scale, _SCALE_FLOOR)
-    return z
+    centred = _centred_rows(values)
+    rounds, teams = centred.shape
+    noise = _round_noise(centred)
+    finite = np.isfinite(centred)
+    sums = np.cumsum(np.where(finite, centred, 0.0), axis=0)
+    counts = np.cumsum(finite, axis=0)
+    best_z, start = np.full(teams, np.inf), np.full(teams, -1)
+    baseline, baseline_n = np.full(teams, np.nan), np.zeros(teams)
+    level = np.full(teams, np.nan)  # the shifted level before the latest round (NaN: the shift began in it)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for s in range(1, rounds):
+            before_n, after_n = counts[s - 1], counts[-1] - counts[s - 1]
+            before = sums[s - 1] / before_n
+            after = (sums[-1] - sums[s - 1]) / after_n
+            z = (after - before) / (noise * np.sqrt(1 / before_n + 1 / after_n))
+            better = (before_n > 0) & (after_n > 0) & (z < best_z)
+            best_z[better], start[better] = z[better], s
+            baseline[better], baseline_n[better] = before[better], before_n[better]
+            level[better] = ((sums[-2] - sums[s - 1]) / (counts[-2] - counts[s - 1]))[better]
+        latest = centred[-1] - baseline
+        still_down = latest / (noise * np.sqrt(1 + 1 / baseline_n)) <= still
+        # ... and nearer the shifted level than the level before it: a team whose values came back is not down
+        # because one value happens to be low.
+        still_down &= ~(latest > (level - baseline) / 2)
+    shifted = (best_z <= threshold) & finite[-1] & still_down
+    return Shifts(np.where(shifted, start, -1), np.where(np.isfinite(best_z), best_z, np.nan), noise)
 
 
-def change_test(
-    z: ArrayLike,
-    outcome_change: ArrayLike,
+def shift_test(
+    outcome: ArrayLike,
+    start: ArrayLike,
+    compared: ArrayLike,
     rng: np.random.Generator,
-    threshold: float = -2.0,
     resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
-) -> ChangeTest:
-    """Compare the outcome change of the teams flagged by z <= threshold with that of the other teams.
+) -> ShiftTest:
+    """Did the outcome (rounds x teams) of the teams whose value shifted (start >= 0: the round it began) shift
+    down after it, more than the other `compared` teams' outcome over the same rounds? An event study with
+    staggered starts.
 
-    Only teams with finite z and finite outcome change take part (and only they can be flagged). effect is the
-    difference of the two groups' mean changes; its percentile bootstrap interval resamples each group separately;
-    p is one-sided for "the flagged teams' outcome fell more", from permutations of which teams are flagged:
-    (1 + #{effect_perm <= effect}) / (1 + resamples). With fewer than MIN_TEAMS teams, or no flagged or no unflagged
-    team, the numbers are None; flagged is listed all the same.
+    Each round's median across teams is taken out. A team's outcome shift for a start s is the mean of its
+    outcome from the round after s to the latest (from s itself when s is the latest round: the same round is all
+    there is) minus the mean before s. The effect is the mean, over shifted teams, of their own shift minus the
+    mean shift of the other teams for the same s. Teams without the outcome in those rounds take no part. p is
+    one-sided, from permutations of which teams carry the shifts (each keeping its start); its interval
+    bootstraps teams within each group. Fewer than MIN_SHIFTED shifted teams: no numbers. From LARGE_SAMPLE teams
+    on, the interval is normal, from the two groups' spreads, and with LARGE_GROUP teams or more on either side the
+    permutation p is the normal approximation with the permutation distribution's exact mean and variance.
     """
     _check_resampling(resamples, confidence)
-    z = np.asarray(z, dtype=float)
-    change = np.asarray(outcome_change, dtype=float)
-    if z.ndim != 1 or z.shape != change.shape:
-        raise ValueError("z and outcome_change must be 1-d arrays of the same length")
-    valid = np.isfinite(z) & np.isfinite(change)
-    is_flagged = valid & (z <= threshold)
-    flagged = tuple(int(i) for i in np.flatnonzero(is_flagged))
-    n, k = int(valid.sum()), len(flagged)
-    m = n - k
-    if n < MIN_TEAMS or k == 0 or m == 0:
-        return ChangeTest(n, flagged, None, None, None, None)
-    hit, rest = change[is_flagged], change[valid & ~is_flagged]
-    effect = hit.mean() - rest.mean()
-
-    low, high = _interval(_resampled_effect(hit, rest, rng, resamples), confidence)
-
-    values = np.concatenate([hit, rest])
-    # Summing in another order moves the identity permutation's effect by a few ulps; it must still count.
-    tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
-    extreme = np.count_nonzero(_permuted_effect(values, k, rng, resamples) <= effect + tolerance)
-    p = (1 + extreme) / (1 + resamples)
-    return ChangeTest(n, flagged, float(effect), _scalar(low), _scalar(high), float(p))
-
-
-def _resampled_effect(
-    hit: np.ndarray, rest: np.ndarray, rng: np.random.Generator, resamples: int
-) -> np.ndarray:
-    """The difference of means of the two groups, each resampled with replacement, in each of resamples."""
-    resampled_hit = hit[rng.integers(0, len(hit), (resamples, len(hit)))].mean(axis=1)
-    effects: np.ndarray = resampled_hit - rest[rng.integers(0, len(rest), (resamples, len(rest)))].mean(
-        axis=1
-    )
-    return effects
+    centred = _centred_rows(outcome)
+    start = np.asarray(start, dtype=int)
+    pool = np.asarray(compared, dtype=bool) | (start >= 0)
+    starts = np.unique(start[start >= 0])
+    shifts = np.array([_outcome_shift(centred, int(s)) for s in starts]).reshape(len(starts), len(start))
+    usable = pool & np.isfinite(shifts).all(axis=0)
+    hit = np.flatnonzero(usable & (start >= 0))
+    rest = np.flatnonzero(usable & (start < 0))
+    n, k = len(hit) + len(rest), len(hit)
+    if n < MIN_TEAMS or k < MIN_SHIFTED or k == n:
+        return ShiftTest(n, tuple(int(i) for i in np.flatnonzero(start >= 0)), None, None, None, None)
+    row = np.searchsorted(starts, start[hit])  # each shifted team's row of `shifts`
+    table = shifts[:, np.concatenate([hit, rest])]  # teams renumbered: the shifted ones first
+    others = table[:, k:].mean(axis=1)
+    team_effect = table[row, np.arange(k)] - others[row]
+    effect = float(team_effect.mean())
+    low: float | None
+    high: float | None
+    if n >= LARGE_SAMPLE:
+        low, high, p = _shift_normal(table, row, effect, team_effect, confidence)
+        if min(k, n - k) < LARGE_GROUP:
+            p = _shift_permutation_p(table, row, effect, rng, resamples)
+    else:
+        low, high = _shift_bootstrap(table, row, rng, resamples, confidence)
+        p = _shift_permutation_p(table, row, effect, rng, resamples)
+    same = _same_round_shift(centred, hit, start[hit], rest)
+    return ShiftTest(n, tuple(int(i) for i in hit), effect, low, high, p, tuple(team_effect.tolist()), same)
 
 
-def _permuted_effect(values: np.ndarray, k: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
-    """The mean of k of the values chosen at random minus the mean of the others, in each of resamples."""
-    n, total = len(values), values.sum()
-    # Draw the smaller of the two groups; the other group is the remaining teams.
-    drawn = values[_random_subsets(rng, n, min(k, n - k), resamples)].sum(axis=1)
-    chosen = drawn if k <= n - k else total - drawn
-    effects: np.ndarray = chosen / k - (total - chosen) / (n - k)
-    return effects
+def _centred_rows(values: ArrayLike) -> np.ndarray:
+    """Each row (round) less its median over the finite values; a row without any stays NaN."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError("values must have shape (rounds, teams)")
+    centred: np.ndarray = values - _column_medians(values.T)[:, None]
+    return centred
+
+
+def _round_noise(centred: np.ndarray) -> float:
+    """One round's noise of a team's value: 1.4826 times the median absolute deviation of the teams' changes from
+    one round to the next, over sqrt(2); a floor keeps identical values from dividing by zero."""
+    changes = np.diff(centred, axis=0)
+    changes = changes[np.isfinite(changes)]
+    if not len(changes):
+        return 1.0
+    spread = 1.4826 * float(np.median(np.abs(changes - np.median(changes))))
+    if spread < _SCALE_FLOOR:
+        spread = 1.2533 * float(np.abs(changes - changes.mean()).mean())
+    return max(spread / math.sqrt(2), _SCALE_FLOOR)
+
+
+def _outcome_shift(centred: np.ndarray, start: int) -> np.ndarray:
+    """Each team's mean outcome after a shift that began at `start` less its mean before (NaN without both)."""
+    latest = len(centred) - 1
+    after = centred[min(start + 1, latest) :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a team without the numbers: NaN
+        shift: np.ndarray = np.nanmean(after, axis=0) - np.nanmean(centred[:start], axis=0)
+    return shift
+
+
+def _same_round_shift(
+    centred: np.ndarray, hit: np.ndarray, hit_start: np.ndarray, rest: np.ndarray
+) -> float | None:
+    """The shifted teams' outcome in the very round their value shifted, against their mean before, less the
+    other teams' same change: how much of the outcome's shift came at once. None when every shift began in the
+    latest round (then the same round is the only one after it)."""
+    latest = len(centred) - 1
+    older = hit_start < latest
+    if not older.any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a team without the numbers: NaN, left out
+        changes = [
+            centred[s, hit[hit_start == s]]
+            - np.nanmean(centred[:s, hit[hit_start == s]], axis=0)
+            - np.nanmean(centred[s, rest] - np.nanmean(centred[:s, rest], axis=0))
+            for s in np.unique(hit_start[older])
+        ]
+        value = float(np.nanmean(np.concatenate(changes)))
+    return value if math.isfinite(value) else None
+
+
+def _shift_permutation_p(
+    table: np.ndarray, row: np.ndarray, effect: float, rng: np.random.Generator, resamples: int
+) -> float:
+    """One-sided permutation p of the shift test: the shifts (rows) are dealt to random teams, k at a time.
+
+    table holds each start's outcome shift of every team (shifted teams first), row the start of each of the k
+    shifted teams. The effect of a permutation is sum_i table[row_i, t_i] / k minus the others' mean for each
+    start, where the others' sum is a row's total less the dealt teams' values."""
+    k, n = len(row), table.shape[1]
+    totals = table.sum(axis=1)
+    weights = np.bincount(row, minlength=len(table))  # how many shifted teams start in each row
+    extreme = 0
+    tolerance = 1e-9 * max(1.0, float(np.abs(table).max()))
+    for size in _blocks(k * len(table) if k * k <= n // 4 else max(n, k * len(table)), resamples):
+        dealt = _random_subsets(rng, n, k, size)  # (size x k): team t_i gets the i-th shift
+        own = table[row[None, :], dealt].sum(axis=1) / k
+        # the others' mean per start, weighted by how many shifted teams have that start
+        dealt_sums = table[:, dealt].sum(axis=2)  # (rows x size)
+        others = ((totals[:, None] - dealt_sums) / (n - k) * weights[:, None]).sum(axis=0) / k
+        extreme += int(np.count_nonzero(own - others <= effect + tolerance))
+    return (1 + extreme) / (1 + resamples)
+
+
+def _shift_bootstrap(
+    table: np.ndarray, row: np.ndarray, rng: np.random.Generator, resamples: int, confidence: float
+) -> tuple[float | None, float | None]:
+    """Percentile interval of the shift test's effect, resampling the shifted teams and the others separately."""
+    k, n = len(row), table.shape[1]
+    estimates = []
+    for size in _blocks(n * len(table), resamples):
+        drawn = rng.integers(0, k, (size, k))
+        others = table[:, k + rng.integers(0, n - k, (size, n - k))].mean(axis=2)  # (rows x size)
+        own = table[row[drawn], drawn]  # (size x k)
+        estimates.append((own - others[row[drawn], np.arange(size)[:, None]]).mean(axis=1))
+    low, high = _interval(np.concatenate(estimates), confidence)
+    return _scalar(low), _scalar(high)
+
+
+def _shift_normal(
+    table: np.ndarray, row: np.ndarray, effect: float, team_effect: np.ndarray, confidence: float
+) -> tuple[float, float, float]:
+    """The shift test for many teams: the permutation distribution's exact mean and variance (the effect is a
+    linear permutation statistic, sum_i C[i, t_i] over the k shifted slots, Hoeffding 1951) with a normal tail for
+    p; a normal interval from the two groups' spreads."""
+    k, n = len(row), table.shape[1]
+    weights = np.bincount(row, minlength=len(table)).astype(float)
+    # C[i, t]: the effect's part from giving shift i to team t; the others' part of every start is spread over
+    # the dealt teams (a row's total less the dealt ones).
+    others_part = (weights[:, None] * table).sum(axis=0) / (k * (n - k))
+    slots = table[row] / k + others_part[None, :]  # (k x n); the n - k unshifted slots contribute 0
+    row_means = slots.mean(axis=1)
+    column_means = slots.sum(axis=0) / n
+    grand = row_means.sum() / n
+    squares = (slots**2).sum() - n * (row_means**2).sum() - n * (column_means**2).sum() + n * n * grand**2
+    variance = max(squares, 0.0) / (n - 1)
+    constant = (weights * table.sum(axis=1)).sum() / (k * (n - k))
+    mean = n * grand - constant
+    p = _STANDARD_NORMAL.cdf((effect - mean) / math.sqrt(variance)) if variance > 0 else 1.0
+    rest = table[:, k:]
+    spread = team_effect.var(ddof=1) / k if k > 1 else 0.0
+    spread += float((weights * rest.var(axis=1, ddof=1)).sum() / k) / (n - k)
+    half = _STANDARD_NORMAL.inv_cdf((1 + confidence) / 2) * math.sqrt(spread)
+    return effect - half, effect + half, float(p)
 
 
 def relative_weights(
@@ -320,15 +494,6 @@ def shapley_r2(X: ArrayLike, y: ArrayLike) -> np.ndarray:
         without = masks[(masks >> j) & 1 == 0]
         shares[j] = np.sum(order_weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
     return shares
-
-
-def ols_slope(x: ArrayLike, y: ArrayLike) -> float | None:
-    """Least-squares slope of y on x over the finite pairs; None with fewer than 3 pairs or x constant."""
-    x, y = _finite_pairs(x, y)
-    if len(x) < 3 or np.ptp(x) == 0:
-        return None
-    dx = x - x.mean()
-    return float(dx @ (y - y.mean()) / (dx @ dx))
 
 
 def cronbach_alpha(item_variances: Sequence[float], total_variance: float) -> float | None:
@@ -427,6 +592,12 @@ def _random_subsets(rng: np.random.Generator, n: int, size: int, resamples: int)
     """size distinct teams out of n, uniformly at random, in each row (resamples x size): the first size steps of a
     Fisher-Yates shuffle, taken in all rows at once. Cheaper than whole permutations when size is small. The teams
     are held as small integers in one flat array (a quarter of the memory to move), swapped by flat index."""
+    if size * size <= n // 4:  # few of many: draw with replacement, draw rows with a repeat again
+        drawn = rng.integers(0, n, (resamples, size))
+        repeated = (np.diff(np.sort(drawn, axis=1), axis=1) == 0).any(axis=1)
+        if repeated.any():
+            drawn[repeated] = _random_subsets(rng, n, size, int(repeated.sum()))
+        return drawn
     teams = np.tile(np.arange(n, dtype=np.int16 if n <= 2**15 else np.intp), resamples)
     first = np.arange(0, resamples * n, n)  # where each row starts
     for i in range(size):

@@ -1,4 +1,5 @@
-"""`survey user create`: the first HR account, and any other."""
+"""`survey user create` (the first HR account, and any other) and `survey token create` (an API token for an
+integration, without a browser)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,42 @@ def user_create(
             start_password_reset(session, created.email, settings, datetime.now(UTC))
     how = "a link to set the password is in the outbox" if send_link else "they can log in at /login"
     click.echo(f"Account {created.email} ({role}) created; {how}.")
+
+
+@click.group()
+def token() -> None:
+    """API tokens for integrations (HR's API tokens page lists and revokes them)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option(
+    "--owner",
+    required=True,
+    metavar="EMAIL",
+    help="The active HR account making the token, as if signed in on the API tokens page.",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    metavar="SCOPE",
+    required=True,
+    multiple=True,
+    help="What the token may do, e.g. roster:read (repeat, or separate with commas); an unknown scope is "
+    "refused with the list of known ones.",
+)
+def token_create(name: str, owner: str, scopes: tuple[str, ...]) -> None:
+    """Make an API token for NAME (what will use it). The token is printed on standard output this once: only
+    its hash is kept. Integrations send it as `Authorization: Bearer <token>`."""
+    from survey.accounts.api_tokens import create_api_token, token_owner
+
+    chosen = [scope for given in scopes for scope in given.replace(",", " ").split()]
+    with database() as db, db.session() as session:
+        maker = token_owner(session, owner)
+        row, secret = create_api_token(session, name, chosen, maker, datetime.now(UTC))
+    click.echo(secret)
+    click.echo(
+        f"API token {row.id} {row.name!r} ({row.scopes}) made by {maker.email}. Copy it now: it is not shown "
+        "again.",
+        err=True,
+    )

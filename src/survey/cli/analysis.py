@@ -6,10 +6,17 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from survey.cli.context import CliError, database, load_settings
+from survey.settings import Settings
+
+if TYPE_CHECKING:  # imported when a command runs: `survey --help` loads neither
+    from survey.analysis.analytics import Stored
+    from survey.analysis.results import Linkage
+    from survey.db.engine import Database
 
 
 @click.command()
@@ -97,34 +104,30 @@ def simulate(
     "it, else the first of the others that does.",
 )
 @click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the whole linkage as JSON, the same document as GET /api/rounds/{id}/linkage.",
+)
+@click.option(
     "--compute",
     is_flag=True,
     help="Compute the round's results now if they are not stored or not up to date, as the scheduler would "
     "(claimed the same way: if another process is computing them, this says so).",
 )
-def linkage(round_ref: str, outcome: str | None, compute: bool) -> None:
-    """Print a closed round's linkage: the drivers with their evidence, and the hotspots. They are computed when
-    the round closes (by the server's scheduler or `survey tick`); --compute computes them now."""
-    from survey.analysis import analytics
+def linkage(round_ref: str, outcome: str | None, as_json: bool, compute: bool) -> None:
+    """Print a closed round's linkage: the drivers with their evidence, and the hotspots (ROUND: id or name).
+    They are computed when the round closes (by the server's scheduler or `survey tick`); --compute computes
+    them now."""
     from survey.rounds.lifecycle import find_round
-    from survey.rounds.results_work import compute_now
 
     settings = load_settings()
     with database(settings) as db:
         with db.session() as session:
             round_id = find_round(session, round_ref).id
         if compute:
-            computed = compute_now(db, settings, round_id)
-            for done in computed.results:
-                click.echo(done.line(), err=True)
-            if computed.problems:
-                raise CliError("; ".join(computed.problems))
-        try:
-            stored = analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
-        except analytics.NotReady as reason:
-            raise CliError(
-                f"{reason} Or compute them now: survey linkage {shlex.quote(round_ref)} --compute"
-            ) from None
+            _compute(db, settings, round_id)
+        stored = _stored_linkage(db, settings, round_id, round_ref, outcome)
     if stored.updating:
         click.echo(
             f"Being updated: what these results read changed after they were computed "
@@ -132,10 +135,42 @@ def linkage(round_ref: str, outcome: str | None, compute: bool) -> None:
             err=True,
         )
     result = stored.result
+    if as_json:
+        import msgspec
+
+        # As the API encodes it (Litestar's JSON is msgspec's): the same bytes, field for field.
+        click.echo(msgspec.json.encode(result).decode())
+        return
     click.echo(result.message)
     for driver in result.drivers:
         click.echo(f"- {driver.sentence}")
+    for finding in result.findings:
+        click.echo(f"- {'Ended: ' if finding.status == 'ended' else ''}{finding.sentence}")
     if result.hotspots:
-        click.echo("Hotspots, by estimated impact:")
+        click.echo("Hotspots, largest falls first:")
         for hotspot in result.hotspots:
             click.echo(f"- {hotspot.sentence}")
+
+
+def _compute(db: Database, settings: Settings, round_id: int) -> None:
+    """The round's results work, now (what it did goes to stderr); exit 2 if it failed."""
+    from survey.rounds.results_work import compute_now
+
+    computed = compute_now(db, settings, round_id)
+    for done in computed.results:
+        click.echo(done.line(), err=True)
+    if computed.problems:
+        raise CliError("; ".join(computed.problems))
+
+
+def _stored_linkage(
+    db: Database, settings: Settings, round_id: int, round_ref: str, outcome: str | None
+) -> Stored[Linkage]:
+    from survey.analysis import analytics
+
+    try:
+        return analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
+    except analytics.NotReady as reason:
+        raise CliError(
+            f"{reason} Or compute them now: survey linkage {shlex.quote(round_ref)} --compute"
+        ) from None

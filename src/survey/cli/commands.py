@@ -1,5 +1,5 @@
-"""The `survey` command: database, server, rounds, invitations, accounts, imports, schedules, mail, results,
-reports and the demo. Each group of commands lives in a module of this package."""
+"""The `survey` command: database, server, rounds, invitations, accounts and API tokens, imports, schedules, mail,
+results, reports and the demo. Each group of commands lives in a module of this package."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ for command in (
     rounds.round_group,
     rounds.invitations,
     accounts.user,
+    accounts.token,
     imports.roster,
     imports.external,
     schedules.schedule_group,

@@ -353,7 +353,7 @@ def _reviews(answer_set, functions, internal_items) -> list[Review]:
 
 def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, internal_items, external_items):
     with db.session() as session:
-        a_round = create_round(session, name, opens, opens + timedelta(days=14))
+        a_round = create_round(session, name, opens, opens + timedelta(days=14), now=opens)
         advance_round(session, a_round, RoundStatus.OPEN, now=opens)
         round_id = a_round.id
     respondents = _count_by_team(answers, len(teams))
@@ -394,7 +394,12 @@ def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items,
     opens = now - timedelta(days=3)
     with db.session() as session:
         round_id = create_round(
-            session, name, opens, now + timedelta(days=11), reminders_at=[opens + timedelta(days=5)]
+            session,
+            name,
+            opens,
+            now + timedelta(days=11),
+            reminders_at=[opens + timedelta(days=5)],
+            now=opens,
         ).id
     open_now(db, settings, round_id, now=opens)  # invitations issued and mailed, as the schedule would
     # Answer the first few of each team's simulated respondents, through the same rows live answers use.

@@ -58,6 +58,7 @@ class OrgShape:
     functions: int = 7
     teams: int = 30
     staff_per_team: int = 12
+    staff_max: int | None = None  # team sizes drawn from staff_per_team to this (default: all the same)
     customers_per_team: int = 60
     rounds: int = 4
     response_rate: float = 0.78
@@ -82,6 +83,22 @@ class Plant:
     decoy_teams: list[int]
     customer_only_teams: list[int]
     internal_drop_round: int  # the driver fails from this round on; customers feel it one round later
+    # Staggered shortfalls (default: every driver and decoy team from internal_drop_round, never recovering):
+    # the round each team's shortfall begins, and the round its ratings recover (customers one round later).
+    starts: dict[int, int] = field(default_factory=dict)
+    recoveries: dict[int, int] = field(default_factory=dict)
+
+    def start(self, team: int) -> int:
+        return self.starts.get(team, self.internal_drop_round)
+
+    def failing(self, team: int, r: int) -> bool:
+        """The driver (or decoy) fails this team in round r."""
+        return self.start(team) <= r < self.recoveries.get(team, 10**6)
+
+    def customers_down(self, team: int, r: int) -> bool:
+        """This driver team's customers feel the shortfall in round r: from the round after it began until the
+        round after its ratings recovered."""
+        return self.start(team) + 1 <= r < self.recoveries.get(team, 10**6) + 1
 
 
 @dataclass
@@ -172,28 +189,50 @@ def simulate_rounds(
     rng: np.random.Generator,
     internal_drop: float = 1.4,
     customer_drop: float = 0.9,
+    planted_usage: float | None = None,
 ) -> list[SimulatedRound]:
-    """Answers for every round, following the planted structure. Drops are in points of the 1..7 scale."""
+    """Answers for every round, following the planted structure. Drops are in points of the 1..7 scale.
+    `planted_usage`: the share of staff who use the driver and the decoy (default: drawn like every function's,
+    0.55 to 0.95)."""
     f_mean = rng.uniform(4.6, 5.6, size=shape.functions)
     team_function = rng.normal(0, 0.35, size=(shape.teams, shape.functions))
     usage = rng.uniform(0.55, 0.95, size=shape.functions)
+    if planted_usage is not None:
+        usage[[truth.driver, truth.decoy]] = planted_usage
     customer_base = rng.normal(5.4, 0.35, size=shape.teams)
+    sizes = _team_sizes(shape, rng)
     rounds = []
     for r in range(shape.rounds):
         internal_latent = f_mean + team_function + rng.normal(0, 0.15, size=(shape.teams, shape.functions))
         customer_latent = customer_base + rng.normal(0, 0.12, size=shape.teams)
-        if r >= truth.internal_drop_round:
-            internal_latent[truth.driver_teams, truth.driver] -= internal_drop
-            internal_latent[truth.decoy_teams, truth.decoy] -= internal_drop
+        failing = [t for t in truth.driver_teams if truth.failing(t, r)]
+        internal_latent[failing, truth.driver] -= internal_drop
+        internal_latent[[t for t in truth.decoy_teams if truth.failing(t, r)], truth.decoy] -= internal_drop
+        customer_latent[[t for t in truth.driver_teams if truth.customers_down(t, r)]] -= customer_drop
         if r >= truth.internal_drop_round + 1:
-            customer_latent[truth.driver_teams] -= customer_drop
             customer_latent[truth.customer_only_teams] -= customer_drop
         rounds.append(
             _answers(
-                shape, internal_items, external_items, internal_latent, customer_latent, usage, truth, rng
+                shape,
+                internal_items,
+                external_items,
+                internal_latent,
+                customer_latent,
+                usage,
+                truth,
+                rng,
+                sizes,
             )
         )
     return rounds
+
+
+def _team_sizes(shape: OrgShape, rng: np.random.Generator) -> np.ndarray:
+    """Each team's staff: all staff_per_team, or drawn from staff_per_team to staff_max (with a draw of the
+    generator only then, so that organisations of one size are as before)."""
+    if shape.staff_max is None or shape.staff_max == shape.staff_per_team:
+        return np.full(shape.teams, shape.staff_per_team)
+    return rng.integers(shape.staff_per_team, shape.staff_max + 1, size=shape.teams)
 
 
 def _answers(
@@ -205,11 +244,12 @@ def _answers(
     usage: np.ndarray,
     truth: Plant,
     rng: np.random.Generator,
+    sizes: np.ndarray,
 ) -> SimulatedRound:
     result = SimulatedRound()
     internal_scale = _scale_of(internal_items)
     for t in range(shape.teams):
-        respondents = rng.binomial(shape.staff_per_team, shape.response_rate)
+        respondents = rng.binomial(sizes[t], shape.response_rate)
         for _ in range(respondents):
             mood = rng.normal(0, 0.4)  # some people rate everything a little higher or lower
             reviews: list[tuple[list[int], str | None] | None] = []

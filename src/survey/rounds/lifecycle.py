@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -94,6 +94,14 @@ def units_taking_part(session: Session, unit_codes: Iterable[str]) -> list[Unit]
     return list(units)
 
 
+def refuse_unless_it_can_open(name: str, closes_at: datetime, now: datetime) -> None:
+    """A round whose close is due can never open: opening it by hand (`scheduler.open_now`: HR's page, the API,
+    `survey round open`) refuses it, and so do creating it and issuing its links, for the same reason."""
+    if closes_at <= now:
+        closes = closes_at.astimezone(UTC)  # the API takes times in any zone
+        raise RoundError(f"round {name!r} was due to close {closes:%Y-%m-%d %H:%M} UTC; it cannot open")
+
+
 def create_round(
     session: Session,
     name: str,
@@ -104,11 +112,14 @@ def create_round(
     reminders_at: Iterable[datetime] = (),
     schedule_id: int | None = None,
     period: str | None = None,
+    now: datetime | None = None,
 ) -> Round:
     """Schedule a round over the given units (default: every active support function and front-line team), with
     its actions: open at `opens_at`, a reminder at each of `reminders_at`, close at `closes_at`.
 
-    A schedule's round names its schedule and period (at most one round per period). Raises RoundError."""
+    A schedule's round names its schedule and period (at most one round per period). A round that could not
+    open as of `now` (default: the current time; a simulated history passes its own) is refused as opening it
+    would be. Raises RoundError, having written nothing."""
     name = name.strip()
     if not name:
         raise RoundError("a round needs a name")
@@ -120,6 +131,7 @@ def create_round(
         raise RoundError(f"a round named {name!r} exists already")
     if closes_at <= opens_at:
         raise RoundError(f"the round must close after it opens ({closes_at:%Y-%m-%d} <= {opens_at:%Y-%m-%d})")
+    refuse_unless_it_can_open(name, closes_at, now or utc_now())
     reminders = sorted(set(reminders_at))
     if any(not opens_at < reminder < closes_at for reminder in reminders):
         raise RoundError("reminders go out while the round is open, after it opens and before it closes")
@@ -273,16 +285,21 @@ def invitation_link(base_url: str, secret_key: str, invitation: Invitation) -> s
     return f"{base_url.rstrip('/')}/i/{token}"
 
 
-def issue_invitations(session: Session, a_round: Round, base_url: str, secret_key: str) -> list[IssuedLink]:
+def issue_invitations(
+    session: Session, a_round: Round, base_url: str, secret_key: str, *, now: datetime | None = None
+) -> list[IssuedLink]:
     """Invite every active employee of the round's front-line teams not invited yet, and return their links.
 
     The database keeps only the links' hashes. Mails render the link again from the secret key; anything else
-    that shows links (an export) shows each one once.
+    that shows links (an export) shows each one once. A scheduled round that can no longer open (its close is
+    due as of `now`) gets no links.
     """
     if not secret_key:
         raise RoundError("SURVEY_SECRET_KEY is not set: personal links are derived from it")
     if a_round.status not in (RoundStatus.SCHEDULED, RoundStatus.OPEN):
         raise RoundError(f"round {a_round.name!r} is {a_round.status}; invitations go out before it closes")
+    if a_round.status == RoundStatus.SCHEDULED:
+        refuse_unless_it_can_open(a_round.name, a_round.closes_at, now or utc_now())
     already = select(Invitation.employee_id).where(Invitation.round_id == a_round.id)
     employees = session.exec(
         select(Employee)

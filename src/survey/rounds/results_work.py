@@ -11,6 +11,9 @@ that would hold up every answer for as long), renewing its claim between steps, 
 records its outcome in one short transaction, if its claim still holds. A claim not renewed for `RETRY_AFTER`
 belongs to a process that stopped: the next pass takes it over, as erasing arrival order is retried. Work that
 failed records why and is tried again after as long. A server that stops hands its work back.
+
+A round's linkage carries on the findings stored with the linkage of the round before, so work is done oldest
+round first, and a round's waits (handed back) while the round before's is still to be done by another process.
 """
 
 from __future__ import annotations
@@ -75,6 +78,10 @@ class _Stopped(Exception):
     """This process is stopping: the work is handed back."""
 
 
+class _Waiting(Exception):
+    """The round before is still to be computed, by another process: the work is handed back until it is."""
+
+
 def plan(
     db: Database, settings: Settings, now: datetime | None = None, round_ids: list[int] | None = None
 ) -> int:
@@ -119,24 +126,27 @@ def plan(
 
 
 def due(db: Database, settings: Settings, now: datetime, round_ids: list[int] | None = None) -> list[int]:
-    """Ids of the work of these settings that nobody holds, oldest first and, among work found at once, the newest
-    round first. (Processes set up with other group sizes, a mistake, each do their own and leave the rest.)"""
-    k, comment_k = settings.min_group_size, settings.min_comment_group_size
-    prefix = analytics.work_prefix(analytics.settings_key(k), analytics.settings_key(k, comment_k))
+    """Ids of the work of these settings that nobody holds, the oldest round's first. (Processes set up with other
+    group sizes, a mistake, each do their own and leave the rest.)"""
     query = (
         select(ResultWork.id)
         .join(Round, Round.id == ResultWork.round_id)
         .where(
             ResultWork.done_at.is_(None),
             or_(ResultWork.claimed_at.is_(None), col(ResultWork.claimed_at) <= now - RETRY_AFTER),
-            col(ResultWork.key).startswith(prefix, autoescape=True),
+            col(ResultWork.key).startswith(_prefix(settings), autoescape=True),
         )
-        .order_by(ResultWork.due_at, Round.opens_at.desc(), ResultWork.id)
+        .order_by(Round.opens_at, Round.id, ResultWork.due_at, ResultWork.id)
     )
     if round_ids is not None:
         query = query.where(ResultWork.round_id.in_(round_ids))
     with db.engine.connect() as connection:
         return list(connection.execute(query).scalars())
+
+
+def _prefix(settings: Settings) -> str:
+    k, comment_k = settings.min_group_size, settings.min_comment_group_size
+    return analytics.work_prefix(analytics.settings_key(k), analytics.settings_key(k, comment_k))
 
 
 class _Claim:
@@ -200,14 +210,10 @@ class _Claim:
             self._set(connection, claimed_at=self.at(), outcome=outcome[:500])
         return outcome
 
-    def hand_back(self) -> None:
+    def hand_back(self, outcome: str) -> None:
+        """Give the work up for the next pass, saying why."""
         with self.db.write() as connection:
-            self._set(
-                connection,
-                claimed_at=None,
-                claimed_by=None,
-                outcome="interrupted: the process stopped; the next pass computes them",
-            )
+            self._set(connection, claimed_at=None, claimed_by=None, outcome=outcome[:500])
 
 
 def run(
@@ -228,7 +234,10 @@ def run(
         log.warning("results work %s was taken over by another process", work_id)
         return None
     except _Stopped:
-        claim.hand_back()
+        claim.hand_back("interrupted: the process stopped; the next pass computes them")
+        return None
+    except _Waiting as waiting:
+        claim.hand_back(str(waiting))
         return None
     except Exception as error:  # one round's failure must not stop the others
         log.exception("results work %s failed", work_id)
@@ -249,6 +258,8 @@ def _carry_out(db: Database, settings: Settings, claim: _Claim) -> str:
             select(ResultWork.round_id, ResultWork.key).where(ResultWork.id == claim.work_id)
         ).one()
         state = analytics.result_states(connection, k, comment_k, [round_id]).get(round_id)
+        if state is not None and len(state.wanted.read) > 1:
+            _wait_for(connection, settings, state.wanted.read[-2])
     if state is None:  # rounds do not reopen; this is only ever reached by hand
         return claim.finish("skipped: the round is not closed")
     if state.current:
@@ -262,6 +273,25 @@ def _carry_out(db: Database, settings: Settings, claim: _Claim) -> str:
     computed = analytics.compute_results(db, state.wanted, k, comment_k, step=claim.renew)
     seconds = time.monotonic() - started
     return claim.finish(f"computed in {seconds:.1f} s: {computed.summary}", computed, settings)
+
+
+def _wait_for(connection, settings: Settings, before: int) -> None:
+    """Raise _Waiting while the round before's results are not up to date and its work is still to be done (not
+    failed: a round whose results cannot be computed holds back none after it)."""
+    k, comment_k = settings.min_group_size, settings.min_comment_group_size
+    if analytics.result_states(connection, k, comment_k, [before])[before].current:
+        return
+    pending = connection.execute(
+        select(ResultWork.outcome).where(
+            ResultWork.round_id == before,
+            ResultWork.done_at.is_(None),
+            col(ResultWork.key).startswith(_prefix(settings), autoescape=True),
+        )
+    ).scalars()
+    if any(not (outcome or "").startswith(analytics.FAILED) for outcome in pending):
+        raise _Waiting(
+            "waiting: the results of the round before are computed first (their findings carry on)"
+        )
 
 
 def results_pass(
@@ -298,13 +328,15 @@ def results_pass(
 def compute_now(
     db: Database, settings: Settings, round_id: int, now: datetime | None = None
 ) -> ResultsReport:
-    """Compute one closed round's results now, claimed like the scheduler's work (`survey linkage --compute`, the
-    demo). Raises NotReleased for a round not closed, RoundError while another process is computing them."""
-    now = now or utc_now()
+    """Compute one closed round's results now, and those of the rounds before it that are not up to date (its
+    linkage carries on their findings), claimed like the scheduler's work (`survey linkage --compute`, tests).
+    Raises NotReleased for a round not closed, RoundError while another process is computing them."""
+    k, comment_k = settings.min_group_size, settings.min_comment_group_size
     with db.engine.connect() as connection:
         a_round = analytics.released_round(connection, round_id)
-    report = results_pass(db, settings, now, round_ids=[round_id])
-    k, comment_k = settings.min_group_size, settings.min_comment_group_size
+        states = analytics.result_states(connection, k, comment_k)
+    oldest_first = list(states)
+    report = results_pass(db, settings, now, round_ids=oldest_first[: oldest_first.index(round_id) + 1])
     with db.engine.connect() as connection:
         state = analytics.result_states(connection, k, comment_k, [round_id])[round_id]
         holder = connection.execute(

@@ -65,6 +65,7 @@ from survey.rounds.lifecycle import (
     find_round,
     issue_invitations,
     lock_round,
+    refuse_unless_it_can_open,
     units_taking_part,
 )
 from survey.rounds.rules import (
@@ -399,7 +400,7 @@ def _round_name(session: Session, wanted: str, schedule: Schedule) -> str:
     raise RoundError(f"the round names {wanted!r} and {wanted} ({schedule.name}) are taken")
 
 
-def _create_scheduled_round(db: Database, schedule: Schedule, window: Window) -> str | None:
+def _create_scheduled_round(db: Database, schedule: Schedule, window: Window, now: datetime) -> str | None:
     """Create the schedule's round for a window unless it exists; its name, or None if it existed."""
 
     def exists(session: Session) -> bool:
@@ -446,6 +447,7 @@ def _create_scheduled_round(db: Database, schedule: Schedule, window: Window) ->
                 reminders_at=window.reminders_at,
                 schedule_id=schedule.id,
                 period=window.period,
+                now=now,
             )
             return a_round.name
     except exc.IntegrityError:  # another process made it first (SQLite, several processes)
@@ -473,7 +475,7 @@ def plan_rounds(db: Database, now: datetime) -> tuple[list[str], list[str]]:
             if window.closes_at <= now:
                 continue
             try:
-                name = _create_scheduled_round(db, schedule, window)
+                name = _create_scheduled_round(db, schedule, window, now)
             except (RoundError, exc.SQLAlchemyError) as error:
                 log.warning("schedule %r: cannot create %s: %s", schedule.name, window.name, error)
                 problems.append(f"schedule {schedule.name!r}: cannot create round {window.name}: {error}")
@@ -613,10 +615,7 @@ def open_now(db: Database, settings: Settings, round_id: int, now: datetime | No
             raise RoundError(
                 f"round {a_round.name!r} is {a_round.status}; only a scheduled round can be opened"
             )
-        if a_round.closes_at <= now:
-            raise RoundError(
-                f"round {a_round.name!r} was due to close {a_round.closes_at:%Y-%m-%d %H:%M} UTC; it cannot open"
-            )
+        refuse_unless_it_can_open(a_round.name, a_round.closes_at, now)
         action = session.exec(
             select(RoundAction).where(
                 RoundAction.round_id == round_id,

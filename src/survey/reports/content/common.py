@@ -135,9 +135,9 @@ def driver_evidence(driver: Driver, linkage: Linkage) -> str:
     parts = []
     if change_test:
         parts.append(
-            f"across the organisation, the {len(change_test.flagged)} teams whose rating of {name} fell well "
-            f"below their own history saw {label} change by {number(change_test.effect)} {unit} more than "
-            f"the other teams the next round (90% interval {number(change_test.low)} to "
+            f"across the organisation, the customers of the {len(change_test.flagged)} teams whose rating of "
+            f"{name} fell and stays below their own level before moved {number(change_test.effect)} {unit} "
+            f"against the other teams' over the same rounds (90% interval {number(change_test.low)} to "
             f"{number(change_test.high)}, q {number(change_test.q, 3)}, {change_test.n} teams)"
         )
     if same:

@@ -21,6 +21,9 @@ from survey.analysis.results import (
     Scores,
     UnitName,
 )
+from survey.analysis.results import (
+    Finding as LinkedFinding,
+)
 from survey.reports import charts
 from survey.reports.content.common import (
     CLAIM_VERBS,
@@ -80,6 +83,7 @@ class _Facts:
     driver: Driver | None
     hotspots: list[Hotspot]
     tests: list[LinkTest]
+    ended: list[LinkedFinding]
 
 
 def function_report(
@@ -103,6 +107,7 @@ def function_report(
         driver=linkage.driver(subject.code),
         hotspots=[h for h in linkage.hotspots if h.function.code == subject.code],
         tests=[t for t in linkage.tests if t.function == subject.code],
+        ended=[f for f in linkage.findings if f.function.code == subject.code and f.status == "ended"],
     )
     title = f"{subject.name}: how the front line rates our service"
     return {
@@ -193,12 +198,17 @@ def _link(facts: _Facts) -> Finding | None:
             f"Shortfalls of {facts.name} {CLAIM_VERBS[driver.claim]} lower {label} in the teams concerned.",
             driver.sentence,
         )
+    if facts.ended:
+        return Finding(
+            f"The shortfall of {facts.name} that lined up with lower {label} has ended.",
+            facts.ended[0].sentence,
+        )
     if driver:
         return Finding(
             f"No supported link this round between ratings of {facts.name} and customers' {label}.",
-            "Within-team test: teams whose rating fell saw "
+            "Within-team test: the customers of teams whose rating fell and stays down moved "
             + test_words(driver.tests.change, f" {linkage.outcome.unit}", 1)
-            + ".",
+            + " against the other teams'.",
         )
     return None
 
@@ -211,7 +221,7 @@ def _hotspots(facts: _Facts) -> Finding | None:
     return Finding(
         f"{plural(len(hotspots), 'hotspot')}: {named}"
         + (" and others" if len(hotspots) > 5 else "")
-        + f" rate {facts.name} well below its norm while their customers are below their usual.",
+        + f" rate {facts.name} lower than they used to, and their customers fell more than other teams'.",
         hotspots[0].sentence,
     )
 
@@ -274,8 +284,9 @@ def _talk_to_hotspots(facts: _Facts) -> Finding | None:
     first = facts.hotspots[0]
     return Finding(
         "Talk first with the hotspot teams: " + "; ".join(teams) + ".",
-        "Their customers are below their usual while they rate us well below our norm; the estimated "
-        f"effect at {first.team.name} is {number(first.impact)} points of the customer outcome.",
+        f"Their rating of us fell and stays down while their customers fell: at {first.team.name}, "
+        f"{number(first.outcome_shift)} {facts.linkage.outcome.unit} of {facts.linkage.outcome.label} against "
+        "the other teams over the same rounds.",
     )
 
 
@@ -290,7 +301,8 @@ def _linked_dimension(facts: _Facts) -> Finding | None:
     return Finding(
         f"Work on {MEASURE_LABELS[test.measure].lower()}: of our dimensions, falls in it come before "
         "customer changes most clearly.",
-        f"Teams whose rating of it fell saw their customers change by {test_words(test, '', 1)}.",
+        f"The customers of teams whose rating of it fell and stays down moved {test_words(test, '', 1)} "
+        "against the other teams'.",
     )
 
 
