@@ -346,3 +346,46 @@ def test_survey_linkage_compute_computes_one_round_now_and_once(db, run):
     not_closed = run("linkage", "Later", "--compute")
     assert not_closed.exit_code == 2 and "its results are released when it closes" in not_closed.output
     assert "Traceback" not in not_closed.output
+
+
+def test_a_rounds_work_waits_for_the_round_before_which_another_process_is_computing(db, settings):
+    """A round's linkage carries on the findings stored with the round before's: its work is done after that one's,
+    also when another process holds it."""
+    simulate_into(db, SMALL, seed=13)
+    first, middle, last = _round_ids(db)
+    now = datetime.now(UTC)
+    results_work.plan(db, settings, now)
+    with db.write() as connection:  # another process is computing the middle round's results
+        connection.execute(
+            update(ResultWork)
+            .where(ResultWork.round_id == middle)
+            .values(claimed_at=now, claimed_by="another pid 2", outcome="computing: scores")
+        )
+    report = results_pass(db, settings, now)
+    assert [r.round_id for r in report.results] == [first]  # the last one waits
+    with db.session() as session:
+        waiting = session.exec(select(ResultWork.outcome).where(ResultWork.round_id == last)).scalar_one()
+    assert waiting.startswith("waiting: the results of the round before are computed first")
+    # That process stopped: the middle round's work is taken over after a while, and the last one's follows.
+    later = results_pass(db, settings, now + RETRY_AFTER + timedelta(minutes=1))
+    assert [r.round_id for r in later.results] == [middle, last]
+
+
+def test_a_rounds_linkage_carries_on_the_findings_stored_with_the_round_before(db, settings, monkeypatch):
+    shape = OrgShape(functions=5, teams=40, staff_per_team=12, customers_per_team=120, rounds=5)
+    simulate_into(db, shape, seed=11, drop_round=2)  # customers fall in the fourth round, and stay down
+    *_, before, last = _round_ids(db)
+    real, carried = analytics.link_round, {}
+
+    def link_round(released, functions, teams, outcome, **options):
+        carried[released[-1].round_id, outcome] = options["earlier"]
+        return real(released, functions, teams, outcome, **options)
+
+    monkeypatch.setattr(analytics, "link_round", link_round)
+    compute_results(db, settings, last)  # and the rounds before it, oldest first
+    found = analytics.linkage(db, before, settings.min_group_size, "csat_pct").findings
+    ongoing = {
+        (f.function.id, f.measure, tuple(t.team.id for t in f.teams)) for f in found if f.status == "ongoing"
+    }
+    assert ongoing  # the planted driver's finding
+    assert {(e.function_id, e.measure, e.team_ids) for e in carried[last, "csat_pct"]} == ongoing
