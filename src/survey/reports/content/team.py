@@ -252,7 +252,10 @@ def _what_weighs(facts: _Facts, weighing: list[Weighing]) -> Finding | None:
     linkage, label = facts.linkage, facts.linkage.outcome.label
     if facts.hotspots:
         first = facts.hotspots[0]
-        return Finding(f"{first.function.name} weighs most on your customers: a hotspot.", first.sentence)
+        return Finding(
+            f"Your rating of {first.function.name} fell, and your customers fell with it: a hotspot.",
+            first.sentence,
+        )
     if weighing:
         top = weighing[0]
         return Finding(
