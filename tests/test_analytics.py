@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
+from sqlalchemy import delete
 from sqlmodel import select
 
 from helpers import compute_results
@@ -14,7 +16,8 @@ from simulated import round_sums as python_sums
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.analysis.aggregation import round_sums
 from survey.analysis.release import release_round
-from survey.db.models import Round, RoundStatus
+from survey.analysis import analytics
+from survey.db.models import Round, RoundResult, RoundStatus
 from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
 from survey.imports.figures import import_external_figures
@@ -227,6 +230,30 @@ def test_linkage_finds_the_planted_driver_through_the_api(db, settings, token_cl
     tests = body["tests"]
     assert all(0 <= t["q"] <= 1 for t in tests if t["q"] is not None)
     assert token_client.get(f"/api/rounds/{last_id}/linkage?outcome=bogus").status_code == 400
+
+
+def test_a_linkage_reads_each_round_as_its_scores_were_stored_whoever_computes_it(
+    db, settings, token_client, monkeypatch
+):
+    """Each round's answers are summed once, at its close: a later linkage reads the stored scores, and gives the
+    same document as one computed with nothing stored (which sums the rounds and rounds them alike)."""
+    shape = OrgShape(functions=4, teams=30, staff_per_team=12, customers_per_team=80, rounds=4)
+    simulate_into(db, shape, seed=5)
+    last_id = _round_ids(db)[-1]
+    compute_results(db, settings)
+    served = token_client.get(f"/api/rounds/{last_id}/linkage").json()
+    with db.engine.connect() as connection:
+        a_round = analytics.released_round(connection, last_id)
+        summed = []
+        with monkeypatch.context() as patch:
+            patch.setattr(analytics, "round_sums", lambda _, round_id, *__, **___: summed.append(round_id))
+            from_stored = analytics.compute_linkage(connection, a_round, settings.min_group_size, None)
+        assert summed == []  # every round read from its stored scores: nothing summed again
+        connection.execute(delete(RoundResult).where(RoundResult.kind.in_(["staff", "customers"])))
+        fresh = analytics.compute_linkage(connection, a_round, settings.min_group_size, None)
+    assert msgspec.to_builtins(from_stored) == msgspec.to_builtins(fresh)
+    assert served["tests"] == msgspec.to_builtins(fresh)["tests"]
+    assert served["findings"] == msgspec.to_builtins(fresh)["findings"]
 
 
 def test_survey_simulate_plants_a_story_that_survey_linkage_tells(run, db, tmp_path):

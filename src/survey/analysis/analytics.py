@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,7 +38,14 @@ from survey.analysis import linkage as linkage_found
 from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
 from survey.analysis.linkage import EarlierFinding, Named, link_round
-from survey.analysis.release import CommentGroup, ReleasedRound, Shown, release_comments, release_round
+from survey.analysis.release import (
+    SUPPRESSED,
+    CommentGroup,
+    ReleasedRound,
+    Shown,
+    release_comments,
+    release_round,
+)
 from survey.analysis.results import (
     Comments,
     CustomerCell,
@@ -445,7 +452,12 @@ def compute_results(
         )
         payloads[STAFF] = staff
         payloads[CUSTOMERS] = msgspec.to_builtins(_customers_part(units, current))
-        released = [*(_release(connection, r, trees[r], k, scales=False) for r in wanted.read[:-1]), current]
+        # The linkage reads every round as its scores were stored: each round's answers are summed once, at
+        # its close, and every later linkage reads the same rounded numbers whichever process computes it.
+        released = [
+            *(_stored_release(connection, r, trees[r], k) for r in wanted.read[:-1]),
+            _parts_release(wanted.round_id, k, payloads[STAFF], payloads[CUSTOMERS]),
+        ]
         chosen = _chosen_outcome(current)
         payloads[LINKAGE] = {"outcome": chosen}
         said = []
@@ -518,6 +530,59 @@ def _release(connection: Connection, round_id: int, tree: dict, k: int, scales: 
     ).scalars()
     sums = round_sums(connection, round_id, scales)
     return release_round(sums, tree, k, {team: int(n) for team, n in invited}, list(functions))
+
+
+def _stored_release(connection: Connection, round_id: int, tree: dict, k: int) -> ReleasedRound:
+    """A round's released numbers as its stored scores hold them (under k; staff's under any comment group
+    size: comments change no number). A round whose scores are not stored is summed now (the linkage needs no
+    reliability: the query is spared the item sums) and rounded as they would have been stored."""
+    rows = connection.execute(
+        select(RoundResult.kind, RoundResult.payload).where(
+            RoundResult.round_id == round_id,
+            or_(
+                and_(RoundResult.kind == CUSTOMERS, RoundResult.key == settings_key(k)),
+                and_(RoundResult.kind == STAFF, RoundResult.key.startswith(settings_key(k) + " comments")),
+            ),
+        )
+    ).all()
+    payloads = dict(rows)
+    if len(payloads) == 2:
+        return _parts_release(round_id, k, payloads[STAFF], payloads[CUSTOMERS])
+    released = _release(connection, round_id, tree, k, scales=False)
+    units = _units(connection)
+    staff = _StaffPart(
+        [
+            _function_scores(units, released, f, [])
+            for f in sorted(released.internal, key=lambda f: units[f].code)
+        ],
+        {},
+    )
+    return _parts_release(round_id, k, staff, _customers_part(units, released))
+
+
+def _parts_release(round_id: int, k: int, staff: Any, customers: Any) -> ReleasedRound:
+    """The numbers the linkage reads (each team's scores and customer measures, with n and spread) from staff's
+    and customers' parts of a round's scores, as stored (JSON) or as computed."""
+    if not isinstance(staff, _StaffPart):
+        staff = msgspec.convert(staff, _StaffPart)
+    if not isinstance(customers, _CustomersPart):
+        customers = msgspec.convert(customers, _CustomersPart)
+
+    def shown(figure: Figure | None) -> Shown:
+        return SUPPRESSED if figure is None else Shown(figure.n, figure.mean, figure.sd)
+
+    def node(unit_id: int | None) -> Hashable:
+        return TOTAL if unit_id is None else unit_id
+
+    released = ReleasedRound(round_id, k)
+    for function in staff.functions:
+        released.internal[function.unit_id] = {
+            node(c.unit_id): {m: shown(c.scores.of(m)) for m in INTERNAL_MEASURES} for c in function.cells
+        }
+    released.external = {
+        node(c.unit_id): {m: shown(c.scores.of(m)) for m in EXTERNAL_MEASURES} for c in customers.customers
+    }
+    return released
 
 
 def _current_tree(connection: Connection) -> dict[int, int | None]:
@@ -673,8 +738,8 @@ def compute_linkage(
     units = _units(connection)
     rounds = [*_earlier_rounds(connection, a_round), a_round]
     current = _current_tree(connection) if trees is None else None
-    released = [  # the linkage needs no reliability: spare the query its item sums
-        _release(connection, r.id, current if trees is None else trees[r.id], k, scales=False) for r in rounds
+    released = [
+        _stored_release(connection, r.id, current if trees is None else trees[r.id], k) for r in rounds
     ]
     return _linkage_of(
         connection, units, rounds, released, outcome or _chosen_outcome(released[-1]), k, resamples
