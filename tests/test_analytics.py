@@ -14,9 +14,9 @@ from sqlmodel import select
 from helpers import compute_results
 from simulated import round_sums as python_sums
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
+from survey.analysis import analytics
 from survey.analysis.aggregation import round_sums
 from survey.analysis.release import release_round
-from survey.analysis import analytics
 from survey.db.models import Round, RoundResult, RoundStatus
 from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
