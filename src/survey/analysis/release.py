@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
@@ -110,6 +110,7 @@ class _Tree:
 
     def __init__(self, parents: Mapping[Node, Node | None], k: int):
         self.parents, self.k = parents, k
+        self.groups = {parent for parent in parents.values() if parent is not None} | {TOTAL}
         self._up: dict[Node, tuple[Node, ...]] = {}
         self._hidden: dict[tuple[tuple[Node, int], ...], set[Node]] = {}
 
@@ -133,15 +134,23 @@ class _Tree:
         return self._hidden[key]
 
     def rolled(self, teams: Mapping[Node, Sums]) -> dict[Node, Parts]:
-        """`rollup`, as the parts of each node's sums."""
-        below: dict[Node, list[Sums]] = {}
+        """`rollup`, as the parts of each node's sums, the nodes in the order they are met going up from each
+        team. A team that is no group's parent has its own sums alone: only the groups need adding up."""
+        rolled: dict[Node, Parts | list[Sums]] = {}
         for team, sums in teams.items():
-            for node in self.up(team):
-                if (found := below.get(node)) is None:
-                    below[node] = [sums]
+            up = self.up(team)
+            if team not in self.groups:
+                rolled[team] = (sums.n, sums.total, sums.squares)
+                up = up[1:]
+            for node in up:
+                if (found := rolled.get(node)) is None:
+                    rolled[node] = [sums]
                 else:
-                    found.append(sums)
-        return {node: _added(parts) for node, parts in below.items()}
+                    cast(list[Sums], found).append(sums)
+        for node, parts in rolled.items():
+            if isinstance(parts, list):
+                rolled[node] = _added(parts)
+        return cast(dict[Node, Parts], rolled)
 
     def release(
         self, teams: Mapping[Node, Sums], hide: Collection[Node] = ()
