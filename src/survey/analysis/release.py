@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
@@ -101,6 +101,7 @@ def release_tree(
 
 
 Parts = tuple[int, float, float | None]  # what a node's sums add up to: n, total, squares
+_NO_PARTS: Parts = (0, 0.0, None)  # a group's place in `_Tree.rolled`, until its parts are added up
 
 
 class _Tree:
@@ -136,21 +137,24 @@ class _Tree:
     def rolled(self, teams: Mapping[Node, Sums]) -> dict[Node, Parts]:
         """`rollup`, as the parts of each node's sums, the nodes in the order they are met going up from each
         team. A team that is no group's parent has its own sums alone: only the groups need adding up."""
-        rolled: dict[Node, Parts | list[Sums]] = {}
+        rolled: dict[Node, Parts] = {}
+        below: dict[Node, list[Sums]] = {}  # the groups' parts, each group in `rolled` once its first comes
         for team, sums in teams.items():
             up = self.up(team)
-            if team not in self.groups:
+            if team in self.groups:
+                above = up
+            else:
                 rolled[team] = (sums.n, sums.total, sums.squares)
-                up = up[1:]
-            for node in up:
-                if (found := rolled.get(node)) is None:
-                    rolled[node] = [sums]
+                above = up[1:]
+            for node in above:
+                if (parts := below.get(node)) is None:
+                    below[node] = [sums]
+                    rolled[node] = _NO_PARTS
                 else:
-                    cast(list[Sums], found).append(sums)
-        for node, parts in rolled.items():
-            if isinstance(parts, list):
-                rolled[node] = _added(parts)
-        return cast(dict[Node, Parts], rolled)
+                    parts.append(sums)
+        for node, parts in below.items():
+            rolled[node] = _added(parts)
+        return rolled
 
     def release(
         self, teams: Mapping[Node, Sums], hide: Collection[Node] = ()
