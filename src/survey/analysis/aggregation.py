@@ -14,7 +14,7 @@ what may be shown.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
@@ -131,53 +131,54 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         for index, value in enumerate(values):
             columns += _sums_columns(f"{dimension}_item{index}", value)
         columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
-    rows = connection.execute(
+    result_rows = connection.execute(
         select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
     )
-    at = _positions(rows)
+    at = _positions(result_rows)
+    rows = result_rows.all()
     measure_at = {name: at(name) for name in measures}
-    pools = {dimension: _ScalePool(at, dimension, len(values)) for dimension, values in scale_items.items()}
-    pooled_first: list[_ScalePool] = []  # the dimensions in the order their first sums came
-    for row in rows:
+    for row in rows:  # function_id, team_id, answered, used, then the sums
         key = (row[0], row[1])
         result.usage[key] = (int(row[2]), int(row[3] or 0))
         cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
         if cell:
             result.internal[key] = cell
-        for pool in pools.values():
-            if pool.add(row):
-                pooled_first.append(pool)
-    for pool in pooled_first:
-        result.scales[pool.dimension] = pool.sums()
+    # Each dimension in the order its first sums came, as the groups' sums were added up one after the other.
+    first: dict[str, int] = {}
+    for dimension in scale_items:
+        answered = at(f"{dimension}_sum")[0]
+        if (row_index := next((i for i, row in enumerate(rows) if row[answered]), None)) is not None:
+            first[dimension] = row_index
+    for dimension in sorted(first, key=first.__getitem__):
+        result.scales[dimension] = _scale_sums(rows, at, dimension, len(scale_items[dimension]))
 
 
-class _ScalePool:
-    """One dimension's sums behind its reliability, pooled over the groups of a result's rows in which someone
-    answered all its items: of each item, and of each respondent's total over the items. Added up in the order
-    of the rows, as adding each group's `Sums` would add them (the same floats)."""
+def _scale_sums(
+    rows: Sequence[Sequence[Any]], at: Callable[[str], tuple[int, int, int]], dimension: str, count: int
+) -> ScaleSums:
+    """One dimension's sums behind its reliability, over every group of the rows in which someone answered all
+    its items: of each item, and of each respondent's total over the items. Each group's floats are added one
+    after the other, in the order of the rows, as adding up each group's `Sums` would add them."""
+    columns = [at(f"{dimension}_item{i}") for i in range(count)] + [at(f"{dimension}_sum")]
+    answered = [row for row in rows if row[columns[-1][0]]]
+    *items, totals = [
+        Sums(
+            sum(int(row[n]) for row in answered),
+            _sum_in_order(row[total] for row in answered),
+            _sum_in_order(row[squares] for row in answered),
+        )
+        for n, total, squares in columns
+    ]
+    return ScaleSums(totals.n, tuple(items), totals)
 
-    def __init__(self, at: Callable[[str], tuple[int, int, int]], dimension: str, count: int):
-        self.dimension = dimension
-        self.columns = [at(f"{dimension}_item{i}") for i in range(count)] + [at(f"{dimension}_sum")]
-        self.parts: list[list] = []  # per item, then the totals: [n, total, squares]
 
-    def add(self, row: Sequence[Any]) -> bool:
-        """Add a group's row, if anyone in it answered every item; True if it is the first added."""
-        if not row[self.columns[-1][0]]:
-            return False
-        values = [[int(row[n]), float(row[total]), float(row[squares])] for n, total, squares in self.columns]
-        if self.parts:
-            for part, value in zip(self.parts, values, strict=True):
-                part[0] += value[0]
-                part[1] += value[1]
-                part[2] += value[2]
-            return False
-        self.parts = values
-        return True
-
-    def sums(self) -> ScaleSums:
-        *items, totals = (Sums(n, total, squares) for n, total, squares in self.parts)
-        return ScaleSums(totals.n, tuple(items), totals)
+def _sum_in_order(values: Iterable[Any]) -> float:
+    """The values as floats, added left to right."""
+    numbers = iter(values)
+    result = float(next(numbers))
+    for value in numbers:
+        result += float(value)
+    return result
 
 
 def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
