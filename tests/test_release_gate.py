@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import reduce
 
 import numpy as np
 from hypothesis import given, settings
@@ -31,7 +33,7 @@ from hypothesis import strategies as st
 from scipy.linalg import null_space
 
 from survey.analysis.anonymity import TOTAL, hidden_counts
-from survey.analysis.release import release_comments, release_round, release_tree
+from survey.analysis.release import release_comments, release_round, release_tree, rollup
 from survey.analysis.sums import RoundSums, Sums
 from survey.vocabulary import CSAT_PCT, IMPACT, INTERNAL_MEASURES, NPS, OVERALL, SERVQUAL
 
@@ -429,6 +431,44 @@ def test_roll_ups_are_the_pooled_mean_of_the_teams_below(tree):
     for team, sums in teams.items():
         if sums.n and not released[team].suppressed:
             assert released[team].mean == float(Fraction(int(sums.total), sums.n))
+
+
+@st.composite
+def fractional_trees(draw):
+    """Groups up to 3 deep, teams under them, at the top or under another team, in any order; sums of
+    fractional values (whose float additions round), some without squares (figures imported as scores)."""
+    parents: dict = {}
+    for g in range(draw(st.integers(0, 4))):
+        parents[f"G{g}"] = draw(st.sampled_from([None, *list(parents)]))
+    teams = {}
+    for i in range(draw(st.integers(1, 14))):
+        parents[f"T{i}"] = draw(st.sampled_from([None, *parents]))
+        values = draw(st.lists(st.floats(-100, 100, allow_nan=False), max_size=12))
+        squares = draw(st.booleans())
+        teams[f"T{i}"] = Sums(len(values), sum(values), sum(v * v for v in values) if squares else None)
+    order = draw(st.permutations(list(teams)))
+    return parents, {team: teams[team] for team in order}, draw(st.integers(3, 7))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fractional_trees())
+def test_roll_ups_add_the_teams_below_in_their_order_to_the_bit(tree):
+    """A result computed again must be the same to the bit: each node's sums are its teams' `Sums` added left
+    to right in the order the teams come (as `Sums.__add__` adds them), whatever way the gate takes there."""
+    parents, teams, k = tree
+    under = below(parents, list(teams))
+    expected = {
+        node: reduce(operator.add, [s for t, s in teams.items() if t in group])
+        for node, group in under.items()
+    }
+    assert rollup(parents, teams) == expected
+    for node, shown in release_tree(parents, teams, k).items():
+        if not shown.suppressed:
+            assert (shown.n, shown.mean, shown.sd) == (
+                expected[node].n,
+                expected[node].mean,
+                expected[node].sd,
+            )
 
 
 # --- Comments --------------------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ what may be shown.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
 
-from survey.analysis.sums import RoundSums, ScaleSums, Sums, figure_sums, pooled
+from survey.analysis.sums import RoundSums, ScaleSums, Sums, figure_sums
 from survey.db.models import ExternalFigure, ExternalResponse, InternalResponse, InternalReview, Item, Round
 from survey.vocabulary import (
     CES,
@@ -64,19 +65,19 @@ def _sums_columns(name: str, expression) -> list:
     ]
 
 
-def _named(result) -> list[dict]:
-    """A result's rows as dicts: a dict lookup is several times cheaper than a Row attribute, and a round's rows
-    have thousands of columns to read between them."""
-    names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result]
+def _positions(result) -> Callable[[str], tuple[int, int, int]]:
+    """Where the sums labelled `name` (`_sums_columns`) sit in a result's rows: the rows are read by position,
+    several times cheaper than by name, and a round's rows have a million numbers to read between them."""
+    index = {name: i for i, name in enumerate(result.keys())}
+    return lambda name: (index[f"{name}_n"], index[f"{name}_total"], index[f"{name}_squares"])
 
 
-def _sums(row: dict, name: str) -> Sums | None:
-    """The sums labelled `name` in a result row, as a dict (`_named`)."""
-    n = row[f"{name}_n"]
+def _sums(row: Sequence[Any], at: tuple[int, int, int]) -> Sums | None:
+    """The sums at these positions of a result row (`_positions`)."""
+    n = row[at[0]]
     if not n:
         return None
-    return Sums(int(n), float(row[f"{name}_total"]), float(row[f"{name}_squares"]))
+    return Sums(int(n), float(row[at[1]]), float(row[at[2]]))
 
 
 def _items(connection: Connection, instrument_id: int) -> list[Item]:
@@ -130,25 +131,54 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         for index, value in enumerate(values):
             columns += _sums_columns(f"{dimension}_item{index}", value)
         columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
-    rows = connection.execute(
+    result_rows = connection.execute(
         select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
     )
-    scale_parts: dict[str, list[ScaleSums]] = defaultdict(list)
-    for row in _named(rows):
-        key = (row["function_id"], row["team_id"])
-        result.usage[key] = (int(row["answered"]), int(row["used"] or 0))
-        cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
+    at = _positions(result_rows)
+    rows = result_rows.all()
+    measure_at = {name: at(name) for name in measures}
+    for row in rows:  # function_id, team_id, answered, used, then the sums
+        key = (row[0], row[1])
+        result.usage[key] = (int(row[2]), int(row[3] or 0))
+        cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
         if cell:
             result.internal[key] = cell
-        for dimension, values in scale_items.items():
-            if (part := _scale_part(row, dimension, len(values))) is not None:
-                scale_parts[dimension].append(part)
-    for dimension, parts in scale_parts.items():
-        result.scales[dimension] = ScaleSums(
-            sum(p.n for p in parts),
-            tuple(pooled(p.items[i] for p in parts) for i in range(len(parts[0].items))),
-            pooled(p.totals for p in parts),
+    # Each dimension in the order its first sums came, as the groups' sums were added up one after the other.
+    first: dict[str, int] = {}
+    for dimension in scale_items:
+        answered = at(f"{dimension}_sum")[0]
+        if (row_index := next((i for i, row in enumerate(rows) if row[answered]), None)) is not None:
+            first[dimension] = row_index
+    for dimension in sorted(first, key=first.__getitem__):
+        result.scales[dimension] = _scale_sums(rows, at, dimension, len(scale_items[dimension]))
+
+
+def _scale_sums(
+    rows: Sequence[Sequence[Any]], at: Callable[[str], tuple[int, int, int]], dimension: str, count: int
+) -> ScaleSums:
+    """One dimension's sums behind its reliability, over every group of the rows in which someone answered all
+    its items: of each item, and of each respondent's total over the items. Each group's floats are added one
+    after the other, in the order of the rows, as adding up each group's `Sums` would add them."""
+    columns = [at(f"{dimension}_item{i}") for i in range(count)] + [at(f"{dimension}_sum")]
+    answered = [row for row in rows if row[columns[-1][0]]]
+    *items, totals = [
+        Sums(
+            sum(int(row[n]) for row in answered),
+            _sum_in_order(row[total] for row in answered),
+            _sum_in_order(row[squares] for row in answered),
         )
+        for n, total, squares in columns
+    ]
+    return ScaleSums(totals.n, tuple(items), totals)
+
+
+def _sum_in_order(values: Iterable[Any]) -> float:
+    """The values as floats, added left to right."""
+    numbers = iter(values)
+    result = float(next(numbers))
+    for value in numbers:
+        result += float(value)
+    return result
 
 
 def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
@@ -164,14 +194,6 @@ def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int,
     if IMPACT in scores:
         measures[IMPACT] = scores[IMPACT]
     return measures
-
-
-def _scale_part(row: dict[str, Any], dimension: str, count: int) -> ScaleSums | None:
-    """One group's sums behind a dimension's reliability: of each item, and of each respondent's total."""
-    totals = _sums(row, f"{dimension}_sum")
-    if totals is None:
-        return None
-    return ScaleSums(totals.n, tuple(_sums(row, f"{dimension}_item{i}") for i in range(count)), totals)
 
 
 def _external(connection: Connection, result: RoundSums, items: list[Item]) -> None:
@@ -201,10 +223,12 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
     rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
-    for row in _named(rows):
-        cell = {name: sums for name in measures if (sums := _sums(row, name)) is not None}
+    at = _positions(rows)
+    measure_at = {name: at(name) for name in measures}
+    for row in rows:
+        cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
         if cell:
-            result.external[row["team_id"]] = cell
+            result.external[row[0]] = cell
 
 
 def _imported(connection: Connection, result: RoundSums) -> None:

@@ -12,19 +12,18 @@ Comments pass `release_comments`: at least the comment threshold in every group 
 
 from __future__ import annotations
 
-import operator
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from typing import TypeVar
 
 from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
-from survey.analysis.sums import RoundSums, ScaleSums, Sums, pooled
+from survey.analysis.sums import RoundSums, ScaleSums, Sums, mean_of, pooled, sd_of
 from survey.vocabulary import INTERNAL_MEASURES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a round of 2,000 teams has 200,000 of them
 class Shown:
     """A released number: a mean with its n and spread. A suppressed one has neither (`SUPPRESSED`)."""
 
@@ -39,9 +38,10 @@ class Shown:
 
 SUPPRESSED = Shown(None)
 _NOBODY = {measure: Sums(0, 0.0, 0.0) for measure in INTERNAL_MEASURES}  # a function nobody in a team used
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """How many respondents answered about a function, and how many of them used it; None when suppressed."""
 
@@ -78,14 +78,7 @@ class ReleasedRound:
 
 def rollup(parents: Mapping[Node, Node | None], teams: Mapping[Node, Sums]) -> dict[Node, Sums]:
     """Each team's sums, and their sums at every group above it and at `TOTAL`."""
-    below: dict[Node, list[Sums]] = {}
-    for team, sums in teams.items():
-        node = team
-        while node is not None:
-            below.setdefault(node, []).append(sums)
-            node = parents.get(node)
-        below.setdefault(TOTAL, []).append(sums)
-    return {node: reduce(operator.add, parts) for node, parts in below.items()}
+    return {node: Sums(*parts) for node, parts in _Tree(parents, 0).rolled(teams).items()}
 
 
 def _shown(sums: Sums | None, k: int) -> Shown:
@@ -104,12 +97,90 @@ def release_tree(
     A team with nothing behind it (n 0) is listed, suppressed, so that its absence tells nothing. `hide`: nodes
     to suppress besides, those another tree suppresses whose numbers are this tree's n (each score's n is the
     usage tree's used count): shown in one tree, they would undo the other's complementary suppression."""
-    sizes: dict[Node, int] = {team: sums.n for team, sums in teams.items() if sums.n > 0}
-    hidden = hidden_counts(parents, sizes, k) | set(hide)
-    return {
-        node: SUPPRESSED if node in hidden else _shown(sums, k)
-        for node, sums in rollup(parents, teams).items()
-    }
+    return _Tree(parents, k).release(teams, hide)[1]
+
+
+Parts = tuple[int, float, float | None]  # what a node's sums add up to: n, total, squares
+_NO_PARTS: Parts = (0, 0.0, None)  # a group's place in `_Tree.rolled`, until its parts are added up
+
+
+class _Tree:
+    """The unit tree a round's numbers are rolled up by, with what the round's trees of numbers share: each
+    team's way up, and the suppression decided for each distinct set of team sizes (every score of a function
+    has the function's used counts as its n, every function's usage the answered counts)."""
+
+    def __init__(self, parents: Mapping[Node, Node | None], k: int):
+        self.parents, self.k = parents, k
+        self.groups = {parent for parent in parents.values() if parent is not None} | {TOTAL}
+        self._up: dict[Node, tuple[Node, ...]] = {}
+        self._hidden: dict[tuple[tuple[Node, int], ...], set[Node]] = {}
+
+    def up(self, team: Node) -> tuple[Node, ...]:
+        """The team, every group above it, and `TOTAL`."""
+        if (found := self._up.get(team)) is not None:
+            return found
+        nodes: list[Node] = []
+        node: Node | None = team
+        while node is not None:
+            nodes.append(node)
+            node = self.parents.get(node)
+        self._up[team] = (*nodes, TOTAL)
+        return self._up[team]
+
+    def hidden(self, sizes: Mapping[Node, int]) -> set[Node]:
+        """`hidden_counts` over this tree for teams of these sizes."""
+        key = tuple(sizes.items())
+        if key not in self._hidden:
+            self._hidden[key] = hidden_counts(self.parents, sizes, self.k)
+        return self._hidden[key]
+
+    def rolled(self, teams: Mapping[Node, Sums]) -> dict[Node, Parts]:
+        """`rollup`, as the parts of each node's sums, the nodes in the order they are met going up from each
+        team. A team that is no group's parent has its own sums alone: only the groups need adding up."""
+        rolled: dict[Node, Parts] = {}
+        below: dict[Node, list[Sums]] = {}  # the groups' parts, each group in `rolled` once its first comes
+        for team, sums in teams.items():
+            up = self.up(team)
+            if team in self.groups:
+                above = up
+            else:
+                rolled[team] = (sums.n, sums.total, sums.squares)
+                above = up[1:]
+            for node in above:
+                if (parts := below.get(node)) is None:
+                    below[node] = [sums]
+                    rolled[node] = _NO_PARTS
+                else:
+                    parts.append(sums)
+        for node, parts in below.items():
+            rolled[node] = _added(parts)
+        return rolled
+
+    def release(
+        self, teams: Mapping[Node, Sums], hide: Collection[Node] = ()
+    ) -> tuple[dict[Node, Parts], dict[Node, Shown]]:
+        """`release_tree`, and the roll-ups it released (as `rolled`)."""
+        hidden = self.hidden({team: sums.n for team, sums in teams.items() if sums.n > 0}) | set(hide)
+        rolled = self.rolled(teams)
+        return rolled, {
+            node: SUPPRESSED
+            if node in hidden or n < self.k
+            else Shown(n, mean_of(n, total), sd_of(n, total, squares))
+            for node, (n, total, squares) in rolled.items()
+        }
+
+
+def _added(parts: list[Sums]) -> Parts:
+    """The parts' sums added left to right, as `Sums.__add__` adds them (the same floats, to the bit), without a
+    `Sums` for every step."""
+    first = parts[0]
+    n, total, squares = first.n, first.total, first.squares
+    for index in range(1, len(parts)):
+        part = parts[index]
+        n += part.n
+        total += part.total
+        squares = None if squares is None or part.squares is None else squares + part.squares
+    return n, total, squares
 
 
 def _release_customers(
@@ -120,34 +191,30 @@ def _release_customers(
     those pass the gate on their own, and figures alone otherwise; never a sum from which a hidden group of
     survey answers could be worked out by subtracting a figure."""
     measures = sorted({m for cell in [*sums.external.values(), *sums.imported.values()] for m in cell})
+    tree = _Tree(parents, k)
     released: dict[Node, dict[str, Shown]] = {}
     for measure in measures:
         survey: dict[Node, Sums] = {
             t: m[measure] for t, m in sums.external.items() if measure in m and m[measure].n > 0
         }
-        gate = release_tree(parents, survey, k)
-        survey_sums = rollup(parents, survey)
+        survey_sums, gate = tree.release(survey)
         figures: dict[Node, Sums] = {t: m[measure] for t, m in sums.imported.items() if measure in m}
         imported = rollup(parents, figures)
         for node in set(gate) | set(imported):
             parts = [imported[node]] if node in imported else []
             if node in gate and not gate[node].suppressed:
-                parts.append(survey_sums[node])
+                parts.append(Sums(*survey_sums[node]))
             released.setdefault(node, {})[measure] = _shown(pooled(parts), k) if parts else SUPPRESSED
     return released
 
 
 def _release_measures(
-    parents: Mapping[Node, Node | None],
-    cells: Mapping[Node, Mapping[str, Sums]],
-    measures: Sequence[str],
-    k: int,
-    hide: Collection[Node] = (),
+    tree: _Tree, cells: Mapping[Node, Mapping[str, Sums]], measures: Sequence[str], hide: Collection[Node]
 ) -> dict[Node, dict[str, Shown]]:
     released: dict[Node, dict[str, Shown]] = {}
     for measure in measures:
-        tree = release_tree(parents, {t: m[measure] for t, m in cells.items() if measure in m}, k, hide)
-        for node, shown in tree.items():
+        teams = {t: m[measure] for t, m in cells.items() if measure in m}
+        for node, shown in tree.release(teams, hide)[1].items():
             released.setdefault(node, {})[measure] = shown
     return released
 
@@ -165,38 +232,41 @@ def release_round(
     `functions`: the round's support functions, listed even if nobody answered."""
     released = ReleasedRound(sums.round_id, k)
     every = sorted({f for f, _ in sums.internal} | {f for f, _ in sums.usage} | set(functions))
+    usage_of, rated_of = _by_function(sums.usage), _by_function(sums.internal)
+    tree = _Tree(parents, k)
     # The usage trees' n (everyone answers about every function) are the response rates' answered counts: they
     # suppress what the response rates hide, and list every team invited (nobody answered: suppressed too).
     rates_hidden = hidden_counts(parents, invited, k) if invited else set()
     for function in every:
         usage: dict[Node, tuple[int, int]] = dict.fromkeys(invited or (), (0, 0))
-        usage |= {team: counts for (f, team), counts in sums.usage.items() if f == function}
-        answered = release_tree(
-            parents, {t: Sums(a, u, None) for t, (a, u) in usage.items()}, k, rates_hidden
-        )
+        usage |= usage_of.get(function, {})
+        _, answered = tree.release({t: Sums(a, u, None) for t, (a, u) in usage.items()}, rates_hidden)
         released.usage[function] = {node: _usage(shown) for node, shown in answered.items()}
         # Every score's n is the usage tree's used count: the scores suppress what the usage suppresses, and
         # list every team it lists (nobody used the function: an empty cell, suppressed like the others).
-        rated: dict[Node, dict[str, Sums]] = {
-            team: m for (f, team), m in sums.internal.items() if f == function
-        }
+        rated = rated_of.get(function, {})
         cells: dict[Node, Mapping[str, Sums]] = {
             team: rated.get(team, _NOBODY) for team in usage.keys() | rated.keys()
         }
         hidden = {node for node, shown in answered.items() if shown.suppressed}
-        released.internal[function] = _release_measures(parents, cells, INTERNAL_MEASURES, k, hidden)
+        released.internal[function] = _release_measures(tree, cells, INTERNAL_MEASURES, hidden)
     released.external = _release_customers(parents, sums, k)
     # Reliability pools every respondent of the round: shown when they are at least k people.
     respondents = max(
-        (
-            sum(answered for (f, _), (answered, _) in sums.usage.items() if f == function)
-            for function in every
-        ),
+        (sum(answered for answered, _ in usage_of.get(function, {}).values()) for function in every),
         default=0,
     )
     if respondents >= k:
         released.alpha = {dimension: _alpha(scale) for dimension, scale in sums.scales.items()}
     return released
+
+
+def _by_function(cells: Mapping[tuple[int, int], T]) -> dict[int, dict[Node, T]]:
+    """Cells keyed by (function, team) as function -> team -> cell, each function's teams in their order."""
+    grouped: dict[int, dict[Node, T]] = {}
+    for (function, team), cell in cells.items():
+        grouped.setdefault(function, {})[team] = cell
+    return grouped
 
 
 def _usage(answered: Shown) -> Usage:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, NPS, Metric
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a round of 2,000 teams has 200,000 of them
 class Sums:
     """What a group of respondents' values add up to: enough for the mean and the spread, and exact to pool."""
 
@@ -27,14 +27,24 @@ class Sums:
 
     @property
     def mean(self) -> float | None:
-        return self.total / self.n if self.n else None
+        return mean_of(self.n, self.total)
 
     @property
     def sd(self) -> float | None:
         """The sample standard deviation (n - 1)."""
-        if self.squares is None or self.n < 2:
-            return None
-        return math.sqrt(max(0.0, (self.squares - self.total**2 / self.n) / (self.n - 1)))
+        return sd_of(self.n, self.total, self.squares)
+
+
+def mean_of(n: int, total: float) -> float | None:
+    """The mean of sums (`Sums.mean`), from their parts."""
+    return total / n if n else None
+
+
+def sd_of(n: int, total: float, squares: float | None) -> float | None:
+    """The sample standard deviation (n - 1) of sums (`Sums.sd`), from their parts; None when not known."""
+    if squares is None or n < 2:
+        return None
+    return math.sqrt(max(0.0, (squares - total**2 / n) / (n - 1)))
 
 
 def pooled(parts: Iterable[Sums]) -> Sums | None:
