@@ -30,13 +30,15 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
-from sqlalchemy import Connection, and_, delete, func, or_, select
+from sqlalchemy import Connection, Text, and_, delete, func, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.analysis import linkage as linkage_found
 from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
+from survey.analysis.linkage import MEASURES as LINKED_MEASURES
 from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import (
     SUPPRESSED,
@@ -536,8 +538,8 @@ def _stored_release(connection: Connection, round_id: int, tree: dict, k: int) -
     """A round's released numbers as its stored scores hold them (under k; staff's under any comment group
     size: comments change no number). A round whose scores are not stored is summed now (the linkage needs no
     reliability: the query is spared the item sums) and rounded as they would have been stored."""
-    rows = connection.execute(
-        select(RoundResult.kind, RoundResult.payload).where(
+    rows = connection.execute(  # as text: msgspec decodes it into the parts' types many times faster
+        select(RoundResult.kind, sql_cast(RoundResult.payload, Text)).where(
             RoundResult.round_id == round_id,
             or_(
                 and_(RoundResult.kind == CUSTOMERS, RoundResult.key == settings_key(k)),
@@ -547,7 +549,12 @@ def _stored_release(connection: Connection, round_id: int, tree: dict, k: int) -
     ).all()
     payloads = dict(rows)
     if len(payloads) == 2:
-        return _parts_release(round_id, k, payloads[STAFF], payloads[CUSTOMERS])
+        return _parts_release(
+            round_id,
+            k,
+            msgspec.json.decode(payloads[STAFF], type=_StaffPart),
+            msgspec.json.decode(payloads[CUSTOMERS], type=_CustomersPart),
+        )
     released = _release(connection, round_id, tree, k, scales=False)
     units = _units(connection)
     staff = _StaffPart(
@@ -575,9 +582,11 @@ def _parts_release(round_id: int, k: int, staff: Any, customers: Any) -> Release
         return TOTAL if unit_id is None else unit_id
 
     released = ReleasedRound(round_id, k)
-    for function in staff.functions:
+    for function in staff.functions:  # the linkage reads the teams' scores: groups' are left out
         released.internal[function.unit_id] = {
-            node(c.unit_id): {m: shown(c.scores.of(m)) for m in INTERNAL_MEASURES} for c in function.cells
+            c.unit_id: {m: shown(c.scores.of(m)) for m in LINKED_MEASURES}
+            for c in function.cells
+            if c.kind == UnitKind.FRONT_LINE and c.unit_id is not None
         }
     released.external = {
         node(c.unit_id): {m: shown(c.scores.of(m)) for m in EXTERNAL_MEASURES} for c in customers.customers
