@@ -32,6 +32,8 @@ from survey.vocabulary import (
     Dimension,
 )
 
+Measures = Callable[[dict[int, Any]], dict[str, Any]]  # the measures as SQL expressions of the items' columns
+
 
 def _value(answers, item: Item):
     """An item's scored answer as SQL: the stored value, turned round if the item is reverse-keyed."""
@@ -39,17 +41,33 @@ def _value(answers, item: Item):
     return (item.scale_min + item.scale_max) - raw if item.reverse_keyed else raw
 
 
-def _scored(query, answers, items: list[Item]):
-    """`query` (the round's rows, with the columns they are grouped by) with each item's scored answer added
-    once, as `item_<id>`, in a materialized CTE; and a map from item id to its column. The sums use each item up
-    to a dozen times: written out inline, each use parsed the row's JSON again (SQLite before 3.45 does not cache
-    it, and PostgreSQL evaluates each copy of an expression), four fifths of the aggregation's time."""
+def _scored(connection: Connection, query, answers, items: list[Item], measures_of: Measures):
+    """`query` (the round's rows, with the columns they are grouped by) with each item's scored answer and each
+    measure (`measures_of` the items' columns) added once; the query to sum over, its items' columns by item id,
+    and its measures by name.
+
+    The sums use each item up to a dozen times, and each measure four times: written out inline, each use of an
+    item parsed the row's JSON again (SQLite before 3.45 does not cache it, and PostgreSQL evaluates each copy of
+    an expression), four fifths of the aggregation's time. PostgreSQL: the items in a materialized CTE, the
+    measures written out over its columns (the order rows reach PostgreSQL's aggregates in, and so the last bits
+    of a sum of fractions, depends on the plan: this is the shape whose sums are kept). SQLite: the items, then
+    the measures, in sub-queries run one row at a time (OFFSET 0 keeps each from being folded into the query
+    above it, which would compute it again for each use): each is computed once, nothing is written to a
+    temporary table, and, since SQLite's GROUP BY keeps the order of each group's rows, the sums are the same."""
+    columns = [_value(answers, item).label(f"item_{item.id}") for item in items]
+    if connection.dialect.name != "sqlite":
+        scored = query.add_columns(*columns).cte("scored").prefix_with("MATERIALIZED")
+        column_of = {item.id: scored.c[f"item_{item.id}"] for item in items}
+        return scored, column_of, measures_of(column_of)
+    extracted = query.add_columns(*columns).offset(0).subquery("extracted")
+    measures = measures_of({item.id: extracted.c[f"item_{item.id}"] for item in items})
     scored = (
-        query.add_columns(*(_value(answers, item).label(f"item_{item.id}") for item in items))
-        .cte("scored")
-        .prefix_with("MATERIALIZED")  # not folded back into the outer query, which would repeat the parsing
+        select(*extracted.c, *(expression.label(f"measure_{name}") for name, expression in measures.items()))
+        .offset(0)
+        .subquery("scored")
     )
-    return scored, {item.id: scored.c[f"item_{item.id}"] for item in items}
+    column_of = {item.id: scored.c[f"item_{item.id}"] for item in items}
+    return scored, column_of, {name: scored.c[f"measure_{name}"] for name in measures}
 
 
 def _mean(expressions):
@@ -103,16 +121,17 @@ def _by_dimension(items: list[Item]) -> dict[str, list[Item]]:
 
 
 def _internal(connection: Connection, result: RoundSums, items: list[Item], scales: bool = True) -> None:
-    scored, column_of = _scored(
+    by_dimension = _by_dimension(items)
+    scored, column_of, measures = _scored(
+        connection,
         select(InternalReview.function_id, InternalResponse.team_id, InternalReview.used)
         .select_from(InternalReview)
         .join(InternalResponse, InternalResponse.id == InternalReview.response_id)
         .where(InternalResponse.round_id == result.round_id),
         InternalReview.__table__.c.answers,
         items,
+        lambda column_of: _internal_measures(by_dimension, column_of),
     )
-    by_dimension = _by_dimension(items)
-    measures = _internal_measures(by_dimension, column_of)
     columns = [
         scored.c.function_id,
         scored.c.team_id,
@@ -197,12 +216,31 @@ def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int,
 
 
 def _external(connection: Connection, result: RoundSums, items: list[Item]) -> None:
-    scored, column_of = _scored(
+    by_dimension = _by_dimension(items)
+    scored, _, measures = _scored(
+        connection,
         select(ExternalResponse.team_id).where(ExternalResponse.round_id == result.round_id),
         ExternalResponse.__table__.c.answers,
         items,
+        lambda column_of: _external_measures(by_dimension, column_of),
     )
-    by_dimension = _by_dimension(items)
+    if not measures:
+        return
+    columns = [scored.c.team_id]
+    for name, expression in measures.items():
+        columns += _sums_columns(name, expression)
+    rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
+    at = _positions(rows)
+    measure_at = {name: at(name) for name in measures}
+    for row in rows:
+        cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
+        if cell:
+            result.external[row[0]] = cell
+
+
+def _external_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
+    """Each customer measure as an SQL expression of a row's scored items: the dimensions (the mean of their
+    items) and the outcomes (CSAT%, mean satisfaction, NPS, CES)."""
     measures = {
         d.value: _mean(column_of[item.id] for item in by_dimension[d.value])
         for d in SERVQUAL
@@ -217,18 +255,7 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
         measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), else_=0.0)
     if ces := by_dimension.get(Dimension.CES.value):
         measures[CES] = column_of[ces[0].id]
-    if not measures:
-        return
-    columns = [scored.c.team_id]
-    for name, expression in measures.items():
-        columns += _sums_columns(name, expression)
-    rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
-    at = _positions(rows)
-    measure_at = {name: at(name) for name in measures}
-    for row in rows:
-        cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
-        if cell:
-            result.external[row[0]] = cell
+    return measures
 
 
 def _imported(connection: Connection, result: RoundSums) -> None:
