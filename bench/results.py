@@ -17,9 +17,9 @@ Then, for each backend and team count, in one process and interleaved, `--repeat
   results code moves;
 - the SQL aggregation alone (`aggregation.round_sums`), and the release gate alone on its sums
   (`release.release_round`), to show where the time goes;
-- the scores: everything `analytics.scores` computes for a round before storing it: the SQL sums and the gate
-  (`_release`), the staff part with comments and reliability (`_staff_part`), the customers' part
-  (`_customers_part`), and their JSON as stored.
+- the scores: what is computed for a round's scores when it closes (the scores step of
+  `analytics.compute_results`, before the linkage): the SQL sums and the gate (`_release`), the staff part with
+  comments and reliability (`_staff_part`), the customers' part (`_customers_part`), and their JSON as stored.
 The medians are printed, and the scores' ratio to the baseline; also the scores' CPU time in this process
 (on PostgreSQL it leaves out the server's share). Peak memory: the scores once more in a fresh process (its peak
 RSS, VmHWM), against a fresh process that only imports the package and opens the database. --profile N adds a
@@ -263,7 +263,7 @@ def release_alone(connection, round_id: int) -> Callable[[], object]:
 
 
 def scores(connection, round_id: int) -> bytes:
-    """One round's scores, computed as `analytics.scores` computes them before storing them, as stored (JSON)."""
+    """One round's scores, computed as a round's close computes them (`analytics.compute_results`), as stored."""
     tree = analytics._current_tree(connection)  # the tree a round is first shown with: today's
     released = analytics._release(connection, round_id, tree, K)
     staff = analytics._staff_part(connection, released, COMMENT_K)
