@@ -221,7 +221,8 @@ def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_pat
         assert "Report Sans" in page.evaluate("getComputedStyle(document.body).fontFamily")
         grid = page.locator(".grid-body pre").first
         assert "Report Mono" in grid.evaluate("e => getComputedStyle(e).fontFamily")
-        assert page.evaluate("document.fonts.check('7pt \\'Report Mono\\'')")
+        # the page's fonts load after it shows: wait for them (on a busy machine the check ran before they had)
+        assert page.evaluate("document.fonts.ready.then(() => document.fonts.check('7pt \\'Report Mono\\''))")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         with page.expect_download() as download:
             page.goto(f"{base_url}/reports")
