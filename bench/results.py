@@ -63,9 +63,7 @@ from survey.db.models import (
     ExternalResponse,
     InternalResponse,
     InternalReview,
-    Invitation,
     Round,
-    RoundUnit,
     Unit,
 )
 from survey.demo.simulation import OrgShape
@@ -237,28 +235,11 @@ def scan(connection, round_id: int) -> tuple[int, int]:
     return reviews[0] + customers[0], int(reviews[1] or 0) + int(customers[1] or 0)
 
 
-def release_inputs(connection, round_id: int) -> tuple[dict, dict, list[int]]:
-    """What the release gate reads besides the sums: the unit tree, the invitees per team and the functions."""
-    tree = {u.id: u.parent_id for u in connection.execute(select(Unit)) if u.kind != UnitKind.SUPPORT}
-    invited = dict(
-        connection.execute(
-            select(Invitation.team_id, func.count())
-            .where(Invitation.round_id == round_id)
-            .group_by(Invitation.team_id)
-        ).all()
-    )
-    functions = connection.execute(
-        select(RoundUnit.unit_id)
-        .join(Unit, Unit.id == RoundUnit.unit_id)
-        .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
-    ).scalars()
-    return tree, invited, list(functions)
-
-
 def release_alone(connection, round_id: int) -> Callable[[], object]:
     """The release gate on the round's sums, made beforehand: a function to time."""
     sums = round_sums(connection, round_id)
-    tree, invited, functions = release_inputs(connection, round_id)
+    tree = analytics._current_tree(connection)
+    invited, functions = analytics.release_inputs(connection, round_id)
     return lambda: release_round(sums, tree, K, invited, functions)
 
 

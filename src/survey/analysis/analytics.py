@@ -520,6 +520,13 @@ def _round(connection: Connection, round_id: int) -> Round:
 def _release(connection: Connection, round_id: int, tree: dict, k: int, scales: bool = True) -> ReleasedRound:
     """A round's sums through the release gate, with its invitees per team (whose answered counts the response
     rates show) and its support functions."""
+    invited, functions = release_inputs(connection, round_id)
+    return release_round(round_sums(connection, round_id, scales), tree, k, invited, functions)
+
+
+def release_inputs(connection: Connection, round_id: int) -> tuple[dict[int, int], list[int]]:
+    """What the release gate reads of a round besides its sums: the invitees per team, and its support
+    functions."""
     invited = connection.execute(
         select(Invitation.team_id, func.count())
         .where(Invitation.round_id == round_id)
@@ -530,8 +537,7 @@ def _release(connection: Connection, round_id: int, tree: dict, k: int, scales: 
         .join(Unit, Unit.id == RoundUnit.unit_id)
         .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
     ).scalars()
-    sums = round_sums(connection, round_id, scales)
-    return release_round(sums, tree, k, {team: int(n) for team, n in invited}, list(functions))
+    return {team: int(n) for team, n in invited}, list(functions)
 
 
 def _stored_release(connection: Connection, round_id: int, tree: dict, k: int) -> ReleasedRound:
