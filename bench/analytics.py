@@ -172,14 +172,18 @@ class PostgresBackend:
         finally:
             engine.dispose()
 
+    def create(self) -> None:
+        """Create the database unless it exists; `cleanup` drops a database created here (unless kept)."""
+        if not self._exists():
+            self._admin(f'CREATE DATABASE "{self.database}"')
+            self.created = True
+
     def prepare(self) -> None:
         shown = make_url(self.url).render_as_string(hide_password=True)
         if self.keep and self._exists() and holds_organisation(self.url):
             say(f"postgresql: reusing the kept database {shown}")
             return
-        if not self._exists():
-            self._admin(f'CREATE DATABASE "{self.database}"')
-            self.created = True
+        self.create()
         say(f"postgresql: writing the organisation and {SHAPE.rounds} rounds into {shown}")
         fill(self.url, self.seed, self.name)
 
