@@ -66,12 +66,16 @@ class Page:
     textareas: list[str] = field(default_factory=list)
     title: str = ""
     heading: str = ""
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the text of its paragraphs of class "error"
+    paragraphs: list[str] = field(default_factory=list)  # the text of its other paragraphs
 
     @property
     def reason(self) -> str:
-        """Why the page refuses: its first error message, else its heading, else its title."""
-        return (self.errors[:1] or [self.heading or self.title or "(no reason given)"])[0]
+        """Why the page refuses: its first error message, else its heading and first paragraph."""
+        if self.errors:
+            return self.errors[0]
+        said = ": ".join(text for text in (self.heading or self.title, *self.paragraphs[:1]) if text)
+        return said or "(no reason given)"
 
 
 class PageReader(HTMLParser):
@@ -80,7 +84,7 @@ class PageReader(HTMLParser):
         self.page = Page()
         self._in_form = False
         self._form_seen = False
-        self._text_of: str | None = None  # "title", "h1" or "error" while inside one
+        self._text_of: str | None = None  # "title", "h1", "p" or "error" while inside one
         self._text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -95,8 +99,9 @@ class PageReader(HTMLParser):
                 self.page.radios.setdefault(a["name"], []).append(a.get("value", ""))
         elif tag == "textarea" and self._in_form and a.get("name"):
             self.page.textareas.append(a["name"])
-        elif tag in ("title", "h1") or (tag == "p" and "error" in a.get("class", "").split()):
-            self._text_of, self._text = ("error" if tag == "p" else tag), []
+        elif tag in ("title", "h1", "p"):
+            is_error = tag == "p" and "error" in a.get("class", "").split()
+            self._text_of, self._text = ("error" if is_error else tag), []
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -105,6 +110,8 @@ class PageReader(HTMLParser):
             words = " ".join("".join(self._text).split())
             if self._text_of == "error":
                 self.page.errors.append(words)
+            elif self._text_of == "p":
+                self.page.paragraphs.append(words)
             elif self._text_of == "title":
                 self.page.title = words
             else:
@@ -267,7 +274,9 @@ class Browser:
     def __init__(self, servers: Servers, tally: Tally, home: int, drop_share: float):
         self.servers, self.tally, self.home = servers, tally, home
         self.drop_share = drop_share
-        self.client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=False)
+        self.client = httpx.AsyncClient(
+            timeout=REQUEST_TIMEOUT, follow_redirects=False, headers={"Accept": "text/html,*/*;q=0.8"}
+        )
 
     async def send(
         self, method: str, path: str, data: dict[str, str] | None = None, drop_after: float | None = None
@@ -296,16 +305,22 @@ class Browser:
                 await asyncio.sleep(min(0.1 * attempt, 2.0))
         return None, MAX_TRIES
 
-    async def page(self, path: str) -> Page | None:
-        """GET a page, following redirects (as a browser does) until one answers with content."""
+    async def form(self, kind: str, path: str) -> Page | Outcome:
+        """GET the form, following redirects (as a browser does); or what the user saw instead of a form."""
         for _ in range(5):
             response, _ = await self.send("GET", path)
             if response is None:
-                return None
+                return Outcome(kind, "form not reached", f"no answer in {MAX_TRIES} tries")
             if response.status_code not in (302, 303):
-                return read_page(response.text)
+                break
             path = response.headers["location"]
-        raise RuntimeError(f"too many redirects from {path}")
+        else:
+            raise RuntimeError(f"too many redirects from {path}")
+        page = read_page(response.text)
+        if page.radios:
+            return page
+        verdict = "refused" if 400 <= response.status_code < 500 else "form not reached"
+        return Outcome(kind, verdict, f"{response.status_code} for the form: {page.reason}")
 
     def drop_after(self, rng: random.Random) -> float | None:
         """For a share of submissions, when the first POST is dropped: within 2 to 40 ms, often before the
@@ -314,18 +329,18 @@ class Browser:
 
     async def employee(self, link_path: str, marker: str, rng: random.Random) -> Outcome:
         self.client.cookies.clear()
-        page = await self.page(link_path)  # the link gives the survey cookie and moves to /survey
-        if page is None or not page.radios:
-            return Outcome("employee", "form not reached", page.reason if page else "no answer")
+        page = await self.form("employee", link_path)  # the link gives the survey cookie, moves to /survey
+        if isinstance(page, Outcome):
+            return page
         answers = employee_answers(page, marker, rng)
         response, failed = await self.send("POST", page.action, answers, self.drop_after(rng))
         return judge("employee", response, failed, "/survey/thanks")
 
     async def customer(self, slug: str, marker: str, rng: random.Random) -> Outcome:
         self.client.cookies.clear()
-        page = await self.page(f"/c/{slug}")
-        if page is None or not page.radios:
-            return Outcome("customer", "form not reached", page.reason if page else "no answer")
+        page = await self.form("customer", f"/c/{slug}")
+        if isinstance(page, Outcome):
+            return page
         answers = customer_answers(page, marker, rng)
         response, failed = await self.send("POST", page.action, answers, self.drop_after(rng))
         return judge("customer", response, failed, f"/c/{slug}/thanks")
@@ -471,6 +486,45 @@ def stored(url: str, round_id: int, prefix: str, functions: int) -> Stored:
         engine.dispose()
 
 
+def reconcile_kind(
+    kind: str, outcomes: list[Outcome], markers: list[str], per_marker: Counter, responses: int
+):
+    """Print one survey's counts; returns its checks as (what, how many are wrong)."""
+    stored_of = dict(zip(markers, (per_marker[m] for m in markers), strict=True))
+    by_verdict: dict[str, list[int]] = {}  # verdict -> rows stored per submission
+    for marker, outcome in zip(markers, outcomes, strict=True):
+        # A refusal after a try that got no answer says nothing of that try: it may have stored the answers.
+        verdict = (
+            "refused after a try without an answer"
+            if outcome.verdict == "refused" and outcome.retried
+            else outcome.verdict
+        )
+        by_verdict.setdefault(verdict, []).append(stored_of[marker])
+    accepted = [o for o in outcomes if o.verdict == "accepted"]
+    print(f"{kind}: attempted {len(markers)}, accepted {len(accepted)} "
+          f"({', '.join(f'{n} {how}' for how, n in Counter(o.detail for o in accepted).most_common())}; "
+          f"{sum(o.retried for o in accepted)} of them after a try without an answer)")  # fmt: skip
+    for verdict, rows in sorted(by_verdict.items()):
+        print(
+            f"    {verdict}: {len(rows)}; rows stored per submission: {dict(sorted(Counter(rows).items()))}"
+        )
+    for reason, count in Counter(o.detail for o in outcomes if o.verdict != "accepted").most_common(10):
+        print(f"    {count} x {reason}")
+    lost = by_verdict.get("accepted", []).count(0)
+    duplicated = sum(count > 1 for count in per_marker.values())
+    print(f"    stored: {responses} responses, {sum(per_marker.values())} with a marker of this run; "
+          f"{kind} lost {lost}, duplicated {duplicated}")  # fmt: skip
+    return [
+        (f"{kind}: accepted submissions not stored (lost)", lost),
+        (f"{kind}: submissions stored more than once (duplicated)", duplicated),
+        (f"{kind}: refused submissions stored", sum(by_verdict.get("refused", []))),
+        (f"{kind}: submissions that got no answer", len(by_verdict.get("no answer", []))),
+        (f"{kind}: forms never reached", len(by_verdict.get("form not reached", []))),
+        (f"{kind}: server errors", len(by_verdict.get("server error", []))),
+        (f"{kind}: responses without a marker of this run", responses - sum(per_marker.values())),
+    ]
+
+
 def reconcile(tally: Tally, rows: Stored, work: list[tuple[str, str, str]]) -> bool:
     """Print the counts; True when every check holds."""
     print(f"\nreconciliation ({len(work)} submissions in {tally.kill.get('seconds', 0):.1f} s)")
@@ -480,47 +534,24 @@ def reconcile(tally: Tally, rows: Stored, work: list[tuple[str, str, str]]) -> b
         ("customer", rows.customer, rows.customer_responses),
     ):
         markers = [marker for k, _, marker in work if k == kind]
-        seen = [tally.outcomes.get(marker) for marker in markers]
-        verdicts = Counter(o.verdict if o else "not run" for o in seen)
-        accepted = [m for m, o in zip(markers, seen, strict=True) if o and o.verdict == "accepted"]
-        refused = [m for m, o in zip(markers, seen, strict=True) if o and o.verdict != "accepted"]
-        lost = sum(per_marker[m] == 0 for m in accepted)
-        duplicated = sum(count > 1 for count in per_marker.values())
-        refused_stored = sum(per_marker[m] == 1 for m in refused if tally.outcomes[m].verdict == "refused")
-        print(f"{kind}: attempted {len(markers)}; accepted {len(accepted)} "
-              f"({dict(Counter(tally.outcomes[m].detail for m in accepted))}; after a try without an answer "
-              f"{sum(tally.outcomes[m].retried for m in accepted)}); {dict(verdicts)}")  # fmt: skip
-        for reason, count in Counter(o.detail for o in seen if o and o.verdict != "accepted").most_common():
-            print(f"    {count} x {reason}")
-        print(f"    stored: {responses} responses, {sum(per_marker.values())} carrying a marker of this run; "
-              f"accepted stored once {sum(per_marker[m] == 1 for m in accepted)}, lost {lost}, "
-              f"duplicated {duplicated}, refused but stored {refused_stored}")  # fmt: skip
-        checks += [
-            (f"{kind}: accepted submissions not stored (lost)", lost),
-            (f"{kind}: markers stored more than once (duplicated)", duplicated),
-            (f"{kind}: refused submissions stored", refused_stored),
-            (
-                f"{kind}: submissions not accepted without a reason",
-                verdicts["no answer"] + verdicts["form not reached"],
-            ),
-            (f"{kind}: server errors", verdicts["server error"]),
-            (f"{kind}: responses without a marker of this run", responses - sum(per_marker.values())),
-        ]
+        outcomes = [tally.outcomes.get(m) or Outcome(kind, "not run") for m in markers]
+        checks += reconcile_kind(kind, outcomes, markers, per_marker, responses)
     print(f"invitations answered {rows.invitations_answered}, internal responses stored {rows.internal_responses}; "
-          f"marked employee responses with a review missing or extra: {rows.incomplete}")  # fmt: skip
+          f"employee responses with a review missing or extra: {rows.incomplete}")  # fmt: skip
     checks += [
         (
             "invitations answered minus internal responses",
             rows.invitations_answered - rows.internal_responses,
         ),
         ("employee responses stored incomplete", rows.incomplete),
+        ("submissions not run", sum(m not in tally.outcomes for _, _, m in work)),
     ]
-    lost = sum(n for name, n in checks if "(lost)" in name)
-    duplicated = sum(n for name, n in checks if "(duplicated)" in name)
+    lost = sum(n for what, n in checks if "(lost)" in what)
+    duplicated = sum(n for what, n in checks if "(duplicated)" in what)
     print(f"lost {lost}, duplicated {duplicated}")
-    failed = [(name, n) for name, n in checks if n]
-    for name, n in failed:
-        print(f"FAILED: {name}: {n}")
+    failed = [(what, n) for what, n in checks if n]
+    for what, n in failed:
+        print(f"FAILED: {what}: {n}")
     return not failed
 
 
