@@ -31,6 +31,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,9 +44,10 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
 from analytics import CI_POSTGRES, PostgresBackend
-from intake import SECRET, free_port, prepare
+from intake import FUNCTIONS, SECRET, TEAMS, free_port, prepare
 from survey.db.engine import normalise_url
 from survey.db.models import RoundUnit, Unit
 
@@ -177,7 +179,7 @@ class Servers:
             "SURVEY_DATABASE_URL": url,
             "SURVEY_SECRET_KEY": SECRET,
             "SURVEY_BASE_URL": f"http://127.0.0.1:{self.ports[0]}",
-            "SURVEY_ALLOWED_HOSTS": hosts,  # both answer to their own address, as behind one name
+            "SURVEY_ALLOWED_HOSTS": hosts,  # each server's own address (behind a proxy, both would have one)
             "SURVEY_COOKIE_SECURE": "false",
             "SURVEY_SCHEDULER": "false",
             "SURVEY_CUSTOMER_RATE_LIMIT": "1000000",  # every request comes from 127.0.0.1
@@ -675,33 +677,54 @@ def main() -> int:
     arguments = arguments_from()
     employees = arguments.submissions // 2
     backend = PostgresBackend(arguments.postgres, seed=arguments.seed, keep=False)
-    folder = Path(tempfile.mkdtemp(prefix="survey-load-"))
+    folder: Path | None = None  # the servers' logs
     servers: Servers | None = None
+    ok = False
     try:
-        backend.create()
-        print(f"database {backend.database}: migrating, then {employees} invitations, 50 teams, 7 functions ...",
-              flush=True)  # fmt: skip
+        try:
+            backend.create()
+        except OperationalError as error:
+            print(
+                f"error: --postgres: cannot create a database there: {str(error.orig).strip()}",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"database {backend.database}: migrating, then {employees} invitations, {TEAMS} front-line teams, "
+              f"{FUNCTIONS} support functions ...", flush=True)  # fmt: skip
         work, round_id, functions = build(backend.url, employees, arguments.submissions - employees)
+        folder = Path(tempfile.mkdtemp(prefix="survey-load-"))
         servers = Servers(backend.url, folder)
         tally = Tally()
         asyncio.run(load(servers, tally, work, arguments))
         servers.stop_all()
-        rows = stored(backend.url, round_id, marker_prefix(), functions)
-        ok = reconcile(tally, rows, work)
-        killed = tally.kill.get("posts", 0)
-        print(f"server 2 killed at {tally.kill.get('at', 0):.1f} s with {killed} submissions in flight")
-        print("tries without an answer (server, method, how: refused = no connection, cut = sent, then no answer): "
-              + ", ".join(f"{key} {n}" for key, n in sorted(tally.no_answer.items())))  # fmt: skip
-        if not killed:
-            print("FAILED: no submission was in flight on server 2 when it was killed")
-        errors = servers.server_errors()
-        print(f"errors logged by the servers: {len(errors)}" + "".join(f"\n    {e}" for e in errors[:10]))
-        return 0 if ok and killed else 1
+        reconciled = reconcile(tally, stored(backend.url, round_id, marker_prefix(), functions), work)
+        ok = after_the_run(tally, servers) and reconciled
+        return 0 if ok else 1
     finally:
         if servers is not None:
             servers.stop_all()
         backend.cleanup()
-        print(f"database {backend.database} dropped; server logs in {folder}", flush=True)
+        if folder is not None and ok:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif folder is not None:
+            print(f"the servers' logs are in {folder}", flush=True)
+
+
+def after_the_run(tally: Tally, servers: Servers) -> bool:
+    """Print what the kill did and what the servers logged; False when the kill hit no submission in flight or a
+    server logged an error."""
+    killed = int(tally.kill.get("posts", 0))
+    print(f"server 2 killed at {tally.kill.get('at', 0):.1f} s with {killed} submissions in flight")
+    print("tries without an answer (server, method, how: refused = no connection; cut = sent, then the connection "
+          "closed; dropped = dropped by the client): "
+          + ", ".join(f"{key} {n}" for key, n in sorted(tally.no_answer.items())))  # fmt: skip
+    if not killed:
+        print("FAILED: no submission was in flight on server 2 when it was killed")
+    errors = servers.server_errors()
+    print(f"errors logged by the servers: {len(errors)}" + "".join(f"\n    {e}" for e in errors[:10]))
+    if errors:
+        print(f"FAILED: the servers logged {len(errors)} errors")
+    return bool(killed) and not errors
 
 
 if __name__ == "__main__":
