@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-analytics bench-reports bench-cli pdf-libraries chromium clean
+.PHONY: demo test test-fast lint bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -63,6 +63,11 @@ bench-reports: $(STAMP) pdf-libraries
 # How long the `survey` command takes to start (see bench/README.md); half a minute.
 bench-cli: $(STAMP)
 	$(BIN)/python bench/cli.py
+
+# Two servers on PostgreSQL under load, one killed with SIGKILL and restarted: nothing lost or stored twice (see
+# bench/README.md); a minute or two. Needs the PostgreSQL role of $SURVEY_BENCH_DATABASE_URL (default survey_ci).
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports
