@@ -184,7 +184,10 @@ class Servers:
             "SURVEY_SCHEDULER": "false",
             "SURVEY_CUSTOMER_RATE_LIMIT": "1000000",  # every request comes from 127.0.0.1
         }
-        self.in_flight = [Counter(), Counter()]  # per server: requests sent and not answered yet, by method
+        self.in_flight: list[Counter[str]] = [
+            Counter(),
+            Counter(),
+        ]  # per server: requests sent and not answered yet, by method
 
     def log(self, index: int) -> Path:
         return self.folder / f"server-{index + 1}.log"
