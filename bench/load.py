@@ -1,6 +1,7 @@
 """Crash-and-load test: nothing lost, nothing stored twice, when a server process dies under load.
 
-    python bench/load.py [--clients 16] [--submissions 1000] [--kill-at 6] [--down 3] [--postgres URL] [--seed 1]
+    python bench/load.py [--clients 16] [--submissions 1000] [--kill-at 6] [--down 3] [--drop-share 0.05]
+                         [--postgres URL] [--seed 1]
 
 Creates a fresh PostgreSQL database (`survey_bench_<pid>`, with the role of `--postgres URL`, default
 $SURVEY_BENCH_DATABASE_URL, else the CI role `survey_ci`), migrates it and builds an organisation with an open round
@@ -13,14 +14,17 @@ on its own server. Every submission carries a unique marker in a comment field.
 After `--kill-at` seconds one server is killed with SIGKILL (at a moment when it has a submission in flight) and
 started again `--down` seconds later. A client whose request gets no answer does what a browser user does: tries
 again, the same form with the same cookies (same survey session, same form key), on the other server first, then
-on either, with short waits, until one answers.
+on either, with short waits, until one answers. For `--drop-share` of the submissions the client itself drops
+the first POST after 2 to 40 ms and sends it again at once to the other server (a dropped connection, a user
+pressing send again), so that both servers may be working on the same form at once.
 
 Then it reconciles what the clients saw with what the database holds, counting rows per marker: every accepted
 submission (a thanks page; or the "already answered" page after a try that got no answer) stored exactly once,
 every refused one (a page with its status and reason) stored never, invitations marked answered equal to
-employee responses stored. Exits 1 if anything was lost or duplicated (or another check failed: a server error, a
-submission that never got an answer, a response stored incomplete, no submission in flight at the kill), 2 on a
-bad argument. The server processes are stopped and the database is dropped however the run ends.
+employee responses stored. Exits 1 if anything was lost or duplicated (or another check failed: a server error or
+an error in a server's log, a submission that never got an answer, a response stored incomplete, no submission in
+flight at the kill), 2 on a bad argument or when the database cannot be created. The server processes are stopped
+and the database is dropped however the run ends.
 """
 
 from __future__ import annotations
