@@ -39,7 +39,9 @@ def password_reset_token(secret_key: str, reset_id: int) -> str:
 # --- Customer form keys ------------------------------------------------------------------------------------------
 
 FORM_KEY_LIFETIME_SECONDS = 24 * 3600  # a form left open longer is served again
-FORM_KEY_CLOCK_SKEW_SECONDS = 300  # servers' clocks may differ this much: a key "from the future" up to it is fine
+FORM_KEY_CLOCK_SKEW_SECONDS = (
+    300  # servers' clocks may differ this much: a key "from the future" up to it is fine
+)
 
 
 class FormKeyRefused(ValueError):

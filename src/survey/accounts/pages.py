@@ -16,8 +16,8 @@ from survey.accounts import api_tokens, sign_in, users
 from survey.db.engine import Database
 from survey.db.models import ApiToken, Role, Unit, User, UserUnit
 from survey.settings import Settings
-from survey.web.clients import client_address
 from survey.web.auth import now, session_cookie_name, signed_in_user
+from survey.web.clients import client_address
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.responses import get_or_404, see_other
@@ -60,7 +60,12 @@ class LoginPages(Controller):
         def attempt():
             with db.session() as session:
                 return sign_in.authenticate(
-                    session, email, password, client_address(request, settings.trusted_networks), settings, now()
+                    session,
+                    email,
+                    password,
+                    client_address(request, settings.trusted_networks),
+                    settings,
+                    now(),
                 )
 
         try:
@@ -109,7 +114,9 @@ class LoginPages(Controller):
 
         def queue():
             with db.session() as session:
-                sign_in.request_password_reset(session, email, client_address(request, settings.trusted_networks), settings, now())
+                sign_in.request_password_reset(
+                    session, email, client_address(request, settings.trusted_networks), settings, now()
+                )
 
         try:
             await sync_to_thread(queue)
