@@ -195,7 +195,8 @@ class CustomerSurvey(Controller):
             # Not a form we served for this survey, or served too long ago: a fresh one, with what was typed.
             log.info("customer form for team %s refused: %s", survey.team_id, refused)
             errors = {
-                FORM_KEY: "This form has expired or was not made for this survey. Please check your answers and send them again."
+                FORM_KEY: "This form has expired or was not made for this survey. "
+                "Please check your answers and send them again."
             }
             fresh = _new_key(settings, survey)
             return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, 400)
