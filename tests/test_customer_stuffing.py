@@ -144,7 +144,7 @@ def test_trusted_proxies_are_addresses_or_ranges_and_none_by_default():
     assert Settings().trusted_proxies == ()
     env = {"SURVEY_TRUSTED_PROXIES": "10.0.0.0/8, ::1"}
     assert [str(n) for n in Settings.from_env(env).trusted_networks] == ["10.0.0.0/8", "::1/128"]
-    with pytest.raises(SettingsError, match="SURVEY_TRUSTED_PROXIES.*'proxy.local'"):
+    with pytest.raises(SettingsError, match=r"SURVEY_TRUSTED_PROXIES.*'proxy\.local'"):
         Settings.from_env({"SURVEY_TRUSTED_PROXIES": "proxy.local"})
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from survey.db.models import RequestCount
 
@@ -27,7 +28,7 @@ def add_counts(connection: Connection, windows: list[Window]) -> list[int]:
         return []
     added = Counter((key, start) for key, start, _ in windows)
     expires = {(key, start): until for key, start, until in windows}
-    table = RequestCount.__table__
+    table = RequestCount.__table__  # type: ignore[attr-defined]
     insert = (sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert)(table)
     rows = [{"key": k, "window": w, "count": n, "expires": expires[k, w]} for (k, w), n in added.items()]
     statement = insert.values(rows).on_conflict_do_update(
@@ -40,7 +41,7 @@ def add_counts(connection: Connection, windows: list[Window]) -> list[int]:
         )
     }
     if any(totals[pair] == n for pair, n in added.items()):  # a new window began: clear the past ones
-        connection.execute(delete(RequestCount).where(RequestCount.expires < int(time.time())))
+        connection.execute(delete(RequestCount).where(col(RequestCount.expires) < int(time.time())))
     reached, seen = [], Counter[tuple[str, int]]()
     for key, start, _ in windows:
         seen[key, start] += 1

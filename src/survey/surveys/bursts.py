@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from survey.db.engine import Database
 from survey.db.models import BurstState, CustomerBurst, ExternalResponse, Unit
@@ -39,9 +39,9 @@ def round_bursts(session: Session, round_id: int) -> list[BurstView]:
     """The round's bursts, pending first, then by hour."""
     rows = session.exec(
         select(CustomerBurst, Unit.name)
-        .join(Unit, Unit.id == CustomerBurst.team_id)
+        .join(Unit, col(Unit.id) == col(CustomerBurst.team_id))
         .where(CustomerBurst.round_id == round_id)
-        .order_by(CustomerBurst.hour, Unit.name)
+        .order_by(col(CustomerBurst.hour), col(Unit.name))
     ).all()
     views = [
         BurstView(b.id, name, b.hour, b.held, BurstState(b.state), b.decided_by, b.decided_at)
@@ -59,22 +59,32 @@ def decide_burst(db: Database, burst_id: int, keep: bool, actor: str, now: datet
         burst = session.get(CustomerBurst, burst_id)
         if burst is None:
             raise LookupError(f"no burst {burst_id}")
-        claimed = (
-            session.execute(  # the claim is the check: a second click, or another HR user, decides nothing
-                update(CustomerBurst)
-                .where(CustomerBurst.id == burst_id, CustomerBurst.state == BurstState.PENDING)
-                .values(state=state, decided_by=actor, decided_at=now)
-            )
+        # The claim is the check: a second click, or another HR user at the same time, decides nothing.
+        claimed = session.exec(
+            update(CustomerBurst)
+            .where(col(CustomerBurst.id) == burst_id, col(CustomerBurst.state) == BurstState.PENDING)
+            .values(state=state, decided_by=actor, decided_at=now)
+            .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
             raise BurstError(f"this burst was already {burst.state}; nothing changed")
-        held = ExternalResponse.burst_id == burst_id
+        held = col(ExternalResponse.burst_id) == burst_id
         if keep:
-            changed = session.execute(update(ExternalResponse).where(held).values(burst_id=None))
+            changed = session.exec(
+                update(ExternalResponse)
+                .where(held)
+                .values(burst_id=None)
+                .execution_options(synchronize_session=False)
+            )
         else:
-            changed = session.execute(delete(ExternalResponse).where(held))
-        session.execute(
-            update(CustomerBurst).where(CustomerBurst.id == burst_id).values(held=changed.rowcount)
+            changed = session.exec(
+                delete(ExternalResponse).where(held).execution_options(synchronize_session=False)
+            )
+        session.exec(
+            update(CustomerBurst)
+            .where(col(CustomerBurst.id) == burst_id)
+            .values(held=changed.rowcount)
+            .execution_options(synchronize_session=False)
         )
         session.commit()
         session.refresh(burst)
