@@ -61,6 +61,8 @@ def ids(db, org, people, settings):
             "file_path": "survey.css",
             "path": "openapi.json",
             "schedule_id": schedule.id,
+            "burst_id": 1,
+            "decision": "keep",
             "message_id": message.id,
             "name": "units.csv",
             "unit": str(session.exec(select(Unit).where(Unit.code == "FL2")).one().id),  # a report's unit

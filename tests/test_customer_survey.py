@@ -64,7 +64,7 @@ def test_a_forged_form_key_is_refused(client, db, org, open_round):
     data, _ = customer_answers(client, org.team_slugs[0])
     data["form_key"] = "short"
     response = client.post(f"/c/{org.team_slugs[0]}", data=data)
-    assert response.status_code == 400 and "incomplete" in response.text
+    assert response.status_code == 400 and "expired or was not made for this survey" in response.text
     assert stored(db) == (0, 0)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,8 +64,15 @@ class Settings:
     min_group_size: int = 5
     # Minimum number of comments before any are shown (pooled across teams if needed).
     min_comment_group_size: int = 10
-    # Customer survey requests a client may make per minute.
+    # Customer survey requests (pages shown and forms sent) a client address may make per minute, counted in the
+    # database, so every server process shares one count.
     customer_rate_limit: int = 30
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For header is believed. Empty: none, and the client is
+    # the address that connected. Behind a proxy, name it, or every customer shares the proxy's one limit.
+    trusted_proxies: tuple[str, ...] = ()
+    # Customer answers a team may receive in a round within one hour before the rest are held for HR to review
+    # (they are stored, but count in no result until HR keeps them).
+    customer_team_hourly_cap: int = 60
     # Outgoing mail: smtp://user:password@host:587 (STARTTLS), smtps://...:465 (TLS), or smtp+plain://host:25
     # (no encryption, for a relay on the same machine). Empty: mail is kept in the outbox for HR to read.
     smtp_url: str = ""
@@ -98,6 +107,13 @@ class Settings:
             )
         if "@" not in self.mail_from:
             raise SettingsError(f"SURVEY_MAIL_FROM: expected an e-mail address, got {self.mail_from!r}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"SURVEY_TRUSTED_PROXIES: expected addresses or CIDR ranges separated by commas, got {proxy!r}"
+                ) from None
         if not self.database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError(
                 f"SURVEY_DATABASE_URL: expected sqlite:///FILE or postgresql://..., got {self.database_url!r}"
@@ -114,6 +130,10 @@ class Settings:
             return list(self.allowed_hosts)
         parts = urlsplit(self.base_url)
         return list(dict.fromkeys([parts.hostname or "", parts.netloc]))
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in self.trusted_proxies)
 
 
 def _text(_: str, raw: str) -> str:
@@ -138,6 +158,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_MIN_GROUP_SIZE": ("min_group_size", _at_least(MIN_GROUP_SIZE_FLOOR)),
     "SURVEY_MIN_COMMENT_GROUP_SIZE": ("min_comment_group_size", _at_least(MIN_GROUP_SIZE_FLOOR)),
     "SURVEY_CUSTOMER_RATE_LIMIT": ("customer_rate_limit", _at_least(1)),
+    "SURVEY_TRUSTED_PROXIES": ("trusted_proxies", _hosts),
+    "SURVEY_CUSTOMER_TEAM_HOURLY_CAP": ("customer_team_hourly_cap", _at_least(1)),
     "SURVEY_SMTP_URL": ("smtp_url", _text),
     "SURVEY_MAIL_FROM": ("mail_from", _text),
     "SURVEY_SCHEDULER": ("scheduler", _bool),

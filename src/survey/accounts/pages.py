@@ -17,6 +17,7 @@ from survey.db.engine import Database
 from survey.db.models import ApiToken, Role, Unit, User, UserUnit
 from survey.settings import Settings
 from survey.web.auth import now, session_cookie_name, signed_in_user
+from survey.web.clients import client_address
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.responses import get_or_404, see_other
@@ -33,10 +34,6 @@ def safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
         return target
     return None
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class LoginPages(Controller):
@@ -63,7 +60,12 @@ class LoginPages(Controller):
         def attempt():
             with db.session() as session:
                 return sign_in.authenticate(
-                    session, email, password, client_address(request), settings, now()
+                    session,
+                    email,
+                    password,
+                    client_address(request, settings.trusted_networks),
+                    settings,
+                    now(),
                 )
 
         try:
@@ -112,7 +114,9 @@ class LoginPages(Controller):
 
         def queue():
             with db.session() as session:
-                sign_in.request_password_reset(session, email, client_address(request), settings, now())
+                sign_in.request_password_reset(
+                    session, email, client_address(request, settings.trusted_networks), settings, now()
+                )
 
         try:
             await sync_to_thread(queue)

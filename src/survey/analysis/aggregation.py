@@ -221,7 +221,10 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
     by_dimension = _by_dimension(items)
     scored, _, measures = _scored(
         connection,
-        select(ExternalResponse.team_id).where(ExternalResponse.round_id == result.round_id),
+        # Answers held in a burst HR has not kept count in nothing (`intake`, `CustomerBurst`).
+        select(ExternalResponse.team_id).where(
+            ExternalResponse.round_id == result.round_id, ExternalResponse.burst_id.is_(None)
+        ),
         ExternalResponse.__table__.c.answers,
         items,
         lambda column_of: _external_measures(by_dimension, column_of),

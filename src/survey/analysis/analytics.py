@@ -73,6 +73,7 @@ from survey.analysis.results import (
 from survey.analysis.statistics import MIN_TEAMS, RESAMPLES
 from survey.db.engine import Database
 from survey.db.models import (
+    CustomerBurst,
     ExternalFigure,
     Invitation,
     ResultWork,
@@ -248,9 +249,11 @@ def result_states(
     return states
 
 
-def _figures(connection: Connection, round_ids: Collection[int]) -> dict[int, tuple[int, str | None]]:
-    """What changes whenever customer figures for a round are imported or replaced: their count and last import."""
-    return {
+def _figures(connection: Connection, round_ids: Collection[int]) -> dict[int, tuple]:
+    """What changes whenever customer figures for a round are imported or replaced (their count and last import),
+    or HR keeps or discards a burst of its customer answers (how many were decided, and the last decision; left
+    out for a round with none, so its key stays as it was)."""
+    figures: dict[int, tuple] = {
         r: (int(n), None if last is None else last.isoformat())
         for r, n, last in connection.execute(
             select(
@@ -260,6 +263,13 @@ def _figures(connection: Connection, round_ids: Collection[int]) -> dict[int, tu
             .group_by(ExternalFigure.round_id)
         )
     }
+    for r, n, last in connection.execute(
+        select(CustomerBurst.round_id, func.count(CustomerBurst.id), func.max(CustomerBurst.decided_at))
+        .where(CustomerBurst.round_id.in_(sorted(round_ids)), CustomerBurst.decided_at.is_not(None))
+        .group_by(CustomerBurst.round_id)
+    ):
+        figures[r] = (*figures.get(r, (0, None)), "bursts decided", int(n), last.isoformat())
+    return figures
 
 
 def _not_ready(connection: Connection, a_round: Round) -> NotReady:

@@ -50,7 +50,9 @@ def run_server(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_config=uvicorn_log_config(),
-        proxy_headers=True,
+        # The client's address is read by survey.web.clients, which believes forwarding headers only from the
+        # proxies named in SURVEY_TRUSTED_PROXIES; uvicorn's own rewrite would trust 127.0.0.1 behind our back.
+        proxy_headers=False,
         server_header=False,
     )
 

@@ -12,7 +12,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -198,6 +208,56 @@ class ExternalResponse(SQLModel, table=True):
     team_id: int = Field(foreign_key="unit.id")
     answers: dict[str, int] = Field(default_factory=dict, sa_type=ANSWERS)
     comment: str | None = Field(default=None, max_length=2000)
+    # Set while the answer is held out of every result as part of a burst HR has not decided on (`CustomerBurst`);
+    # cleared when HR keeps the burst, so a kept answer is like any other.
+    burst_id: int | None = Field(default=None, foreign_key="customer_burst.id", index=True)
+
+
+class BurstState(StrEnum):
+    PENDING = "pending"  # held: HR has not decided
+    KEPT = "kept"  # the answers count
+    DISCARDED = "discarded"  # the answers were deleted
+
+
+class CustomerBurst(SQLModel, table=True):
+    """Customer answers a team received in one hour of a round beyond the hourly cap: stored, held out of every
+    result until HR keeps them (they count) or discards them (deleted). The row stays as the record of what HR
+    decided, by whom and when. One pending burst per team, round and hour."""
+
+    __tablename__ = "customer_burst"
+    __table_args__ = (
+        Index(
+            "ix_customer_burst_pending",
+            "round_id",
+            "team_id",
+            "hour",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    round_id: int = Field(foreign_key="round.id", index=True)
+    team_id: int = Field(foreign_key="unit.id")
+    hour: datetime = Field(sa_type=UTCDateTime)  # the hour the answers came in (its start, UTC)
+    held: int = 0  # answers held; after a decision, how many were kept or discarded
+    state: BurstState = Field(default=BurstState.PENDING, sa_type=String(20))
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RequestCount(SQLModel, table=True):
+    """Requests counted per key (a client's hashed address, a team in a round) and time window, shared by every
+    server process. Windows are deleted once past (`web.limits`)."""
+
+    __tablename__ = "request_count"
+    __table_args__ = WITHOUT_ROWID
+
+    key: str = Field(primary_key=True, max_length=100)
+    window: int = Field(primary_key=True, sa_type=BigInteger)  # the window's start, Unix seconds
+    count: int = 0
+    expires: int = Field(sa_type=BigInteger, index=True)  # Unix seconds after which the row is deleted
 
 
 class CustomerFormKey(SQLModel, table=True):

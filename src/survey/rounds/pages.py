@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session, select
 
 from survey.accounts import users
-from survey.db.models import ResultWork, Round, RoundAction, RoundStatus, Unit
+from survey.db.models import CustomerBurst, ResultWork, Round, RoundAction, RoundStatus, Unit
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
@@ -37,8 +37,9 @@ from survey.rounds.scheduler import (
     take_step,
     update_schedule,
 )
+from survey.surveys.bursts import BurstError, decide_burst, round_bursts
 from survey.vocabulary import UnitKind
-from survey.web.auth import now
+from survey.web.auth import now, signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.responses import get_or_404, see_other
@@ -129,6 +130,7 @@ def _round_context(session: Session, round_id: int, k: int) -> dict:
         "actions": actions,
         "k": k,
         "reports": round_reports(session, a_round) if released else [],
+        "bursts": round_bursts(session, a_round.id),
     }
 
 
@@ -195,6 +197,25 @@ async def reissue_link(
         except lifecycle.RoundError as error:
             return Template("admin/round.html", context={**context, "error": str(error)}, status_code=400)
     return Template("admin/round.html", context={**context, "reissued": (email, link)})
+
+
+@post("/bursts/{burst_id:int}/{decision:str}", sync_to_thread=True)
+def decide_burst_page(
+    burst_id: ObjectId, decision: FromPath[str], request: Request, db: DatabaseDep, settings: SettingsDep
+) -> Template | Redirect:
+    """Keep a burst of customer answers held past a team's hourly cap (they count), or discard it (deleted)."""
+    if decision not in ("keep", "discard"):
+        raise NotFoundException()
+    try:
+        burst = decide_burst(db, burst_id, decision == "keep", signed_in_user(request).email, now())
+    except LookupError:
+        raise NotFoundException() from None
+    except BurstError as error:
+        with db.session() as session:
+            round_id = session.exec(select(CustomerBurst.round_id).where(CustomerBurst.id == burst_id)).one()
+            context = _round_context(session, round_id, settings.min_group_size)
+        return Template("admin/round.html", context={**context, "error": str(error)}, status_code=409)
+    return see_other(f"/admin/rounds/{burst.round_id}#bursts")
 
 
 # --- Schedules ------------------------------------------------------------------------------------------------
@@ -314,6 +335,7 @@ HR_PAGES = [
     change_round,
     export_links,
     reissue_link,
+    decide_burst_page,
     schedules_page,
     create_schedule_page,
     schedule_page,

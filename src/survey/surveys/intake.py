@@ -4,6 +4,10 @@ Marking an invitation answered and storing its response happen in one transactio
 is also the check: it matches only an unanswered invitation of an open round, so a second submit, a double click
 racing the first, or a submit after the round closed stores nothing. Submissions arriving together share a
 commit (`Database.write_batched`), each still all-or-nothing.
+
+A customer form carries a key the server signed for its team and round (`tokens.customer_form_key`); a key used
+once is recorded (`CustomerFormKey`), so it stores one response. Answers a team receives in one hour beyond the
+hourly cap are stored but held as a burst (`CustomerBurst`) out of every result until HR keeps or discards them.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 import msgspec
@@ -21,8 +26,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 
+from survey.db.counters import add_counts
 from survey.db.engine import Database
 from survey.db.models import (
+    CustomerBurst,
     CustomerFormKey,
     ExternalResponse,
     Instrument,
@@ -45,6 +52,7 @@ class Outcome(Enum):
     """What became of a customer's submission."""
 
     STORED = "stored"
+    HELD = "held"  # stored, but held out of the results as part of a burst for HR to review
     ALREADY_ANSWERED = "already answered"  # the same form came again: a refresh or a double click
     NOT_OPEN = "not open"
 
@@ -239,11 +247,15 @@ class Intake:
         items = self._instrument_items(survey.external_instrument_id)
         return CustomerForm(_questions(items, team=survey.team_name))
 
-    async def submit_customer(self, survey: TeamSurvey, form_key: str, answers: CustomerAnswers) -> Outcome:
-        """Store a customer's answers once per form key: a refresh or a double click stores nothing more."""
+    async def submit_customer(
+        self, survey: TeamSurvey, form_key: str, answers: CustomerAnswers, hourly_cap: int
+    ) -> Outcome:
+        """Store a customer's answers once per form key (checked by the caller: `tokens.check_customer_form_key`):
+        a refresh or a double click stores nothing more. Past `hourly_cap` answers for the team in this hour, the
+        answers are held for HR (HELD)."""
         key_hash = token_hash(form_key)
         return await self.db.write_batched(
-            _check_and_store_customer, (survey.round_id, survey.team_id, key_hash, answers)
+            _check_and_store_customer, (survey.round_id, survey.team_id, key_hash, answers, hourly_cap)
         )
 
     # --- shared ----------------------------------------------------------------------------------------------
@@ -290,11 +302,11 @@ def _claim_and_store(connection, items: list[tuple[str, int, list[Review]]]) -> 
 
 
 def _check_and_store_customer(
-    connection, items: list[tuple[int, int, str, CustomerAnswers]]
+    connection, items: list[tuple[int, int, str, CustomerAnswers, int]]
 ) -> list[Outcome]:
     open_pairs = set(connection.execute(_OPEN_ROUND_TEAMS, {"round_ids": list({i[0] for i in items})}).all())
     fresh_keys: dict[str, int] = {}  # key hash -> round id, for the items whose round is open
-    for round_id, team_id, key_hash, _ in items:
+    for round_id, team_id, key_hash, _, _ in items:
         if (round_id, team_id) in open_pairs:
             fresh_keys.setdefault(key_hash, round_id)
     if fresh_keys:
@@ -310,19 +322,68 @@ def _check_and_store_customer(
         )
     else:
         new = set()
-    outcomes, responses = [], []
-    for round_id, team_id, key_hash, answers in items:
+    outcomes: list[Outcome] = []
+    accepted = []
+    for round_id, team_id, key_hash, answers, cap in items:
         if (round_id, team_id) not in open_pairs:
             outcomes.append(Outcome.NOT_OPEN)
         elif key_hash in new:
             new.discard(key_hash)
             outcomes.append(Outcome.STORED)
-            responses.append(external_rows(round_id, team_id, answers))
+            accepted.append((len(outcomes) - 1, round_id, team_id, answers, cap))
         else:
             outcomes.append(Outcome.ALREADY_ANSWERED)
+    responses = _hold_past_the_cap(connection, accepted, outcomes)
     _shuffle(responses)
     store_external(connection, responses)
     return outcomes
+
+
+def _hold_past_the_cap(connection, accepted: list, outcomes: list[Outcome]) -> list[dict]:
+    """The rows of the accepted answers; those past their team's hourly cap marked as held by the team's pending
+    burst of this hour (made or added to here), and their outcomes set to HELD."""
+    now = time.time()
+    hour = int(now // 3600 * 3600)
+    reached = add_counts(
+        connection,
+        [(f"answers {round_id} {team_id}", hour, hour + 7200) for _, round_id, team_id, _, _ in accepted],
+    )
+    held: dict[tuple[int, int], int] = {}
+    for (position, round_id, team_id, _, cap), count in zip(accepted, reached, strict=True):
+        if count > cap:
+            outcomes[position] = Outcome.HELD
+            held[round_id, team_id] = held.get((round_id, team_id), 0) + 1
+    bursts = _add_to_bursts(connection, held, datetime.fromtimestamp(hour, UTC))
+    return [
+        external_rows(
+            round_id,
+            team_id,
+            answers,
+            bursts.get((round_id, team_id)) if outcomes[p] is Outcome.HELD else None,
+        )
+        for p, round_id, team_id, answers, _ in accepted
+    ]
+
+
+def _add_to_bursts(
+    connection, held: dict[tuple[int, int], int], hour: datetime
+) -> dict[tuple[int, int], int]:
+    """Add held answers to each team's pending burst of this hour, making it if there is none; the bursts' ids."""
+    if not held:
+        return {}
+    table = CustomerBurst.__table__
+    insert_bursts = (sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert)(table)
+    rows = [
+        {"round_id": r, "team_id": t, "hour": hour, "held": n, "state": "pending"}
+        for (r, t), n in held.items()
+    ]
+    statement = insert_bursts.values(rows).on_conflict_do_update(
+        index_elements=[table.c.round_id, table.c.team_id, table.c.hour],
+        index_where=table.c.state == "pending",
+        set_={"held": table.c.held + insert_bursts.excluded.held},
+    )
+    returned = connection.execute(statement.returning(table.c.id, table.c.round_id, table.c.team_id))
+    return {(round_id, team_id): burst_id for burst_id, round_id, team_id in returned}
 
 
 _shuffle = random.SystemRandom().shuffle
@@ -346,14 +407,15 @@ def internal_rows(round_id: int, team_id: int, reviews: list[Review]) -> Respons
     )
 
 
-def external_rows(round_id: int, team_id: int, answers: CustomerAnswers) -> dict:
-    """The row of one customer's response."""
+def external_rows(round_id: int, team_id: int, answers: CustomerAnswers, burst_id: int | None = None) -> dict:
+    """The row of one customer's response; `burst_id` names the burst holding it out of the results, if any."""
     return {
         "id": random_id(),
         "round_id": round_id,
         "team_id": team_id,
         "answers": answers_json(answers.answers),
         "comment": answers.comment,
+        "burst_id": burst_id,
     }
 
 

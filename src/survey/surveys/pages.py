@@ -1,29 +1,33 @@
 """The surveys' pages: the employee survey (a personal link, exchanged for a cookie, leads to one anonymous
-submission), the customer survey (a front-line team's public link; one response per form, rate-limited per
-client), and HR's pages for the questionnaires and their versions."""
+submission), the customer survey (a front-line team's public link; one response per form key the server signed
+for the team and round, rate-limited per client address in the database), and HR's pages for the questionnaires
+and their versions."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 
 from litestar import Controller, Request, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from survey.db.engine import Database
 from survey.db.models import Instrument, Item, Round
 from survey.settings import Settings
 from survey.surveys.instruments import InstrumentError, new_instrument_version
 from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
 from survey.surveys.questionnaire import read_customer_form, read_internal_form
-from survey.tokens import new_token
+from survey.tokens import FormKeyRefused, check_customer_form_key, customer_form_key
 from survey.web.deps import DatabaseDep, IntakeDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
+from survey.web.limits import request_limit
 from survey.web.responses import get_or_404, see_other
 
 # --- Employees ---------------------------------------------------------------------------------------------------
@@ -128,8 +132,8 @@ class EmployeeSurvey(Controller):
 # --- Customers ---------------------------------------------------------------------------------------------------
 
 FORM_KEY = "form_key"
-_FORM_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _SLUG_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+log = logging.getLogger(__name__)
 
 
 def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
@@ -139,6 +143,11 @@ def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
     if survey.round_id is None:
         return Template("customer/not_open.html", context={"survey": survey})
     return survey
+
+
+def _new_key(settings: Settings, survey: TeamSurvey) -> str:
+    assert survey.round_id is not None  # `_team` shows the not-open page for a team without an open round
+    return customer_form_key(settings.secret_key, survey.round_id, survey.team_id, int(time.time()))
 
 
 def _form(
@@ -162,30 +171,42 @@ class CustomerSurvey(Controller):
     path = "/c"
 
     @get("/{slug:str}", sync_to_thread=True)
-    def show(self, slug: FromPath[str], intake: IntakeDep) -> Template:
+    def show(self, slug: FromPath[str], intake: IntakeDep, settings: SettingsDep) -> Template:
         survey = _team(slug, intake)
         if isinstance(survey, Template):
             return survey
-        return _form(intake, survey, slug, new_token(), values={}, errors={})
+        return _form(intake, survey, slug, _new_key(settings, survey), values={}, errors={})
 
     @post("/{slug:str}")
-    async def submit(self, slug: FromPath[str], request: Request, intake: IntakeDep) -> Template | Redirect:
+    async def submit(
+        self, slug: FromPath[str], request: Request, intake: IntakeDep, settings: SettingsDep
+    ) -> Template | Redirect:
         survey = await sync_to_thread(_team, slug, intake)
         if isinstance(survey, Template):
             return survey
+        assert survey.round_id is not None
         values = await request.form()
         form_key = text_field(values, FORM_KEY)
-        if not _FORM_KEY_SHAPE.fullmatch(form_key):
-            # Not a form we served: show a fresh one rather than store something we cannot de-duplicate.
-            errors = {FORM_KEY: "This form was incomplete. Please answer again."}
-            return await sync_to_thread(_form, intake, survey, slug, new_token(), values, errors, 400)
+        try:
+            check_customer_form_key(
+                settings.secret_key, form_key, survey.round_id, survey.team_id, int(time.time())
+            )
+        except FormKeyRefused as refused:
+            # Not a form we served for this survey, or served too long ago: a fresh one, with what was typed.
+            log.info("customer form for team %s refused: %s", survey.team_id, refused)
+            errors = {
+                FORM_KEY: "This form has expired or was not made for this survey. "
+                "Please check your answers and send them again."
+            }
+            fresh = _new_key(settings, survey)
+            return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, 400)
         answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey))
         if errors:
             return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
-        outcome = await intake.submit_customer(survey, form_key, answers)
+        outcome = await intake.submit_customer(survey, form_key, answers, settings.customer_team_hourly_cap)
         if outcome is Outcome.NOT_OPEN:
             return Template("customer/not_open.html", context={"survey": survey}, status_code=409)
-        # STORED or ALREADY_ANSWERED (a refresh or double click): either way, the answers are in.
+        # STORED, HELD (a burst for HR to review) or ALREADY_ANSWERED (a refresh or double click): the same page.
         return Redirect(f"/c/{slug}/thanks", status_code=HTTP_303_SEE_OTHER)
 
     @get("/{slug:str}/thanks", sync_to_thread=False)
@@ -193,14 +214,10 @@ class CustomerSurvey(Controller):
         return Template("customer/thanks.html")
 
 
-def customer_router(settings: Settings) -> Router:
-    """The customer pages behind a per-client rate limit (counted per server process)."""
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.customer_rate_limit), set_rate_limit_headers=True
-    )
-    return Router(
-        path="/", route_handlers=[CustomerSurvey], middleware=[rate_limit.middleware], include_in_schema=False
-    )
+def customer_router(settings: Settings, db: Database) -> Router:
+    """The customer pages behind a per-client rate limit, counted in the database for every server process."""
+    limit = request_limit(db, settings, "customer", settings.customer_rate_limit)
+    return Router(path="/", route_handlers=[CustomerSurvey], before_request=limit, include_in_schema=False)
 
 
 # --- HR: the questionnaires ------------------------------------------------------------------------------------

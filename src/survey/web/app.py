@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health,
             surveys_pages.EmployeeSurvey,
-            surveys_pages.customer_router(settings),
+            surveys_pages.customer_router(settings, db),
             LoginPages,
             admin_router(),
             Router(  # pages for every signed-in account: each checks which units the account may see
