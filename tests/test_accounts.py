@@ -3,6 +3,7 @@ a forgotten password is reset through a single-use mailed link."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, log_in, post_form
-from survey.accounts import users
+from survey.accounts import sign_in, users
 from survey.accounts.users import create_user
 from survey.cli import main
 from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, Role, User
@@ -126,6 +127,65 @@ def test_guessing_is_throttled_per_account_even_with_the_right_password_afterwar
     throttled = log_in(client, people.hr)
     assert throttled.status_code == 429 and "Too many failed attempts" in throttled.text
     assert log_in(client, people.executive).status_code == 303  # other accounts are unaffected
+
+
+def test_failures_from_ten_addresses_do_not_lock_the_owner_out(client, db, settings, people):
+    """The attack: 5 wrong passwords from each of 10 addresses used to lock any account, HR's included, for 15
+    minutes. The owner, logging in from their own address with the right password, gets in."""
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    with db.session() as session:
+        for guess in range(5):  # each address guesses as often as it is let
+            at = start + timedelta(seconds=11 * guess)
+            for address in range(10):
+                wrong = sign_in.authenticate(session, people.hr, "guess guess", f"10.0.0.{address}", settings, at)
+                assert wrong is None
+        with pytest.raises(sign_in.LoginThrottled):  # each guessing address waits, though
+            sign_in.authenticate(session, people.hr, PASSWORD, "10.0.0.3", settings, start + timedelta(seconds=50))
+    assert log_in(client, people.hr).status_code == 303
+
+
+def test_each_further_failure_from_one_address_doubles_its_wait(db, settings, people):
+    start = datetime.now(UTC)
+
+    def attempt(seconds: float, password: str = "guess guess guess"):
+        with db.session() as session:
+            return sign_in.authenticate(session, people.hr, password, "10.0.0.9", settings, start + timedelta(seconds=seconds))
+
+    for n in range(5):
+        assert attempt(n) is None
+    waits = []
+    at = 4.0
+    for _ in range(4):
+        with pytest.raises(sign_in.LoginThrottled) as refused:
+            attempt(at + 1)
+        waits.append(refused.value.retry_after)
+        at += refused.value.retry_after + 1  # after the wait, another wrong guess
+        assert attempt(at) is None
+    assert waits == [14, 29, 59, 119]
+    with pytest.raises(sign_in.LoginThrottled):  # the right password does not lift the wait
+        attempt(at + 1, PASSWORD)
+    assert attempt(at + 15 * 60, PASSWORD) is not None  # capped: at most 15 minutes after the last failure
+
+
+def test_failures_spread_over_many_addresses_slow_each_of_them_a_little(db, settings, people):
+    now = datetime.now(UTC)
+    with db.session() as session:
+        for address in range(25):
+            sign_in.authenticate(session, people.executive, "guess guess", f"10.1.0.{address}", settings, now)
+        with pytest.raises(sign_in.LoginThrottled) as refused:
+            sign_in.authenticate(session, people.executive, "guess guess", "10.1.0.1", settings, now)
+        assert refused.value.retry_after == 10
+        later = now + timedelta(seconds=11)
+        assert sign_in.authenticate(session, people.executive, PASSWORD, "10.1.0.1", settings, later) is not None
+        assert sign_in.authenticate(session, people.executive, PASSWORD, "192.0.2.7", settings, now) is not None
+
+
+def test_a_throttled_login_says_when_to_try_again(client, people):
+    for _ in range(5):
+        log_in(client, people.hr, "guess guess guess")
+    throttled = log_in(client, people.hr)
+    assert throttled.status_code == 429 and 10 <= int(throttled.headers["retry-after"]) <= 15
+    assert re.search(r"Try again in 1[0-5] seconds", throttled.text)
 
 
 def test_guessing_across_accounts_is_throttled_per_client(client, people):

@@ -3,6 +3,8 @@ deactivate, send a password link) and API tokens (create, shown once; revoke).""
 
 from __future__ import annotations
 
+import math
+
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
@@ -33,6 +35,13 @@ def safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
         return target
     return None
+
+
+def how_long(seconds: int) -> str:
+    """A wait in words: "30 seconds", "2 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def client_address(request: Request) -> str:
@@ -68,15 +77,17 @@ class LoginPages(Controller):
 
         try:
             signed_in = await sync_to_thread(attempt)
-        except sign_in.LoginThrottled:
+        except sign_in.LoginThrottled as throttled:
             return Template(
                 "auth/login.html",
                 context={
                     "next": target or "",
                     "email": email,
-                    "error": "Too many failed attempts. Wait 15 minutes, or reset your password.",
+                    "error": f"Too many failed attempts from your connection. Try again in"
+                    f" {how_long(throttled.retry_after)}, or reset your password.",
                 },
                 status_code=429,
+                headers={"retry-after": str(throttled.retry_after)},
             )
         if signed_in is None:
             return Template(
@@ -116,11 +127,16 @@ class LoginPages(Controller):
 
         try:
             await sync_to_thread(queue)
-        except sign_in.LoginThrottled:
+        except sign_in.LoginThrottled as throttled:
             return Template(
                 "auth/forgot.html",
-                context={"email": email, "error": "Too many requests from your connection. Try again later."},
+                context={
+                    "email": email,
+                    "error": "Too many requests from your connection. Try again in"
+                    f" {how_long(throttled.retry_after)}.",
+                },
                 status_code=429,
+                headers={"retry-after": str(throttled.retry_after)},
             )
         # The same answer whether or not the account exists.
         return Template("auth/forgot.html", context={"email": email, "sent": True})

@@ -8,6 +8,7 @@ the same guesses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
@@ -28,12 +29,19 @@ from survey.settings import Settings
 from survey.tokens import new_token, password_reset_token, token_hash
 
 THROTTLE_WINDOW = timedelta(minutes=15)
-# Failed logins within the window, after which logins are refused until it passes: for one account from one
-# client (a guesser), for one account from anywhere (a spread-out guesser; high, so that strangers cannot lock an
-# account out easily), and from one client across accounts.
-MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
-MAX_FAILURES_PER_ACCOUNT = 50
-MAX_FAILURES_PER_CLIENT = 20
+# Failed logins slow the guesser down, not the account's owner. One address failing against one account waits
+# 15 s after its FREE_FAILURES-th failure, then twice as long after each further one (30 s, 1 min, ... at most
+# 15 min), counted over FAILURE_MEMORY. Failures from many addresses against one account (a spread-out
+# guesser, or someone trying to lock the owner out) make every address that has failed against it wait
+# SPREAD_WAIT after each of its own failures: an address that has not failed, the owner's, is never held up.
+# One address failing across many accounts waits the doubling way after MAX_FAILURES_PER_CLIENT.
+FREE_FAILURES = 5
+FIRST_WAIT = timedelta(seconds=15)
+MAX_WAIT = timedelta(minutes=15)
+FAILURE_MEMORY = timedelta(hours=1)
+SPREAD_FAILURES = 20  # failures of one account from anywhere within THROTTLE_WINDOW
+SPREAD_WAIT = timedelta(seconds=10)
+MAX_FAILURES_PER_CLIENT = 20  # failures from one address across accounts within THROTTLE_WINDOW
 MAX_RESETS_PER_ACCOUNT = 3  # reset mails per account per window; more requests are answered but not sent
 MAX_RESETS_PER_CLIENT = 10
 RESET_LINK_LIFETIME = timedelta(hours=24)
@@ -41,7 +49,45 @@ LAST_SEEN_PRECISION = timedelta(minutes=1)  # a session's last_seen_at is writte
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins recently, for this account or from this client."""
+    """Too many failed logins (or reset requests) recently from this client: it may try again after
+    `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+def doubling_wait(failures: int, free: int) -> timedelta:
+    """How long to wait after the latest of `failures`: nothing below `free`, then FIRST_WAIT doubling with
+    each further failure, at most MAX_WAIT."""
+    if failures < free:
+        return timedelta(0)
+    return min(FIRST_WAIT * 2 ** min(failures - free, 20), MAX_WAIT)
+
+
+@dataclass(frozen=True)
+class RecentFailures:
+    """Failed logins counted for one attempt: of this account from this client (over FAILURE_MEMORY), of this
+    account from anywhere and from this client across accounts (over THROTTLE_WINDOW), each with its latest."""
+
+    pair: int
+    pair_last: datetime | None
+    account: int
+    client: int
+    client_last: datetime | None
+
+
+def login_wait(recent: RecentFailures, now: datetime) -> timedelta:
+    """How much longer this client must wait before trying this account again (zero: it may try now)."""
+    until = now
+    if recent.pair_last is not None:
+        wait = doubling_wait(recent.pair, FREE_FAILURES)
+        if recent.account >= SPREAD_FAILURES:
+            wait = max(wait, SPREAD_WAIT)
+        until = max(until, recent.pair_last + wait)
+    if recent.client_last is not None:
+        until = max(until, recent.client_last + doubling_wait(recent.client, MAX_FAILURES_PER_CLIENT))
+    return until - now
 
 
 # --- Logging in and out -----------------------------------------------------------------------------------
@@ -57,13 +103,14 @@ def authenticate(
     session: Session, email: str, password: str, client: str, settings: Settings, now: datetime
 ) -> SignedIn | None:
     """Check the password and start a new session (a new id at every login). None for a wrong e-mail or password,
-    without saying which. Raises LoginThrottled after too many recent failures for the account or the client;
-    a correct password does not lift the throttle, or guessing would go on."""
+    without saying which. Raises LoginThrottled while this client must still wait after its recent failures
+    (`login_wait`); a correct password does not lift the wait, or guessing would go on. Attempts refused so
+    are not counted: waiting is enough to be let in again."""
     email = normalise_email(email)[:320]
     client = client[:64]
-    since = now - THROTTLE_WINDOW
-    if _throttled(session, email, client, since, "login"):
-        raise LoginThrottled()
+    wait = login_wait(_recent_failures(session, email, client, now), now)
+    if wait > timedelta(0):
+        raise LoginThrottled(math.ceil(wait.total_seconds()))
     user = session.exec(select(User).where(User.email == email)).first()
     password_hash = user.password_hash if user else None
     if not verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or not user.active:
@@ -89,15 +136,32 @@ def authenticate(
     return SignedIn(user, token)
 
 
+def _recent_failures(session: Session, account: str, client: str, now: datetime) -> RecentFailures:
+    recent = now - THROTTLE_WINDOW
+    both = (LoginFailure.account == account) & (LoginFailure.client == client)
+    row = session.exec(
+        select(
+            func.count().filter(both),
+            func.max(LoginFailure.at).filter(both),
+            func.count().filter(LoginFailure.account == account, LoginFailure.at >= recent),
+            func.count().filter(LoginFailure.client == client, LoginFailure.at >= recent),
+            func.max(LoginFailure.at).filter(LoginFailure.client == client, LoginFailure.at >= recent),
+        ).where(
+            LoginFailure.at >= now - FAILURE_MEMORY,
+            (LoginFailure.account == account) | (LoginFailure.client == client),
+        )
+    ).one()
+    pair, pair_last, by_account, by_client, client_last = row
+    return RecentFailures(pair, pair_last, by_account, by_client, client_last)
+
+
 def _throttled(session: Session, account: str, client: str, since: datetime, what: str) -> bool:
-    """Whether recent attempts (failed logins, or reset requests, told apart by a prefix) pass a limit."""
+    """Whether recent reset requests (told apart from failed logins by a prefix) pass a limit."""
     limits = {
-        "login": (MAX_FAILURES_PER_ACCOUNT_AND_CLIENT, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT),
         "reset from client": (None, None, MAX_RESETS_PER_CLIENT),
         "reset of account": (None, MAX_RESETS_PER_ACCOUNT, None),
     }[what]
-    if what != "login":
-        account, client = f"reset:{account}", f"reset:{client}"
+    account, client = f"reset:{account}", f"reset:{client}"
     by_both, by_account, by_client = session.exec(
         select(
             func.count().filter(LoginFailure.account == account, LoginFailure.client == client),
@@ -150,7 +214,7 @@ def request_password_reset(
     Raises LoginThrottled when this client asks too often."""
     email, client = normalise_email(email)[:300], client[:50]
     if _throttled(session, email, client, now - THROTTLE_WINDOW, "reset from client"):
-        raise LoginThrottled()
+        raise LoginThrottled(int(THROTTLE_WINDOW.total_seconds()))
     recent = _throttled(session, email, client, now - timedelta(hours=1), "reset of account")
     session.add(LoginFailure(account=f"reset:{email}", client=f"reset:{client}", at=now))
     session.commit()
