@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from survey.accounts import api_tokens, sign_in, users
 from survey.db.engine import Database
 from survey.db.models import ApiToken, Role, Unit, User, UserUnit
+from survey.mail.outbox import revealed_links
 from survey.settings import Settings
 from survey.web.auth import now, session_cookie_name, signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
@@ -196,7 +197,8 @@ def _users_context(session: Session) -> dict:
         select(UserUnit.user_id, Unit.code).join(Unit, Unit.id == UserUnit.unit_id).order_by(Unit.code)
     ):
         scopes.setdefault(user_id, []).append(code)
-    return {"users": users, "scopes": scopes, "roles": list(Role), "form": {}}
+    shown = revealed_links(session)
+    return {"users": users, "scopes": scopes, "roles": list(Role), "form": {}, "links_shown": shown}
 
 
 @get("/users", sync_to_thread=True)
@@ -221,7 +223,7 @@ async def create_user_page(request: Request, db: DatabaseDep, settings: Settings
                 Role(typed["role"]),
                 typed["units"].replace(",", " ").split(),
             )
-            sign_in.start_password_reset(session, user.email, settings, now())
+            sign_in.start_password_reset(session, user.email, settings, now(), signed_in_user(request))
         except users.AccountError as error:
             context = _users_context(session)
             return Template(
@@ -266,7 +268,7 @@ def change_user(
             session.add(user)
             session.commit()
         elif step == "reset":
-            sign_in.start_password_reset(session, user.email, settings, now())
+            sign_in.start_password_reset(session, user.email, settings, now(), signed_in_user(request))
         else:
             raise NotFoundException()
     return see_other("/admin/users")

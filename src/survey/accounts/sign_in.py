@@ -23,7 +23,7 @@ from survey.accounts.users import (
     normalise_email,
     verify_password,
 )
-from survey.db.models import AuthSession, LoginFailure, PasswordReset, User
+from survey.db.models import AuthSession, LoginFailure, PasswordRequest, PasswordReset, User
 from survey.mail.outbox import queue_password_reset
 from survey.settings import Settings
 from survey.tokens import new_token, password_reset_token, token_hash
@@ -42,7 +42,7 @@ FAILURE_MEMORY = timedelta(hours=1)
 SPREAD_FAILURES = 20  # failures of one account from anywhere within THROTTLE_WINDOW
 SPREAD_WAIT = timedelta(seconds=10)
 MAX_FAILURES_PER_CLIENT = 20  # failures from one address across accounts within THROTTLE_WINDOW
-MAX_RESETS_PER_ACCOUNT = 3  # reset mails per account per window; more requests are answered but not sent
+MAX_RESETS_PER_ACCOUNT = 3  # links an account's owner is sent per hour; more requests are answered, not sent
 MAX_RESETS_PER_CLIENT = 10
 RESET_LINK_LIFETIME = timedelta(hours=24)
 LAST_SEEN_PRECISION = timedelta(minutes=1)  # a session's last_seen_at is written at most this often
@@ -209,32 +209,75 @@ def end_session(session: Session, token: str | None) -> None:
 def request_password_reset(
     session: Session, email: str, client: str, settings: Settings, now: datetime
 ) -> None:
-    """A visitor asks for a password link. Every request is recorded the same way, known account or not, so the
-    answer and its timing tell nothing; a mail goes out only for an active account, at most a few per hour.
-    Raises LoginThrottled when this client asks too often."""
+    """A visitor asks for a password link ("Forgot your password?"). The request does the same work whatever
+    the address: it checks this client's recent requests, and records the request twice (for that check, and
+    for the scheduler's pass, `prepare_requested_links`, to mail a link if an active account has the address).
+    It never looks the account up, so neither the answer nor its timing tells whether one exists. Raises
+    LoginThrottled when this client asks too often."""
     email, client = normalise_email(email)[:300], client[:50]
     if _throttled(session, email, client, now - THROTTLE_WINDOW, "reset from client"):
         raise LoginThrottled(int(THROTTLE_WINDOW.total_seconds()))
-    recent = _throttled(session, email, client, now - timedelta(hours=1), "reset of account")
     session.add(LoginFailure(account=f"reset:{email}", client=f"reset:{client}", at=now))
+    session.add(PasswordRequest(email=email, requested_at=now))
     session.commit()
-    if not recent:
-        start_password_reset(session, email, settings, now)
 
 
-def start_password_reset(session: Session, email: str, settings: Settings, now: datetime) -> bool:
-    """Queue a mail with a single-use link to set a new password, if an active account has this e-mail (HR's
-    "send password link", a new account). Returns whether one was queued."""
+def prepare_requested_links(session: Session, settings: Settings, now: datetime, limit: int = 500) -> int:
+    """The scheduler's pass over "forgot password" requests: each is claimed (deleted) by one process, and
+    becomes a mail with a link if an active account has the address and it has not been sent
+    MAX_RESETS_PER_ACCOUNT such links in the last hour; otherwise nothing. Returns how many links were queued."""
+    queued = 0
+    requests = session.exec(select(PasswordRequest).order_by(PasswordRequest.id).limit(limit)).all()
+    for request in requests:
+        claimed = session.exec(delete(PasswordRequest).where(PasswordRequest.id == request.id)).rowcount
+        if claimed != 1:  # another process took it
+            continue
+        user = session.exec(select(User).where(User.email == request.email, User.active)).first()
+        if user is not None and _owner_links_last_hour(session, user.id, now) < MAX_RESETS_PER_ACCOUNT:
+            _new_reset(session, user, settings, now, started_by=None)
+            queued += 1
+        session.commit()
+    return queued
+
+
+def _owner_links_last_hour(session: Session, user_id: int, now: datetime) -> int:
+    return session.exec(
+        select(func.count()).where(
+            PasswordReset.user_id == user_id,
+            PasswordReset.started_by_id.is_(None),
+            PasswordReset.created_at >= now - timedelta(hours=1),
+        )
+    ).one()
+
+
+def start_password_reset(
+    session: Session, email: str, settings: Settings, now: datetime, started_by: User | None = None
+) -> bool:
+    """Queue a mail with a single-use link to set a new password, if an active account has this e-mail: HR's
+    "send password link" and a new account (`started_by`, the HR account), or the operator's command line (no
+    one). Returns whether one was queued."""
     user = session.exec(select(User).where(User.email == normalise_email(email)[:320], User.active)).first()
     if user is None:
         return False
-    reset = PasswordReset(user_id=user.id, created_at=now, expires_at=now + RESET_LINK_LIFETIME)
+    _new_reset(session, user, settings, now, started_by)
+    session.commit()
+    return True
+
+
+def _new_reset(
+    session: Session, user: User, settings: Settings, now: datetime, started_by: User | None
+) -> PasswordReset:
+    reset = PasswordReset(
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + RESET_LINK_LIFETIME,
+        started_by_id=started_by.id if started_by else None,
+    )
     session.add(reset)
     session.flush()
     reset.token_hash = token_hash(password_reset_token(settings.secret_key, reset.id))
     queue_password_reset(session, reset)
-    session.commit()
-    return True
+    return reset
 
 
 def valid_reset(session: Session, token: str, now: datetime) -> PasswordReset | None:
