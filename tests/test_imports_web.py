@@ -460,11 +460,17 @@ def test_a_roster_write_token_cannot_deactivate_a_unit_but_may_add_and_rename(cl
     dropped = ORG_UNITS.replace("SF2,Logistics,support,\n", "")
     refused = client.post("/api/roster", files=units_file(dropped), headers=headers)
     assert refused.status_code == 403
-    assert "unit SF2 is not in the file, which deactivates it: needs accounts:write" in refused.json()["detail"]
+    assert (
+        "unit SF2 is not in the file, which deactivates it: needs accounts:write" in refused.json()["detail"]
+    )
     assert roster_state(db) == before
     grown = ORG_UNITS.replace("Store 1", "Store One") + "FL4,Store 4,front_line,R1\n"
     done = client.post("/api/roster", files=units_file(grown), headers=headers)
     assert done.status_code == 200 and done.json()["access_changes"] == []
     assert done.json()["units"] == {
-        "created": 1, "updated": 1, "deactivated": 0, "reactivated": 0, "unchanged": 5
+        "created": 1,
+        "updated": 1,
+        "deactivated": 0,
+        "reactivated": 0,
+        "unchanged": 5,
     }

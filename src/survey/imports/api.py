@@ -152,7 +152,9 @@ ACCESS_SCOPE = "accounts:write"
 _LISTED_CHANGES = 20  # the 403's detail names this many changes, then counts the rest
 
 
-def _answer(importer, db: Database, files: list[ImportFile], request: Request, dry_run: bool, **options) -> Response:
+def _answer(
+    importer, db: Database, files: list[ImportFile], request: Request, dry_run: bool, **options
+) -> Response:
     client: ApiClient = request.user  # the router's guard let only API tokens through
     try:
         report: RosterReport | FiguresReport = importer(

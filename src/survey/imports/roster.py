@@ -460,7 +460,9 @@ def import_roster(
             changes = tuple(access_changes(roster, units))
             refused = bool(changes) and not may_change_access
             report = _apply(connection, roster, units, names, actor, dry_run or refused)
-            return replace(report, dry_run=dry_run, access_changes=changes, access_refused=refused and not dry_run)
+            return replace(
+                report, dry_run=dry_run, access_changes=changes, access_refused=refused and not dry_run
+            )
     except IntegrityError:  # another import or page added the same code or e-mail meanwhile
         return RosterReport(
             names,

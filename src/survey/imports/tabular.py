@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 # Far more than any organisation's roster; a bigger file is a mistake (or an attack on memory), not a roster.
 MAX_ROWS = 200_000
@@ -334,7 +334,7 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
-def write_csv(out, rows: Iterable[Sequence[object]]) -> None:
+def write_csv(out: TextIO, rows: Iterable[Sequence[object]]) -> None:
     """Write rows (the header first) as CSV to a text stream, every cell through `spreadsheet_cell`. Every
     CSV the platform exports is written by this function."""
     writer = csv.writer(out)

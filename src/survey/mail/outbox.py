@@ -28,8 +28,8 @@ from survey.db.models import (
     MailState,
     OutboxMessage,
     PasswordReset,
-    Round,
     Role,
+    Round,
     RoundStatus,
     Schedule,
     Unit,
@@ -308,7 +308,9 @@ def reveal_password_link(
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:  # a second tab showed it a moment ago
-            raise MailError("this link was shown already: a link is shown once; send a new password link instead")
+            raise MailError(
+                "this link was shown already: a link is shown once; send a new password link instead"
+            )
         return password_reset_link(settings, message.password_reset_id)
 
 
@@ -322,7 +324,8 @@ def revealed_links(session: Session) -> dict[int, tuple[str, datetime]]:
         .order_by(PasswordReset.revealed_at)
     )
     for user_id, email, at in session.exec(query):
-        shown[user_id] = (email, at)
+        if at is not None:  # always, by the query: for the type checker
+            shown[user_id] = (email, at)
     return shown
 
 

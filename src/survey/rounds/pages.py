@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session, select
 
 from survey.accounts import users
-from survey.imports.tabular import write_csv
 from survey.db.models import ResultWork, Round, RoundAction, RoundStatus, Unit
+from survey.imports.tabular import write_csv
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
