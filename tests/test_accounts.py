@@ -498,3 +498,13 @@ def test_a_password_link_is_not_shown_when_hr_did_not_send_it_to_a_head(
             browser.__exit__(None, None, None)
     with db.session() as session:
         assert session.exec(select(PasswordReset).where(PasswordReset.revealed_at.is_not(None))).all() == []
+
+
+def test_the_operator_can_print_a_password_link_the_browser_never_shows(database_url, org):
+    env = {"SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": "a-test-secret"}
+    args = ["user", "create", "boss@example.com", "--role", "executive", "--send-link"]
+    created = CliRunner().invoke(main, args, env=env)
+    assert created.exit_code == 0, created.output
+    message_id = re.search(r"survey mail show (\d+)", created.output).group(1)
+    shown = CliRunner().invoke(main, ["mail", "show", message_id], env=env)
+    assert shown.exit_code == 0 and re.search(r"/password/reset/[\w-]{20,}", shown.output), shown.output
