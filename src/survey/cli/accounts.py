@@ -35,7 +35,7 @@ def user_create(
     email: str, role: str, name: str, units: tuple[str, ...], password_stdin: bool, send_link: bool
 ) -> None:
     """Create an account for EMAIL."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from survey.accounts.sign_in import start_password_reset
     from survey.accounts.users import create_user
@@ -57,7 +57,7 @@ def user_create(
             message_id = session.exec(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.recipient == created.email)
-                .order_by(OutboxMessage.id.desc())
+                .order_by(col(OutboxMessage.id).desc())
             ).first()
             # The browser never shows a link the operator made: `survey mail show` prints it, for the operator.
             how = f"the mail with a link to set the password is message {message_id} (survey mail show {message_id})"
