@@ -136,6 +136,8 @@ def test_hr_reaches_every_admin_page(client, app, ids, people):
             # The round in `ids` is open: it has no reports yet, for HR neither; and units.csv is no report asset.
             expected = 404 if path.startswith("/reports/") else 200
             assert status == expected, (method, path, status)
+    # The outbox's message is the executive's password link: never shown, to HR neither.
+    assert results[("POST", f"/admin/outbox/{ids['message_id']}/reveal")] == 409
 
 
 def test_executives_see_every_unit(client, db, people):

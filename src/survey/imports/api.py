@@ -23,7 +23,7 @@ from sqlmodel import select
 from survey.db.engine import Database
 from survey.db.models import ExternalFigure, Round, Unit
 from survey.imports.figures import FiguresReport, import_external_figures
-from survey.imports.roster import RosterReport, import_roster, read_roster_files
+from survey.imports.roster import RosterReport, import_roster
 from survey.imports.tabular import ImportFile
 from survey.imports.uploads import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
 from survey.vocabulary import Metric
@@ -78,6 +78,7 @@ class RosterImport(TypedDict):
     employees: RecordChanges | None
     heads: HeadChanges | None
     notes: list[str]
+    access_changes: list[str]  # what changes which head sees which unit: needs the accounts:write scope
     import_run_id: int | None
 
 
@@ -147,11 +148,17 @@ _RESPONSES = {
 }
 
 
-def _answer(importer, db: Database, files: list[ImportFile], request: Request, dry_run: bool) -> Response:
+ACCESS_SCOPE = "accounts:write"
+_LISTED_CHANGES = 20  # the 403's detail names this many changes, then counts the rest
+
+
+def _answer(
+    importer, db: Database, files: list[ImportFile], request: Request, dry_run: bool, **options
+) -> Response:
     client: ApiClient = request.user  # the router's guard let only API tokens through
     try:
         report: RosterReport | FiguresReport = importer(
-            db, files, actor=f"api token {client.name}", dry_run=dry_run
+            db, files, actor=f"api token {client.name}", dry_run=dry_run, **options
         )
     except SQLAlchemyError:  # the import's one transaction was rolled back
         raise ServiceUnavailableException(
@@ -160,7 +167,18 @@ def _answer(importer, db: Database, files: list[ImportFile], request: Request, d
     if report.problems:
         problems = [problem.as_dict() for problem in report.problems]
         return Response(ImportRefused(422, report.summary(), problems), status_code=422)
+    if isinstance(report, RosterReport) and report.access_refused:
+        raise PermissionDeniedException(_access_refusal(report.access_changes))
     return Response(report.as_dict(), status_code=200)
+
+
+def _access_refusal(changes: tuple[str, ...]) -> str:
+    listed = "; ".join(f"{change}: needs {ACCESS_SCOPE}" for change in changes[:_LISTED_CHANGES])
+    more = len(changes) - _LISTED_CHANGES
+    return (
+        f"this import changes which head sees which unit, which needs a token with the {ACCESS_SCOPE} scope as"
+        f" well as roster:write; nothing was imported: {listed}" + (f"; and {more} more" if more > 0 else "")
+    )
 
 
 @post(
@@ -180,16 +198,13 @@ def upload_roster(
     """Import units and/or employees (one file of each at most, told apart by their header), checked together.
     Each file is the whole list: units and employees it leaves out are deactivated, never deleted.
 
-    A `head_email` column decides who may see which unit's pages and reports: it needs the `accounts:write`
-    scope as well."""
+    What decides who may see which unit's pages and reports needs the `accounts:write` scope as well: a
+    `head_email` column, a unit's changed `parent_code`, a unit left out (deactivated). Without it such an
+    import answers 403 naming each change, and nothing is imported; a dry run answers 200 and lists them in
+    `access_changes`."""
     client: ApiClient = request.user
-    files = read_uploads(data.files)
-    if "accounts:write" not in client.scopes and read_roster_files(files).heads_listed:
-        raise PermissionDeniedException(
-            "the head_email column gives people access to units' pages: it needs a token with the"
-            " accounts:write scope (or leave the column out)"
-        )
-    return _answer(import_roster, db, files, request, dry_run)
+    allowed = ACCESS_SCOPE in client.scopes
+    return _answer(import_roster, db, read_uploads(data.files), request, dry_run, may_change_access=allowed)
 
 
 @post(

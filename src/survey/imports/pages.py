@@ -4,6 +4,7 @@ them or import them, see every problem by file, row and column, and the history 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from litestar import Request, Response, get, post
@@ -26,7 +27,10 @@ from survey.web.deps import DatabaseDep
 
 EXAMPLES = ("units.csv", "employees.csv", "external_figures.csv")
 HISTORY_SIZE = 50
-IMPORTERS = {"roster": import_roster, "external": import_external_figures}
+IMPORTERS: dict[str, Callable[..., RosterReport | FiguresReport]] = {
+    "roster": import_roster,
+    "external": import_external_figures,
+}
 DATABASE_FAILED = "The database failed during the import, so nothing was imported. Please try again."
 
 

@@ -19,6 +19,11 @@ The rules (examples/README.md explains them for HR):
   Accounts page: an import sends no mail); an existing account keeps
   its role (an HR or executive account just gains the unit). With the column present the file is the whole
   list of heads too: head accounts not named for a unit lose it. Without the column, heads are left alone.
+- Who sees which unit is decided by heads, by parents (a head sees every unit below theirs, past rounds
+  included) and by which units are active. An import that would change any of these for existing units (the
+  head_email column, a changed parent, a unit deactivated) lists each change in `access_changes`; a caller
+  without the right to decide access (an API token without `accounts:write`) gets it refused whole, with that
+  list, unless it only checks (dry run). New units under a parent are not such a change: they have no results.
 """
 
 from __future__ import annotations
@@ -130,6 +135,10 @@ class RosterReport:
     notes: tuple[str, ...] = ()
     dry_run: bool = False
     import_run_id: int | None = None
+    # What in the files changes who sees which unit ("units.csv row 4: parent_code of T-12 changes from R1 to
+    # R2"), and whether the import was refused for it (the caller may not decide access).
+    access_changes: tuple[str, ...] = ()
+    access_refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -137,7 +146,7 @@ class RosterReport:
 
     @property
     def applied(self) -> bool:
-        return self.ok and not self.dry_run
+        return self.ok and not self.dry_run and not self.access_refused
 
     @property
     def total_changes(self) -> int:
@@ -152,6 +161,8 @@ class RosterReport:
             if part is not None:
                 parts.append(f"{label}: {part}")
         text = "; ".join(parts)
+        if self.access_refused:
+            return f"Not imported, nothing written (it changes who sees which unit): {text}"
         return f"Dry run, nothing written: {text}" if self.dry_run else text
 
     def as_dict(self) -> dict:
@@ -167,6 +178,7 @@ class RosterReport:
             "employees": asdict(self.employees) if self.employees else None,
             "heads": asdict(self.heads) if self.heads else None,
             "notes": list(self.notes),
+            "access_changes": list(self.access_changes),
             "import_run_id": self.import_run_id,
         }
 
@@ -420,10 +432,17 @@ class _Employee:
 
 
 def import_roster(
-    db: Database, files: Sequence[ImportFile], *, actor: str, dry_run: bool = False
+    db: Database,
+    files: Sequence[ImportFile],
+    *,
+    actor: str,
+    dry_run: bool = False,
+    may_change_access: bool = True,
 ) -> RosterReport:
     """Check the files together against the database and, if nothing is wrong, apply them in one transaction
-    and log an ImportRun. With `dry_run`, report what would change and write nothing.
+    and log an ImportRun. With `dry_run`, report what would change and write nothing. Without
+    `may_change_access`, an import that changes who sees which unit is not applied: the report lists why
+    (`access_changes`, `access_refused`); a dry run still counts what would change.
 
     Never raises for anything in the files: every problem comes back in `RosterReport.problems`, by file, row
     and column. Database failures other than a concurrent change (reported as a problem) do raise.
@@ -438,7 +457,12 @@ def import_roster(
             problems = roster.problems + _problems_with_database(connection, roster, units)
             if problems:
                 return RosterReport(names, in_reading_order(problems, names), dry_run=dry_run)
-            return _apply(connection, roster, units, names, actor, dry_run)
+            changes = tuple(access_changes(roster, units))
+            refused = bool(changes) and not may_change_access
+            report = _apply(connection, roster, units, names, actor, dry_run or refused)
+            return replace(
+                report, dry_run=dry_run, access_changes=changes, access_refused=refused and not dry_run
+            )
     except IntegrityError:  # another import or page added the same code or e-mail meanwhile
         return RosterReport(
             names,
@@ -452,6 +476,32 @@ def import_roster(
             ),
             dry_run=dry_run,
         )
+
+
+def access_changes(roster: RosterFiles, units: dict[str, _Unit]) -> list[str]:
+    """What in the files changes which head sees which existing unit: a head_email column, a parent changed
+    (reactivating a unit under another parent included), a unit deactivated. One line each, in file order."""
+    found = []
+    if roster.heads_listed:
+        found.append(f"{roster.units_file}: the head_email column decides which head sees which unit")
+    if not roster.units_file:
+        return found
+    code_of = {u.id: u.code for u in units.values()}
+    for row in roster.units:
+        unit = units.get(row.code)
+        if unit is None:
+            continue
+        before = code_of.get(unit.parent_id, "") if unit.parent_id is not None else ""
+        if before != row.parent_code:
+            found.append(
+                f"{roster.units_file} row {row.line}: parent_code of {row.code} changes from"
+                f" {before or 'none'} to {row.parent_code or 'none'}"
+            )
+    listed = {row.code for row in roster.units}
+    for unit in sorted(units.values(), key=lambda u: u.code):
+        if unit.active and unit.code not in listed:
+            found.append(f"{roster.units_file}: unit {unit.code} is not in the file, which deactivates it")
+    return found
 
 
 def _load_units(connection: Connection) -> list[_Unit]:

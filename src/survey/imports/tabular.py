@@ -1,6 +1,7 @@
-"""Reading the CSV and XLSX files people export from spreadsheets, and saying what is wrong with them.
+"""Reading the CSV and XLSX files people export from spreadsheets, and saying what is wrong with them; and
+writing CSV that a spreadsheet opens without running anything in it.
 
-Shared by the roster and the external-figures imports. A problem names the file, the row as a spreadsheet
+Reading is shared by the roster and the external-figures imports. A problem names the file, the row as a spreadsheet
 shows it (the header is row 1) and the column, so that the person who made the file can find and fix it.
 Pages, the API and the command line all show the same `ImportProblem` list; nothing here raises on a bad file.
 """
@@ -11,10 +12,11 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 # Far more than any organisation's roster; a bigger file is a mistake (or an attack on memory), not a roster.
 MAX_ROWS = 200_000
@@ -22,6 +24,12 @@ MAX_ROWS = 200_000
 DELIMITERS = ",;\t"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old binary Office files (.xls)
+# An XLSX is a zip archive. Its members are checked before openpyxl reads them: a small archive can expand to
+# gigabytes (a "zip bomb") and openpyxl holds the shared strings whole in memory. A real 200,000-row roster
+# expands to a few tens of MB; a spreadsheet's XML compresses about 5 to 20 times.
+MAX_XLSX_EXPANDED_BYTES = 100 * 1024 * 1024
+MAX_XLSX_RATIO = 100  # uncompressed size over compressed size, for each member larger than 1 MB expanded
+_RATIO_CHECKED_FROM = 1024 * 1024
 # A deliberately plain check: one @, no spaces, a dotted domain. The only real test of an address is a mail.
 _EMAIL = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
@@ -232,11 +240,41 @@ def _read_csv(file: ImportFile, text: str) -> tuple[list[tuple[int, Sequence[obj
     return rows, []
 
 
+def xlsx_expansion_problem(data: bytes) -> str | None:
+    """What is wrong with an XLSX archive's size once unpacked, or None: the sum of its members' uncompressed
+    sizes, and each large member's compression ratio, against the limits above. The sizes are those the
+    archive's directory declares; Python's zipfile never reads a member past its declared size, so openpyxl
+    cannot be handed more than was checked here."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        return f"is not a readable .xlsx workbook ({error.__class__.__name__}): save it again"
+    expanded = sum(member.file_size for member in members)
+    if expanded > MAX_XLSX_EXPANDED_BYTES:
+        return (
+            f"unpacks to {expanded / 1024 / 1024:,.0f} MB, more than the {MAX_XLSX_EXPANDED_BYTES // 1024 // 1024}"
+            " MB a workbook may hold here: save it as CSV UTF-8, or split it"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_CHECKED_FROM and ratio > MAX_XLSX_RATIO:
+            return (
+                f"has a part ({member.filename[:60]}) that unpacks {ratio:,.0f} times larger than it is packed,"
+                f" more than the {MAX_XLSX_RATIO} times a real workbook does: save it again as .xlsx or CSV"
+            )
+    return None
+
+
 def _read_xlsx(file: ImportFile) -> tuple[list[tuple[int, Sequence[object]]], list[ImportProblem]]:
-    """The first sheet's rows. openpyxl reads untrusted archives in many ways that can fail, each with its own
-    exception type, so any failure is reported as an unreadable workbook."""
+    """The first sheet's rows, once the archive's unpacked size is known to be sensible. openpyxl reads
+    untrusted archives in many ways that can fail, each with its own exception type, so any failure is reported
+    as an unreadable workbook."""
     import openpyxl
 
+    too_big = xlsx_expansion_problem(file.data)
+    if too_big:
+        return [], [_whole(file, too_big)]
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(file.data), read_only=True, data_only=True)
     except Exception as error:
@@ -279,3 +317,25 @@ def _text(value: object) -> str:
 
 def _whole(file: ImportFile, message: str) -> ImportProblem:
     return ImportProblem(file.name, 0, "", message)
+
+
+# --- Writing CSV ------------------------------------------------------------------------------------------
+
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
+# (=HYPERLINK(...) can send the cell's neighbours to another site, or run a command on old Excel).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A value as it is safe to write in a spreadsheet cell: text that a spreadsheet would read as a formula
+    gets a leading apostrophe (the OWASP rule), so it shows as the text it is. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(out: TextIO, rows: Iterable[Sequence[object]]) -> None:
+    """Write rows (the header first) as CSV to a text stream, every cell through `spreadsheet_cell`. Every
+    CSV the platform exports is written by this function."""
+    writer = csv.writer(out)
+    writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)

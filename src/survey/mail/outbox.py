@@ -28,6 +28,7 @@ from survey.db.models import (
     MailState,
     OutboxMessage,
     PasswordReset,
+    Role,
     Round,
     RoundStatus,
     Schedule,
@@ -236,6 +237,96 @@ def render_message(db: Database, settings: Settings, message_id: int) -> Rendere
         if message is None:
             raise MailError(f"no message {message_id} in the outbox")
         return render_mail(session, settings, message, utc_now())[0]
+
+
+# --- Password links: never shown, except once to the HR account that started one ----------------------------
+
+
+@dataclass(frozen=True)
+class LinkReveal:
+    """Whether HR may have a password mail's link shown, or the reason why not."""
+
+    allowed: bool
+    reason: str
+
+
+def password_link_reveal(
+    session: Session, settings: Settings, message: OutboxMessage, hr_user_id: int, now: datetime
+) -> LinkReveal:
+    """Whether the HR account `hr_user_id` may be shown the link of this password mail, once. Only without a mail
+    server; only for a link that HR account started (a new account, "send password link"), never one the
+    account's owner asked for; only to a department head's account (an HR or executive account sees every
+    unit: taking one over is worth more than any head's, so its link goes by mail or through the operator's
+    `survey mail show`); and only once, while the link still works."""
+    if message.kind != MailKind.PASSWORD_RESET:
+        return LinkReveal(False, "this mail holds no password link")
+    if settings.smtp_url:
+        return LinkReveal(False, "a mail server is configured: the link reaches its owner by mail")
+    reset = session.get(PasswordReset, message.password_reset_id)
+    owner = session.get(User, reset.user_id)
+    if reset.started_by_id is None:
+        return LinkReveal(
+            False, "the account's owner asked for this link (or the operator did): it is never shown here"
+        )
+    if reset.started_by_id != hr_user_id:
+        return LinkReveal(False, "only the HR account that sent this link may show it")
+    if owner.role != Role.HEAD:
+        return LinkReveal(
+            False,
+            f"links to {owner.role} accounts are never shown in the browser: configure a mail server, or ask"
+            " the operator (survey mail show)",
+        )
+    if reset.revealed_at is not None:
+        revealer = session.get(User, reset.revealed_by_id)
+        return LinkReveal(
+            False,
+            f"this link was shown already, to {revealer.email if revealer else 'an HR account'} on"
+            f" {reset.revealed_at:%Y-%m-%d %H:%M} UTC: a link is shown once; send a new password link instead",
+        )
+    if reset.used_at is not None or reset.expires_at <= now:
+        return LinkReveal(False, "this link was used or has expired: send a new password link instead")
+    return LinkReveal(True, "")
+
+
+def reveal_password_link(
+    db: Database, settings: Settings, message_id: int, hr_user_id: int, now: datetime
+) -> str:
+    """Show a password mail's link this once to the HR account that started it, recording who and when on the
+    reset. Raises MailError with the reason when it may not be shown (see `password_link_reveal`), a second
+    time included."""
+    with db.write_session() as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            raise MailError(f"no message {message_id} in the outbox")
+        verdict = password_link_reveal(session, settings, message, hr_user_id, now)
+        if not verdict.allowed:
+            raise MailError(verdict.reason)
+        claimed = session.exec(
+            update(PasswordReset)
+            .where(PasswordReset.id == message.password_reset_id, PasswordReset.revealed_at.is_(None))
+            .values(revealed_at=now, revealed_by_id=hr_user_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:  # a second tab showed it a moment ago
+            raise MailError(
+                "this link was shown already: a link is shown once; send a new password link instead"
+            )
+        return password_reset_link(settings, message.password_reset_id)
+
+
+def revealed_links(session: Session) -> dict[int, tuple[str, datetime]]:
+    """For each account, the latest time one of its password links was shown to HR, and to whom."""
+    shown: dict[int, tuple[str, datetime]] = {}
+    query = (
+        select(PasswordReset.user_id, User.email, PasswordReset.revealed_at)
+        .join(User, User.id == PasswordReset.revealed_by_id)
+        .where(PasswordReset.revealed_at.is_not(None))
+        .order_by(PasswordReset.revealed_at)
+    )
+    for user_id, email, at in session.exec(query):
+        if at is not None:  # always, by the query: for the type checker
+            shown[user_id] = (email, at)
+    return shown
 
 
 # --- HR -----------------------------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def report_view(
     ref, _ = _find(request, db, round_id, unit)
     data = downloads.released_data(db, ref.round_id, settings)
     html = render_html(report_context(data, ref), "/reports/assets/report.css")
-    return Response(html, media_type="text/html; charset=utf-8")
+    return Response(html, media_type="text/html")  # Litestar adds "; charset=utf-8" to every text type
 
 
 @get("/reports/assets/{path:path}", sync_to_thread=False)
@@ -89,7 +89,7 @@ def report_asset(path: Annotated[Path, Parameter(description="report.css or a fo
     name = str(path).lstrip("/")
     if not ASSET_FILES.fullmatch(name) or not (ASSETS / name).is_file():
         raise NotFoundException()
-    media_type = "text/css; charset=utf-8" if name.endswith(".css") else "font/ttf"
+    media_type = "text/css" if name.endswith(".css") else "font/ttf"  # Litestar adds text types' charset
     return File(path=ASSETS / name, media_type=media_type, content_disposition_type="inline")
 
 

@@ -5,7 +5,6 @@ results, and why. HR only: the pages join the /admin router."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -18,6 +17,7 @@ from sqlmodel import Session, select
 
 from survey.accounts import users
 from survey.db.models import CustomerBurst, ResultWork, Round, RoundAction, RoundStatus, Unit
+from survey.imports.tabular import write_csv
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
@@ -174,12 +174,10 @@ def export_links(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> 
             context = _round_context(session, round_id, settings.min_group_size)
         return Template("admin/round.html", context={**context, "error": str(error)}, status_code=409)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["email", "link"])
-    writer.writerows((i.email, i.link) for i in issued)
+    write_csv(out, [("email", "link"), *((i.email, i.link) for i in issued)])
     return Response(
         out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset (utf-8) to text types
         headers={"content-disposition": f'attachment; filename="round-{round_id}-links.csv"'},
     )
 

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exc, text, update
 from sqlmodel import Session, col, select
 
+from survey.accounts import sign_in
 from survey.db.engine import Database
 from survey.db.models import (
     ActionKind,
@@ -688,6 +689,12 @@ def tick(
             continue
         if result is not None:
             report.actions.append(result)
+    try:
+        with db.write_session() as session:
+            sign_in.prepare_requested_links(session, settings, now)
+    except Exception as error:
+        log.exception("preparing password links failed")
+        report.problems.append(f"preparing requested password links failed, will try again: {error}")
     try:
         finish_interrupted_closes(db, now)
     except Exception as error:
