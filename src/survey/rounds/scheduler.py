@@ -581,7 +581,7 @@ def run_action(
             return None
         round_name = session.get(Round, action.round_id).name
     if action.kind == ActionKind.CLOSE:
-        if close_round(db, action.round_id, now=now, action_id=action.id) is None:
+        if close_round(db, action.round_id, settings=settings, now=now, action_id=action.id) is None:
             return None
     else:
         with db.write_session() as session:
@@ -646,7 +646,7 @@ def take_step(
     if step == "open":
         open_now(db, settings, round_id, now)
     elif step == "close":
-        close_round(db, round_id, now=now)
+        close_round(db, round_id, settings=settings, now=now)
     elif step == "publish":
         with db.write_session() as session:
             a_round = lock_round(session, find_round(session, round_id).id)
