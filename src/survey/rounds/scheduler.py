@@ -18,6 +18,9 @@ Catching up after downtime, a pass runs every overdue action in due order, and:
   pass, and so does everything after it).
 Each action records what it did, or why it did nothing, in `outcome`.
 
+Each pass also takes the day's count of every open round's participation, the first pass of the day (UTC) that
+finds none (`participation.take_daily_snapshots`): what heads see of an open round, in bands.
+
 Mail is queued in the outbox by the action's transaction and sent by `delivery.deliver_pending`. Closed rounds'
 results are computed by `results_work.results_pass`: at the end of `tick`, and in the server beside the passes, so
 that a long computation holds up neither the round actions nor the mail.
@@ -54,6 +57,7 @@ from survey.db.models import (
 )
 from survey.mail import delivery, outbox
 from survey.rounds import results_work
+from survey.rounds.participation import take_daily_snapshots
 from survey.rounds.lifecycle import (
     ERASING,
     RoundError,
@@ -693,6 +697,11 @@ def tick(
     except Exception as error:
         log.exception("erasing arrival order failed")
         report.problems.append(f"erasing the order answers arrived in failed, will try again: {error}")
+    try:
+        take_daily_snapshots(db, now)  # heads' count of the day, taken as the day starts while the server runs
+    except Exception as error:
+        log.exception("counting open rounds' participation failed")
+        report.problems.append(f"counting open rounds' participation failed, will try again: {error}")
     if results:
         computed = _results_pass(db, settings, now)
         report.results, report.problems = computed.results, report.problems + computed.problems
