@@ -108,7 +108,9 @@ def bands(invited: int) -> list[Band]:
     merged: list[tuple[int, int, list[int]]] = []
     for low, high in itertools.pairwise(edges):
         counts = [
-            a for a in range(invited + 1) if low * invited <= 100 * a and (100 * a < high * invited or high == 100)
+            a
+            for a in range(invited + 1)
+            if low * invited <= 100 * a and (100 * a < high * invited or high == 100)
         ]
         if merged and len(merged[-1][2]) < 2:
             first, _, before = merged.pop()
@@ -163,7 +165,12 @@ def participation_bands(
         hiding.add(_to_hide(pinned, parents, shown, children))
 
 
-def _to_hide(pinned: Hashable, parents: Mapping[Node, Node | None], shown: Mapping, children: Mapping) -> Hashable:
+def _to_hide(
+    pinned: Hashable,
+    parents: Mapping[Node, Node | None],
+    shown: Mapping[Hashable, Band],
+    children: Mapping[Hashable, list[Hashable]],
+) -> Hashable:
     """Which band to hide for a pinned count: the group's own when it is shown (its band against its teams'),
     else the nearest shown one above it."""
     if pinned in children and pinned in shown:
@@ -177,7 +184,9 @@ def _to_hide(pinned: Hashable, parents: Mapping[Node, Node | None], shown: Mappi
 
 
 def _pinned(
-    children: Mapping[Hashable, list[Hashable]], invited: Mapping[Hashable, int], shown: Mapping[Hashable, Band]
+    children: Mapping[Hashable, list[Hashable]],
+    invited: Mapping[Hashable, int],
+    shown: Mapping[Hashable, Band],
 ) -> Hashable | None:
     """A count (of a team or group that has invitees) that the bands shown pin to one value, or None. Every
     count lies in its band, or between 0 and its invitees where hidden; each group's is the sum of its

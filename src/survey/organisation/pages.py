@@ -141,7 +141,9 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             else []
         )
         parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    participation = [_participation(db, a_round, unit.id, teams, settings.min_group_size) for a_round in invited_rounds]
+    participation = [
+        _participation(db, a_round, unit.id, teams, settings.min_group_size) for a_round in invited_rounds
+    ]
     return Template(
         "staff/unit.html",
         context={

@@ -179,14 +179,18 @@ def daily_snapshot(db: Database, round_id: int, now: datetime) -> Snapshot:
             else:
                 writer.exec(
                     update(ParticipationSnapshot)
-                    .where(ParticipationSnapshot.round_id == round_id, ParticipationSnapshot.counted_on < today)
+                    .where(
+                        ParticipationSnapshot.round_id == round_id, ParticipationSnapshot.counted_on < today
+                    )
                     .values(**fresh)
                 )
     with db.session() as session:
         kept = session.get(ParticipationSnapshot, round_id)
         units = {u.id: u for u in session.exec(select(Unit).where(Unit.id.in_([c[0] for c in kept.counts])))}
         teams = [
-            TeamParticipation(team, units[team].code, units[team].name, units[team].parent_id, invited, answered)
+            TeamParticipation(
+                team, units[team].code, units[team].name, units[team].parent_id, invited, answered
+            )
             for team, invited, answered in kept.counts
         ]
         return Snapshot(round_id, kept.counted_on, sorted(teams, key=lambda t: t.code))

@@ -57,7 +57,6 @@ from survey.db.models import (
 )
 from survey.mail import delivery, outbox
 from survey.rounds import results_work
-from survey.rounds.participation import take_daily_snapshots
 from survey.rounds.lifecycle import (
     ERASING,
     RoundError,
@@ -72,6 +71,7 @@ from survey.rounds.lifecycle import (
     refuse_unless_it_can_open,
     units_taking_part,
 )
+from survey.rounds.participation import take_daily_snapshots
 from survey.rounds.rules import (
     ScheduleError,
     ScheduleSpec,
@@ -698,7 +698,9 @@ def tick(
         log.exception("erasing arrival order failed")
         report.problems.append(f"erasing the order answers arrived in failed, will try again: {error}")
     try:
-        take_daily_snapshots(db, now)  # heads' count of the day, taken as the day starts while the server runs
+        take_daily_snapshots(
+            db, now
+        )  # heads' count of the day, taken as the day starts while the server runs
     except Exception as error:
         log.exception("counting open rounds' participation failed")
         report.problems.append(f"counting open rounds' participation failed, will try again: {error}")

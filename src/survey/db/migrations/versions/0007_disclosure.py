@@ -66,7 +66,9 @@ def _keep_released_sizes() -> None:
             sizes.setdefault(round_id, {})["min_comment_group_size"] = int(comments.group(1))
     for round_id, values in sizes.items():
         assignments = ", ".join(f"{column} = :{column}" for column in values)
-        connection.execute(sa.text(f"UPDATE round SET {assignments} WHERE id = :id"), {**values, "id": round_id})
+        connection.execute(
+            sa.text(f"UPDATE round SET {assignments} WHERE id = :id"), {**values, "id": round_id}
+        )
 
 
 def downgrade() -> None:
