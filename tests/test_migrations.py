@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, select, text
 from sqlmodel import SQLModel
 
 from survey.db.engine import Database, alembic_config, head_revision, upgrade
@@ -58,5 +60,56 @@ def test_migrations_go_down_and_up_again(database_url):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade(database_url)
         db.check_migrated()
+    finally:
+        db.dispose()
+
+
+def test_rounds_closed_before_0007_keep_the_group_sizes_their_results_were_last_released_under(database_url):
+    """Upgrading fixes a closed round's sizes to those its newest stored results name (what was last shown), so
+    the upgrade makes no second suppression pattern; a closed round without stored results is left to the next
+    results pass."""
+    command.downgrade(alembic_config(database_url), "0006")
+    db = Database(database_url)
+    try:
+        tables = MetaData()
+        tables.reflect(db.engine, only=["round", "round_result", "instrument"])
+        round_table, results = tables.tables["round"], tables.tables["round_result"]
+        at = datetime(2026, 7, 1, tzinfo=UTC)
+        with db.engine.begin() as connection:
+            instrument = connection.execute(select(tables.tables["instrument"].c.id)).scalars().first()
+            for round_id, name in ((1, "Released"), (2, "Never computed")):
+                connection.execute(
+                    round_table.insert().values(
+                        id=round_id,
+                        name=name,
+                        opens_at=at,
+                        closes_at=at + timedelta(days=14),
+                        status="closed",
+                        internal_instrument_id=instrument,
+                        external_instrument_id=instrument,
+                    )
+                )
+            for kind, key, days in (
+                ("customers", "v3 k5", 1),
+                ("staff", "v3 k5 comments10", 1),
+                ("customers", "v3 k7", 2),  # the setting was raised, and the round computed again
+                ("staff", "v3 k7 comments12", 2),
+            ):
+                connection.execute(
+                    results.insert().values(
+                        round_id=1,
+                        kind=kind,
+                        key=key,
+                        data_key="",
+                        payload={},
+                        computed_at=at + timedelta(days=14 + days),
+                    )
+                )
+        upgrade(database_url)
+        with db.engine.connect() as connection:
+            sizes = connection.execute(
+                text("SELECT id, min_group_size, min_comment_group_size FROM round ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in sizes] == [(1, 7, 12), (2, None, None)]
     finally:
         db.dispose()

@@ -26,6 +26,7 @@ from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
 from survey.imports.figures import import_external_figures
 from survey.imports.tabular import ImportFile
+from survey.reports.data import round_data
 from survey.rounds import results_work
 from survey.rounds.lifecycle import create_round
 from survey.rounds.results_work import RETRY_AFTER, results_pass
@@ -289,22 +290,32 @@ def test_failed_work_says_so_and_is_tried_again_later(db, settings, token_client
     assert token_client.get(f"/api/rounds/{last}/linkage").status_code == 200
 
 
-def test_results_released_under_other_group_sizes_are_never_shown(db, settings, token_client):
+def test_a_closed_round_keeps_the_cells_it_was_released_with_when_the_group_size_is_raised(
+    db, settings, token_client, monkeypatch
+):
+    """Attack: raise SURVEY_MIN_GROUP_SIZE after a round's results were released and read them again, for a
+    second suppression pattern of the same round to subtract from the first. Each round keeps the group size it
+    closed with: scores, linkage, response rates and the reports' data are exactly as before, and nothing is
+    computed or stored for it under the new size, by any process."""
     simulate_into(db, SMALL, seed=10)
-    last = _round_ids(db)[-1]
     compute_results(db, settings)
+    rounds = _round_ids(db)
+    paths = [f"/api/rounds/{r}/{what}" for r in rounds for what in ("scores", "linkage", "response-rates")]
+    released = {path: token_client.get(path).json() for path in paths}
+    reports = round_data(db, rounds[-1], settings)
     stricter = settings.with_(min_group_size=settings.min_group_size + 2)
+    gated = []
+    real_gate = analytics.release_round
+    monkeypatch.setattr(analytics, "release_round", lambda *a, **kw: gated.append(a) or real_gate(*a, **kw))
     with TestClient(create_app(stricter), base_url=BASE_URL) as client:
         client.headers["Authorization"] = token_client.headers["Authorization"]
-        response = client.get(f"/api/rounds/{last}/scores")
-        assert response.status_code == 409 and "waiting to be computed" in response.json()["detail"]
-        report = tick(db, stricter)
-        assert {r.reason for r in report.results} == {"the group sizes or the computation changed"}
-        body = client.get(f"/api/rounds/{last}/scores").json()
-        assert body["min_group_size"] == stricter.min_group_size
-    assert token_client.get(f"/api/rounds/{last}/scores").json()["min_group_size"] == settings.min_group_size
-    # Processes set up with different group sizes (a mistake) keep each their own results, and do not take
-    # turns replacing each other's.
+        assert tick(db, stricter).results == []
+        assert {path: client.get(path).json() for path in paths} == released
+    assert round_data(db, rounds[-1], stricter) == reports
+    assert gated == []  # no second suppression pattern computed...
+    with db.session() as session:
+        keys = set(session.exec(select(RoundResult.key).where(RoundResult.kind != "tree")).scalars())
+    assert not [key for key in keys if f" k{stricter.min_group_size}" in f" {key}"]  # ...nor stored
     assert tick(db, settings).results == [] and tick(db, stricter).results == []
 
 

@@ -216,7 +216,7 @@ def test_rounds_made_by_hand_open_and_close_by_themselves_or_by_hand_but_once(db
         advance_round(session, find_round(session, "By hand"), RoundStatus.OPEN, now=OPENS - MINUTE)
     report = tick(db, settings, OPENS)
     assert [(a.round_name, a.kind) for a in report.actions] == [("Pilot", "open")]
-    assert close_round(db, "By hand", now=OPENS + MINUTE).status == RoundStatus.CLOSED
+    assert close_round(db, "By hand", settings=settings, now=OPENS + MINUTE).status == RoundStatus.CLOSED
     report = tick(db, settings, CLOSES)
     assert [(a.round_name, a.kind) for a in report.actions] == [("Pilot", "remind"), ("Pilot", "close")]
     with db.session() as session:

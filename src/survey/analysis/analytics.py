@@ -7,7 +7,9 @@ every customer outcome. Requests only read them (`read_scores`, `read_linkage`);
 raise `NotReady`, which says why. Nothing a page, report or API request does computes.
 
 Stored results are kept under the settings they were released under (`settings_key`: the group sizes and the
-version of the computation; results of other settings are never shown) and marked with what they read that can
+version of the computation; results of other settings are never shown). The group sizes are the round's own,
+fixed when it closed (`Round.min_group_size`, `rounds.lifecycle.keep_group_sizes`): a setting changed later
+neither hides them nor computes a second suppression pattern of the round. They are marked with what they read that can
 change after the close (`ResultState`): the customer figures imported for the round and, for the linkage, which
 rounds it reads and their figures. When those change, the work computes them again; meanwhile the stored ones are
 shown, marked as being updated (`Stored.updating`): they were released already, showing them again releases
@@ -155,6 +157,8 @@ class Wanted:
     read: tuple[int, ...]  # the rounds the linkage reads, oldest first, this one last
     scores: str  # data key of the customers' scores
     linkage: str  # data key of the linkage
+    k: int  # the round's minimum group size (`settings` names it)
+    comment_k: int | None  # its minimum comment group size (None: not asked)
 
     @property
     def key(self) -> str:
@@ -205,21 +209,27 @@ class ResultState:
 def result_states(
     connection: Connection, k: int, comment_k: int | None, round_ids: Collection[int] | None = None
 ) -> dict[int, ResultState]:
-    """The state of every released round's results (or of those named), in four queries. Without `comment_k`,
-    staff's scores are left out (the linkage does not read them).
+    """The state of every released round's results (or of those named), in four queries, each under the group
+    sizes fixed when it closed (`k` and `comment_k`, today's settings, only for a round closed before they were
+    kept, until the results work fixes them). Without `comment_k`, staff's scores are left out (the linkage does
+    not read them).
 
     A round's linkage reads the rounds before it (up to HISTORY in all) with their customer figures, and the
     findings stored with the linkage of the round just before: what that one read is part of what it reads."""
     released = connection.execute(
-        select(Round.id, Round.opens_at)
+        select(Round.id, Round.opens_at, Round.min_group_size, Round.min_comment_group_size)
         .where(Round.status.in_([s.value for s in RELEASED]))
         .order_by(Round.opens_at, Round.id)
     ).all()
-    figures = _figures(connection, [round_id for round_id, _ in released])
+    figures = _figures(connection, [round_id for round_id, *_ in released])
+    sizes = {
+        round_id: (k if kept is None else kept, comment_k if kept_comments is None else kept_comments)
+        for round_id, _, kept, kept_comments in released
+    }
     reads: dict[int, tuple[int, ...]] = {}
     linkage_keys: dict[int, str] = {}
-    for index, (round_id, opens_at) in enumerate(released):
-        earlier = [r for r, at in released[:index] if at < opens_at][-(HISTORY - 1) :]
+    for index, (round_id, opens_at, *_) in enumerate(released):
+        earlier = [r for r, at, *_ in released[:index] if at < opens_at][-(HISTORY - 1) :]
         read = (*earlier, round_id)
         before = linkage_keys[read[-2]] if len(read) > 1 else None
         linkage_keys[round_id] = _key(read, [figures.get(r) for r in read], before)
@@ -233,11 +243,20 @@ def result_states(
             )
         )
     }
-    settings, staff_settings = settings_key(k), None if comment_k is None else settings_key(k, comment_k)
     states = {}
     for round_id, read in reads.items():
+        round_k, round_comment_k = sizes[round_id]
+        settings = settings_key(round_k)
+        staff_settings = None if round_comment_k is None else settings_key(round_k, round_comment_k)
         wanted = Wanted(
-            round_id, settings, staff_settings, read, _key(figures.get(round_id)), linkage_keys[round_id]
+            round_id,
+            settings,
+            staff_settings,
+            read,
+            _key(figures.get(round_id)),
+            linkage_keys[round_id],
+            round_k,
+            round_comment_k,
         )
         has_staff = staff_settings is None or (round_id, STAFF, staff_settings) in stored
         states[round_id] = ResultState(
@@ -336,20 +355,21 @@ def _released_state(
 def read_scores(db: Database, round_id: int, k: int, comment_k: int) -> Stored[Scores]:
     """Every score of a closed round that may be shown, as stored: per support function, each team, group and
     the whole, with n and spread (null: suppressed), usage and the comments that may be shown; customers' scores
-    per team and group; scale reliability. Raises NotReleased for a round not closed, NotReady before its results
-    are stored. Computes nothing."""
+    per team and group; scale reliability. Under the round's own group sizes (`k` and `comment_k`, today's
+    settings, only for a round whose sizes are not fixed yet). Raises NotReleased for a round not closed, NotReady
+    before its results are stored. Computes nothing."""
     with db.engine.connect() as connection:
         a_round, state = _released_state(connection, round_id, k, comment_k)
         wanted = state.wanted
-        rows = _rows(connection, round_id, {STAFF: settings_key(k, comment_k), CUSTOMERS: wanted.settings})
+        rows = _rows(connection, round_id, {STAFF: str(wanted.staff_settings), CUSTOMERS: wanted.settings})
         if len(rows) < 2:
             raise _not_ready(connection, a_round)
     staff = msgspec.convert(rows[STAFF].payload, _StaffPart)
     customers = rows[CUSTOMERS]
     result = Scores(
         round=_round_info(a_round),
-        min_group_size=k,
-        min_comment_group_size=comment_k,
+        min_group_size=wanted.k,
+        min_comment_group_size=cast(int, wanted.comment_k),  # asked for: not None
         scale="internal scores 1 to 7, higher is better; impact 1 to 7, higher is more harm",
         functions=staff.functions,
         reliability=staff.reliability,
@@ -439,19 +459,18 @@ class Computed:
     summary: str  # what was computed, in words
 
 
-def compute_results(
-    db: Database, wanted: Wanted, k: int, comment_k: int, step: Callable[[str], None] = lambda _: None
-) -> Computed:
-    """Compute a closed round's results as `wanted` says they read now: its scores (staff's part is reused when
-    stored under the same settings: their answers are frozen at the close) and its linkage against every customer
-    outcome. `step` is called before each long step (the work renews its claim there). Reads, and writes nothing
-    but the unit trees of the rounds read, the first time one is needed."""
+def compute_results(db: Database, wanted: Wanted, step: Callable[[str], None] = lambda _: None) -> Computed:
+    """Compute a closed round's results as `wanted` says they read now, under the round's group sizes: its
+    scores (staff's part is reused when stored under the same settings: their answers are frozen at the close)
+    and its linkage against every customer outcome, reading each earlier round as stored under its own sizes.
+    `step` is called before each long step (the work renews its claim there). Reads, and writes nothing but the
+    unit trees of the rounds read, the first time one is needed."""
+    k, comment_k = wanted.k, cast(int, wanted.comment_k)  # the work asks for staff's scores: not None
     trees = {r: _kept_tree(db, r) for r in wanted.read}
     payloads: dict[str, Any] = {}
     with db.engine.connect() as connection:
         rounds = [_round(connection, r) for r in wanted.read]
-        staff_settings = settings_key(k, comment_k)
-        stored_staff = _rows(connection, wanted.round_id, {STAFF: staff_settings}).get(STAFF)
+        stored_staff = _rows(connection, wanted.round_id, {STAFF: str(wanted.staff_settings)}).get(STAFF)
         step("scores")
         current = _release(
             connection, wanted.round_id, trees[wanted.round_id], k, scales=stored_staff is None
@@ -467,7 +486,7 @@ def compute_results(
         # The linkage reads every round as its scores were stored: each round's answers are summed once, at
         # its close, and every later linkage reads the same rounded numbers whichever process computes it.
         released = [
-            *(_stored_release(connection, r, trees[r], k) for r in wanted.read[:-1]),
+            *(_stored_release(connection, r.id, trees[r.id], r.group_size(k)) for r in rounds[:-1]),
             _parts_release(wanted.round_id, k, payloads[STAFF], payloads[CUSTOMERS]),
         ]
         chosen = _chosen_outcome(current)
@@ -492,7 +511,7 @@ def store_results(connection: Connection, computed: Computed, now: datetime, k: 
     now_state = result_states(connection, k, comment_k, [wanted.round_id]).get(wanted.round_id)
     if now_state is None or (now_state.current and now_state.wanted != wanted):
         return False
-    settings = {STAFF: settings_key(k, comment_k)}
+    settings = {STAFF: str(wanted.staff_settings)}
     connection.execute(
         delete(RoundResult).where(
             RoundResult.round_id == wanted.round_id,
@@ -758,13 +777,14 @@ def compute_linkage(
     trees: dict[int, dict[int, int | None]] | None = None,
 ) -> Linkage:
     """The linkage of a closed round against one outcome (None: the one chosen by default), computed now and not
-    stored (the benchmark's measure). `trees` holds each read round's unit tree (default: today's, for every
-    round)."""
+    stored (the benchmark's measure), each round read under its own group size (`k` for one not fixed yet).
+    `trees` holds each read round's unit tree (default: today's, for every round)."""
     units = _units(connection)
     rounds = [*_earlier_rounds(connection, a_round), a_round]
     current = _current_tree(connection) if trees is None else None
     released = [
-        _stored_release(connection, r.id, current if trees is None else trees[r.id], k) for r in rounds
+        _stored_release(connection, r.id, current if trees is None else trees[r.id], r.group_size(k))
+        for r in rounds
     ]
     return _linkage_of(
         connection, units, rounds, released, outcome or _chosen_outcome(released[-1]), k, resamples
@@ -784,7 +804,8 @@ def _linkage_of(
     a_round = rounds[-1]
     functions = _taking_part(connection, [a_round.id], UnitKind.SUPPORT, units)
     teams = _taking_part(connection, [r.id for r in rounds], UnitKind.FRONT_LINE, units)
-    earlier = _earlier_findings(connection, rounds[-2].id, outcome, k) if len(rounds) > 1 else []
+    before = released[-2] if len(rounds) > 1 else None  # read under its own group size
+    earlier = [] if before is None else _earlier_findings(connection, before.round_id, outcome, before.k)
     found = link_round(
         released,
         functions,
@@ -890,7 +911,7 @@ def _hotspot(hotspot: linkage_found.Hotspot, codes: dict[int, str], names: dict[
 
 
 def _earlier_findings(connection: Connection, round_id: int, outcome: str, k: int) -> list[EarlierFinding]:
-    """The ongoing findings of the round before, from its stored linkage for the same outcome and group size, so
+    """The ongoing findings of the round before, from its stored linkage for the same outcome under its group size, so
     that this round can say which have ended. None stored: none known. (The results work computes the rounds
     oldest first, and a round's waits for the round before's: `rounds.results_work`.)"""
     payload = connection.execute(

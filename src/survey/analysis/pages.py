@@ -84,7 +84,7 @@ def results_page(
         "measure": measure,
         "outcomes": [(key, label) for key, (label, _) in OUTCOME_LABELS.items()],
         "measures": INTERNAL_MEASURES,
-        "k": settings.min_group_size,
+        "k": a_round.group_size(settings.min_group_size),  # the round's own, fixed when it closed
     }
     try:
         stored = analytics.read_scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)

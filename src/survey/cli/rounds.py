@@ -84,7 +84,7 @@ def _take_step(reference: str, step: str) -> None:
         take_step(db, settings, a_round.id, step)
         with db.session() as session:
             a_round = find_round(session, a_round.id)
-            total = participation_total(session, a_round.id, settings.min_group_size)
+            total = participation_total(session, a_round, settings.min_group_size)
     answered = (
         "the number answered is hidden (too few invited)"
         if total.answered is None

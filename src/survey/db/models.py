@@ -8,7 +8,7 @@ neither a column nor the storage order can tell who answered or when (docs/anony
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -142,6 +142,28 @@ class Round(SQLModel, table=True):
     status: RoundStatus = Field(default=RoundStatus.SCHEDULED, sa_type=String(20))
     internal_instrument_id: int = Field(foreign_key="instrument.id")
     external_instrument_id: int = Field(foreign_key="instrument.id")
+    # The group sizes the round's numbers are released under, fixed when it closes (None until then): a setting
+    # changed later applies to later rounds only, so no second suppression pattern of this round is ever made.
+    min_group_size: int | None = None
+    min_comment_group_size: int | None = None
+
+    def group_size(self, setting: int) -> int:
+        """k this round's numbers are shown under: the one fixed when it closed; `setting` (today's) while it is
+        open, and for a round closed before sizes were kept until its results are next computed."""
+        return setting if self.min_group_size is None else self.min_group_size
+
+
+class ParticipationSnapshot(SQLModel, table=True):
+    """An open round's invited and answered per front-line team, counted once a day (the first time it is asked
+    for that day: the scheduler's pass, or a head's page). Heads see an open round's participation only from it,
+    in bands (`rounds.participation`), so neither an exact count nor a change within the day shows."""
+
+    __tablename__ = "participation_snapshot"
+
+    round_id: int = Field(foreign_key="round.id", primary_key=True)
+    counted_on: date  # the day (UTC) it was counted
+    counted_at: datetime = Field(sa_type=UTCDateTime)
+    counts: list[list[int]] = Field(sa_type=ANSWERS)  # [team id, invited, answered] per front-line team
 
 
 class RoundUnit(SQLModel, table=True):

@@ -384,7 +384,9 @@ def _closed_round(db, name, opens, answers: SimulatedRound, functions, teams, in
             ],
         )
         store_external(connection, _external(round_id, teams, answers.external, external_items))
-    close_round(db, round_id, now=opens + timedelta(days=14))
+    # A simulated history has no settings: the results pass fixes the rounds' group sizes, as for a round closed
+    # before they were kept.
+    close_round(db, round_id, settings=None, now=opens + timedelta(days=14))
 
 
 def _open_round(db, name, now, answers: SimulatedRound, functions, teams, items, settings, shape) -> str:

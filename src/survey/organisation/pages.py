@@ -15,10 +15,16 @@ from sqlmodel import Session, select
 
 from survey.accounts import users
 from survey.analysis.anonymity import participation_warning
-from survey.db.models import Employee, Invitation, Round, Unit, User, UserUnit
-from survey.rounds.participation import hidden_participation, team_participation
+from survey.db.engine import Database
+from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
+from survey.rounds.participation import (
+    banded_participation,
+    daily_snapshot,
+    hidden_participation,
+    team_participation,
+)
 from survey.vocabulary import UnitKind
-from survey.web.auth import signed_in_user
+from survey.web.auth import now, signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 PAGE_SIZE = 50
@@ -115,7 +121,6 @@ def my_units(request: Request, db: DatabaseDep) -> Template:
 @get("/units/{unit_id:int}", sync_to_thread=True)
 def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
     user = signed_in_user(request)
-    k = settings.min_group_size
     with db.session() as session:
         visible = users.visible_unit_ids(session, user)
         unit = session.get(Unit, unit_id)
@@ -126,29 +131,19 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
         teams = set(
             session.exec(select(Unit.id).where(Unit.id.in_(below), Unit.kind == UnitKind.FRONT_LINE)).all()
         )
-        participation = []
-        if teams:
-            invited_rounds = session.exec(
+        invited_rounds = (
+            session.exec(
                 select(Round)
                 .where(Round.id.in_(select(Invitation.round_id).where(Invitation.team_id.in_(teams))))
                 .order_by(Round.opens_at.desc())
             ).all()
-            for a_round in invited_rounds:
-                # The same counts hidden as on every other page and in the API, decided for the whole round.
-                counts = team_participation(session, a_round.id)
-                hidden = hidden_participation(session, counts, k)
-                invited = sum(t.invited for t in counts if t.unit_id in teams)
-                answered = sum(t.answered for t in counts if t.unit_id in teams)
-                shown = unit.id not in hidden
-                participation.append(
-                    {
-                        "round": a_round,
-                        "invited": invited,
-                        "answered": answered if shown else None,
-                        "low": shown and participation_warning(answered, invited),
-                    }
-                )
+            if teams
+            else []
+        )
         parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    participation = [
+        _participation(db, a_round, unit.id, teams, settings.min_group_size) for a_round in invited_rounds
+    ]
     return Template(
         "staff/unit.html",
         context={
@@ -156,9 +151,38 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             "parent": parent if parent and (visible is None or parent.id in visible) else None,
             "children": children,
             "participation": participation,
-            "k": k,
+            "k": settings.min_group_size,
         },
     )
+
+
+def _participation(db: Database, a_round: Round, unit_id: int, teams: set[int], k: int) -> dict:
+    """One round's participation of a unit (its front-line teams below it), as heads see it. A closed round's:
+    its final counts, hidden as on every page under the round's group size. A round not closed yet: today's
+    count (`participation.daily_snapshot`) in a band, never an exact count or one that moves within the day."""
+    if a_round.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED):
+        with db.session() as session:
+            counts = team_participation(session, a_round.id)
+            hidden = hidden_participation(session, counts, a_round.group_size(k))
+        invited = sum(t.invited for t in counts if t.unit_id in teams)
+        answered = sum(t.answered for t in counts if t.unit_id in teams)
+        shown = unit_id not in hidden
+        return {
+            "round": a_round,
+            "invited": invited,
+            "answered": answered if shown else None,
+            "low": shown and participation_warning(answered, invited),
+        }
+    snapshot = daily_snapshot(db, a_round.id, now())
+    with db.session() as session:
+        band = banded_participation(session, snapshot, k).get(unit_id)
+    return {
+        "round": a_round,
+        "invited": sum(t.invited for t in snapshot.teams if t.unit_id in teams),
+        "band": band,
+        "counted_on": snapshot.counted_on,
+        "low": band is not None and band.low_participation,
+    }
 
 
 HR_PAGES = [units_page, employees_page]

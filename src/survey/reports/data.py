@@ -52,7 +52,7 @@ def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
             .order_by(Round.opens_at.desc())
             .limit(TREND_ROUNDS - 1)
         ).all()
-        participation, below, teams, groups = _participation(session, round_id, k)
+        participation, below, teams, groups = _participation(session, round_id, scores.min_group_size)
         name, closes_at = a_round.name, a_round.closes_at
     history = [analytics.scores(db, r, k, comment_k) for r in reversed(earlier)] + [scores]
     return RoundData(

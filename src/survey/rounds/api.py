@@ -165,11 +165,11 @@ def publish_round(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) ->
 
 @get("/rounds/{round_id:int}/response-rates", opt={"scope": "rounds:read"}, sync_to_thread=True)
 def response_rates(round_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> ResponseRates:
-    """Invited and answered, for the round, per region or division, and per front-line team. A count is null
-    where it covers fewer than k people, or where it would let one be worked out from the others."""
-    k = settings.min_group_size
+    """Invited and answered, for the round, per region or division, and per front-line team: exact and live while
+    the round is open, as on HR's pages (API tokens are HR's). A count is null where it covers fewer than k
+    people (the round's own k once it closed), or where it would let one be worked out from the others."""
     with db.session() as session:
-        get_or_404(session, Round, round_id)
+        k = get_or_404(session, Round, round_id).group_size(settings.min_group_size)
         teams = team_participation(session, round_id)
         hidden = hidden_participation(session, teams, k)
         groups = group_participation(session, teams, hidden)

@@ -32,6 +32,7 @@ from survey.db.models import (
     utc_now,
 )
 from survey.errors import Refused
+from survey.settings import Settings
 from survey.tokens import invitation_token, token_hash
 from survey.vocabulary import UnitKind
 
@@ -228,11 +229,38 @@ def lock_round(session: Session, round_id: int) -> Round:
     ).one()
 
 
+def keep_group_sizes(session: Session, settings: Settings, round_ids: Iterable[int] | None = None) -> int:
+    """Fix today's group sizes (`SURVEY_MIN_GROUP_SIZE`, `SURVEY_MIN_COMMENT_GROUP_SIZE`) on closed rounds that
+    have none yet (those named, or all), once: the first transaction to do it wins and later settings change
+    nothing. Every release of a round (its results, reports, participation) uses them ever after, so a changed
+    setting never gives a second suppression pattern to compare with the first. Returns how many were fixed."""
+    fixed = 0
+    for column, size in (
+        (Round.min_group_size, settings.min_group_size),
+        (Round.min_comment_group_size, settings.min_comment_group_size),
+    ):
+        statement = update(Round).where(
+            Round.status.in_([RoundStatus.CLOSED, RoundStatus.PUBLISHED]), column.is_(None)
+        )
+        if round_ids is not None:
+            statement = statement.where(Round.id.in_(list(round_ids)))
+        fixed += session.exec(
+            statement.values({column: size}).execution_options(synchronize_session=False)
+        ).rowcount
+    return fixed
+
+
 def close_round(
-    db: Database, reference: str | int, *, now: datetime | None = None, action_id: int | None = None
+    db: Database,
+    reference: str | int,
+    *,
+    settings: Settings | None,
+    now: datetime | None = None,
+    action_id: int | None = None,
 ) -> Round | None:
-    """Close a round (no more answers; its data is frozen) and erase from storage the order its answers
-    arrived in. Every way of closing a round goes through here.
+    """Close a round (no more answers; its data is frozen), fix the group sizes its numbers are released under
+    (`settings`' sizes: `keep_group_sizes`; None, for a simulated history, leaves it to the next results pass),
+    and erase from storage the order its answers arrived in. Every way of closing a round goes through here.
 
     By hand (no `action_id`): raises RoundError unless the round is open; its close action is marked done.
     The scheduler passes the close action it carries out: the action is claimed in the same transaction as the
@@ -253,6 +281,10 @@ def close_round(
             )
             return a_round
         advance_round(session, a_round, RoundStatus.CLOSED, now=now)
+        if settings is not None:
+            keep_group_sizes(session, settings, [a_round.id])
+        session.commit()
+        session.refresh(a_round)
     erase_after_close(db, a_round.id)
     return a_round
 

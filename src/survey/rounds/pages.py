@@ -51,7 +51,7 @@ from survey.web.responses import get_or_404, see_other
 def rounds_page(db: DatabaseDep, settings: SettingsDep) -> Template:
     with db.session() as session:
         listed = [
-            (r, participation_total(session, r.id, settings.min_group_size))
+            (r, participation_total(session, r, settings.min_group_size))
             for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
         ]
     return Template("admin/rounds.html", context={"rounds": listed, "form": {}, "error": None})
@@ -81,7 +81,7 @@ async def create_round_page(request: Request, db: DatabaseDep, settings: Setting
                 error = str(failure)[0].upper() + str(failure)[1:] + "."
     with db.session() as session:
         listed = [
-            (r, participation_total(session, r.id, settings.min_group_size))
+            (r, participation_total(session, r, settings.min_group_size))
             for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
         ]
     return Template(
@@ -113,8 +113,11 @@ def _timeline(session: Session, round_id: int) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.due_at)
 
 
-def _round_context(session: Session, round_id: int, k: int) -> dict:
+def _round_context(session: Session, round_id: int, setting: int) -> dict:
+    """HR's page of a round: its counts exact and live while it is open (HR sends the reminders; it sees counts,
+    never who), hidden under the round's group size (today's setting while it is open)."""
     a_round = get_or_404(session, Round, round_id)
+    k = a_round.group_size(setting)
     names = {u.id: u.name for u in session.exec(select(Unit).where(Unit.kind == UnitKind.GROUP))}
     participation = team_participation(session, a_round.id)
     hidden = hidden_participation(session, participation, k)

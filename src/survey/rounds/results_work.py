@@ -1,9 +1,12 @@
 """The results of closed rounds, computed as work that one process does, whichever gets to it first: a server's
 scheduler loop (`scheduler.run_scheduler`) or `survey tick`. Pages, reports and the API only read what it stored.
 
-`plan` compares every closed round's stored results with what they would read now (`analytics.result_states`):
-a round that has just closed has none; customer figures imported for it, or for a round its linkage reads, change
-what they read; so do other group sizes or a new version of the computation. For each difference it adds one piece
+`plan` first fixes the group sizes of closed rounds that have none yet (closed before sizes were kept, or by a
+simulated history) to today's settings, once (`lifecycle.keep_group_sizes`); every round's results are computed
+under its own sizes, so a changed setting makes no work for a closed round. It then compares every closed round's
+stored results with what they would read now (`analytics.result_states`): a round that has just closed has none;
+customer figures imported for it, or for a round its linkage reads, change what they read; so does a new version
+of the computation. For each difference it adds one piece
 of work (`ResultWork`), unique per round and state, so that processes planning at once add it once.
 
 `run` claims a piece (sets `claimed_at` where nobody holds it), computes without holding a write lock (on SQLite
@@ -35,7 +38,7 @@ from sqlmodel import col
 from survey.analysis import analytics
 from survey.db.engine import Database
 from survey.db.models import ResultWork, Round, utc_now
-from survey.rounds.lifecycle import RoundError, lock_round
+from survey.rounds.lifecycle import RoundError, keep_group_sizes, lock_round
 from survey.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,18 @@ def plan(
     now = now or utc_now()
     k, comment_k = settings.min_group_size, settings.min_comment_group_size
     with db.engine.connect() as connection:
+        unkept = connection.execute(
+            select(Round.id)
+            .where(
+                Round.status.in_([s.value for s in analytics.RELEASED]),
+                Round.min_group_size.is_(None) | Round.min_comment_group_size.is_(None),
+            )
+            .limit(1)
+        ).first()
+    if unkept is not None:  # a write only when there is something to fix
+        with db.write_session() as session:
+            keep_group_sizes(session, settings, round_ids)
+    with db.engine.connect() as connection:
         states = analytics.result_states(connection, k, comment_k, round_ids)
         stale = [state for state in states.values() if not state.current]
         if not stale:
@@ -126,15 +141,14 @@ def plan(
 
 
 def due(db: Database, settings: Settings, now: datetime, round_ids: list[int] | None = None) -> list[int]:
-    """Ids of the work of these settings that nobody holds, the oldest round's first. (Processes set up with other
-    group sizes, a mistake, each do their own and leave the rest.)"""
+    """Ids of the work that nobody holds, the oldest round's first. Any process does any of it: a round's results
+    are computed under its own group sizes, whatever the process's settings."""
     query = (
         select(ResultWork.id)
         .join(Round, Round.id == ResultWork.round_id)
         .where(
             ResultWork.done_at.is_(None),
             or_(ResultWork.claimed_at.is_(None), col(ResultWork.claimed_at) <= now - RETRY_AFTER),
-            col(ResultWork.key).startswith(_prefix(settings), autoescape=True),
         )
         .order_by(Round.opens_at, Round.id, ResultWork.due_at, ResultWork.id)
     )
@@ -142,11 +156,6 @@ def due(db: Database, settings: Settings, now: datetime, round_ids: list[int] | 
         query = query.where(ResultWork.round_id.in_(round_ids))
     with db.engine.connect() as connection:
         return list(connection.execute(query).scalars())
-
-
-def _prefix(settings: Settings) -> str:
-    k, comment_k = settings.min_group_size, settings.min_comment_group_size
-    return analytics.work_prefix(analytics.settings_key(k), analytics.settings_key(k, comment_k))
 
 
 class _Claim:
@@ -270,7 +279,7 @@ def _carry_out(db: Database, settings: Settings, claim: _Claim) -> str:
             "skipped: what the results read changed again before this ran; newer work computes them"
         )
     started = time.monotonic()
-    computed = analytics.compute_results(db, state.wanted, k, comment_k, step=claim.renew)
+    computed = analytics.compute_results(db, state.wanted, step=claim.renew)
     seconds = time.monotonic() - started
     return claim.finish(f"computed in {seconds:.1f} s: {computed.summary}", computed, settings)
 
@@ -282,11 +291,7 @@ def _wait_for(connection, settings: Settings, before: int) -> None:
     if analytics.result_states(connection, k, comment_k, [before])[before].current:
         return
     pending = connection.execute(
-        select(ResultWork.outcome).where(
-            ResultWork.round_id == before,
-            ResultWork.done_at.is_(None),
-            col(ResultWork.key).startswith(_prefix(settings), autoescape=True),
-        )
+        select(ResultWork.outcome).where(ResultWork.round_id == before, ResultWork.done_at.is_(None))
     ).scalars()
     if any(not (outcome or "").startswith(analytics.FAILED) for outcome in pending):
         raise _Waiting(

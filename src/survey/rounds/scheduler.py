@@ -18,6 +18,9 @@ Catching up after downtime, a pass runs every overdue action in due order, and:
   pass, and so does everything after it).
 Each action records what it did, or why it did nothing, in `outcome`.
 
+Each pass also takes the day's count of every open round's participation, the first pass of the day (UTC) that
+finds none (`participation.take_daily_snapshots`): what heads see of an open round, in bands.
+
 Mail is queued in the outbox by the action's transaction and sent by `delivery.deliver_pending`. Closed rounds'
 results are computed by `results_work.results_pass`: at the end of `tick`, and in the server beside the passes, so
 that a long computation holds up neither the round actions nor the mail.
@@ -69,6 +72,7 @@ from survey.rounds.lifecycle import (
     refuse_unless_it_can_open,
     units_taking_part,
 )
+from survey.rounds.participation import take_daily_snapshots
 from survey.rounds.rules import (
     ScheduleError,
     ScheduleSpec,
@@ -582,7 +586,7 @@ def run_action(
             return None
         round_name = session.get(Round, action.round_id).name
     if action.kind == ActionKind.CLOSE:
-        if close_round(db, action.round_id, now=now, action_id=action.id) is None:
+        if close_round(db, action.round_id, settings=settings, now=now, action_id=action.id) is None:
             return None
     else:
         with db.write_session() as session:
@@ -647,7 +651,7 @@ def take_step(
     if step == "open":
         open_now(db, settings, round_id, now)
     elif step == "close":
-        close_round(db, round_id, now=now)
+        close_round(db, round_id, settings=settings, now=now)
     elif step == "publish":
         with db.write_session() as session:
             a_round = lock_round(session, find_round(session, round_id).id)
@@ -700,6 +704,13 @@ def tick(
     except Exception as error:
         log.exception("erasing arrival order failed")
         report.problems.append(f"erasing the order answers arrived in failed, will try again: {error}")
+    try:
+        take_daily_snapshots(
+            db, now
+        )  # heads' count of the day, taken as the day starts while the server runs
+    except Exception as error:
+        log.exception("counting open rounds' participation failed")
+        report.problems.append(f"counting open rounds' participation failed, will try again: {error}")
     if results:
         computed = _results_pass(db, settings, now)
         report.results, report.problems = computed.results, report.problems + computed.problems

@@ -32,7 +32,7 @@ def overview(db: DatabaseDep, settings: SettingsDep) -> Template:
             "accounts": session.exec(select(func.count()).select_from(User).where(User.active)).one(),
         }
         open_rounds = [
-            (r, participation_total(session, r.id, settings.min_group_size))
+            (r, participation_total(session, r, settings.min_group_size))
             for r in session.exec(
                 select(Round).where(Round.status == RoundStatus.OPEN).order_by(Round.opens_at)
             )
