@@ -159,7 +159,9 @@ def make_case(parents, k, invited, answered, used, customers=None, seed=0, alike
                 if same == "all":
                     dimensions[:] = dimensions[0]
                 elif same == "dimension":
-                    dimensions[:, DIMENSIONS.index("assurance")] = dimensions[0, DIMENSIONS.index("assurance")]
+                    dimensions[:, DIMENSIONS.index("assurance")] = dimensions[
+                        0, DIMENSIONS.index("assurance")
+                    ]
                 values = {d: dimensions[:, i] for i, d in enumerate(DIMENSIONS)}
                 values[OVERALL] = dimensions.mean(axis=1)
                 values[IMPACT] = rng.integers(1, 8, size=n).astype(float)
@@ -542,7 +544,9 @@ def test_a_unanimous_region_is_hidden_and_not_given_away_by_the_total():
     too, so it is hidden, and so is enough beside it that the total minus the rest does not give it back."""
     parents = {"G1": None, "G2": None, "A": "G1", "B": "G1", "C": "G2", "D": "G2"}
     used = {(101, t): n for t, n in {"A": 6, "B": 7, "C": 8, "D": 9}.items()}
-    case = alike_case({(101, "A"): "all", (101, "B"): "all"}, used, {t: used[101, t] for t in "ABCD"}, parents)
+    case = alike_case(
+        {(101, "A"): "all", (101, "B"): "all"}, used, {t: used[101, t] for t in "ABCD"}, parents
+    )
     # The same seed's first respondent gives both teams their ratings only by chance: make them equal.
     for m in INTERNAL_MEASURES:
         case.values[101, m, "B"][:] = case.values[101, m, "A"][0]

@@ -101,7 +101,9 @@ def release_tree(
 
 
 Parts = tuple[int, float, float | None]  # what a node's sums add up to: n, total, squares
-Alike = Callable[[int, float, float | None], bool]  # do a node's sums (n, total, squares) state each one's answer?
+Alike = Callable[
+    [int, float, float | None], bool
+]  # do a node's sums (n, total, squares) state each one's answer?
 _NO_PARTS: Parts = (0, 0.0, None)  # a group's place in `_Tree.rolled`, until its parts are added up
 
 
