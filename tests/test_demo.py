@@ -35,6 +35,7 @@ from survey.demo.build import DEMO_PASSWORD, build_demo
 from survey.mail.outbox import outbox_counts, render_message
 from survey.rounds.scheduler import list_schedules
 from survey.settings import Settings
+from survey.vocabulary import EXTERNAL_MEASURES, INTERNAL_MEASURES
 from survey.web.app import create_app
 
 BASE = "https://demo.test"
@@ -269,3 +270,37 @@ def test_the_demo_shows_every_closed_rounds_results_straight_away(demo, monkeypa
     db.dispose()
     assert page.status_code == 200 and "Drivers of CSAT%" in page.text
     assert f'{name} <span class="badge low">precedes</span>' in page.text  # the planted story, told
+
+
+def test_no_released_figure_of_the_demo_states_what_its_respondents_answered(demo):
+    """Attribute disclosure (issue 13): a figure whose respondents all gave the same answer (a spread of 0, or a
+    mean at either end of the 1 to 7 scale) states each one's answer; so does a usage count of nobody. The demo's
+    closed rounds, as stored and shown, release none (before the gate hid them, they released 62 such scores)."""
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    db = Database(settings.database_url)
+    with db.engine.connect() as connection:
+        round_ids = list(
+            analytics.result_states(connection, settings.min_group_size, settings.min_comment_group_size)
+        )
+    stated, shown = [], 0
+    for round_id in round_ids:
+        scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
+        for function in scores.functions:
+            for cell in function.cells:
+                for measure in INTERNAL_MEASURES:
+                    figure = cell.scores.of(measure)
+                    if figure is None:
+                        continue
+                    shown += 1
+                    if figure.sd == 0 or figure.mean in (1.0, 7.0):
+                        stated.append((round_id, function.code, cell.code, measure, figure))
+                if cell.usage is not None and cell.usage.used == 0:
+                    stated.append((round_id, function.code, cell.code, "usage", cell.usage))
+        for customer in scores.customers:
+            for measure in EXTERNAL_MEASURES:
+                figure = customer.scores.of(measure)
+                if figure is not None and figure.sd == 0:
+                    stated.append((round_id, "customers", customer.code, measure, figure))
+    db.dispose()
+    assert len(round_ids) == 4 and shown > 5000  # heads still see nearly every score
+    assert stated == []

@@ -23,7 +23,7 @@ import math
 import operator
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import reduce
 
@@ -131,37 +131,58 @@ class Case:
     used: dict  # (function, team) -> respondents who used it
     customers: dict  # (measure, team) -> customers behind the measure
     sums: RoundSums
+    # Every answer behind the sums: (function, measure, team) -> staff's values; (measure, team) -> customers'.
+    values: dict = field(default_factory=dict)
+    customer_values: dict = field(default_factory=dict)
 
 
-def make_case(parents, k, invited, answered, used, customers=None, seed=0) -> Case:
-    """A round with these counts; ratings drawn from a seeded generator, so the sums are those of answers."""
+def make_case(parents, k, invited, answered, used, customers=None, seed=0, alike=None) -> Case:
+    """A round with these counts; ratings drawn from a seeded generator, so the sums are those of answers.
+    `alike`: (function, team) -> "all" (its respondents all gave the same ratings), "impact" (the same harm
+    rating only) or "dimension" (the same assurance rating only); (None, team) -> "all": its customers all gave
+    the same answers."""
     teams = sorted(invited)
     functions = sorted({f for f, _ in used})
     customers = customers or {(m, t): 0 for m in CUSTOMER_MEASURES for t in teams}
+    alike = alike or {}
     rng = np.random.default_rng(seed)
     sums = RoundSums(1)
+    case = Case(dict(parents), teams, functions, k, invited, answered, used, customers, sums)
     for team in teams:
         for function in functions:
             if answered[team]:
                 sums.usage[function, team] = (answered[team], used[function, team])
             n = used[function, team]
             if n:
+                same = alike.get((function, team))
                 dimensions = rng.integers(1, 8, size=(n, len(DIMENSIONS))).astype(float)
+                if same == "all":
+                    dimensions[:] = dimensions[0]
+                elif same == "dimension":
+                    dimensions[:, DIMENSIONS.index("assurance")] = dimensions[
+                        0, DIMENSIONS.index("assurance")
+                    ]
                 values = {d: dimensions[:, i] for i, d in enumerate(DIMENSIONS)}
                 values[OVERALL] = dimensions.mean(axis=1)
                 values[IMPACT] = rng.integers(1, 8, size=n).astype(float)
+                if same in ("all", "impact"):
+                    values[IMPACT][:] = values[IMPACT][0]
                 sums.internal[function, team] = {
                     m: Sums(n, float(v.sum()), float((v * v).sum())) for m, v in values.items()
                 }
+                case.values.update({(function, m, team): v for m, v in values.items()})
         cell = {}
         for measure in CUSTOMER_MEASURES:
             if n := customers[measure, team]:
                 points = {CSAT_PCT: [0.0, 100.0], NPS: [-100.0, 0.0, 100.0]}.get(measure, range(1, 8))
                 v = rng.choice(np.array(points, dtype=float), size=n)
+                if alike.get((None, team)) == "all":
+                    v[:] = v[0]
                 cell[measure] = Sums(n, float(v.sum()), float((v * v).sum()))
+                case.customer_values[measure, team] = v
         if cell:
             sums.external[team] = cell
-    return Case(dict(parents), teams, functions, k, invited, answered, used, customers, sums)
+    return case
 
 
 @st.composite
@@ -190,8 +211,15 @@ def cases(draw, max_teams: int = 12) -> Case:
         imported = draw(st.sampled_from([0, 0, 0, 2, 5, 40]))
         for measure in CUSTOMER_MEASURES:
             customers[measure, team] = survey + (imported if measure == IMPORTED else 0)
+    # Some teams whose respondents (or customers) all answered alike, in every measure or in one.
+    alike = {}
+    for team in teams:
+        for function in [*functions, None]:
+            same = draw(st.sampled_from([None, None, None, "all", "impact", "dimension"]), label="alike")
+            if same is not None and (function is not None or same == "all"):
+                alike[function, team] = same
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    return make_case(parents, k, invited, answered, used, customers, seed)
+    return make_case(parents, k, invited, answered, used, customers, seed, alike)
 
 
 # --- Everything released, as the attacker reads it -------------------------------------------------------------
@@ -211,8 +239,11 @@ def attack(case: Case, released, hidden_rates) -> Attacker:
     for f in case.functions:
         columns["u", f] = list(teams)
         columns["s", f] = [(m, t) for m in INTERNAL_MEASURES for t in teams]
+        for m in INTERNAL_MEASURES:
+            columns["q", f, m] = list(teams)
     for m in CUSTOMER_MEASURES:
         columns["e", m] = list(teams)
+        columns["qe", m] = list(teams)
     attacker = Attacker(columns)
     # Response rates: every team of the round is listed (with its invitees); answered where not hidden.
     for node, group in under.items():
@@ -225,6 +256,8 @@ def attack(case: Case, released, hidden_rates) -> Attacker:
                 if not shown.suppressed:
                     attacker.knows(("s", f), {(m, t): 1 for t in under[node]})
                     attacker.knows(("u", f), dict.fromkeys(under[node], 1))
+                if shown.sd is not None:  # the spread: the sum of squares, with the mean and n
+                    attacker.knows(("q", f, m), dict.fromkeys(under[node], 1))
         for node, counts in usage.items():
             if not counts.suppressed:
                 attacker.knows(("a",), dict.fromkeys(under[node], 1))
@@ -239,14 +272,18 @@ def attack(case: Case, released, hidden_rates) -> Attacker:
                 attacker.knows(("u", f), {t: 1})
                 for m in INTERNAL_MEASURES:
                     attacker.knows(("s", f), {(m, t): 1})
+                    attacker.knows(("q", f, m), {t: 1})
     for node, measures in released.external.items():
         for m, shown in measures.items():
             if not shown.suppressed:
                 attacker.knows(("e", m), dict.fromkeys(under[node], 1))
+            if shown.sd is not None:
+                attacker.knows(("qe", m), dict.fromkeys(under[node], 1))
     for m in CUSTOMER_MEASURES:
         for t in teams:
             if m not in released.external.get(t, {}):
                 attacker.knows(("e", m), {t: 1})
+                attacker.knows(("qe", m), {t: 1})
     return attacker
 
 
@@ -389,6 +426,159 @@ def test_a_hidden_response_rate_is_not_given_away_by_the_usage_counts():
     attacker = attack(case, released, hidden_rates)
     assert not attacker.determined(("a",), "T00")
     check_nothing_suppressed_is_derived(case)
+
+
+# --- Unanimity: no released number states what a respondent answered -------------------------------------------
+#
+# A number about people who all gave the same answer states each one's answer, however many they are: a mean with
+# a spread of 0, or a mean at either end of the scale (everyone gave that end). The attacker looks for any set of
+# teams whose n, total and sum of squares (or n and a total at an end) it can work out from everything released,
+# from the cells themselves and by differences up the tree, and whose people all answered alike. The attacker is
+# HR: it knows who answered in each team (the invitation list), so a used count of 0 states each respondent's
+# "did not use". A used count equal to the answered count ("everyone used it") is shown: every score's n is it,
+# and docs/anonymity.md says why that is accepted (`test_everyone_using_a_function_is_shown_with_the_scores`).
+
+STAFF_ENDS = (1.0, 7.0)
+CUSTOMER_ENDS = {"reliability": (1.0, 7.0), CSAT_PCT: (0.0, 100.0), NPS: (-100.0, 100.0)}
+
+
+def team_subsets(teams: list) -> np.ndarray:
+    """Every non-empty set of the teams, one 0/1 row each."""
+    return np.array(list(itertools.product((0.0, 1.0), repeat=len(teams))))[1:]
+
+
+def derivable(attacker: Attacker, block: tuple, keys: list, subsets: np.ndarray) -> np.ndarray:
+    """For each set (row of `subsets`, over `keys`): can the attacker work out its total in this block?"""
+    vectors = np.zeros((len(subsets), len(attacker.columns[block])))
+    for i, key in enumerate(keys):
+        vectors[:, attacker.columns[block][key]] = subsets[:, i]
+    return attacker.derived(block, vectors)
+
+
+def common_answer(values: list) -> float | None:
+    """The one value every answer has, or None when they differ or there are none."""
+    answers = np.concatenate([v for v in values if v is not None and len(v)] or [np.zeros(0)])
+    if not len(answers) or np.ptp(answers) > 1e-9:
+        return None
+    return float(answers[0])
+
+
+def stated_answers(case: Case, attacker: Attacker) -> list[str]:
+    """Every set of teams whose released numbers state each of its people's answer. Brute force over all sets."""
+    teams = case.teams
+    subsets = team_subsets(teams)
+
+    def chosen(row: int) -> list:
+        return [t for t, inside in zip(teams, subsets[row], strict=True) if inside]
+
+    stated = []
+    for f in case.functions:
+        n_known = derivable(attacker, ("u", f), teams, subsets)
+        for row in np.flatnonzero(n_known):
+            group = chosen(row)
+            if sum(case.answered[t] for t in group) and not sum(case.used[f, t] for t in group):
+                stated.append(f"{f}: nobody of {group} used it")
+        for m in INTERNAL_MEASURES:
+            total_known = n_known & derivable(attacker, ("s", f), [(m, t) for t in teams], subsets)
+            squares_known = derivable(attacker, ("q", f, m), teams, subsets)
+            for row in np.flatnonzero(total_known):
+                value = common_answer([case.values.get((f, m, t)) for t in chosen(row)])
+                if value is not None and (squares_known[row] or value in STAFF_ENDS):
+                    stated.append(f"{f}/{m}: everyone of {chosen(row)} gave {value}")
+    for m in CUSTOMER_MEASURES:
+        total_known = derivable(attacker, ("e", m), teams, subsets)  # n follows the totals' pattern
+        squares_known = derivable(attacker, ("qe", m), teams, subsets)
+        for row in np.flatnonzero(total_known):
+            value = common_answer([case.customer_values.get((m, t)) for t in chosen(row)])
+            if value is not None and (squares_known[row] or value in CUSTOMER_ENDS[m]):
+                stated.append(f"customers {m}: everyone of {chosen(row)} gave {value}")
+    return stated
+
+
+def check_no_answer_is_stated(case: Case) -> list[str]:
+    released, hidden_rates = released_everything(case)
+    stated = stated_answers(case, attack(case, released, hidden_rates))
+    assert stated == []
+    return stated
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases(max_teams=BRUTE_FORCE_TEAMS))
+def test_no_released_number_states_what_a_respondent_answered(case):
+    """Every tree together, teams planted whose respondents or customers all answered alike (in every measure,
+    or only the harm item, or only one dimension): no set of teams whose numbers can be worked out has all its
+    people giving the same answer, and none whose respondents all said "did not use"."""
+    check_no_answer_is_stated(case)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cases(max_teams=12))
+def test_no_released_number_states_what_a_respondent_answered_in_larger_trees(case):
+    check_no_answer_is_stated(case)
+
+
+def alike_case(alike: dict, used: dict, answered: dict, parents: dict, k: int = 5, seed: int = 7) -> Case:
+    invited = {t: n + 2 for t, n in answered.items()}
+    return make_case(parents, k, invited, answered, used, seed=seed, alike=alike)
+
+
+def test_a_unanimous_team_is_hidden_with_a_sibling_that_keeps_it_from_being_subtracted():
+    """The review's case: a team's 6 respondents all rated "assurance" alike. In a region of two teams, hiding
+    that team alone would leave it as the region's numbers minus its sibling's: the sibling is hidden too (in
+    assurance and the measures tied to it), and the region still shows."""
+    parents = {"G1": None, "A": "G1", "B": "G1"}
+    case = alike_case(
+        {(101, "A"): "dimension"}, {(101, "A"): 6, (101, "B"): 9}, {"A": 6, "B": 9}, parents, seed=3
+    )
+    assert common_answer([case.values[101, "assurance", "A"]]) is not None  # the planted unanimity
+    released, _ = released_everything(case)
+    scores = released.internal[101]
+    assert scores["A"]["assurance"].suppressed and scores["B"]["assurance"].suppressed
+    assert scores["A"][OVERALL].suppressed  # else assurance = 5 x overall - the other four
+    assert not scores["G1"]["assurance"].suppressed and not scores["A"][IMPACT].suppressed
+    check_no_answer_is_stated(case)
+
+
+def test_a_unanimous_region_is_hidden_and_not_given_away_by_the_total():
+    """Two teams of a region whose respondents all gave the same ratings: the region states each one's answer
+    too, so it is hidden, and so is enough beside it that the total minus the rest does not give it back."""
+    parents = {"G1": None, "G2": None, "A": "G1", "B": "G1", "C": "G2", "D": "G2"}
+    used = {(101, t): n for t, n in {"A": 6, "B": 7, "C": 8, "D": 9}.items()}
+    case = alike_case(
+        {(101, "A"): "all", (101, "B"): "all"}, used, {t: used[101, t] for t in "ABCD"}, parents
+    )
+    # The same seed's first respondent gives both teams their ratings only by chance: make them equal.
+    for m in INTERNAL_MEASURES:
+        case.values[101, m, "B"][:] = case.values[101, m, "A"][0]
+        v = case.values[101, m, "B"]
+        case.sums.internal[101, "B"][m] = Sums(len(v), float(v.sum()), float((v * v).sum()))
+    released, _ = released_everything(case)
+    assert released.internal[101]["G1"][OVERALL].suppressed
+    check_no_answer_is_stated(case)
+
+
+def test_nobody_using_a_function_is_not_told():
+    """A team whose 7 respondents all answered "did not use": its usage cell, and anything that gives it by
+    subtraction, is hidden."""
+    parents = {"G1": None, "A": "G1", "B": "G1", "C": "G1"}
+    used = {(101, "A"): 0, (101, "B"): 6, (101, "C"): 8}
+    case = alike_case({}, used, {"A": 7, "B": 9, "C": 10}, parents)
+    released, _ = released_everything(case)
+    assert released.usage[101]["A"].suppressed and not released.usage[101]["G1"].suppressed
+    assert released.usage[101]["B"].suppressed  # its complement: G1 - B - C would give A's 0
+    check_no_answer_is_stated(case)
+
+
+def test_everyone_using_a_function_is_shown_with_the_scores():
+    """The channel we accept (docs/anonymity.md): every score's n is the used count, and HR knows who answered,
+    so a team where everyone used the function shows that with its scores. Hiding it would hide the scores of
+    every such team (a quarter of the demo's team scores, two thirds of one function's); the gate shows them,
+    and hides only "did not use" by all."""
+    parents = {"G1": None, "A": "G1", "B": "G1"}
+    case = alike_case({}, {(101, "A"): 8, (101, "B"): 6}, {"A": 8, "B": 9}, parents)
+    released, _ = released_everything(case)
+    assert released.internal[101]["A"][OVERALL].n == released.usage[101]["A"].answered == 8
+    check_no_answer_is_stated(case)
 
 
 # --- Roll-ups --------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ _SHADE_CLASS = {-2: "hm-low2", -1: "hm-low1", 0: "hm-mid", 1: "hm-high1"}
 
 def _html_cell(cell: charts.HeatCell, hotspot: bool = False) -> HeatCell:
     if cell.value is None:
-        why = "suppressed: fewer than k respondents, or derivable" if cell.suppressed else "no answers"
+        why = "hidden to protect anonymity" if cell.suppressed else "no answers"
         return HeatCell("–", "hm-none", why)
     shade = "hm-none" if cell.shade is None else _SHADE_CLASS[cell.shade]
     return HeatCell(f"{cell.value:.{cell.decimals}f}", shade, f"n = {cell.n}", hotspot)

@@ -13,14 +13,14 @@ Comments pass `release_comments`: at least the comment threshold in every group 
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
-from survey.analysis.sums import RoundSums, ScaleSums, Sums, mean_of, pooled, sd_of
-from survey.vocabulary import INTERNAL_MEASURES
+from survey.analysis.sums import RoundSums, ScaleSums, Sums, all_alike, mean_of, pooled, sd_of
+from survey.vocabulary import DIMENSIONS, INTERNAL_MEASURES, OVERALL
 
 
 @dataclass(frozen=True, slots=True)  # slots: a round of 2,000 teams has 200,000 of them
@@ -101,6 +101,9 @@ def release_tree(
 
 
 Parts = tuple[int, float, float | None]  # what a node's sums add up to: n, total, squares
+Alike = Callable[
+    [int, float, float | None], bool
+]  # do a node's sums (n, total, squares) state each one's answer?
 _NO_PARTS: Parts = (0, 0.0, None)  # a group's place in `_Tree.rolled`, until its parts are added up
 
 
@@ -113,7 +116,7 @@ class _Tree:
         self.parents, self.k = parents, k
         self.groups = {parent for parent in parents.values() if parent is not None} | {TOTAL}
         self._up: dict[Node, tuple[Node, ...]] = {}
-        self._hidden: dict[tuple[tuple[Node, int], ...], set[Node]] = {}
+        self._hidden: dict[tuple[tuple[tuple[Node, int], ...], frozenset[Node]], set[Node]] = {}
 
     def up(self, team: Node) -> tuple[Node, ...]:
         """The team, every group above it, and `TOTAL`."""
@@ -127,11 +130,12 @@ class _Tree:
         self._up[team] = (*nodes, TOTAL)
         return self._up[team]
 
-    def hidden(self, sizes: Mapping[Node, int]) -> set[Node]:
-        """`hidden_counts` over this tree for teams of these sizes."""
-        key = tuple(sizes.items())
+    def hidden(self, sizes: Mapping[Node, int], alike: Collection[Node] = ()) -> set[Node]:
+        """`hidden_counts` over this tree for teams of these sizes, with these nodes' people answering alike.
+        Both are the key: the same sizes with other nodes alike are another decision."""
+        key = (tuple(sizes.items()), frozenset(alike))
         if key not in self._hidden:
-            self._hidden[key] = hidden_counts(self.parents, sizes, self.k)
+            self._hidden[key] = hidden_counts(self.parents, sizes, self.k, key[1])
         return self._hidden[key]
 
     def rolled(self, teams: Mapping[Node, Sums]) -> dict[Node, Parts]:
@@ -157,17 +161,32 @@ class _Tree:
         return rolled
 
     def release(
-        self, teams: Mapping[Node, Sums], hide: Collection[Node] = ()
+        self, teams: Mapping[Node, Sums], hide: Collection[Node] = (), alike: Alike = all_alike
     ) -> tuple[dict[Node, Parts], dict[Node, Shown]]:
-        """`release_tree`, and the roll-ups it released (as `rolled`)."""
-        hidden = self.hidden({team: sums.n for team, sums in teams.items() if sums.n > 0}) | set(hide)
+        """`release_tree`, and the roll-ups it released (as `rolled`). `alike` tells from a node's sums whether
+        its number would state each of its people's answer: such nodes are hidden whatever their size, and
+        never left derivable alone (`hidden_counts`)."""
         rolled = self.rolled(teams)
-        return rolled, {
+        return rolled, self.shown(rolled, self.hidden(_sizes(teams), _alike(rolled, alike)) | set(hide))
+
+    def shown(self, rolled: Mapping[Node, Parts], hidden: Collection[Node]) -> dict[Node, Shown]:
+        """The roll-ups as released numbers, those in `hidden` (and any of fewer than k) suppressed."""
+        return {
             node: SUPPRESSED
             if node in hidden or n < self.k
             else Shown(n, mean_of(n, total), sd_of(n, total, squares))
             for node, (n, total, squares) in rolled.items()
         }
+
+
+def _sizes(teams: Mapping[Node, Sums]) -> dict[Node, int]:
+    """The people behind each team's sums, for `hidden_counts` (teams with nobody left out)."""
+    return {team: sums.n for team, sums in teams.items() if sums.n > 0}
+
+
+def _alike(rolled: Mapping[Node, Parts], alike: Alike) -> list[Node]:
+    """The nodes whose sums state each of their people's answer, by `alike`."""
+    return [node for node, (n, total, squares) in rolled.items() if alike(n, total, squares)]
 
 
 def _added(parts: list[Sums]) -> Parts:
@@ -208,13 +227,26 @@ def _release_customers(
     return released
 
 
+# Staff's measures that are suppressed together: a respondent's overall score is the mean of their dimensions'.
+_TIED: tuple[tuple[str, ...], ...] = ((OVERALL, *DIMENSIONS),)
+
+
 def _release_measures(
     tree: _Tree, cells: Mapping[Node, Mapping[str, Sums]], measures: Sequence[str], hide: Collection[Node]
 ) -> dict[Node, dict[str, Shown]]:
+    """A function's scores. A node whose respondents all gave the same answer in a measure is hidden in that
+    measure, and in every measure tied to it (`_TIED`): each respondent's overall score is the mean of their five
+    dimension scores, so a dimension hidden alone could be worked out from the overall score and the other four.
+    The impact item is tied to nothing, so a team unanimous about harm still shows its ratings."""
+    teams = {measure: {t: m[measure] for t, m in cells.items() if measure in m} for measure in measures}
+    rolled = {measure: tree.rolled(teams[measure]) for measure in measures}
+    alike_in = {measure: _alike(rolled[measure], all_alike) for measure in measures}
     released: dict[Node, dict[str, Shown]] = {}
     for measure in measures:
-        teams = {t: m[measure] for t, m in cells.items() if measure in m}
-        for node, shown in tree.release(teams, hide)[1].items():
+        tied = next((group for group in _TIED if measure in group), (measure,))
+        alike = {node for other in tied if other in alike_in for node in alike_in[other]}
+        hidden = tree.hidden(_sizes(teams[measure]), alike) | set(hide)
+        for node, shown in tree.shown(rolled[measure], hidden).items():
             released.setdefault(node, {})[measure] = shown
     return released
 
@@ -240,7 +272,10 @@ def release_round(
     for function in every:
         usage: dict[Node, tuple[int, int]] = dict.fromkeys(invited or (), (0, 0))
         usage |= usage_of.get(function, {})
-        _, answered = tree.release({t: Sums(a, u, None) for t, (a, u) in usage.items()}, rates_hidden)
+        # A node where none of its respondents used the function states each one's "did not use": hidden like
+        # any unanimous cell. All of them using it is shown (docs/anonymity.md says why).
+        usage_sums = {t: Sums(a, u, None) for t, (a, u) in usage.items()}
+        _, answered = tree.release(usage_sums, rates_hidden, _nobody_used)
         released.usage[function] = {node: _usage(shown) for node, shown in answered.items()}
         # Every score's n is the usage tree's used count: the scores suppress what the usage suppresses, and
         # list every team it lists (nobody used the function: an empty cell, suppressed like the others).
@@ -259,6 +294,17 @@ def release_round(
     if respondents >= k:
         released.alpha = {dimension: _alpha(scale) for dimension, scale in sums.scales.items()}
     return released
+
+
+def _nobody_used(answered: int, used: float, _: float | None) -> bool:
+    """A usage node whose respondents all answered "did not use" (the usage trees' `Alike`).
+
+    Not one whose respondents all used the function: every score's n is its used count, and the answered count
+    is shown beside it (usage, response rates) or known to HR, so hiding those would mean hiding the scores of
+    every team where everyone used the function, a quarter of the demo's and two thirds of one function's. Using
+    a function is what rating it means, and says nothing of what anyone thinks of it; "did not use" can be a
+    quiet refusal to rate, and is what this protects."""
+    return answered > 0 and used == 0
 
 
 def _by_function(cells: Mapping[tuple[int, int], T]) -> dict[int, dict[Node, T]]:

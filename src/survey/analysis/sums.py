@@ -47,6 +47,24 @@ def sd_of(n: int, total: float, squares: float | None) -> float | None:
     return math.sqrt(max(0.0, (squares - total**2 / n) / (n - 1)))
 
 
+# How close to 0 a spread must come, relative to the values' size, to count as none: the sums of a group whose
+# values are all alike are exact for whole numbers and off by a few rounding errors for means of items (each
+# respondent's dimension score), far less than any real difference between two answers makes.
+ALIKE_TOLERANCE = 1e-9
+
+
+def all_alike(n: int, total: float, squares: float | None) -> bool:
+    """Did everyone behind these sums give the same value? Then the mean states each one's answer: a spread of
+    0, which a mean at either end of a scale implies (everyone gave that end), and a share of 0% or 100% of a
+    yes-or-no answer too (each one counts 0 or 100). One person always is. Read from the exact sums, so it
+    needs no scale: n times the sum of squares equals the total squared exactly when all values are equal (it
+    is larger otherwise by the sum of the squared differences of every pair). Unknown without the squares (a
+    figure imported as a score): False, and no sums of survey answers lack them."""
+    if n < 1 or squares is None:
+        return False
+    return n * squares - total * total <= ALIKE_TOLERANCE * n * squares
+
+
 def pooled(parts: Iterable[Sums]) -> Sums | None:
     """The sums of all the parts together; None when there are none."""
     result: Sums | None = None

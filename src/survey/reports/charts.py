@@ -452,7 +452,7 @@ def heat_grid(
     rows: list[HeatRow],
     *,
     width_pt: float = 480,
-    suppressed_note: str = "suppressed: fewer than k respondents",
+    suppressed_note: str = "hidden to protect anonymity",
 ) -> Grid:
     """The heat map of `rows` by `columns`: each cell its value, with its n in brackets where given (give a
     row's n in its label instead when every cell of the row shares it), shaded by its `shade`; suppressed

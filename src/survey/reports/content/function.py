@@ -248,8 +248,8 @@ def _suppressed(facts: _Facts) -> Finding | None:
         return None
     return Finding(
         f"{suppressed} of {len(teams)} teams' ratings are suppressed.",
-        f"Fewer than {facts.scores.min_group_size} respondents used {facts.name} there, or a figure could have "
-        "been worked out from the others.",
+        f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} respondents used {facts.name} "
+        "there, they all gave the same answer, or a figure could have been worked out from the others.",
     )
 
 
@@ -390,7 +390,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
             charts.heat_grid(
                 [MEASURE_LABELS[m] for m in (OVERALL, *DIMENSIONS)] + ["Harm"],
                 heat_rows,
-                suppressed_note=f"suppressed: fewer than {k} respondents, or derivable from others",
+                suppressed_note=f"hidden to protect anonymity: fewer than {k} respondents, all alike, or derivable",
             )
         ),
         "links": _links_chart(facts.driver),

@@ -207,8 +207,8 @@ def _charts(facts: _Facts) -> dict[str, Any]:
             charts.heat_grid(
                 [f.name for f in scores.functions] + [outcome.label],
                 [charts.HeatRow(line.name, line.cells, emphasis=line.emphasis) for line in heat],
-                suppressed_note=f"suppressed: fewer than {scores.min_group_size} respondents, or derivable "
-                "from others",
+                suppressed_note=f"hidden to protect anonymity: fewer than {scores.min_group_size} respondents, "
+                "all alike, or derivable",
             )
         ),
         "drivers": _drivers_chart(facts.drivers),

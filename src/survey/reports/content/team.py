@@ -213,7 +213,8 @@ def _customers(facts: _Facts) -> Finding:
     if not mine:
         return Finding(
             f"Your customers' {outcome.label} is not shown this round.",
-            f"Fewer than {facts.scores.min_group_size} customers answered, or the figure is suppressed.",
+            f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} customers answered, they all "
+            "gave the same answer, or the figure could be worked out from others.",
         )
     everyone = facts.scores.customer_score(None, measure)[0]
     before = facts.previous.customer_score(facts.subject.code, measure)[0] if facts.previous else None
@@ -230,8 +231,8 @@ def _lowest_rated(facts: _Facts) -> Finding:
     if not rated:
         return Finding(
             "Your team's ratings of the support functions are suppressed this round.",
-            f"Fewer than {facts.scores.min_group_size} of your staff rated each function, or a figure could be "
-            "worked out from others.",
+            f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} of your staff rated each "
+            "function, they all gave the same answer, or a figure could be worked out from others.",
         )
     gaps = [r for r in rated if r.all]
     lowest = min(gaps or rated, key=lambda r: _mean(r.shown) - (r.all.mean if r.all else 0))
