@@ -1,7 +1,7 @@
 """Crash-and-load test: nothing lost, nothing stored twice, when a server process dies under load.
 
     python bench/load.py [--clients 16] [--submissions 1000] [--kill-at 6] [--down 3] [--drop-share 0.05]
-                         [--postgres URL] [--seed 1]
+                         [--forged-share 0.05] [--postgres URL] [--seed 1]
 
 Creates a fresh PostgreSQL database (`survey_bench_<pid>`, with the role of `--postgres URL`, default
 $SURVEY_BENCH_DATABASE_URL, else the CI role `survey_ci`), migrates it and builds an organisation with an open round
@@ -16,7 +16,8 @@ started again `--down` seconds later. A client whose request gets no answer does
 again, the same form with the same cookies (same survey session, same form key), on the other server first, then
 on either, with short waits, until one answers. For `--drop-share` of the submissions the client itself drops
 the first POST after 2 to 40 ms and sends it again at once to the other server (a dropped connection, a user
-pressing send again), so that both servers may be working on the same form at once.
+pressing send again), so that both servers may be working on the same form at once. For `--forged-share` of the
+customer forms it alters the served form key's signature, as a stuffer would: the server must refuse them.
 
 Then it reconciles what the clients saw with what the database holds, counting rows per marker: every accepted
 submission (a thanks page; or the "already answered" page after a try that got no answer) stored exactly once,
@@ -72,7 +73,7 @@ class Page:
     textareas: list[str] = field(default_factory=list)
     title: str = ""
     heading: str = ""
-    errors: list[str] = field(default_factory=list)  # the text of its paragraphs of class "error"
+    errors: list[str] = field(default_factory=list)  # its error paragraphs and error summary's items
     paragraphs: list[str] = field(default_factory=list)  # the text of its other paragraphs
 
     @property
@@ -90,6 +91,7 @@ class PageReader(HTMLParser):
         self.page = Page()
         self._in_form = False
         self._form_seen = False
+        self._in_summary = False  # inside the list of what a refused form got wrong
         self._text_of: str | None = None  # "title", "h1", "p" or "error" while inside one
         self._text: list[str] = []
 
@@ -105,14 +107,21 @@ class PageReader(HTMLParser):
                 self.page.radios.setdefault(a["name"], []).append(a.get("value", ""))
         elif tag == "textarea" and self._in_form and a.get("name"):
             self.page.textareas.append(a["name"])
-        elif tag in ("title", "h1", "p"):
-            is_error = tag == "p" and "error" in a.get("class", "").split()
-            self._text_of, self._text = ("error" if is_error else tag), []
+        elif tag == "div" and "error-summary" in a.get("class", "").split():
+            self._in_summary = True
+        elif tag in ("title", "h1", "p", "li"):
+            is_error = (tag == "p" and "error" in a.get("class", "").split()) or (
+                tag == "li" and self._in_summary
+            )
+            if tag != "li" or is_error:
+                self._text_of, self._text = ("error" if is_error else tag), []
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._in_form = False
-        elif self._text_of and tag in ("title", "h1", "p"):
+        elif tag == "div":
+            self._in_summary = False
+        elif self._text_of and tag in ("title", "h1", "p", "li"):
             words = " ".join("".join(self._text).split())
             if self._text_of == "error":
                 self.page.errors.append(words)
@@ -280,9 +289,9 @@ class Browser:
     """One client: a cookie jar (cleared for each submission, as a new user's browser) and a home server; a try
     that gets no answer is tried again on the other server, then on either, until one answers."""
 
-    def __init__(self, servers: Servers, tally: Tally, home: int, drop_share: float):
+    def __init__(self, servers: Servers, tally: Tally, home: int, drop_share: float, forged_share: float):
         self.servers, self.tally, self.home = servers, tally, home
-        self.drop_share = drop_share
+        self.drop_share, self.forged_share = drop_share, forged_share
         self.client = httpx.AsyncClient(
             timeout=REQUEST_TIMEOUT, follow_redirects=False, headers={"Accept": "text/html,*/*;q=0.8"}
         )
@@ -351,6 +360,9 @@ class Browser:
         if isinstance(page, Outcome):
             return page
         answers = customer_answers(page, marker, rng)
+        if rng.random() < self.forged_share:  # a stuffer's form: the served key with its signature altered
+            key = answers["form_key"]
+            answers["form_key"] = key[:-1] + ("A" if key[-1] != "A" else "B")
         response, failed = await self.send("POST", page.action, answers, self.drop_after(rng))
         return judge("customer", response, failed, f"/c/{slug}/thanks")
 
@@ -376,7 +388,13 @@ async def run_clients(servers: Servers, tally: Tally, work: list[tuple[str, str,
     queue = list(reversed(work))
 
     async def client(number: int) -> None:
-        browser = Browser(servers, tally, home=number % 2, drop_share=arguments.drop_share)
+        browser = Browser(
+            servers,
+            tally,
+            home=number % 2,
+            drop_share=arguments.drop_share,
+            forged_share=arguments.forged_share,
+        )
         rng = random.Random(arguments.seed * 1000 + number)
         try:
             while queue:
@@ -675,6 +693,11 @@ def arguments_from(argv: list[str] | None = None) -> argparse.Namespace:
         "--drop-share", type=share, default=0.05, metavar="SHARE",
         help="share of submissions whose first POST the client drops after 2 to 40 ms and sends again at once "
         "to the other server, so that both may be working on it (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--forged-share", type=share, default=0.05, metavar="SHARE",
+        help="share of customer forms posted with their form key altered, as a stuffer would: each must be "
+        "refused with a reason and stored never (default %(default)s)",
     )  # fmt: skip
     parser.add_argument("--seed", type=whole_number(0), default=1, help="the answers' random seed")
     return parser.parse_args(argv)
