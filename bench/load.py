@@ -635,24 +635,23 @@ def whole_number(minimum: int):
     return read
 
 
-def seconds(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"expected 0 to 3600 seconds, got {raw}")
-    return value
+def number_between(low: float, high: float, what: str):
+    """An argument reader for a number from `low` to `high`, `what` naming it in the message."""
+
+    def read(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {raw}")
+        return value
+
+    return read
 
 
-def share(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {raw!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {raw}")
-    return value
+seconds = number_between(0, 3600, "0 to 3600 seconds")
+share = number_between(0, 1, "a share from 0 to 1")
 
 
 def postgres_url(raw: str) -> str:
