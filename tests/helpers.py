@@ -59,11 +59,20 @@ _ROUND = re.compile(r'name="round" value="(\d+)"')
 
 
 def submit_survey(client, form_page_html: str, data: dict):
-    """Send the form as the page's browser would: with its CSRF token and hidden round field."""
-    hidden = {"_csrf_token": csrf_from(form_page_html)}
+    """Send the survey's last step as the page's browser would, with every answer (`data`, as hidden fields and
+    the last step's own), the page's CSRF token and hidden round field, and the Send button."""
+    hidden = {"_csrf_token": csrf_from(form_page_html), "go": "submit"}
     if match := _ROUND.search(form_page_html):
         hidden["round"] = match.group(1)
-    return client.post("/survey", data={**data, **hidden}, follow_redirects=False)
+    return client.post("/survey", data={**hidden, **data}, follow_redirects=False)
+
+
+def step_survey(client, form_page_html: str, data: dict, step: int, go: str = "next"):
+    """Send one step of the survey (Next, Back or Stay) with the answers so far, as the page's browser would."""
+    hidden = {"_csrf_token": csrf_from(form_page_html), "step": str(step), "go": go}
+    if match := _ROUND.search(form_page_html):
+        hidden["round"] = match.group(1)
+    return client.post("/survey", data={**hidden, **data}, follow_redirects=False)
 
 
 def customer_answers(client, slug: str, value: int = 4) -> tuple[dict, str]:

@@ -13,6 +13,7 @@ hourly cap are stored but held as a burst (`CustomerBurst`) out of every result 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 import random
 import threading
 import time
@@ -429,7 +430,7 @@ def store_external(connection, responses: list[dict]) -> None:
     _insert(connection, ExternalResponse, responses)
 
 
-def answers_json(answers: dict[int, int]) -> str:
+def answers_json(answers: Mapping[int, int | None]) -> str:
     """Item answers as the `answers` column holds them: {"<item id>": value}."""
     return msgspec.json.encode(answers).decode()  # msgspec writes int keys as JSON strings
 

@@ -23,7 +23,18 @@ from survey.db.models import Instrument, Item, Round
 from survey.settings import Settings
 from survey.surveys.instruments import InstrumentError, new_instrument_version
 from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
-from survey.surveys.questionnaire import read_customer_form, read_internal_form
+from survey.surveys.questionnaire import NOT_APPLICABLE, read_customer_form, read_internal_form
+from survey.surveys.steps import (
+    GO_FIELD,
+    STEP_FIELD,
+    SUBMIT,
+    Page,
+    StepRefused,
+    answers_sent,
+    first_page,
+    next_page,
+    page_with_errors,
+)
 from survey.tokens import FormKeyRefused, check_customer_form_key, customer_form_key
 from survey.web.deps import DatabaseDep, IntakeDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
@@ -76,11 +87,13 @@ class EmployeeSurvey(Controller):
         invitation = intake.invitation_for_session(request.cookies.get(SESSION_COOKIE))
         if page := _state_page(invitation):
             return page
-        return self._form(intake, settings, invitation, values={}, errors={})
+        return self._step(intake, settings, invitation, first_page())
 
     @post("/survey")
     async def submit(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template | Redirect:
-        """The hot path reads nothing: the form names its round, and the claim checks it with the rest."""
+        """Every step posts here. Next, Back (and Stay, for a draft resumed) only check the answers so far and
+        show another step; only Submit stores. The hot path (Submit) reads nothing: the form names its round,
+        and the claim checks it with the rest."""
         secret = request.cookies.get(SESSION_COOKIE)
         values = await request.form()  # parsed once per request, shared with the CSRF check
         round_id = text_field(values, ROUND_FIELD)
@@ -89,18 +102,34 @@ class EmployeeSurvey(Controller):
         sections = intake.cached_sections(int(round_id)) or await sync_to_thread(
             intake.sections, int(round_id)
         )
+        go = text_field(values, GO_FIELD)
+        if go != SUBMIT:
+            return await sync_to_thread(self._move, intake, settings, secret, int(round_id), values, go)
         reviews, errors = read_internal_form(values, sections)
         if errors:
-            return await sync_to_thread(self._with_errors, intake, settings, secret, values, errors)
+            page = page_with_errors(answers_sent(values, sections), sections, errors)
+            return await sync_to_thread(self._show_step, intake, settings, secret, int(round_id), page)
         if await intake.submit_internal(secret, int(round_id), reviews):
             return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
         return await sync_to_thread(self._after_refusal, intake, secret)
 
-    def _with_errors(self, intake: Intake, settings: Settings, secret, values, errors) -> Template:
+    def _move(self, intake: Intake, settings: Settings, secret, round_id: int, values, go) -> Template | Redirect:
+        """The step after Next, Back or Stay; nothing is written."""
+        try:
+            page = next_page(values, intake.sections(round_id), go)
+        except StepRefused as refused:
+            return Template("employee/step_refused.html", context={"reason": str(refused)}, status_code=400)
+        return self._show_step(intake, settings, secret, round_id, page)
+
+    def _show_step(self, intake: Intake, settings: Settings, secret, round_id: int, page: Page) -> Template | Redirect:
+        """A step for the survey's own session and round (422 when it shows errors); otherwise why not."""
         invitation = intake.invitation_for_session(secret)
-        if page := _state_page(invitation):
-            return page
-        return self._form(intake, settings, invitation, values=values, errors=errors, status_code=422)
+        if state := _state_page(invitation):
+            return state
+        assert invitation is not None
+        if invitation.round_id != round_id:  # a page of another round: start this one's afresh
+            return Redirect("/survey", status_code=HTTP_303_SEE_OTHER)
+        return self._step(intake, settings, invitation, page, 422 if page.errors else 200)
 
     @staticmethod
     def _after_refusal(intake: Intake, secret: str | None) -> Template | Redirect:
@@ -113,15 +142,20 @@ class EmployeeSurvey(Controller):
         return Template("employee/thanks.html")
 
     @staticmethod
-    def _form(intake, settings, invitation, *, values, errors, status_code=200) -> Template:
+    def _step(intake, settings, invitation, page: Page, status_code=200) -> Template:
+        sections = intake.sections(invitation.round_id)
         return Template(
             "employee/survey.html",
             context={
                 "invitation": invitation,
                 "round_field": ROUND_FIELD,
-                "sections": intake.sections(invitation.round_id),
-                "values": values,
-                "errors": errors,
+                "step_field": STEP_FIELD,
+                "go_field": GO_FIELD,
+                "not_applicable": NOT_APPLICABLE,
+                "sections": sections,
+                "page": page,
+                "values": page.values,
+                "errors": page.errors,
                 "min_group_size": settings.min_group_size,
                 "min_comment_group_size": settings.min_comment_group_size,
             },

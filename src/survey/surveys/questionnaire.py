@@ -16,6 +16,8 @@ from survey.web.forms import clean_text
 MAX_COMMENT_LENGTH = 2000
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 USED, NOT_USED = "yes", "no"
+# An employee's "Not applicable / don't know": counted as an answer, never scored, stored as JSON null.
+NOT_APPLICABLE = "na"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Review:
 
     function_id: int
     used: bool
-    answers: dict[int, int] = field(default_factory=dict)  # item id -> value
+    answers: dict[int, int | None] = field(default_factory=dict)  # item id -> value; None: not applicable
     comment: str | None = None
 
 
@@ -132,7 +134,8 @@ def read_internal_form(
     """Read an employee's answers about every support function.
 
     Returns the reviews and no errors, or errors keyed by field name (and reviews to ignore). A function marked
-    "did not use" keeps no ratings or comment, whatever else was sent: the choice is an answer, not a gap.
+    "did not use" keeps no ratings or comment, whatever else was sent: the choice is an answer, not a gap. Every
+    rating may be skipped: "not applicable / don't know" and a rating left blank are both kept as None.
     """
     reviews: list[Review] = []
     errors: dict[str, str] = {}
@@ -144,9 +147,13 @@ def read_internal_form(
         if use != USED:
             errors[section.use_field] = f"Tell us whether you used {section.name} this quarter."
             continue
-        answers: dict[int, int] = {}
+        answers: dict[int, int | None] = {}
         for name, question in section.fields:
-            value, error = read_rating(form.get(name), question)
+            raw = form.get(name)
+            if raw == NOT_APPLICABLE or not clean_text(raw):
+                answers[question.item_id] = None
+                continue
+            value, error = read_rating(raw, question)
             if value is None:
                 errors[name] = error or "Choose an answer."
             else:
