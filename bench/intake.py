@@ -233,7 +233,7 @@ async def main(submissions: int, connections: int) -> int:
                 await asyncio.sleep(0.05)
         cookies, csrf_cookie, csrf_field = await open_links(port, links)
         rng = random.Random(1)
-        hidden = {"round": round_id, "_csrf_token": csrf_field}
+        hidden = {"round": round_id, "_csrf_token": csrf_field, "go": "submit"}  # the last step's Send button
         requests = [
             post(
                 "/survey",

@@ -7,8 +7,9 @@ import re
 import threading
 
 from sqlalchemy import func, select, text
+from sqlmodel import SQLModel
 
-from helpers import employee_answers, open_survey, submit_survey
+from helpers import employee_answers, open_survey, step_survey, submit_survey
 from survey.db.models import InternalResponse, InternalReview, Invitation, RoundStatus
 from survey.rounds.lifecycle import advance_round, find_round
 from survey.surveys.intake import Intake
@@ -229,3 +230,99 @@ def test_nul_bytes_and_markup_in_comments_are_stored_as_plain_text(client, db, o
     with db.session() as session:
         comments = {c for (c,) in session.exec(text("SELECT comment FROM internal_review"))}
     assert comments == {"<script>alert(1)</script> fine"}
+
+
+def _step_values(page_html: str) -> dict[str, str]:
+    """What the step's form would send: its hidden fields (answers of the other steps, and each use)."""
+    hidden = dict(re.findall(r'type="hidden" name="((?:use|q|comment)-[0-9-]+)" value="([^"]*)"', page_html))
+    return hidden
+
+
+def test_an_employee_ticks_two_functions_and_rates_each_on_its_own_step(client, db, open_round):
+    email = next(iter(open_round.links))
+    checklist = open_survey(client, open_round.path(email))
+    first, second = Intake(db).sections(open_round.id)
+    assert "Which of these did you use this quarter?" in checklist.text
+    assert 'name="q-' not in checklist.text  # no rating before the checklist
+
+    step_one = step_survey(
+        client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0
+    )
+    assert step_one.status_code == 200
+    assert f"Function 1 of 2: {first.name}" in step_one.text and second.name not in step_one.text.split("<h2")[-1]
+    on_one = {first.field(q): "6" for q in first.questions} | {first.comment_field: "Quick."}
+    on_one[first.field(first.questions[0])] = "na"
+
+    step_two = step_survey(client, step_one.text, {**_step_values(step_one.text), **on_one}, step=1)
+    assert step_two.status_code == 200 and f"Function 2 of 2: {second.name}" in step_two.text
+    assert "Send my answers" in step_two.text and 'value="next"' not in step_two.text
+    carried = _step_values(step_two.text)
+    assert carried[first.field(first.questions[1])] == "6" and carried[first.comment_field] == "Quick."
+
+    back = step_survey(client, step_two.text, carried, step=2, go="back")
+    assert f"Function 1 of 2: {first.name}" in back.text
+    assert re.search(rf'name="{first.field(first.questions[1])}" value="6"\s+checked', back.text)
+    assert re.search(rf'name="{first.field(first.questions[0])}" value="na"\s+checked', back.text)
+
+    # On the last step only some statements are rated: the others are skipped.
+    on_two = {second.field(q): "4" for q in second.questions[:3]}
+    sent = submit_survey(client, step_two.text, {**carried, **on_two})
+
+    assert sent.status_code == 303 and sent.headers["location"] == "/survey/thanks"
+    with db.session() as session:
+        reviews = {r.function_id: r for r in session.exec(select(InternalReview)).scalars()}
+    rated_one = reviews[first.function_id].answers
+    assert rated_one[str(first.questions[0].item_id)] is None  # "not applicable": counted, never scored
+    assert {rated_one[str(q.item_id)] for q in first.questions[1:]} == {6}
+    rated_two = reviews[second.function_id].answers
+    assert len(rated_two) == len(second.questions)  # every item has an answer, skipped ones as None
+    assert [rated_two[str(q.item_id)] for q in second.questions[:4]] == [4, 4, 4, None]
+    assert reviews[first.function_id].comment == "Quick."
+
+
+def test_an_employee_who_used_none_confirms_and_sends_that(client, db, open_round):
+    email = next(iter(open_round.links))
+    checklist = open_survey(client, open_round.path(email))
+
+    confirm = step_survey(client, checklist.text, {}, step=0)  # no box ticked
+
+    assert confirm.status_code == 200 and "You used none of these functions this quarter" in confirm.text
+    sent = submit_survey(client, confirm.text, _step_values(confirm.text))
+    assert sent.status_code == 303
+    with db.session() as session:
+        reviews = session.exec(select(InternalReview)).scalars().all()
+    assert len(reviews) == 2 and not any(r.used or r.answers for r in reviews)
+
+
+def _every_row(db) -> dict[str, list]:
+    with db.engine.connect() as connection:
+        tables = [t.name for t in SQLModel.metadata.sorted_tables]
+        return {t: sorted(map(str, connection.execute(text(f'SELECT * FROM "{t}"')).all())) for t in tables}
+
+
+def test_stepping_through_to_the_last_step_stores_nothing_about_the_respondent(client, db, open_round):
+    """Anonymity: before the final submit the database holds no review, no draft, and the invitation is open."""
+    email = next(iter(open_round.links))
+    checklist = open_survey(client, open_round.path(email))
+    first, second = Intake(db).sections(open_round.id)
+    before = _every_row(db)
+
+    step_one = step_survey(
+        client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0
+    )
+    answers = {first.field(q): "2" for q in first.questions} | {first.comment_field: "Slow again."}
+    last = step_survey(client, step_one.text, {**_step_values(step_one.text), **answers}, step=1)
+    assert f"Function 2 of 2: {second.name}" in last.text
+    resumed = step_survey(client, last.text, _step_values(last.text), step=2, go="stay")
+    assert resumed.status_code == 200
+
+    assert _every_row(db) == before  # not one row written, changed or removed
+    assert count(db, InternalResponse) == 0 and count(db, InternalReview) == 0
+    assert not answered(db, open_round.links[email])
+
+
+def test_a_step_without_its_csrf_token_is_refused(client, db, open_round):
+    email = next(iter(open_round.links))
+    open_survey(client, open_round.path(email))
+    response = client.post("/survey", data={"round": str(open_round.id), "step": "0", "go": "next"})
+    assert response.status_code == 403

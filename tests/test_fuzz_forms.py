@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import csrf_from, open_survey
 
 field_names = st.one_of(
-    st.sampled_from(["use-1", "q-1-1", "comment-1", "form_key", "comment", "q-1"]),
+    st.sampled_from(["use-1", "q-1-1", "comment-1", "form_key", "comment", "q-1", "step", "go", "round"]),
     st.from_regex(r"(use|q|comment)-[0-9]{1,12}(-[0-9]{1,12})?", fullmatch=True),
     st.text(min_size=1, max_size=20),
 )
 field_values = st.one_of(
-    st.sampled_from(["yes", "no", "3", "-1", "99999999999999999999"]), st.text(max_size=200)
+    st.sampled_from(["yes", "no", "na", "3", "-1", "0", "1", "2", "99999999999999999999"]),
+    st.sampled_from(["next", "back", "stay", "submit"]),
+    st.text(max_size=200),
 )
 posted = st.dictionaries(field_names, field_values, max_size=12)
 
@@ -24,7 +28,9 @@ def test_any_employee_form_post_gets_an_answer_not_a_crash(client, open_round, d
     form = open_survey(client, open_round.path(sorted(open_round.links)[0]))
     if "already answered" in form.text:
         return
-    response = client.post("/survey", data={**data, "_csrf_token": csrf_from(form.text)})
+    # Most posts name the page's round, as every step does; the fuzzed fields may still replace it.
+    posted = {"round": re.search(r'name="round" value="(\d+)"', form.text).group(1), **data}
+    response = client.post("/survey", data={**posted, "_csrf_token": csrf_from(form.text)})
     assert response.status_code < 500, response.text
 
 

@@ -211,3 +211,46 @@ def test_text_responses_carry_one_charset(client, db, people):
             what,
             answer.headers["content-type"],
         )
+
+
+def _tampered_steps(first, second) -> list[tuple[dict, int, str]]:
+    """Steps sent with a hidden field changed: (fields, status, what the page must say)."""
+    both = {first.use_field: "yes", second.use_field: "yes"}
+    rating = first.field(first.questions[0])
+    return [
+        ({**both, rating: "99", "step": "2", "go": "next"}, 422, "“99” is not one of the answers (1 to 7)"),
+        ({**both, rating: "x" * 5000, "step": "2", "go": "back"}, 422, "is not one of the answers"),
+        ({**both, rating: "²", "step": "1", "go": "stay"}, 422, "is not one of the answers"),
+        ({first.use_field: "maybe", second.use_field: "yes", "step": "1", "go": "next"}, 422, "whether you used"),
+        ({**both, first.comment_field: "y" * 2001, "step": "2", "go": "next"}, 422, "under 2000 characters"),
+        ({**both, "step": "7", "go": "next"}, 400, "this survey has no step 7"),
+        ({**both, "step": "9" * 5000, "go": "next"}, 400, "is not a step of this survey"),
+        ({**both, "step": "-1", "go": "back"}, 400, "is not a step of this survey"),
+        ({**both, "step": "1", "go": "jump"}, 400, "is not a way to move through the survey"),
+        ({**both, "step": "1"}, 400, "is not a way to move through the survey"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_a_step_with_a_tampered_hidden_field_is_refused_with_its_reason(client, db, open_round, case):
+    """The answers so far travel in the form between steps: each step checks them all again."""
+    from survey.surveys.intake import Intake
+
+    first, second = Intake(db).sections(open_round.id)
+    fields, status, reason = _tampered_steps(first, second)[case]
+    form = open_survey(client, open_round.path(next(iter(open_round.links))))
+    data = {**fields, "round": str(open_round.id), "_csrf_token": csrf_from(form.text)}
+
+    response = client.post("/survey", data=data, follow_redirects=False)
+
+    assert response.status_code == status and reason in response.text
+    with db.session() as session:
+        assert session.exec(select(func.count()).select_from(InternalResponse)).one()[0] == 0
+        assert not any(session.exec(select(Invitation.answered)).scalars())
+
+
+def test_a_step_naming_another_round_starts_the_survey_afresh(client, db, open_round):
+    form = open_survey(client, open_round.path(next(iter(open_round.links))))
+    data = {"round": str(open_round.id + 1), "step": "0", "go": "next", "_csrf_token": csrf_from(form.text)}
+    response = client.post("/survey", data=data, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/survey"
