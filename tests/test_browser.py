@@ -4,6 +4,7 @@ their way around the administration on a laptop."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -79,56 +80,158 @@ def serving(url: str, base_url: str, port: int):
 
 
 @pytest.mark.browser
-def test_an_employee_answers_on_a_phone_and_sees_the_thank_you_page(server, tmp_path):
+def test_an_employee_answers_on_a_phone_step_by_step_and_resumes_a_draft(server, tmp_path):
     link = next(v for k, v in server.items() if k != "base")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         page = phone.new_page()
+        sent_elsewhere = []
+        page.on("request", lambda r: r.url.startswith(server["base"]) or sent_elsewhere.append(r.url))
         page.goto(link)
         assert page.url.endswith("/survey")  # the token left the address bar
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
+        expect(page.get_by_text("kept in this browser on this device only")).to_be_visible()
 
-        # The page fits the phone: nothing wider than the screen.
+        # The checklist: two of the three functions used.
+        names = page.locator("label.check span").all_inner_texts()
+        page.get_by_role("checkbox", name=names[0]).check()
+        page.get_by_role("checkbox", name=names[2]).check()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("heading", level=2)).to_have_text(f"Function 1 of 2: {names[0]}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        groups = page.locator("fieldset.question")
+        for q in range(groups.count()):
+            groups.nth(q).get_by_role("radio", name="5", exact=True).check()
+        groups.nth(0).get_by_role("radio", name="Not applicable / don't know").check()
+        # The 7 points sit on one row, "not applicable" below them.
+        tops = groups.nth(1).locator(".scale .choice").evaluate_all("els => els.map(e => e.offsetTop)")
+        assert len(set(tops)) == 1, tops
+        page.get_by_label(f"Anything else about {names[0]}? (optional)").fill("The new ticket form is better.")
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("heading", level=2)).to_have_text(f"Function 2 of 2: {names[2]}")
+        page.locator("fieldset.question").nth(0).get_by_role("radio", name="3", exact=True).check()
 
-        # Sending nothing names every unanswered question.
-        page.get_by_role("button", name="Send my answers").click()
-        expect(page.get_by_role("alert")).to_contain_text("Some answers need another look")
-
-        sections = page.locator("section.function")
-        for index in range(sections.count()):
-            section = sections.nth(index)
-            name = section.get_by_role("heading").inner_text()
-            if index == 2:
-                section.get_by_role("group", name=f"Did you use {name} this quarter?").get_by_role(
-                    "radio", name="No, I did not use it"
-                ).check()
-                # Its questions fold away without any script.
-                expect(section.locator(".questions")).to_be_hidden()
-                continue
-            section.get_by_role("group", name=f"Did you use {name} this quarter?").get_by_role(
-                "radio", name="Yes"
-            ).check()
-            groups = section.locator("fieldset.question:not(.use)")
-            for q in range(groups.count()):
-                groups.nth(q).get_by_role("radio", name="5", exact=True).check()
-            # The keyboard works too: arrow keys move along a scale.
-            first = groups.nth(0).get_by_role("radio", name="5", exact=True)
-            first.focus()
-            page.keyboard.press("ArrowRight")
-            expect(groups.nth(0).get_by_role("radio", name="6", exact=True)).to_be_checked()
-        page.get_by_label(
-            f"Anything else about {sections.nth(0).get_by_role('heading').inner_text()}? (optional)"
-        ).fill("The new ticket form is much better.")
+        # The tab is closed; the same device comes back later and continues where it was.
+        page.close()
+        page = phone.new_page()
+        page.goto(f"{server['base']}/survey")
+        page.get_by_role("button", name="Continue where I left off").click()
+        expect(page.get_by_role("heading", level=2)).to_have_text(f"Function 2 of 2: {names[2]}")
+        expect(page.locator("fieldset.question").nth(0).get_by_role("radio", name="3", exact=True)).to_be_checked()
+        draft_keys = page.evaluate("Object.keys(localStorage)")
+        assert draft_keys and all(k.startswith("survey-draft-round-") for k in draft_keys), draft_keys
         page.get_by_role("button", name="Send my answers").click()
 
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
-        page.screenshot(path=str(tmp_path / "thanks.png"))
+        assert page.evaluate("Object.keys(localStorage)") == []  # the draft is gone once sent
+        assert sent_elsewhere == []
 
         # The same link, opened again, will not take a second set of answers.
         page.goto(link)
         expect(page.get_by_role("heading", level=1)).to_have_text("You have already answered")
         browser.close()
+
+
+def add_short_instrument(db: Database) -> int:
+    """A newer internal questionnaire of six items, one per SERVQUAL dimension and the impact item, taken from
+    the current one, for rounds created after it; returns its number of items."""
+    from sqlalchemy import func
+
+    from survey.db.models import Instrument, Item, SurveyKind
+
+    with db.session() as session:
+        newest = session.exec(
+            select(Instrument).where(Instrument.kind == SurveyKind.INTERNAL).order_by(Instrument.version.desc())
+        ).first()
+        items = session.exec(select(Item).where(Item.instrument_id == newest.id).order_by(Item.position)).all()
+        one_each = list({item.dimension: item for item in reversed(items)}.values())[::-1]
+        version = session.exec(select(func.max(Instrument.version)).where(Instrument.kind == newest.kind)).one()
+        short = Instrument(kind=newest.kind, version=version + 1, title="Short", introduction="")
+        session.add(short)
+        session.flush()
+        session.add_all(
+            Item(**{**item.model_dump(exclude={"id", "instrument_id"}), "instrument_id": short.id, "position": n})
+            for n, item in enumerate(one_each, 1)
+        )
+        session.commit()
+        return len(one_each)
+
+
+@pytest.fixture(params=["short", "default"])
+def four_functions_server(request, tmp_path):
+    """`survey serve` with four support functions and an open round on the short questionnaire (made here) or
+    on the default one; yields one personal link, the base URL and the questionnaire's items per function."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    url = f"sqlite:///{tmp_path}/keyboard.db"
+    upgrade(url)
+    db = Database(url)
+    make_org(db, functions=4, teams=1, staff=5)
+    items = add_short_instrument(db) if request.param == "short" else None
+    a_round = start_round(db)
+    if items is None:
+        from survey.surveys.intake import Intake
+
+        items = len(Intake(db).sections(a_round.id)[0].questions)
+    db.dispose()
+    link = next(iter(a_round.links.values())).replace("https://testserver.local", base_url)
+    with serving(url, base_url, port):
+        yield {"link": link, "base": base_url, "items": items, "db": url}
+
+
+# The respondent's ratings, in turn: a mix of the scale's points and "not applicable".
+RATINGS = [5, 6, 4, 7, "na", 6, 3, 5, 2, 6, 1]
+
+
+def keys_for(rating) -> list[str]:
+    """The fewest arrow presses from a scale's first point (where Tab lands) to `rating`: right along the scale,
+    or left round to "not applicable" and down from 7; Space takes the first point itself."""
+    if rating == "na":
+        return ["ArrowLeft"]
+    if rating == 1:
+        return ["Space"]
+    right, left = rating - 1, 1 + (7 - rating)
+    return ["ArrowRight"] * right if right <= left else ["ArrowLeft"] * left
+
+
+@pytest.mark.browser
+def test_four_functions_by_keyboard_only_on_a_phone(four_functions_server, tmp_path):
+    """Tab, arrows, Space and Enter only, at 390 px: tick four functions, rate each on its step, send."""
+    server = four_functions_server
+    presses, answers = [], 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+
+        def press(*keys: str) -> None:
+            for key in keys:
+                page.keyboard.press(key)
+                presses.append(key)
+
+        page.goto(server["link"])
+        for _ in range(4):  # the checklist
+            press("Tab", "Space")
+            answers += 1
+        press("Enter")
+        for number in range(1, 5):
+            expect(page.get_by_role("heading", level=2)).to_contain_text(f"Function {number} of 4")
+            for item in range(server["items"]):
+                press("Tab", *keys_for(RATINGS[(item + number) % len(RATINGS)]))
+                answers += 1
+            press("Enter")  # Next, or Send on the last step
+        expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
+        browser.close()
+    print(f"\nkeyboard only, 4 functions, {server['items']} items each: {answers} answers, {len(presses)} key presses")
+    db = Database(server["db"])
+    with db.engine.connect() as connection:
+        from sqlalchemy import text
+
+        rows = connection.execute(text("SELECT answers FROM internal_review WHERE used")).all()
+    db.dispose()
+    assert len(rows) == 4 and all(len(json.loads(r[0])) == server["items"] for r in rows)
+    if server["items"] <= 6:  # the issue's target, for the short questionnaire
+        assert answers <= 30 and len(presses) <= 120, (answers, len(presses))
 
 
 @pytest.mark.browser
