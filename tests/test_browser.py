@@ -107,7 +107,9 @@ def test_an_employee_answers_on_a_phone_step_by_step_and_resumes_a_draft(server,
         # The 7 points sit on one row, "not applicable" below them.
         tops = groups.nth(1).locator(".scale .choice").evaluate_all("els => els.map(e => e.offsetTop)")
         assert len(set(tops)) == 1, tops
-        page.get_by_label(f"Anything else about {names[0]}? (optional)").fill("The new ticket form is better.")
+        page.get_by_label(f"Anything else about {names[0]}? (optional)").fill(
+            "The new ticket form is better."
+        )
         page.get_by_role("button", name="Next").click()
         expect(page.get_by_role("heading", level=2)).to_have_text(f"Function 2 of 2: {names[2]}")
         page.locator("fieldset.question").nth(0).get_by_role("radio", name="3", exact=True).check()
@@ -118,7 +120,9 @@ def test_an_employee_answers_on_a_phone_step_by_step_and_resumes_a_draft(server,
         page.goto(f"{server['base']}/survey")
         page.get_by_role("button", name="Continue where I left off").click()
         expect(page.get_by_role("heading", level=2)).to_have_text(f"Function 2 of 2: {names[2]}")
-        expect(page.locator("fieldset.question").nth(0).get_by_role("radio", name="3", exact=True)).to_be_checked()
+        expect(
+            page.locator("fieldset.question").nth(0).get_by_role("radio", name="3", exact=True)
+        ).to_be_checked()
         draft_keys = page.evaluate("Object.keys(localStorage)")
         assert draft_keys and all(k.startswith("survey-draft-round-") for k in draft_keys), draft_keys
         page.get_by_role("button", name="Send my answers").click()
@@ -142,16 +146,28 @@ def add_short_instrument(db: Database) -> int:
 
     with db.session() as session:
         newest = session.exec(
-            select(Instrument).where(Instrument.kind == SurveyKind.INTERNAL).order_by(Instrument.version.desc())
+            select(Instrument)
+            .where(Instrument.kind == SurveyKind.INTERNAL)
+            .order_by(Instrument.version.desc())
         ).first()
-        items = session.exec(select(Item).where(Item.instrument_id == newest.id).order_by(Item.position)).all()
+        items = session.exec(
+            select(Item).where(Item.instrument_id == newest.id).order_by(Item.position)
+        ).all()
         one_each = list({item.dimension: item for item in reversed(items)}.values())[::-1]
-        version = session.exec(select(func.max(Instrument.version)).where(Instrument.kind == newest.kind)).one()
+        version = session.exec(
+            select(func.max(Instrument.version)).where(Instrument.kind == newest.kind)
+        ).one()
         short = Instrument(kind=newest.kind, version=version + 1, title="Short", introduction="")
         session.add(short)
         session.flush()
         session.add_all(
-            Item(**{**item.model_dump(exclude={"id", "instrument_id"}), "instrument_id": short.id, "position": n})
+            Item(
+                **{
+                    **item.model_dump(exclude={"id", "instrument_id"}),
+                    "instrument_id": short.id,
+                    "position": n,
+                }
+            )
             for n, item in enumerate(one_each, 1)
         )
         session.commit()
@@ -222,7 +238,9 @@ def test_four_functions_by_keyboard_only_on_a_phone(four_functions_server, tmp_p
             press("Enter")  # Next, or Send on the last step
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
         browser.close()
-    print(f"\nkeyboard only, 4 functions, {server['items']} items each: {answers} answers, {len(presses)} key presses")
+    print(
+        f"\nkeyboard only, 4 functions, {server['items']} items each: {answers} answers, {len(presses)} key presses"
+    )
     db = Database(server["db"])
     with db.engine.connect() as connection:
         from sqlalchemy import text

@@ -245,11 +245,12 @@ def test_an_employee_ticks_two_functions_and_rates_each_on_its_own_step(client, 
     assert "Which of these did you use this quarter?" in checklist.text
     assert 'name="q-' not in checklist.text  # no rating before the checklist
 
-    step_one = step_survey(
-        client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0
-    )
+    step_one = step_survey(client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0)
     assert step_one.status_code == 200
-    assert f"Function 1 of 2: {first.name}" in step_one.text and second.name not in step_one.text.split("<h2")[-1]
+    assert (
+        f"Function 1 of 2: {first.name}" in step_one.text
+        and second.name not in step_one.text.split("<h2")[-1]
+    )
     on_one = {first.field(q): "6" for q in first.questions} | {first.comment_field: "Quick."}
     on_one[first.field(first.questions[0])] = "na"
 
@@ -307,9 +308,7 @@ def test_stepping_through_to_the_last_step_stores_nothing_about_the_respondent(c
     first, second = Intake(db).sections(open_round.id)
     before = _every_row(db)
 
-    step_one = step_survey(
-        client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0
-    )
+    step_one = step_survey(client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0)
     answers = {first.field(q): "2" for q in first.questions} | {first.comment_field: "Slow again."}
     last = step_survey(client, step_one.text, {**_step_values(step_one.text), **answers}, step=1)
     assert f"Function 2 of 2: {second.name}" in last.text

@@ -221,7 +221,11 @@ def _tampered_steps(first, second) -> list[tuple[dict, int, str]]:
         ({**both, rating: "99", "step": "2", "go": "next"}, 422, "“99” is not one of the answers (1 to 7)"),
         ({**both, rating: "x" * 5000, "step": "2", "go": "back"}, 422, "is not one of the answers"),
         ({**both, rating: "²", "step": "1", "go": "stay"}, 422, "is not one of the answers"),
-        ({first.use_field: "maybe", second.use_field: "yes", "step": "1", "go": "next"}, 422, "whether you used"),
+        (
+            {first.use_field: "maybe", second.use_field: "yes", "step": "1", "go": "next"},
+            422,
+            "whether you used",
+        ),
         ({**both, first.comment_field: "y" * 2001, "step": "2", "go": "next"}, 422, "under 2000 characters"),
         ({**both, "step": "7", "go": "next"}, 400, "this survey has no step 7"),
         ({**both, "step": "9" * 5000, "go": "next"}, 400, "is not a step of this survey"),

@@ -13,10 +13,10 @@ hourly cap are stored but held as a burst (`CustomerBurst`) out of every result 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum

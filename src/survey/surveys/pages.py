@@ -113,7 +113,9 @@ class EmployeeSurvey(Controller):
             return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
         return await sync_to_thread(self._after_refusal, intake, secret)
 
-    def _move(self, intake: Intake, settings: Settings, secret, round_id: int, values, go) -> Template | Redirect:
+    def _move(
+        self, intake: Intake, settings: Settings, secret, round_id: int, values, go
+    ) -> Template | Redirect:
         """The step after Next, Back or Stay; nothing is written."""
         try:
             page = next_page(values, intake.sections(round_id), go)
@@ -121,7 +123,9 @@ class EmployeeSurvey(Controller):
             return Template("employee/step_refused.html", context={"reason": str(refused)}, status_code=400)
         return self._show_step(intake, settings, secret, round_id, page)
 
-    def _show_step(self, intake: Intake, settings: Settings, secret, round_id: int, page: Page) -> Template | Redirect:
+    def _show_step(
+        self, intake: Intake, settings: Settings, secret, round_id: int, page: Page
+    ) -> Template | Redirect:
         """A step for the survey's own session and round (422 when it shows errors); otherwise why not."""
         invitation = intake.invitation_for_session(secret)
         if state := _state_page(invitation):
