@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from survey.surveys.questionnaire import (
     read_internal_form,
     read_rating,
 )
+from survey.surveys.steps import BACK, NEXT, StepRefused, next_page
 
 AGREE = {"scale_min": 1, "scale_max": 7, "low_label": "Strongly disagree", "high_label": "Strongly agree"}
 QUESTIONS = (
@@ -38,9 +40,30 @@ def test_each_problem_is_named_at_its_question():
     _, errors = read_internal_form(form, SECTIONS)
     assert errors == {
         "q-10-1": "“8” is not one of the answers (1 to 7).",
-        "q-10-2": "Choose an answer from 1 to 7.",
         "use-11": "Tell us whether you used Payroll this quarter.",
     }
+
+
+def test_not_applicable_and_a_skipped_rating_are_both_kept_as_none():
+    form = {"use-10": "yes", "q-10-1": "na", "use-11": "yes", "q-11-1": "3", "q-11-2": "  "}
+    reviews, errors = read_internal_form(form, SECTIONS)
+    assert errors == {}
+    assert [r.answers for r in reviews] == [{1: None, 2: None}, {1: 3, 2: None}]
+
+
+def test_steps_follow_the_functions_ticked_and_refuse_a_step_that_does_not_exist():
+    ticked = next_page({"step": "0", "use-11": "yes", "use-10": "no"}, SECTIONS, NEXT)
+    assert ticked.kind == "function" and ticked.section.name == "Payroll" and ticked.is_last
+    assert ("use-10", "no") in ticked.hidden and ("use-11", "yes") in ticked.hidden
+    none = next_page({"step": "0"}, SECTIONS, NEXT)
+    assert none.kind == "confirm" and none.used == ()
+    back = next_page({"step": "1", "use-10": "yes", "use-11": "yes", "q-11-1": "4"}, SECTIONS, BACK)
+    assert back.kind == "checklist" and ("q-11-1", "4") in back.hidden
+    assert not any(name.startswith("use-") for name, _ in back.hidden)  # its boxes say it
+    with pytest.raises(StepRefused, match="no step 3"):
+        next_page({"step": "3", "use-10": "yes", "use-11": "yes"}, SECTIONS, NEXT)
+    tampered = next_page({"step": "2", "use-10": "yes", "use-11": "yes", "q-10-2": "0"}, SECTIONS, NEXT)
+    assert tampered.number == 1 and set(tampered.errors) == {"q-10-2"}
 
 
 def test_scales_other_than_one_to_seven_are_respected():
@@ -75,6 +98,6 @@ def test_any_form_reads_into_complete_reviews_or_named_errors(form):
         for review in reviews:
             if review.used:
                 assert set(review.answers) == {1, 2}
-                assert all(1 <= v <= 7 for v in review.answers.values())
+                assert all(v is None or 1 <= v <= 7 for v in review.answers.values())
             else:
                 assert review.answers == {} and review.comment is None
