@@ -163,7 +163,7 @@ def add_short_instrument(db: Database) -> int:
         session.add_all(
             Item(
                 **{
-                    **item.model_dump(exclude={"id", "instrument_id"}),
+                    **item.model_dump(exclude={"id", "instrument_id"}, warnings=False),
                     "instrument_id": short.id,
                     "position": n,
                 }
