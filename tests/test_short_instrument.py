@@ -58,7 +58,7 @@ def test_a_round_can_still_ask_the_full_questionnaire_and_an_unknown_version_is_
     round_id, codes = _round(db, "Full", version=1)
     assert len(codes) == 11
     # REL2, RES2 and TAN2 are reverse-keyed: a 1 scores as 7, a 5 as 3.
-    full = {code: 5 for code in codes} | {"REL2": 1, "IMP1": 2}
+    full = dict.fromkeys(codes, 5) | {"REL2": 1, "IMP1": 2}
     _store(db, round_id, org.teams[0], org.functions[0], [{codes[c]: v for c, v in full.items()}] * 2)
     with db.engine.connect() as connection:
         sums = round_sums(connection, round_id)
@@ -71,7 +71,7 @@ def test_a_round_can_still_ask_the_full_questionnaire_and_an_unknown_version_is_
     assert set(sums.scales) == {d.value for d in SERVQUAL}  # per dimension: two items each
     with (
         db.session() as session,
-        pytest.raises(RoundError, match="no employee questionnaire version 7.*1, 2"),
+        pytest.raises(RoundError, match=r"no employee questionnaire version 7; the versions are 1, 2"),
     ):
         create_round(
             session, "Bad", datetime.now(UTC), datetime.now(UTC) + timedelta(days=3), internal_version=7
@@ -94,7 +94,8 @@ def test_not_applicable_is_counted_in_the_usage_but_left_out_of_every_mean_and_n
     assert (cell["reliability"].n, cell["reliability"].total, cell["reliability"].squares) == (2, 12, 74)
     assert (cell["responsiveness"].n, cell["responsiveness"].mean) == (1, 6)
     assert "tangibles" not in cell  # everyone said not applicable: no score at all, not a 0
-    assert (cell[OVERALL].n, cell[OVERALL].mean) == (1, 6)  # the overall item, not a mean of the dimensions
+    # the overall score: the mean of the dimensions answered and the overall rating, each weighing one
+    assert cell[OVERALL].n == 2 and cell[OVERALL].total == pytest.approx((7 + 6 + 5 + 4 + 6) / 5 + (5 + 5 + 6) / 3)
     assert IMPACT not in cell  # the short questionnaire has no harm item
 
 
@@ -130,3 +131,20 @@ def test_with_one_item_per_dimension_reliability_is_computed_over_the_functions_
     expected = 5 / 4 * (1 - complete.var(axis=0, ddof=1).sum() / complete.sum(axis=1).var(ddof=1))
     assert scales[ONE_SCALE].n == 39
     assert _alpha(scales[ONE_SCALE]) == pytest.approx(expected)
+
+
+def test_a_functions_report_says_in_plain_words_how_many_answered_not_applicable():
+    from survey.analysis.results import Figure, ScoreCell, StaffScores, Usage
+    from survey.reports.content.function import DimensionRow, not_applicable_sentence
+
+    def row(label: str, n: int | None) -> DimensionRow:
+        shown = None if n is None else Figure(n, 5.0, 1.0)
+        return DimensionRow(label.lower(), label, shown, None, None, None)
+
+    total = ScoreCell(None, None, "All teams", "total", False, StaffScores(), Usage(30, 24))
+    rows = [row("Overall", 24), row("Reliability", 24), row("Tangibles", 17), row("Empathy", None)]
+    assert not_applicable_sentence(total, rows, "Payroll") == (
+        "Of the 24 staff who used Payroll, some answered \"not applicable / don't know\", which is counted but not "
+        "scored: 7 for tangibles."
+    )
+    assert not_applicable_sentence(total, rows[:2], "Payroll") is None

@@ -40,8 +40,8 @@ SERVQUAL = (
 )
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in SERVQUAL)
 
-# Staff's scores of a support function: each dimension, the overall score (the overall item where the instrument
-# asks one, else the mean of the five) and the impact item (higher is more harm; the short instrument has none).
+# Staff's scores of a support function: each dimension, the overall score (the mean of the five and, where the
+# instrument asks one, of the overall rating) and the impact item (higher is more harm; the short one has none).
 OVERALL = "overall"
 IMPACT = Dimension.IMPACT.value
 INTERNAL_MEASURES: tuple[str, ...] = (*DIMENSIONS, OVERALL, IMPACT)

@@ -6,8 +6,8 @@ over the respondents who used the function, and how many answered and how many u
 customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged with figures imported from another
 tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in
 it that they answered ("not applicable", stored as JSON null, is counted in the usage, never scored),
-reverse-keyed items turned round; the overall score is their overall rating where the instrument asks one (the
-short instrument), else the mean of their dimension scores.
+reverse-keyed items turned round; the overall score is the mean of their dimension scores and, where the
+instrument asks one (the short instrument), their overall rating.
 
 Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
 what may be shown.
@@ -29,8 +29,8 @@ from survey.vocabulary import (
     CSAT_PCT,
     IMPACT,
     NPS,
-    OVERALL,
     ONE_SCALE,
+    OVERALL,
     SERVQUAL,
     Dimension,
 )
@@ -225,18 +225,17 @@ def _sum_in_order(values: Iterable[Any]) -> float:
 
 def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
     """Each staff score as an SQL expression of a row's scored items: the five dimensions (the mean of their
-    items answered), the overall score (the overall item where the instrument asks one, else the mean of the
-    dimension scores there are) and the impact item. A "not applicable" answer (NULL) is left out of every mean;
+    items answered), the overall score (the mean of the dimension scores there are and, where the instrument
+    asks one, of the overall rating: each weighs as one dimension) and the impact item. A "not applicable" answer (NULL) is left out of every mean;
     a score with nothing to average is NULL, which the sums do not count."""
     scores: dict[str, Any] = {
         dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()
     }
     measures: dict[str, Any] = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
-    if Dimension.OVERALL.value in scores:
-        measures[OVERALL] = scores[Dimension.OVERALL.value]
-    elif measures:
-        measures[OVERALL] = _mean(measures.values())
+    if measures:
+        rated = [*measures.values(), *([scores[OVERALL]] if OVERALL in scores else [])]
+        measures[OVERALL] = _mean(rated)
     if IMPACT in scores:
         measures[IMPACT] = scores[IMPACT]
     return measures
