@@ -45,7 +45,9 @@ def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
     expected = python_sums(
         sim.last_round, last, [f.id for f in sim.functions], [t.id for t in sim.teams], internal_items=specs
     )
-    assert set(from_sql.scales) == set(expected.scales) == {ONE_SCALE}  # the demo asks the short questionnaire
+    assert (
+        set(from_sql.scales) == set(expected.scales) == {ONE_SCALE}
+    )  # the demo asks the short questionnaire
     assert from_sql.usage == expected.usage
     assert set(from_sql.internal) == set(expected.internal)
     for key, measures in expected.internal.items():

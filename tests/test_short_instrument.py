@@ -95,7 +95,9 @@ def test_not_applicable_is_counted_in_the_usage_but_left_out_of_every_mean_and_n
     assert (cell["responsiveness"].n, cell["responsiveness"].mean) == (1, 6)
     assert "tangibles" not in cell  # everyone said not applicable: no score at all, not a 0
     # the overall score: the mean of the dimensions answered and the overall rating, each weighing one
-    assert cell[OVERALL].n == 2 and cell[OVERALL].total == pytest.approx((7 + 6 + 5 + 4 + 6) / 5 + (5 + 5 + 6) / 3)
+    assert cell[OVERALL].n == 2 and cell[OVERALL].total == pytest.approx(
+        (7 + 6 + 5 + 4 + 6) / 5 + (5 + 5 + 6) / 3
+    )
     assert IMPACT not in cell  # the short questionnaire has no harm item
 
 
@@ -144,7 +146,7 @@ def test_a_functions_report_says_in_plain_words_how_many_answered_not_applicable
     total = ScoreCell(None, None, "All teams", "total", False, StaffScores(), Usage(30, 24))
     rows = [row("Overall", 24), row("Reliability", 24), row("Tangibles", 17), row("Empathy", None)]
     assert not_applicable_sentence(total, rows, "Payroll") == (
-        "Of the 24 staff who used Payroll, some answered \"not applicable / don't know\", which is counted but not "
+        'Of the 24 staff who used Payroll, some answered "not applicable / don\'t know", which is counted but not '
         "scored: 7 for tangibles."
     )
     assert not_applicable_sentence(total, rows[:2], "Payroll") is None

@@ -226,8 +226,8 @@ def _sum_in_order(values: Iterable[Any]) -> float:
 def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
     """Each staff score as an SQL expression of a row's scored items: the five dimensions (the mean of their
     items answered), the overall score (the mean of the dimension scores there are and, where the instrument
-    asks one, of the overall rating: each weighs as one dimension) and the impact item. A "not applicable" answer (NULL) is left out of every mean;
-    a score with nothing to average is NULL, which the sums do not count."""
+    asks one, of the overall rating: each weighs as one dimension) and the impact item. A "not applicable"
+    answer (NULL) is left out of every mean; a score with nothing to average is NULL, which the sums skip."""
     scores: dict[str, Any] = {
         dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()

@@ -66,7 +66,7 @@ def _rounds_context(session: Session, min_group_size: int) -> dict:
         "questionnaires": session.exec(
             select(Instrument)
             .where(Instrument.kind == SurveyKind.INTERNAL)
-            .order_by(Instrument.version.desc())  # type: ignore[attr-defined]
+            .order_by(Instrument.version.desc())
         ).all(),
     }
 

@@ -151,7 +151,7 @@ def not_applicable_sentence(total: ScoreCell | None, rows: list[DimensionRow], n
     if not answered:
         return None
     return (
-        f"Of the {used} staff who used {name}, some answered \"not applicable / don't know\", which is counted "
+        f'Of the {used} staff who used {name}, some answered "not applicable / don\'t know", which is counted '
         f"but not scored: {', '.join(answered)}."
     )
 
