@@ -303,7 +303,7 @@ def test_bad_analytics_arguments_exit_2_and_say_what_is_wrong(run, args, message
 
 def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, settings, token_client):
     """Customers answered no survey; another tool's NPS per team and round was imported: the linkage reads NPS."""
-    shape = OrgShape(functions=2, teams=10, staff_per_team=10, customers_per_team=0, rounds=3)
+    shape = OrgShape(functions=2, teams=12, staff_per_team=12, customers_per_team=0, rounds=3)
     sim = simulate_into(db, shape, seed=12)
     rows = "".join(
         f"{team.code},{name},nps,120,{10 + 3 * index}\n"
