@@ -13,7 +13,7 @@ from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import release_round
 from survey.analysis.sums import RoundSums, ScaleSums, Sums
 from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
-from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, OVERALL, SERVQUAL
+from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, ONE_SCALE, OVERALL, SERVQUAL
 
 DIMENSIONS = [d.value for d in SERVQUAL]
 
@@ -42,8 +42,13 @@ def _add(table: dict, key, value: float) -> None:
     table[key] = (n + 1, total + value, squares + value * value)
 
 
-def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list[int]) -> RoundSums:
+def round_sums(
+    simulated, round_id: int, function_ids: list[int], team_ids: list[int], internal_items=INTERNAL_ITEMS
+) -> RoundSums:
+    """`internal_items`: the employee questionnaire's items (default: the full one, version 1); with one item per
+    dimension (the short one), its overall item is the overall score and its dimension items one scale."""
     result = RoundSums(round_id)
+    one_scale = all(sum(1 for spec in internal_items if spec.dimension == d) == 1 for d in DIMENSIONS)
     internal: dict = {}
     usage: dict = defaultdict(lambda: [0, 0])
     items: dict = {}
@@ -56,20 +61,23 @@ def round_sums(simulated, round_id: int, function_ids: list[int], team_ids: list
             usage[(function, team)][1] += 1
             values, _ = review
             by_dimension = defaultdict(list)
-            for value, spec in zip(values, INTERNAL_ITEMS, strict=True):
+            for value, spec in zip(values, internal_items, strict=True):
                 by_dimension[spec.dimension].append(_scored(value, spec))
             scores = {d: sum(v) / len(v) for d, v in by_dimension.items()}
-            scores[OVERALL] = sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS)
+            rated = [scores[d] for d in DIMENSIONS] + ([scores[OVERALL]] if OVERALL in scores else [])
+            scores[OVERALL] = sum(rated) / len(rated)
             for measure in [*DIMENSIONS, OVERALL, IMPACT]:
-                _add(internal, (function, team, measure), scores[measure])
-            for dimension in DIMENSIONS:
-                for index, value in enumerate(by_dimension[dimension]):
+                if measure in scores:
+                    _add(internal, (function, team, measure), scores[measure])
+            scales = {ONE_SCALE: [by_dimension[d][0] for d in DIMENSIONS]} if one_scale else by_dimension
+            for dimension in [ONE_SCALE] if one_scale else DIMENSIONS:
+                for index, value in enumerate(scales[dimension]):
                     _add(items, (dimension, index), value)
-                _add(items, (dimension, "sum"), sum(by_dimension[dimension]))
+                _add(items, (dimension, "sum"), sum(scales[dimension]))
     for (function, team, measure), (n, total, squares) in internal.items():
         result.internal.setdefault((function, team), {})[measure] = Sums(n, total, squares)
     result.usage = {key: (answered, used) for key, (answered, used) in usage.items()}
-    for dimension in DIMENSIONS:
+    for dimension in [ONE_SCALE, *DIMENSIONS]:
         if (dimension, "sum") not in items:
             continue
         count = sum(1 for key in items if key[0] == dimension and key[1] != "sum")

@@ -189,7 +189,9 @@ def test_a_new_questionnaire_version_leaves_existing_rounds_alone(client, db, pe
     existing = start_round(db)
     as_hr(client, people)
     with db.session() as session:
-        source = session.exec(select(Instrument).where(Instrument.kind == "internal")).one()
+        source = session.exec(  # the short questionnaire (0009), which new rounds ask
+            select(Instrument).where(Instrument.kind == "internal").order_by(Instrument.version.desc())
+        ).first()
         items = session.exec(
             select(Item).where(Item.instrument_id == source.id).order_by(Item.position)
         ).all()
@@ -199,8 +201,10 @@ def test_a_new_questionnaire_version_leaves_existing_rounds_alone(client, db, pe
     made = post_form(client, page, f"{page}/new-version", form, follow_redirects=False)
     assert made.status_code == 303
     with db.session() as session:
-        versions = session.exec(select(Instrument).where(Instrument.kind == "internal")).all()
-        assert sorted(v.version for v in versions) == [1, 2]
+        versions = session.exec(
+            select(Instrument).where(Instrument.kind == "internal").order_by(Instrument.version)
+        ).all()
+        assert [v.version for v in versions] == [1, 2, 3]
         assert session.get(Round, existing.id).internal_instrument_id == source.id
     with db.session() as session:
         newest = session.exec(select(Item).where(Item.instrument_id == versions[-1].id)).all()

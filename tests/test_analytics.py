@@ -19,10 +19,10 @@ from survey.analysis.aggregation import round_sums
 from survey.analysis.release import release_round
 from survey.db.models import Round, RoundResult, RoundStatus
 from survey.demo.build import simulate_into
-from survey.demo.simulation import OrgShape
+from survey.demo.simulation import ItemSpec, OrgShape
 from survey.imports.figures import import_external_figures
 from survey.imports.tabular import ImportFile
-from survey.vocabulary import CSAT_MEAN, CSAT_PCT
+from survey.vocabulary import CSAT_MEAN, CSAT_PCT, ONE_SCALE
 
 SMALL = OrgShape(functions=3, teams=12, staff_per_team=8, customers_per_team=25, rounds=3, regions=2)
 
@@ -41,7 +41,13 @@ def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
     last = _round_ids(db)[-1]
     with db.engine.connect() as connection:
         from_sql = round_sums(connection, last)
-    expected = python_sums(sim.last_round, last, [f.id for f in sim.functions], [t.id for t in sim.teams])
+    specs = [ItemSpec(i.dimension, i.scale_min, i.scale_max, i.reverse_keyed) for i in sim.items[0]]
+    expected = python_sums(
+        sim.last_round, last, [f.id for f in sim.functions], [t.id for t in sim.teams], internal_items=specs
+    )
+    assert (
+        set(from_sql.scales) == set(expected.scales) == {ONE_SCALE}
+    )  # the demo asks the short questionnaire
     assert from_sql.usage == expected.usage
     assert set(from_sql.internal) == set(expected.internal)
     for key, measures in expected.internal.items():
@@ -60,7 +66,7 @@ def test_sql_sums_equal_a_plain_python_sum_of_the_same_answers(db):
 
 
 def test_reverse_keyed_items_are_turned_round(db):
-    """REL2 ("I often have to chase ...") is reverse-keyed: a 7 on it counts as a 1 in reliability."""
+    """REL2 ("I often have to chase ...") of the full questionnaire is reverse-keyed: a 7 on it counts as a 1."""
     from survey.db.models import Item
     from survey.rounds.lifecycle import create_round
     from survey.surveys.intake import internal_rows, store_internal
@@ -69,7 +75,7 @@ def test_reverse_keyed_items_are_turned_round(db):
     sim = simulate_into(db, SMALL, seed=4)
     now = datetime.now(UTC)
     with db.session() as session:
-        a_round = create_round(session, "Extra", now, now + timedelta(days=1))
+        a_round = create_round(session, "Extra", now, now + timedelta(days=1), internal_version=1)
         items = session.exec(
             select(Item).where(Item.instrument_id == a_round.internal_instrument_id).order_by(Item.position)
         ).all()
@@ -297,7 +303,7 @@ def test_bad_analytics_arguments_exit_2_and_say_what_is_wrong(run, args, message
 
 def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, settings, token_client):
     """Customers answered no survey; another tool's NPS per team and round was imported: the linkage reads NPS."""
-    shape = OrgShape(functions=2, teams=10, staff_per_team=8, customers_per_team=0, rounds=3)
+    shape = OrgShape(functions=2, teams=12, staff_per_team=12, customers_per_team=0, rounds=3)
     sim = simulate_into(db, shape, seed=12)
     rows = "".join(
         f"{team.code},{name},nps,120,{10 + 3 * index}\n"
@@ -310,7 +316,7 @@ def test_without_an_outcome_the_linkage_uses_what_the_imported_figures_hold(db, 
     assert report.ok, report.problems
     compute_results(db, settings, _round_ids(db)[-1])
     body = token_client.get(f"/api/rounds/{_round_ids(db)[-1]}/linkage").json()
-    assert body["outcome"]["measure"] == "nps" and body["enough_data"]
+    assert body["outcome"]["measure"] == "nps" and body["enough_data"], body["message"]
     assert body["teams"] >= 8
 
 

@@ -85,7 +85,7 @@ def test_the_planted_driver_fails_before_its_teams_customers_do(demo):
     JSON answers, as the analytics will compute them."""
     db = Database(f"sqlite:///{demo.database}")
     truth = demo.truth
-    reliability = InternalReview.answers[str(_item_id(db, "internal", "REL1"))].as_integer()
+    reliability = InternalReview.answers[str(_item_id(db, "internal", "REL"))].as_integer()
     csat_answer = ExternalResponse.answers[str(_item_id(db, "external", "CSAT"))].as_integer()
     with db.engine.connect() as c:
         internal = {

@@ -39,7 +39,10 @@ def test_default_instruments_are_installed_with_the_database(db):
                 text("SELECT DISTINCT dimension FROM item JOIN instrument i ON i.id = item.instrument_id")
             )
         }
-    assert dict(rows) == {"internal": 11, "external": 8}
+    assert dict(rows) == {
+        "internal": 11 + 6,
+        "external": 8,
+    }  # the full (0002) and the short (0009) questionnaires
     assert {
         "reliability",
         "responsiveness",
@@ -47,6 +50,7 @@ def test_default_instruments_are_installed_with_the_database(db):
         "empathy",
         "tangibles",
         "impact",
+        "overall",
         "csat",
         "nps",
         "ces",

@@ -25,6 +25,7 @@ class Dimension(StrEnum):
     EMPATHY = "empathy"
     TANGIBLES = "tangibles"
     IMPACT = "impact"  # "problems with this function made it harder for me to serve customers"
+    OVERALL = "overall"  # a staff member's overall rating of a function (the short instrument asks it)
     CSAT = "csat"  # 1..5; CSAT% is the share of 4 and 5
     NPS = "nps"  # 0..10; NPS is % of 9-10 minus % of 0-6
     CES = "ces"  # 1..7; "it was easy to get what I needed"
@@ -39,8 +40,8 @@ SERVQUAL = (
 )
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in SERVQUAL)
 
-# Staff's scores of a support function: each dimension, the overall score (the mean of the five) and the impact
-# item (higher is more harm).
+# Staff's scores of a support function: each dimension, the overall score (the mean of the five and, where the
+# instrument asks one, of the overall rating) and the impact item (higher is more harm; the short one has none).
 OVERALL = "overall"
 IMPACT = Dimension.IMPACT.value
 INTERNAL_MEASURES: tuple[str, ...] = (*DIMENSIONS, OVERALL, IMPACT)
@@ -68,6 +69,14 @@ MEASURE_LABELS: dict[str, str] = {
     IMPACT: "Harm to serving customers",
 }
 STAFF_SCALE = (1, 7)
+
+# The scales whose reliability (Cronbach's alpha) is computed: each dimension with two items or more; with one
+# item per dimension (the short instrument), the dimensions' items of a function as one scale.
+ONE_SCALE = "one_scale"
+SCALE_LABELS: dict[str, str] = {
+    **{d: MEASURE_LABELS[d] for d in DIMENSIONS},
+    ONE_SCALE: "The five dimensions' items as one scale",
+}
 
 
 class Metric(StrEnum):

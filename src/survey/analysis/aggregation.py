@@ -5,7 +5,9 @@ Internal: per (support function, front-line team), each SERVQUAL dimension, the 
 over the respondents who used the function, and how many answered and how many used it. External: per team, the
 customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged with figures imported from another
 tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in
-it, reverse-keyed items turned round; the overall score is the mean of the five dimension scores.
+it that they answered ("not applicable", stored as JSON null, is counted in the usage, never scored),
+reverse-keyed items turned round; the overall score is the mean of their dimension scores and, where the
+instrument asks one (the short instrument), their overall rating.
 
 Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
 what may be shown.
@@ -27,6 +29,7 @@ from survey.vocabulary import (
     CSAT_PCT,
     IMPACT,
     NPS,
+    ONE_SCALE,
     OVERALL,
     SERVQUAL,
     Dimension,
@@ -73,8 +76,14 @@ def _scored(connection: Connection, query, answers, items: list[Item], measures_
 
 
 def _mean(expressions):
+    """The mean of the values that are there (not "not applicable", stored as JSON null, which SQL reads as
+    NULL); NULL when none is. Over complete rows it is the plain mean, the same to the bit."""
     expressions = list(expressions)
-    return sum(expressions[1:], expressions[0]) / float(len(expressions))
+    if len(expressions) == 1:
+        return expressions[0] / 1.0
+    present = [case((e.is_(None), 0.0), else_=1.0) for e in expressions]
+    values = [func.coalesce(e, 0) for e in expressions]
+    return sum(values[1:], values[0]) / func.nullif(sum(present[1:], present[0]), 0.0)
 
 
 def _sums_columns(name: str, expression) -> list:
@@ -142,16 +151,14 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
     ]
     for name, expression in measures.items():
         columns += _sums_columns(name, expression)
-    # Reliability: every item's sums, and the sums of each respondent's total over a dimension's items.
-    scale_items = {
-        d.value: [column_of[item.id] for item in by_dimension[d.value]]
-        for d in SERVQUAL
-        if scales and len(by_dimension.get(d.value, ())) >= 2
-    }
+    # Reliability: every item's sums, and the sums of each respondent's total over a scale's items, over the
+    # respondents who answered every item of the scale (a "not applicable" leaves them out of that scale).
+    scale_items = _scale_items(by_dimension, column_of) if scales else {}
     for dimension, values in scale_items.items():
+        total = sum(values[1:], values[0])
         for index, value in enumerate(values):
-            columns += _sums_columns(f"{dimension}_item{index}", value)
-        columns += _sums_columns(f"{dimension}_sum", sum(values[1:], values[0]))
+            columns += _sums_columns(f"{dimension}_item{index}", case((total.is_not(None), value)))
+        columns += _sums_columns(f"{dimension}_sum", total)
     result_rows = connection.execute(
         select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
     )
@@ -172,6 +179,20 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
             first[dimension] = row_index
     for dimension in sorted(first, key=first.__getitem__):
         result.scales[dimension] = _scale_sums(rows, at, dimension, len(scale_items[dimension]))
+
+
+def _scale_items(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, list[Any]]:
+    """The scales whose reliability is computed, each with its items' columns: each SERVQUAL dimension with two
+    items or more; with one item per dimension (the short instrument), the function's dimension items as one
+    scale (`ONE_SCALE`)."""
+    dimensions = [by_dimension[d.value] for d in SERVQUAL if by_dimension.get(d.value)]
+    if dimensions and all(len(items) == 1 for items in dimensions):
+        return {ONE_SCALE: [column_of[items[0].id] for items in dimensions]} if len(dimensions) >= 2 else {}
+    return {
+        d.value: [column_of[item.id] for item in by_dimension[d.value]]
+        for d in SERVQUAL
+        if len(by_dimension.get(d.value, ())) >= 2
+    }
 
 
 def _scale_sums(
@@ -204,14 +225,17 @@ def _sum_in_order(values: Iterable[Any]) -> float:
 
 def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
     """Each staff score as an SQL expression of a row's scored items: the five dimensions (the mean of their
-    items), the overall score (the mean of the five) and the impact item."""
+    items answered), the overall score (the mean of the dimension scores there are and, where the instrument
+    asks one, of the overall rating: each weighs as one dimension) and the impact item. A "not applicable"
+    answer (NULL) is left out of every mean; a score with nothing to average is NULL, which the sums skip."""
     scores: dict[str, Any] = {
         dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()
     }
     measures: dict[str, Any] = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
     if measures:
-        measures[OVERALL] = _mean(measures.values())
+        rated = [*measures.values(), *([scores[OVERALL]] if OVERALL in scores else [])]
+        measures[OVERALL] = _mean(rated)
     if IMPACT in scores:
         measures[IMPACT] = scores[IMPACT]
     return measures

@@ -101,7 +101,7 @@ HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
 # Bump when what is computed changes: stored results are computed again, and not shown meanwhile.
-VERSION = 4
+VERSION = 5
 # Kinds of stored results: staff's and customers' scores, the default outcome, and "linkage:<outcome>" for each.
 STAFF, CUSTOMERS, LINKAGE = "staff", "customers", "linkage"
 T = TypeVar("T")

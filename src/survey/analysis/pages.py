@@ -17,7 +17,7 @@ from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
 from survey.reports import charts
 from survey.reports.content.heat import function_team_heat
-from survey.vocabulary import INTERNAL_MEASURES, OUTCOME_LABELS, OVERALL
+from survey.vocabulary import INTERNAL_MEASURES, ONE_SCALE, OUTCOME_LABELS, OVERALL, SCALE_LABELS
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 Outcome = Literal["csat_pct", "nps", "ces", "csat"]
@@ -105,6 +105,8 @@ def results_page(
             "heat": heat_map(scores, linkage, measure, chosen),
             "outcome_label": OUTCOME_LABELS[chosen][0],
             "overall": OVERALL,
+            "scale_labels": SCALE_LABELS,
+            "one_scale": ONE_SCALE,
         },
     )
 

@@ -40,10 +40,23 @@ def round_group() -> None:
 @click.option(
     "--reminders", default="", help="Days after opening to remind those who have not answered, e.g. 5,10."
 )
+@click.option(
+    "--questionnaire-version",
+    type=int,
+    default=None,
+    help="Version of the employee questionnaire the round asks; default: the newest.",
+)
 def round_create(
-    name: str, opens: datetime, closes: datetime | None, days: int, units: tuple[str, ...], reminders: str
+    name: str,
+    opens: datetime,
+    closes: datetime | None,
+    days: int,
+    units: tuple[str, ...],
+    reminders: str,
+    questionnaire_version: int | None,
 ) -> None:
-    """Schedule a round NAME over the given units, with the newest instruments.
+    """Schedule a round NAME over the given units, with the newest instruments (or the employee questionnaire
+    version given).
 
     The scheduler (the server, or `survey tick`) opens it at 00:00 UTC on its first day, mailing the invitations,
     and closes it at 00:00 UTC on its closing day; `survey round open/close` does either by hand."""
@@ -63,6 +76,7 @@ def round_create(
             closes_at,
             units,
             reminders_at=[opens_at + timedelta(days=day) for day in reminder_days],
+            internal_version=questionnaire_version,
         )
         click.echo(
             f"Round {a_round.id} {a_round.name!r} scheduled: {opens_at:%Y-%m-%d} to {closes_at:%Y-%m-%d}."

@@ -11,7 +11,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import JSONBody
 from sqlmodel import Session, select
 
-from survey.db.models import Round, RoundUnit, Unit
+from survey.db.models import Instrument, Round, RoundUnit, Unit
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
     group_participation,
@@ -45,6 +45,7 @@ class RoundOut:
     closes_at: datetime
     unit_codes: list[str]
     schedule_id: int | None
+    internal_instrument_version: int  # the employee questionnaire's version
 
 
 @dataclass
@@ -53,6 +54,7 @@ class NewRound:
     opens_at: datetime
     closes_at: datetime
     unit_codes: list[str] | None = None  # default: every active support function and front-line team
+    internal_instrument_version: int | None = None  # the employee questionnaire; default: the newest version
 
 
 @dataclass
@@ -101,6 +103,7 @@ def _round_out(session: Session, a_round: Round) -> RoundOut:
         a_round.closes_at,
         sorted(codes),
         a_round.schedule_id,
+        session.exec(select(Instrument.version).where(Instrument.id == a_round.internal_instrument_id)).one(),
     )
 
 
@@ -121,13 +124,18 @@ def get_round(round_id: ObjectId, db: DatabaseDep) -> RoundOut:
 
 @post("/rounds", opt={"scope": "rounds:write"}, sync_to_thread=True)
 def create_round(data: JSONBody[NewRound], db: DatabaseDep) -> RoundOut:
-    """Schedule a round with the newest instruments."""
+    """Schedule a round with the newest instruments, or the employee questionnaire version given."""
     if data.opens_at.tzinfo is None or data.closes_at.tzinfo is None:
         raise ClientException("opens_at and closes_at need a time zone, e.g. 2027-01-04T09:00:00+01:00")
     with db.session() as session:
         try:
             created = lifecycle.create_round(
-                session, data.name, data.opens_at, data.closes_at, data.unit_codes or ()
+                session,
+                data.name,
+                data.opens_at,
+                data.closes_at,
+                data.unit_codes or (),
+                internal_version=data.internal_instrument_version,
             )
         except lifecycle.RoundError as error:
             raise ClientException(str(error)) from None

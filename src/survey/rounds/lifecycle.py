@@ -55,6 +55,27 @@ def latest_instrument(session: Session, kind: SurveyKind) -> Instrument:
     return instrument
 
 
+def internal_instrument(session: Session, version: int | None) -> Instrument:
+    """The employee questionnaire a new round asks: the given version, or the newest (the short one, unless HR
+    has made a later version). Refused, naming the versions there are, when there is no such version."""
+    if version is None:
+        return latest_instrument(session, SurveyKind.INTERNAL)
+    instrument = session.exec(
+        select(Instrument).where(Instrument.kind == SurveyKind.INTERNAL, Instrument.version == version)
+    ).first()
+    if instrument is None:
+        versions = session.exec(
+            select(Instrument.version)
+            .where(Instrument.kind == SurveyKind.INTERNAL)
+            .order_by(Instrument.version)
+        ).all()
+        raise RoundError(
+            f"there is no employee questionnaire version {version}; the versions are "
+            + ", ".join(str(v) for v in versions)
+        )
+    return instrument
+
+
 def find_round(session: Session, reference: str | int) -> Round:
     """A round by id (an int, or digits) or by name."""
     if isinstance(reference, int):
@@ -114,13 +135,15 @@ def create_round(
     schedule_id: int | None = None,
     period: str | None = None,
     now: datetime | None = None,
+    internal_version: int | None = None,
 ) -> Round:
     """Schedule a round over the given units (default: every active support function and front-line team), with
     its actions: open at `opens_at`, a reminder at each of `reminders_at`, close at `closes_at`.
 
     A schedule's round names its schedule and period (at most one round per period). A round that could not
     open as of `now` (default: the current time; a simulated history passes its own) is refused as opening it
-    would be. Raises RoundError, having written nothing."""
+    would be. `internal_version`: the employee questionnaire's version (default: the newest). Raises RoundError,
+    having written nothing."""
     name = name.strip()
     if not name:
         raise RoundError("a round needs a name")
@@ -137,13 +160,14 @@ def create_round(
     if any(not opens_at < reminder < closes_at for reminder in reminders):
         raise RoundError("reminders go out while the round is open, after it opens and before it closes")
     units = units_taking_part(session, unit_codes)
+    questionnaire = internal_instrument(session, internal_version)
     a_round = Round(
         name=name,
         schedule_id=schedule_id,
         period=period,
         opens_at=opens_at,
         closes_at=closes_at,
-        internal_instrument_id=latest_instrument(session, SurveyKind.INTERNAL).id,
+        internal_instrument_id=questionnaire.id,
         external_instrument_id=latest_instrument(session, SurveyKind.EXTERNAL).id,
     )
     session.add(a_round)

@@ -16,7 +16,16 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session, select
 
 from survey.accounts import users
-from survey.db.models import CustomerBurst, ResultWork, Round, RoundAction, RoundStatus, Unit
+from survey.db.models import (
+    CustomerBurst,
+    Instrument,
+    ResultWork,
+    Round,
+    RoundAction,
+    RoundStatus,
+    SurveyKind,
+    Unit,
+)
 from survey.imports.tabular import write_csv
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
@@ -47,20 +56,33 @@ from survey.web.responses import get_or_404, see_other
 # --- Rounds -----------------------------------------------------------------------------------------------------
 
 
+def _rounds_context(session: Session, min_group_size: int) -> dict:
+    """The rounds with their participation, and the employee questionnaires a new round can ask (newest first)."""
+    return {
+        "rounds": [
+            (r, participation_total(session, r, min_group_size))
+            for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
+        ],
+        "questionnaires": session.exec(
+            select(Instrument)
+            .where(Instrument.kind == SurveyKind.INTERNAL)
+            .order_by(Instrument.version.desc())
+        ).all(),
+    }
+
+
 @get("/rounds", sync_to_thread=True)
 def rounds_page(db: DatabaseDep, settings: SettingsDep) -> Template:
     with db.session() as session:
-        listed = [
-            (r, participation_total(session, r, settings.min_group_size))
-            for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
-        ]
-    return Template("admin/rounds.html", context={"rounds": listed, "form": {}, "error": None})
+        context = _rounds_context(session, settings.min_group_size)
+    return Template("admin/rounds.html", context={**context, "form": {}, "error": None})
 
 
 @post("/rounds")
 async def create_round_page(request: Request, db: DatabaseDep, settings: SettingsDep) -> Template | Redirect:
     form = await request.form()
     name, opens, days = clean_text(form.get("name")), text_field(form, "opens"), text_field(form, "days")
+    version = text_field(form, "questionnaire")
     error = None
     try:
         opens_on = datetime.strptime(opens, "%Y-%m-%d").date()
@@ -69,25 +91,27 @@ async def create_round_page(request: Request, db: DatabaseDep, settings: Setting
             raise ValueError
     except ValueError:
         error = "Give the first day as a date and the days open as a number from 1 to 366."
+    if error is None and version and not version.isdigit():
+        error = "Choose the employee questionnaire from the list."
     if error is None:
         opens_at = datetime.combine(opens_on, time(0, 0), UTC)
         with db.session() as session:
             try:
                 created = lifecycle.create_round(
-                    session, name, opens_at, opens_at + timedelta(days=days_open)
+                    session,
+                    name,
+                    opens_at,
+                    opens_at + timedelta(days=days_open),
+                    internal_version=int(version) if version else None,
                 )
                 return see_other(f"/admin/rounds/{created.id}")
             except lifecycle.RoundError as failure:
                 error = str(failure)[0].upper() + str(failure)[1:] + "."
     with db.session() as session:
-        listed = [
-            (r, participation_total(session, r, settings.min_group_size))
-            for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
-        ]
+        context = _rounds_context(session, settings.min_group_size)
+    form_values = {"name": name, "opens": opens, "days": days, "questionnaire": version}
     return Template(
-        "admin/rounds.html",
-        context={"rounds": listed, "form": {"name": name, "opens": opens, "days": days}, "error": error},
-        status_code=400,
+        "admin/rounds.html", context={**context, "form": form_values, "error": error}, status_code=400
     )
 
 

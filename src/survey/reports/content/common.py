@@ -13,7 +13,7 @@ from typing import Any
 
 from survey.analysis.results import Driver, Figure, Linkage, LinkTest, Scores
 from survey.reports import charts
-from survey.vocabulary import CSAT_PCT, MEASURE_LABELS, NPS, outcome_decimals
+from survey.vocabulary import CSAT_PCT, NPS, ONE_SCALE, SCALE_LABELS, outcome_decimals
 
 Z90 = 1.6449  # a normal 90% interval: the reports use 90% intervals throughout, as the linkage does
 TREND_ROUNDS = 5  # the analysed round and up to four before it
@@ -249,8 +249,9 @@ def header(
         "enough_data": linkage.enough_data,
         "linkage_message": linkage.message,
         "reliability": scores.reliability,
+        "one_scale": ONE_SCALE in scores.reliability,  # one item per dimension: alpha over a function's items
         "low_alpha": [
-            f"{MEASURE_LABELS[d]} (alpha {number(r.alpha, 2)})"
+            f"{SCALE_LABELS[d].lower() if d == ONE_SCALE else SCALE_LABELS[d]} (alpha {number(r.alpha, 2)})"
             for d, r in scores.reliability.items()
             if r.low
         ],

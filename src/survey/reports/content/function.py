@@ -116,6 +116,7 @@ def function_report(
         "fix_first": _fix_first(facts),
         "dimensions": facts.rows,
         "total": function.cell(None),
+        "not_applicable": not_applicable_sentence(function.cell(None), facts.rows, subject.name),
         "before_name": facts.before_name,
         "driver": facts.driver,
         "hotspots": facts.hotspots,
@@ -136,6 +137,23 @@ def _dimension_rows(function: FunctionScores, previous: Scores | None) -> list[D
             )
         )
     return rows
+
+
+def not_applicable_sentence(total: ScoreCell | None, rows: list[DimensionRow], name: str) -> str | None:
+    """How many of the staff who used the function answered "not applicable / don't know" for each score, in
+    plain words; None when nobody did. Each count is the shown usage minus the score's shown n: both are released
+    already, so the count releases nothing new, and a hidden score gives no count."""
+    if total is None or total.usage is None or total.usage.used is None:
+        return None
+    used = total.usage.used
+    counts = [(row.label.lower(), used - row.shown.n) for row in rows if row.shown is not None]
+    answered = [f"{count} for {label}" for label, count in counts if count > 0]
+    if not answered:
+        return None
+    return (
+        f'Of the {used} staff who used {name}, some answered "not applicable / don\'t know", which is counted '
+        f"but not scored: {', '.join(answered)}."
+    )
 
 
 # --- Findings ----------------------------------------------------------------------------------------------------
