@@ -75,8 +75,9 @@ def test_overall_satisfaction_is_required_with_a_message_naming_it(client, db, o
 
     assert response.status_code == 422
     assert f'href="#{fields["CSAT"]}"' in response.text
-    assert "Overall, how satisfied are you with the service you received? — Choose an answer from 1 to 5." in (
-        response.text
+    assert (
+        "Overall, how satisfied are you with the service you received? — Choose an answer from 1 to 5."
+        in (response.text)
     )
     assert _stored_answers(db) == []
 
@@ -160,7 +161,9 @@ def test_the_command_line_prints_a_teams_link_and_writes_its_poster(run, db, org
     assert written.exit_code == 0, written.output
     assert link in _pdf_text(target.read_bytes()) and "Store 1" in _pdf_text(target.read_bytes())
     assert _decoded_qr_codes(target.read_bytes()) == [link]
-    assert [p.name for p in (tmp_path / "posters").iterdir()] == ["fl1.pdf"]  # nothing half-written left beside it
+    assert [p.name for p in (tmp_path / "posters").iterdir()] == [
+        "fl1.pdf"
+    ]  # nothing half-written left beside it
 
 
 @pytest.mark.parametrize(
@@ -189,7 +192,9 @@ def test_an_inactive_team_has_no_link_to_print(run, db, org):
     assert result.exit_code == 2 and "Store 2 is no longer active" in result.output
 
 
-def test_the_company_name_and_logo_show_on_the_customer_pages_and_the_poster(settings, org, open_round, tmp_path):
+def test_the_company_name_and_logo_show_on_the_customer_pages_and_the_poster(
+    settings, org, open_round, tmp_path
+):
     from litestar.testing import TestClient
 
     from conftest import BASE_URL
@@ -215,7 +220,9 @@ def test_the_company_name_and_logo_show_on_the_customer_pages_and_the_poster(set
         (None, b"", "cannot read"),
     ],
 )
-def test_a_logo_that_cannot_be_shown_is_refused_at_start_naming_the_variable(tmp_path, name, content, message):
+def test_a_logo_that_cannot_be_shown_is_refused_at_start_naming_the_variable(
+    tmp_path, name, content, message
+):
     path = tmp_path / (name or "missing.png")
     if name:
         path.write_bytes(content)

@@ -1,5 +1,6 @@
 """The `survey` command: database, server, rounds, invitations, accounts and API tokens, imports, schedules, mail,
-results, reports, the teams' links and posters, and the demo. Each group of commands lives in a module of this package."""
+results, reports, the teams' links and posters, and the demo. Each group of commands lives in a module of this
+package."""
 
 from __future__ import annotations
 

@@ -42,10 +42,14 @@ def qr_svg(url: str) -> str:
     return qr_code(url).svg_inline(scale=8, border=4, dark="#000", light="#fff", omitsize=True)
 
 
-def team_link(session: Session, settings: Settings, *, code: str | None = None, unit_id: int | None = None) -> TeamLink:
+def team_link(
+    session: Session, settings: Settings, *, code: str | None = None, unit_id: int | None = None
+) -> TeamLink:
     """A front-line team's link, found by its code or its id. Raises NoSuchTeam (naming what was asked for) for
     a unit that does not exist, is not a front-line team, has no public link or is no longer active."""
-    statement = select(Unit).where(Unit.code == code) if code is not None else select(Unit).where(Unit.id == unit_id)
+    statement = (
+        select(Unit).where(Unit.code == code) if code is not None else select(Unit).where(Unit.id == unit_id)
+    )
     unit = session.exec(statement).first()
     asked = f"team code {code!r}" if code is not None else f"unit {unit_id}"
     if unit is None:

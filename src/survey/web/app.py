@@ -117,6 +117,9 @@ def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], Non
     """The company's name and logo (settings), for every template: the customer pages show them."""
 
     def add(engine: JinjaTemplateEngine) -> None:
-        engine.engine.globals["company"] = {"name": settings.company_name, "logo_uri": settings.company_logo_uri}
+        engine.engine.globals["company"] = {
+            "name": settings.company_name,
+            "logo_uri": settings.company_logo_uri,
+        }
 
     return add
