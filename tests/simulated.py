@@ -18,16 +18,23 @@ from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, ONE_SCALE, 
 DIMENSIONS = [d.value for d in SERVQUAL]
 
 
-def _default_instruments():
-    path = Path(__file__).parents[1] / "src/survey/db/migrations/versions/0002_default_instruments.py"
-    spec = importlib.util.spec_from_file_location("default_instruments", path)
+def _migration(name: str):
+    path = Path(__file__).parents[1] / f"src/survey/db/migrations/versions/{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _default_instruments():
+    """The items of the instruments new rounds take: internal from 0002; external from 0010 (CSAT first)."""
 
     def specs(rows):
         return [ItemSpec(dimension, scale[0], scale[1], reverse) for _, dimension, _, scale, reverse in rows]
 
-    return specs(module.INTERNAL), specs(module.EXTERNAL)
+    return specs(_migration("0002_default_instruments").INTERNAL), specs(
+        _migration("0010_customer_links").EXTERNAL
+    )
 
 
 INTERNAL_ITEMS, EXTERNAL_ITEMS = _default_instruments()

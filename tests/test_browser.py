@@ -350,3 +350,44 @@ def test_a_head_reads_their_report_in_the_browser_as_the_pdf_lays_it_out(tmp_pat
             page.locator("a", has_text="PDF").first.click()
         assert download.value.suggested_filename.endswith(".pdf")
         browser.close()
+
+
+@pytest.mark.browser
+def test_a_customer_on_a_phone_sees_each_scale_on_one_row_and_may_answer_only_the_first_question(
+    server, tmp_path
+):
+    from survey.db.models import ExternalResponse, Unit
+
+    db = Database(f"sqlite:///{tmp_path}/browser.db")
+    with db.session() as session:
+        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = phone.new_page()
+        page.goto(f"{server['base']}/c/{slug}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        # Each scale: one column per point, all on one row, every point at least 24 px square (WCAG 2.2).
+        scales = page.evaluate(
+            """[...document.querySelectorAll('fieldset.question')].map(f => ({
+                 legend: f.querySelector('legend').innerText,
+                 boxes: [...f.querySelectorAll('.choice span')].map(s => s.getBoundingClientRect().toJSON())}))"""
+        )
+        assert scales[0]["legend"].startswith("Overall, how satisfied")
+        assert scales[1]["legend"].startswith("How likely are you to recommend")
+        assert [len(s["boxes"]) for s in scales[:2]] == [5, 11]
+        for scale in scales:
+            assert len({round(box["top"]) for box in scale["boxes"]}) == 1, scale["legend"]
+            assert min(min(box["width"], box["height"]) for box in scale["boxes"]) >= 24, scale["legend"]
+
+        page.get_by_role("button", name="Send").click()  # nothing chosen: the one required question is named
+        expect(page.get_by_role("alert")).to_contain_text("Overall, how satisfied")
+        page.get_by_role("group", name="Overall, how satisfied").get_by_role(
+            "radio", name="4", exact=True
+        ).check()
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+        browser.close()
+    with db.session() as session:
+        assert [len(row.answers) for row in session.exec(select(ExternalResponse)).all()] == [1]
+    db.dispose()

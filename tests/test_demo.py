@@ -74,6 +74,7 @@ def _item_id(db, kind: str, code: str) -> int:
             text(
                 "SELECT item.id FROM item JOIN instrument i ON i.id = item.instrument_id"
                 " WHERE i.kind = :k AND code = :c"
+                " AND i.version = (SELECT max(version) FROM instrument WHERE kind = :k)"
             ),
             {"k": kind, "c": code},
         ).scalar_one()

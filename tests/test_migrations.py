@@ -30,7 +30,8 @@ def test_default_instruments_are_installed_with_the_database(db):
     with db.engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id GROUP BY i.kind"
+                "SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id "
+                "WHERE i.version = 1 GROUP BY i.kind"
             )
         ).all()
         dimensions = {
@@ -55,6 +56,18 @@ def test_default_instruments_are_installed_with_the_database(db):
         "nps",
         "ces",
     } == dimensions
+
+
+def test_new_rounds_ask_customers_overall_satisfaction_first_then_the_recommend_question(db):
+    with db.engine.connect() as connection:
+        newest = connection.execute(
+            text("SELECT id, version FROM instrument WHERE kind = 'external' ORDER BY version DESC")
+        ).first()
+        codes = connection.execute(
+            text("SELECT code FROM item WHERE instrument_id = :id ORDER BY position"), {"id": newest.id}
+        ).scalars()
+        assert newest.version > 1  # version 1 reads as it always did: a migration is history
+        assert list(codes) == ["CSAT", "NPS", "REL1", "RES1", "ASS1", "EMP1", "TAN1", "CES"]
 
 
 def test_migrations_go_down_and_up_again(database_url):

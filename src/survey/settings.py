@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 from survey.errors import Refused
 
 MIN_GROUP_SIZE_FLOOR = 3
+MAX_COMPANY_NAME = 100
+MAX_LOGO_BYTES = 512 * 1024
 
 
 class SettingsError(Refused):
@@ -85,6 +88,10 @@ class Settings:
     # A folder where rendered PDF reports are kept and served again while their data is unchanged. Empty: every
     # download renders its report afresh (a second or two).
     reports_dir: str = ""
+    # The company's name and logo (a PNG or SVG file, at most 512 KiB), shown on the customer survey's pages and on
+    # the teams' posters. Empty: neither is shown.
+    company_name: str = ""
+    company_logo: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +125,10 @@ class Settings:
             raise SettingsError(
                 f"SURVEY_DATABASE_URL: expected sqlite:///FILE or postgresql://..., got {self.database_url!r}"
             )
+        if len(self.company_name) > MAX_COMPANY_NAME:
+            raise SettingsError(f"SURVEY_COMPANY_NAME: at most {MAX_COMPANY_NAME} characters")
+        if self.company_logo:
+            _ = self.company_logo_uri  # read and checked once, at start
         return self
 
     def with_(self, **changes: Any) -> Settings:
@@ -132,8 +143,35 @@ class Settings:
         return list(dict.fromkeys([parts.hostname or "", parts.netloc]))
 
     @cached_property
+    def company_logo_uri(self) -> str:
+        """The logo as a data URI for an <img> (pages and posters need no route to it); empty without a logo.
+        Raises SettingsError naming SURVEY_COMPANY_LOGO when the file is missing, too big or not a PNG or SVG."""
+        return logo_data_uri(self.company_logo) if self.company_logo else ""
+
+    @cached_property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in self.trusted_proxies)
+
+
+def logo_data_uri(path: str) -> str:
+    """A PNG or SVG file as a data URI, checked by its content as well as its name."""
+    name = "SURVEY_COMPANY_LOGO"
+    file = Path(path)
+    kind = {".png": "image/png", ".svg": "image/svg+xml"}.get(file.suffix.lower())
+    if kind is None:
+        raise SettingsError(f"{name}: expected a .png or .svg file, got {path!r}")
+    try:
+        if file.stat().st_size > MAX_LOGO_BYTES:
+            raise SettingsError(f"{name}: {path!r} is over {MAX_LOGO_BYTES // 1024} KiB")
+        content = file.read_bytes()
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {path!r}: {error.strerror or error}") from None
+    looks_right = (
+        content.startswith(b"\x89PNG\r\n\x1a\n") if kind == "image/png" else b"<svg" in content[:4096]
+    )
+    if not looks_right:
+        raise SettingsError(f"{name}: {path!r} is not a {file.suffix.lower()[1:].upper()} image")
+    return f"data:{kind};base64,{base64.b64encode(content).decode()}"
 
 
 def _text(_: str, raw: str) -> str:
@@ -166,4 +204,6 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_SESSION_IDLE_MINUTES": ("session_idle_minutes", _at_least(1)),
     "SURVEY_SESSION_MAX_HOURS": ("session_max_hours", _at_least(1)),
     "SURVEY_REPORTS_DIR": ("reports_dir", _text),
+    "SURVEY_COMPANY_NAME": ("company_name", _text),
+    "SURVEY_COMPANY_LOGO": ("company_logo", _text),
 }

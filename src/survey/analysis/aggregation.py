@@ -277,11 +277,12 @@ def _external_measures(by_dimension: dict[str, list[Item]], column_of: dict[int,
     }
     if csat := by_dimension.get(Dimension.CSAT.value):
         csat_value = column_of[csat[0].id]
-        measures[CSAT_PCT] = case((csat_value >= 4, 100.0), else_=0.0)
+        # A skipped item is absent from the answers (NULL here): counted in no measure, not as a low score.
+        measures[CSAT_PCT] = case((csat_value >= 4, 100.0), (csat_value.is_not(None), 0.0))
         measures[CSAT_MEAN] = csat_value
     if nps := by_dimension.get(Dimension.NPS.value):
         nps_value = column_of[nps[0].id]
-        measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), else_=0.0)
+        measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), (nps_value.is_not(None), 0.0))
     if ces := by_dimension.get(Dimension.CES.value):
         measures[CES] = column_of[ces[0].id]
     return measures

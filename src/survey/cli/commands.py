@@ -1,5 +1,6 @@
 """The `survey` command: database, server, rounds, invitations, accounts and API tokens, imports, schedules, mail,
-results, reports and the demo. Each group of commands lives in a module of this package."""
+results, reports, the teams' links and posters, and the demo. Each group of commands lives in a module of this
+package."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import click
 
-from survey.cli import accounts, analysis, demo, imports, mail, reports, rounds, schedules, server
+from survey.cli import accounts, analysis, demo, imports, mail, posters, reports, rounds, schedules, server
 from survey.cli.context import CliError
 from survey.errors import Refused
 
@@ -44,6 +45,8 @@ for command in (
     analysis.linkage,
     reports.report,
     reports.reports,
+    posters.link,
+    posters.poster,
     demo.demo,
 ):
     main.add_command(command)

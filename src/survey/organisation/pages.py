@@ -7,7 +7,9 @@ that does not exist, so guessing ids tells nothing. HR and executives see every 
 
 from __future__ import annotations
 
-from litestar import Request, get
+import re
+
+from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from sqlalchemy import func
@@ -17,6 +19,7 @@ from survey.accounts import users
 from survey.analysis.anonymity import participation_warning
 from survey.db.engine import Database
 from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
+from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
 from survey.rounds.participation import (
     banded_participation,
     daily_snapshot,
@@ -51,7 +54,7 @@ def _unit_tree(session: Session) -> list[tuple[int, Unit]]:
 
 
 @get("/units", sync_to_thread=True)
-def units_page(db: DatabaseDep) -> Template:
+def units_page(db: DatabaseDep, settings: SettingsDep) -> Template:
     with db.session() as session:
         tree = _unit_tree(session)
         heads: dict[int, list[str]] = {}
@@ -64,7 +67,39 @@ def units_page(db: DatabaseDep) -> Template:
                 select(Employee.unit_id, func.count()).where(Employee.active).group_by(Employee.unit_id)
             ).all()
         )
-    return Template("admin/units.html", context={"tree": tree, "heads": heads, "staff": staff})
+    links = {
+        unit.id: team_link_url(settings.base_url, unit.public_slug) for _, unit in tree if unit.public_slug
+    }
+    return Template(
+        "admin/units.html", context={"tree": tree, "heads": heads, "staff": staff, "links": links}
+    )
+
+
+def _team_link(db: Database, settings, unit_id: int) -> TeamLink:
+    """The team's link; 404 for a unit that has none to show (not a front-line team, or inactive)."""
+    with db.session() as session:
+        try:
+            return team_link(session, settings, unit_id=unit_id)
+        except NoSuchTeam as refused:
+            raise NotFoundException(str(refused)) from None
+
+
+@get("/units/{unit_id:int}/qr.svg", sync_to_thread=True)
+def team_qr_code(unit_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Response:
+    link = _team_link(db, settings, unit_id)
+    return Response(qr_svg(link.url), media_type="image/svg+xml")
+
+
+@get("/units/{unit_id:int}/poster.pdf", sync_to_thread=True)
+def team_poster(unit_id: ObjectId, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The team's A5 poster: its name, the QR code of its link and the link written out."""
+    link = _team_link(db, settings, unit_id)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"poster-{link.code}") + ".pdf"
+    return Response(
+        poster_pdf(link, settings),
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @get("/employees", sync_to_thread=True)
@@ -185,5 +220,5 @@ def _participation(db: Database, a_round: Round, unit_id: int, teams: set[int], 
     }
 
 
-HR_PAGES = [units_page, employees_page]
+HR_PAGES = [units_page, employees_page, team_qr_code, team_poster]
 PAGES = [my_units, unit_page]  # for every signed-in account

@@ -40,6 +40,7 @@ from survey.settings import Settings, resource_dir
 
 ASSETS = resource_dir("reports")
 STYLESHEET = "report.css"
+POSTER_STYLESHEET = "poster.css"
 
 
 def report_context(data: RoundData, ref: ReportRef) -> dict[str, Any]:
@@ -148,6 +149,16 @@ def render_pdf(context: dict) -> bytes:
     from weasyprint import HTML
 
     html = render_html(context, STYLESHEET)
+    document = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=_fetcher())
+    return document.write_pdf(pdf_tags=True, pdf_identifier=context["document_id"].encode())
+
+
+def render_poster_pdf(context: dict) -> bytes:
+    """A team's A5 poster (`organisation.posters.poster_context`) as a tagged PDF, with the reports' fonts and the
+    same rule for what may be fetched: its own assets and data URIs (the QR code and the logo)."""
+    from weasyprint import HTML
+
+    html = _templates.get_template("poster.html").render(**context, stylesheet_url=POSTER_STYLESHEET)
     document = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=_fetcher())
     return document.write_pdf(pdf_tags=True, pdf_identifier=context["document_id"].encode())
 

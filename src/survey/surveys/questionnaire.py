@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from survey.vocabulary import Dimension
 from survey.web.forms import clean_text
 
 MAX_COMMENT_LENGTH = 2000
@@ -76,7 +77,9 @@ class FunctionSection:
 
 @dataclass(frozen=True)
 class CustomerForm:
-    """The external survey's questions about one front-line team."""
+    """The external survey's questions about one front-line team, in the instrument's order. One question must be
+    answered: overall satisfaction (the CSAT item; the first question if the instrument has none). Every other
+    question may be skipped, and a skipped one is left out of the stored answers."""
 
     questions: tuple[Question, ...]
     comment_field: str = "comment"
@@ -84,6 +87,15 @@ class CustomerForm:
     @staticmethod
     def field(question: Question) -> str:
         return f"q-{question.item_id}"
+
+    @cached_property
+    def required(self) -> Question | None:
+        """The question every customer must answer."""
+        csat = next((q for q in self.questions if q.dimension == Dimension.CSAT), None)
+        return csat or next(iter(self.questions), None)
+
+    def is_optional(self, question: Question) -> bool:
+        return question != self.required
 
     @cached_property
     def labels(self) -> dict[str, str]:
@@ -168,11 +180,15 @@ def read_internal_form(
 def read_customer_form(
     form: Mapping[str, str], survey: CustomerForm
 ) -> tuple[CustomerAnswers, dict[str, str]]:
-    """Read a customer's answers; every rating is required, the comment is not."""
+    """Read a customer's answers. The required question (`CustomerForm.required`) must be answered; any other
+    question left blank is skipped and absent from the answers; an answer outside a question's scale is an error."""
     answers: dict[int, int] = {}
     errors: dict[str, str] = {}
     for question in survey.questions:
-        value, error = read_rating(form.get(survey.field(question)), question)
+        raw = form.get(survey.field(question))
+        if survey.is_optional(question) and not clean_text(raw):
+            continue
+        value, error = read_rating(raw, question)
         if value is None:
             errors[survey.field(question)] = error or "Choose an answer."
         else:

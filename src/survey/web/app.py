@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 from litestar import Litestar, Router, get
 from litestar.config.allowed_hosts import AllowedHostsConfig
@@ -79,7 +80,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "db": Provide(lambda: db, sync_to_thread=False, use_cache=True),
         },
         middleware=[DefineMiddleware(Authentication, db=db, settings=settings)],
-        template_config=TemplateConfig(directory=templates, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=templates, engine=JinjaTemplateEngine, engine_callback=_company_on_pages(settings)
+        ),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,
@@ -108,3 +111,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
     )
+
+
+def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], None]:
+    """The company's name and logo (settings), for every template: the customer pages show them."""
+
+    def add(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["company"] = {
+            "name": settings.company_name,
+            "logo_uri": settings.company_logo_uri,
+        }
+
+    return add
