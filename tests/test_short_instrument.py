@@ -10,8 +10,11 @@ import pytest
 from sqlmodel import select
 
 from survey.analysis.aggregation import round_sums
+from survey.analysis.analytics import asked_measures
 from survey.analysis.release import _alpha
-from survey.db.models import Instrument, Item, SurveyKind
+from survey.analysis.results import FunctionScores
+from survey.db.models import Instrument, Item, Round, SurveyKind
+from survey.reports.content.function import _dimension_rows
 from survey.rounds.lifecycle import RoundError, create_round
 from survey.surveys.intake import internal_rows, store_internal
 from survey.surveys.questionnaire import Review
@@ -150,3 +153,24 @@ def test_a_functions_report_says_in_plain_words_how_many_answered_not_applicable
         "scored: 7 for tangibles."
     )
     assert not_applicable_sentence(total, rows[:2], "Payroll") is None
+
+
+def test_a_short_round_shows_no_harm_row_and_a_full_round_does(db, org):
+    """The short questionnaire asks no harm item: its rounds' scores list the measures asked, so pages and reports
+    show no "Harm" row that would read as hidden; a round on the full questionnaire still has it."""
+    short_id, _ = _round(db, "2026 Q2")
+    full_id, _ = _round(db, "2026 Q3", version=1)
+    with db.engine.connect() as connection, db.session() as session:
+        short = asked_measures(connection, session.get(Round, short_id).internal_instrument_id)
+        full = asked_measures(connection, session.get(Round, full_id).internal_instrument_id)
+    assert IMPACT not in short and short[0] == OVERALL and len(short) == 6
+    assert full == [*short, IMPACT]
+    function = FunctionScores(1, "SF01", "Payroll", "support", cells=[], comments=[])
+    assert [row.label for row in _dimension_rows(function, None, short)] == [
+        "Overall",
+        "Reliability",
+        "Responsiveness",
+        "Assurance",
+        "Empathy",
+        "Tangibles",
+    ]

@@ -78,6 +78,7 @@ from survey.db.models import (
     CustomerBurst,
     ExternalFigure,
     Invitation,
+    Item,
     ResultWork,
     Round,
     RoundResult,
@@ -89,7 +90,9 @@ from survey.db.models import (
 from survey.errors import Refused
 from survey.vocabulary import (
     CSAT_PCT,
+    DIMENSIONS,
     EXTERNAL_MEASURES,
+    IMPACT,
     INTERNAL_MEASURES,
     OUTCOME_LABELS,
     OUTCOMES,
@@ -364,6 +367,7 @@ def read_scores(db: Database, round_id: int, k: int, comment_k: int) -> Stored[S
         rows = _rows(connection, round_id, {STAFF: str(wanted.staff_settings), CUSTOMERS: wanted.settings})
         if len(rows) < 2:
             raise _not_ready(connection, a_round)
+        measures = asked_measures(connection, a_round.internal_instrument_id)
     staff = msgspec.convert(rows[STAFF].payload, _StaffPart)
     customers = rows[CUSTOMERS]
     result = Scores(
@@ -374,8 +378,18 @@ def read_scores(db: Database, round_id: int, k: int, comment_k: int) -> Stored[S
         functions=staff.functions,
         reliability=staff.reliability,
         customers=msgspec.convert(customers.payload, _CustomersPart).customers,
+        measures=measures,
     )
     return Stored(result, customers.data_key != wanted.scores, customers.computed_at)
+
+
+def asked_measures(connection: Connection, instrument_id: int) -> list[str]:
+    """The staff measures an employee questionnaire asks, overall first: overall and the five dimensions always,
+    the impact (harm) item only if the version has one (the short one has none)."""
+    dimensions = set(
+        connection.execute(select(Item.dimension).where(Item.instrument_id == instrument_id)).scalars()
+    )
+    return [OVERALL, *DIMENSIONS, *([IMPACT] if IMPACT in dimensions else [])]
 
 
 def scores(db: Database, round_id: int, k: int, comment_k: int) -> Scores:

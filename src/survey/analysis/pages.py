@@ -101,6 +101,7 @@ def results_page(
             "computed_at": min(stored.computed_at, stored_linkage.computed_at),
             "outcome": chosen,
             "scores": scores,
+            "measures": scores.measures,
             "linkage": linkage,
             "heat": heat_map(scores, linkage, measure, chosen),
             "outcome_label": OUTCOME_LABELS[chosen][0],

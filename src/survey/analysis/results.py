@@ -142,6 +142,12 @@ class Scores(Struct, frozen=True):
     functions: Annotated[list[FunctionScores], Meta(description="staff's scores of each support function")]
     reliability: Annotated[dict[str, Reliability], Meta(description="by dimension")]
     customers: Annotated[list[CustomerCell], Meta(description="customers' scores of each team and group")]
+    measures: Annotated[
+        list[str],
+        Meta(
+            description="the staff measures the round's questionnaire asks: overall, the dimensions, impact if asked"
+        ),
+    ]
 
     def function(self, code: str) -> FunctionScores | None:
         return next((f for f in self.functions if f.code == code), None)

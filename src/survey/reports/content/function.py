@@ -102,8 +102,8 @@ def function_report(
         scores=scores,
         linkage=linkage,
         before_name=previous.round.name if previous else "an earlier round",
-        rows=_dimension_rows(function, previous),
-        medians={m: team_median(function, m) for m in (OVERALL, *DIMENSIONS, IMPACT)},
+        rows=_dimension_rows(function, previous, scores.measures),
+        medians={m: team_median(function, m) for m in scores.measures},
         driver=linkage.driver(subject.code),
         hotspots=[h for h in linkage.hotspots if h.function.code == subject.code],
         tests=[t for t in linkage.tests if t.function == subject.code],
@@ -126,9 +126,11 @@ def function_report(
     }
 
 
-def _dimension_rows(function: FunctionScores, previous: Scores | None) -> list[DimensionRow]:
+def _dimension_rows(
+    function: FunctionScores, previous: Scores | None, measures: list[str]
+) -> list[DimensionRow]:
     rows = []
-    for measure in (OVERALL, *DIMENSIONS, IMPACT):
+    for measure in measures:
         shown = function.score(None, measure)
         before = previous.staff_score(function.code, None, measure)[0] if previous else None
         rows.append(
@@ -381,7 +383,7 @@ def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
 
 def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
     function, k = facts.function, facts.scores.min_group_size
-    heat_rows = [team_row(cell, facts.medians) for cell in function.cells]
+    heat_rows = [team_row(cell, facts.medians, facts.scores.measures) for cell in function.cells]
     return {
         "dimensions": as_grid(
             charts.dot_grid(
@@ -406,7 +408,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
         ),
         "teams": as_grid(
             charts.heat_grid(
-                [MEASURE_LABELS[m] for m in (OVERALL, *DIMENSIONS)] + ["Harm"],
+                [MEASURE_LABELS[m] if m != IMPACT else "Harm" for m in facts.scores.measures],
                 heat_rows,
                 suppressed_note=f"hidden to protect anonymity: fewer than {k} respondents, all alike, or derivable",
             )

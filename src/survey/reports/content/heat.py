@@ -14,7 +14,7 @@ from statistics import median
 from survey.analysis.results import Figure, FunctionScores, ScoreCell, Scores
 from survey.reports import charts
 from survey.reports.content.common import outcome_spread
-from survey.vocabulary import DIMENSIONS, IMPACT, OVERALL, outcome_decimals
+from survey.vocabulary import IMPACT, outcome_decimals
 
 
 def team_median(function: FunctionScores, measure: str) -> float | None:
@@ -37,10 +37,10 @@ def heat_cell(
     return charts.HeatCell(shown.mean, shown.n, shade, decimals=decimals)
 
 
-def team_row(cell: ScoreCell, medians: dict[str, float | None]) -> charts.HeatRow:
-    """A team's (or group's) row of a function's heat map: overall, the five dimensions and harm. When every
-    figure rests on the same respondents, the row's label carries the n once."""
-    measures = (OVERALL, *DIMENSIONS, IMPACT)
+def team_row(cell: ScoreCell, medians: dict[str, float | None], measures: list[str]) -> charts.HeatRow:
+    """A team's (or group's) row of a function's heat map: the measures the round asks (overall, the five
+    dimensions and harm if asked). When every figure rests on the same respondents, the row's label carries the
+    n once."""
     ns = {figure.n for m in measures if (figure := cell.scores.of(m))}
     shared = len(ns) == 1 and not cell.suppressed
     cells = []
