@@ -30,8 +30,8 @@ def test_default_instruments_are_installed_with_the_database(db):
     with db.engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT i.kind, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id "
-                "WHERE i.version = 1 GROUP BY i.kind"
+                "SELECT i.kind, i.version, count(*) FROM instrument i JOIN item ON item.instrument_id = i.id "
+                "GROUP BY i.kind, i.version"
             )
         ).all()
         dimensions = {
@@ -40,10 +40,14 @@ def test_default_instruments_are_installed_with_the_database(db):
                 text("SELECT DISTINCT dimension FROM item JOIN instrument i ON i.id = item.instrument_id")
             )
         }
-    assert dict(rows) == {
-        "internal": 11 + 6,
-        "external": 8,
-    }  # the full (0002) and the short (0009) questionnaires
+    # Employees: the full questionnaire (0002) and the short one (0009); customers: the first (0002) and the
+    # same items with satisfaction first (0010).
+    assert {(kind, version): n for kind, version, n in rows} == {
+        ("internal", 1): 11,
+        ("internal", 2): 6,
+        ("external", 1): 8,
+        ("external", 2): 8,
+    }
     assert {
         "reliability",
         "responsiveness",

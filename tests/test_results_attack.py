@@ -349,7 +349,8 @@ def test_linkage_names_only_teams_whose_numbers_are_shown(db, token_client, sett
     """The linkage on an organisation big enough for hotspots and change tests that flag teams, with many
     small cells still (8 staff per team): every team-level number it gives is one /scores shows."""
     shape = OrgShape(functions=4, teams=24, staff_per_team=8, customers_per_team=100, rounds=4, regions=3)
-    simulate_into(db, shape, seed=12)
+    # Seed 6: of seeds 1 to 24 on the short questionnaire, one of the three whose small organisation has a finding.
+    simulate_into(db, shape, seed=6)
     compute_results(db, settings)
     previous, checked = None, defaultdict(int)
     for round_id in _round_ids(db):
