@@ -173,6 +173,7 @@ def test_the_schema_describes_scores_and_linkage_field_by_field(client):
         "functions",
         "reliability",
         "customers",
+        "measures",
     }
     assert components["Scores"]["properties"]["functions"]["items"] == ref("FunctionScores")
     assert components["FunctionScores"]["properties"]["cells"]["items"] == ref("ScoreCell")

@@ -6,6 +6,7 @@ import msgspec
 
 from survey.analysis.pages import heat_map
 from survey.analysis.results import Scores
+from survey.vocabulary import INTERNAL_MEASURES
 
 TEAMS = ["T1", "T2", "T3", "T4", "T5", "T6"]
 
@@ -31,6 +32,7 @@ def scores(measure: str, means: list[float | None], nps: list[float | None]) -> 
             "scale": "1 to 7",
             "functions": [{**function, "cells": staff}],
             "reliability": {},
+            "measures": list(INTERNAL_MEASURES),
             "customers": [cell(i, t, "nps", m) for i, (t, m) in enumerate(zip(TEAMS, nps, strict=True), 1)],
         },
         Scores,
