@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
+.PHONY: demo test test-fast lint axe bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -17,7 +17,7 @@ demo: $(STAMP) pdf-libraries
 	$(BIN)/survey demo
 
 # The whole suite, on every core: SQLite, and PostgreSQL too when SURVEY_TEST_DATABASE_URL names a database.
-test: $(STAMP) chromium pdf-libraries
+test: $(STAMP) chromium axe pdf-libraries
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The quick loop while working: the pure and database tests on SQLite, without the slow ones (under a minute).
@@ -48,6 +48,13 @@ chromium:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } \
 	  || { echo "The browser test needs /usr/bin/chromium (Debian package 'chromium')."; exit 1; }
 
+# The browser tests check the surveys against WCAG 2.2 AA with axe-core, from npm, kept in .cache/axe.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null || { echo "The accessibility test needs npm (Debian package 'npm') to fetch axe-core."; exit 1; }
+	npm install --no-save --no-audit --no-fund --silent --prefix .cache/axe axe-core@4
+
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 
@@ -70,4 +77,4 @@ bench-load: $(STAMP)
 	$(BIN)/python bench/load.py
 
 clean:
-	rm -rf $(VENV) survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports
+	rm -rf $(VENV) .cache survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports

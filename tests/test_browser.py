@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -391,3 +392,94 @@ def test_a_customer_on_a_phone_sees_each_scale_on_one_row_and_may_answer_only_th
     with db.session() as session:
         assert [len(row.answers) for row in session.exec(select(ExternalResponse)).all()] == [1]
     db.dispose()
+
+
+# axe-core, installed by `make axe` (npm) into .cache/axe; the rule sets of WCAG 2.0, 2.1 and 2.2 at A and AA.
+AXE = Path(__file__).resolve().parent.parent / ".cache/axe/node_modules/axe-core/axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page) -> list[str]:
+    """What axe-core finds against WCAG 2.2 AA on the page as it is now: one line per rule and element."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}}).then(r => r.violations)", WCAG_AA
+    )
+    return [f"{v['id']} ({v['help']}): {' '.join(node['target'])}" for v in violations for node in v["nodes"]]
+
+
+def phone_page_for_axe(browser):
+    """A 390 px page that lets the test inject axe-core: the app's CSP forbids the inline script that
+    add_script_tag makes, so this test's context alone bypasses it."""
+    assert AXE.exists(), f"axe-core is missing at {AXE}: run `make axe` (npm install) first"
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True)
+    return context.new_page()
+
+
+@pytest.mark.browser
+def test_every_employee_step_passes_axe_at_390_px(server):
+    link = next(v for k, v in server.items() if k != "base")
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = phone_page_for_axe(browser)
+        page.goto(link)
+        found["checklist"] = axe_violations(page)
+        # A move no page offers (a tampered button), in a second tab: refused, nothing kept.
+        other = page.context.new_page()
+        other.goto(f"{server['base']}/survey")
+        other.get_by_role("button", name="Next").evaluate("e => { e.value = 'sideways' }")
+        other.get_by_role("button", name="Next").click()
+        expect(other.get_by_role("heading", level=1)).to_have_text(
+            "This step of the survey could not be shown"
+        )
+        found["a refused step"] = axe_violations(other)
+        other.close()
+        page.locator("label.check input").nth(0).check()
+        page.locator("label.check input").nth(1).check()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("Function 1 of 2")
+        found["a function's step"] = axe_violations(page)
+        # A tampered answer (a point the scale does not have): the step comes back with its errors.
+        page.locator("fieldset.question input[type=radio]").first.evaluate(
+            "e => { e.value = '99'; e.checked = true }"
+        )
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("alert")).to_contain_text("Some answers need another look")
+        found["a step with errors"] = axe_violations(page)
+        page.locator("fieldset.question").first.get_by_role("radio", name="5", exact=True).check()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("Function 2 of 2")
+        found["the last step"] = axe_violations(page)
+        page.get_by_role("button", name="Send my answers").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
+        found["thanks"] = axe_violations(page)
+        browser.close()
+    assert {page: lines for page, lines in found.items() if lines} == {}
+
+
+@pytest.mark.browser
+def test_the_customer_survey_passes_axe_at_390_px(server, tmp_path):
+    from survey.db.models import Unit
+
+    db = Database(f"sqlite:///{tmp_path}/browser.db")
+    with db.session() as session:
+        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
+    db.dispose()
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = phone_page_for_axe(browser)
+        page.goto(f"{server['base']}/c/{slug}")
+        found["blank"] = axe_violations(page)
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("alert")).to_contain_text("Overall, how satisfied")
+        found["with errors"] = axe_violations(page)
+        page.get_by_role("group", name="Overall, how satisfied").get_by_role(
+            "radio", name="4", exact=True
+        ).check()
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+        found["thanks"] = axe_violations(page)
+        browser.close()
+    assert {page: lines for page, lines in found.items() if lines} == {}
