@@ -455,7 +455,7 @@ def test_every_employee_step_passes_axe_at_390_px(server):
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your answers are in")
         found["thanks"] = axe_violations(page)
         browser.close()
-    assert {page: lines for page, lines in found.items() if lines} == {}
+    assert {name: lines for name, lines in found.items() if lines} == {}
 
 
 @pytest.mark.browser
@@ -482,4 +482,110 @@ def test_the_customer_survey_passes_axe_at_390_px(server, tmp_path):
         expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
         found["thanks"] = axe_violations(page)
         browser.close()
-    assert {page: lines for page, lines in found.items() if lines} == {}
+    assert {name: lines for name, lines in found.items() if lines} == {}
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG contrast ratio of two opaque CSS colours as getComputedStyle gives them ("rgb(r, g, b)")."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# Focuses each visible focusable element in turn and reads the outline where it shows (a radio button's on its
+# label's box, a checkbox's on its label) and the colour of what lies behind that outline.
+FOCUS_RINGS = """els => els.filter(e => e.checkVisibility()).map(e => {
+  e.focus();
+  const shown = e.type === 'radio' ? e.nextElementSibling : e.type === 'checkbox' ? e.closest('label') : e;
+  const style = getComputedStyle(shown);
+  let behind = shown.parentElement;
+  while (behind && getComputedStyle(behind).backgroundColor === 'rgba(0, 0, 0, 0)') behind = behind.parentElement;
+  return {element: e.outerHTML.slice(0, 80), focused: document.activeElement === e, style: style.outlineStyle,
+          width: parseFloat(style.outlineWidth), colour: style.outlineColor,
+          background: behind ? getComputedStyle(behind).backgroundColor : 'rgb(255, 255, 255)'};
+})"""
+FOCUSABLE = "main a[href], main button, main textarea, main input:not([type=hidden])"
+
+
+def weak_focus_rings(page) -> list[str]:
+    """The focusable elements on the page whose keyboard focus outline is missing, thinner than 2 px, or under
+    3:1 against its background; fails if the page has nothing to focus."""
+    page.keyboard.press("Tab")  # the keyboard is in use: focus now shows as it does for a keyboard user
+    rings = page.locator(FOCUSABLE).evaluate_all(FOCUS_RINGS)
+    assert rings and all(ring["focused"] for ring in rings), rings
+    return [
+        f"{ring['element']}: {ring['style']} {ring['width']}px {ring['colour']} on {ring['background']}"
+        for ring in rings
+        if ring["style"] == "none" or ring["width"] < 2 or contrast(ring["colour"], ring["background"]) < 3
+    ]
+
+
+@pytest.mark.browser
+def test_the_keyboard_focus_shows_at_3_to_1_on_everything_focusable_in_both_surveys(server, tmp_path):
+    from survey.db.models import Unit
+
+    db = Database(f"sqlite:///{tmp_path}/browser.db")
+    with db.session() as session:
+        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
+    db.dispose()
+    link = next(v for k, v in server.items() if k != "base")
+    weak: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page.goto(link)
+        weak["checklist"] = weak_focus_rings(page)
+        page.locator("label.check input").first.check()
+        page.locator("label.check input").nth(1).check()
+        page.get_by_role("button", name="Next").click()
+        page.locator("fieldset.question input[type=radio]").first.evaluate(
+            "e => { e.value = '99'; e.checked = true }"
+        )
+        page.get_by_role("button", name="Next").click()  # back with an error: the summary's links too
+        expect(page.get_by_role("alert")).to_be_visible()
+        weak["a function's step with errors"] = weak_focus_rings(page)
+        radio = page.locator("fieldset.question").nth(1).get_by_role("radio", name="4", exact=True)
+        radio.focus()
+        radio.evaluate("e => e.closest('fieldset').scrollIntoView()")
+        page.screenshot(path=str(tmp_path / "focused-radio-390.png"))
+        page.goto(f"{server['base']}/c/{slug}")
+        weak["customer, blank"] = weak_focus_rings(page)
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        weak["customer, with errors"] = weak_focus_rings(page)
+        browser.close()
+    assert {name: lines for name, lines in weak.items() if lines} == {}
+
+
+@pytest.mark.browser
+def test_a_customer_who_sends_without_the_required_answer_lands_on_the_error_summary(server, tmp_path):
+    from survey.db.models import Unit
+
+    db = Database(f"sqlite:///{tmp_path}/browser.db")
+    with db.session() as session:
+        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
+    db.dispose()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page.goto(f"{server['base']}/c/{slug}")
+        page.get_by_role("group", name="How likely are you to recommend").get_by_role(
+            "radio", name="9", exact=True
+        ).check()
+        page.get_by_role("button", name="Send").click()  # the satisfaction question (CSAT) left out
+        expect(page.get_by_role("alert")).to_contain_text("Overall, how satisfied")
+        focused = page.evaluate(
+            "({cls: document.activeElement.className, role: document.activeElement.getAttribute('role'),"
+            " text: document.activeElement.innerText})"
+        )
+        assert focused["cls"] == "error-summary" and focused["role"] == "alert", focused
+        assert "Overall, how satisfied" in focused["text"]
+        page.keyboard.press("Tab")  # on from the summary to its first link, which leads to the question
+        expect(page.locator(".error-summary a").first).to_be_focused()
+        expect(page.locator(".error-summary a").first).to_contain_text("Overall, how satisfied")
+        browser.close()
