@@ -460,14 +460,20 @@ def test_every_employee_step_passes_axe_at_390_px(server):
     assert {name: lines for name, lines in found.items() if lines} == {}
 
 
-@pytest.mark.browser
-def test_the_customer_survey_passes_axe_at_390_px(server, tmp_path):
+def customer_slug(tmp_path) -> str:
+    """The public link's slug of the browser tests' first front-line team."""
     from survey.db.models import Unit
 
     db = Database(f"sqlite:///{tmp_path}/browser.db")
     with db.session() as session:
         slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
     db.dispose()
+    return slug
+
+
+@pytest.mark.browser
+def test_the_customer_survey_passes_axe_at_390_px(server, tmp_path):
+    slug = customer_slug(tmp_path)
     found: dict[str, list[str]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -529,12 +535,7 @@ def weak_focus_rings(page) -> list[str]:
 
 @pytest.mark.browser
 def test_the_keyboard_focus_shows_at_3_to_1_on_everything_focusable_in_both_surveys(server, tmp_path):
-    from survey.db.models import Unit
-
-    db = Database(f"sqlite:///{tmp_path}/browser.db")
-    with db.session() as session:
-        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
-    db.dispose()
+    slug = customer_slug(tmp_path)
     link = next(v for k, v in server.items() if k != "base")
     weak: dict[str, list[str]] = {}
     with sync_playwright() as playwright:
@@ -566,12 +567,7 @@ def test_the_keyboard_focus_shows_at_3_to_1_on_everything_focusable_in_both_surv
 
 @pytest.mark.browser
 def test_a_customer_who_sends_without_the_required_answer_lands_on_the_error_summary(server, tmp_path):
-    from survey.db.models import Unit
-
-    db = Database(f"sqlite:///{tmp_path}/browser.db")
-    with db.session() as session:
-        slug = session.exec(select(Unit.public_slug).where(Unit.code == "FL1")).one()
-    db.dispose()
+    slug = customer_slug(tmp_path)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
