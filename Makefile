@@ -52,7 +52,9 @@ chromium:
 AXE := .cache/axe/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 $(AXE):
-	@command -v npm >/dev/null || { echo "The accessibility test needs npm (Debian package 'npm') to fetch axe-core."; exit 1; }
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) ; } \
+	  || { echo "The accessibility test needs npm (Debian package 'npm') to fetch axe-core."; exit 1; }
 	npm install --no-save --no-audit --no-fund --silent --prefix .cache/axe axe-core@4
 
 bench: $(STAMP)
