@@ -198,10 +198,21 @@ class OpenRound:
         return urlsplit(self.links[email]).path
 
 
-def start_round(db: Database, name: str = "2026 Q4", status: RoundStatus = RoundStatus.OPEN) -> OpenRound:
+def start_round(
+    db: Database,
+    name: str = "2026 Q4",
+    status: RoundStatus = RoundStatus.OPEN,
+    internal_version: int | None = None,
+) -> OpenRound:
     now = datetime.now(UTC)
     with db.session() as session:
-        a_round = create_round(session, name, now - timedelta(days=1), now + timedelta(days=13))
+        a_round = create_round(
+            session,
+            name,
+            now - timedelta(days=1),
+            now + timedelta(days=13),
+            internal_version=internal_version,
+        )
         links = {i.email: i.link for i in issue_invitations(session, a_round, BASE_URL, TEST_SECRET)}
         if status != RoundStatus.SCHEDULED:
             advance_round(session, a_round, RoundStatus.OPEN)

@@ -140,59 +140,20 @@ def test_an_employee_answers_on_a_phone_step_by_step_and_resumes_a_draft(server,
         browser.close()
 
 
-def add_short_instrument(db: Database) -> int:
-    """A newer internal questionnaire of six items, one per SERVQUAL dimension and the impact item, taken from
-    the current one, for rounds created after it; returns its number of items."""
-    from sqlalchemy import func
-
-    from survey.db.models import Instrument, Item, SurveyKind
-
-    with db.session() as session:
-        newest = session.exec(
-            select(Instrument)
-            .where(Instrument.kind == SurveyKind.INTERNAL)
-            .order_by(Instrument.version.desc())
-        ).first()
-        items = session.exec(
-            select(Item).where(Item.instrument_id == newest.id).order_by(Item.position)
-        ).all()
-        one_each = list({item.dimension: item for item in reversed(items)}.values())[::-1]
-        version = session.exec(
-            select(func.max(Instrument.version)).where(Instrument.kind == newest.kind)
-        ).one()
-        short = Instrument(kind=newest.kind, version=version + 1, title="Short", introduction="")
-        session.add(short)
-        session.flush()
-        session.add_all(
-            Item(
-                **{
-                    **item.model_dump(exclude={"id", "instrument_id"}, warnings=False),
-                    "instrument_id": short.id,
-                    "position": n,
-                }
-            )
-            for n, item in enumerate(one_each, 1)
-        )
-        session.commit()
-        return len(one_each)
-
-
-@pytest.fixture(params=["short", "default"])
+@pytest.fixture(params=[None, 1])
 def four_functions_server(request, tmp_path):
-    """`survey serve` with four support functions and an open round on the short questionnaire (made here) or
-    on the default one; yields one personal link, the base URL and the questionnaire's items per function."""
+    """`survey serve` with four support functions and an open round on the default (short) questionnaire or on
+    the full one (version 1); yields one personal link, the base URL and the questionnaire's items per function."""
+    from survey.surveys.intake import Intake
+
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     url = f"sqlite:///{tmp_path}/keyboard.db"
     upgrade(url)
     db = Database(url)
     make_org(db, functions=4, teams=1, staff=5)
-    items = add_short_instrument(db) if request.param == "short" else None
-    a_round = start_round(db)
-    if items is None:
-        from survey.surveys.intake import Intake
-
-        items = len(Intake(db).sections(a_round.id)[0].questions)
+    a_round = start_round(db, internal_version=request.param)
+    items = len(Intake(db).sections(a_round.id)[0].questions)
     db.dispose()
     link = next(iter(a_round.links.values())).replace("https://testserver.local", base_url)
     with serving(url, base_url, port):
