@@ -104,7 +104,9 @@ class EmployeeSurvey(Controller):
         )
         go = text_field(values, GO_FIELD)
         if go != SUBMIT:
-            return await sync_to_thread(self._move, intake, settings, secret, int(round_id), values, go)
+            return await sync_to_thread(
+                self._move, intake, settings, secret, int(round_id), sections, values, go
+            )
         reviews, errors = read_internal_form(values, sections)
         if errors:
             page = page_with_errors(answers_sent(values, sections), sections, errors)
@@ -114,11 +116,11 @@ class EmployeeSurvey(Controller):
         return await sync_to_thread(self._after_refusal, intake, secret)
 
     def _move(
-        self, intake: Intake, settings: Settings, secret, round_id: int, values, go
+        self, intake: Intake, settings: Settings, secret, round_id: int, sections, values, go
     ) -> Template | Redirect:
         """The step after Next, Back or Stay; nothing is written."""
         try:
-            page = next_page(values, intake.sections(round_id), go)
+            page = next_page(values, sections, go)
         except StepRefused as refused:
             return Template("employee/step_refused.html", context={"reason": str(refused)}, status_code=400)
         return self._show_step(intake, settings, secret, round_id, page)
