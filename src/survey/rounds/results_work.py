@@ -140,7 +140,7 @@ def plan(
     return added
 
 
-def due(db: Database, settings: Settings, now: datetime, round_ids: list[int] | None = None) -> list[int]:
+def due(db: Database, now: datetime, round_ids: list[int] | None = None) -> list[int]:
     """Ids of the work that nobody holds, the oldest round's first. Any process does any of it: a round's results
     are computed under its own group sizes, whatever the process's settings."""
     query = (
@@ -317,7 +317,7 @@ def results_pass(
     plan(db, settings, start, round_ids)
     attempted: set[int] = set()
     for _ in range(_PASSES):
-        waiting = [work for work in due(db, settings, clock(), round_ids) if work not in attempted]
+        waiting = [work for work in due(db, clock(), round_ids) if work not in attempted]
         if not waiting or (stop is not None and stop.is_set()):
             break
         for work_id in waiting:
