@@ -126,6 +126,35 @@ class Item(SQLModel, table=True):
     reverse_keyed: bool = False
 
 
+# Wording in other languages. English, the source, stays in `instrument` and `item`; a translation is complete
+# (every text of the version) or absent, and it changes only while no round using the version is open
+# (`surveys.wording`, docs/measurement.md).
+MAX_INTRODUCTION_LENGTH = 2000
+
+
+class InstrumentTranslation(SQLModel, table=True):
+    """An instrument version's title and introduction in another language."""
+
+    __tablename__ = "instrument_translation"
+
+    instrument_id: int = Field(foreign_key="instrument.id", primary_key=True)
+    language: str = Field(primary_key=True, max_length=8)  # a code of `survey.languages.LANGUAGES`
+    title: str = Field(max_length=200)
+    introduction: str = Field(default="", max_length=MAX_INTRODUCTION_LENGTH)
+
+
+class ItemTranslation(SQLModel, table=True):
+    """An item's wording and scale labels in another language; the wording keeps the English placeholders."""
+
+    __tablename__ = "item_translation"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    language: str = Field(primary_key=True, max_length=8)
+    wording: str = Field(max_length=500)
+    low_label: str = Field(max_length=80)
+    high_label: str = Field(max_length=80)
+
+
 # --- Rounds and invitations (identity lives here and only here) ---------------------------------------------
 
 
