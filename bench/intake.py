@@ -74,7 +74,7 @@ def prepare(url: str, employees: int, base_url: str) -> tuple[list[str], list, i
         a_round = create_round(session, "bench", now - timedelta(days=1), now + timedelta(days=13))
         links = [i.link for i in issue_invitations(session, a_round, base_url, SECRET)]
         advance_round(session, a_round, RoundStatus.OPEN)
-        sections = Intake(db).sections(a_round.id)
+        sections = Intake(db).sections(a_round.id, "en")
         round_id = a_round.id
     db.dispose()
     return links, sections, round_id

@@ -38,7 +38,7 @@ def employee_answers(
 ) -> dict:
     """A complete employee form: every function used (except `unused`) and every item rated `value`."""
     data = {}
-    for section in Intake(db).sections(round_id):
+    for section in Intake(db).sections(round_id, "en"):
         if section.function_id in unused:
             data[section.use_field] = "no"
             continue

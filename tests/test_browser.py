@@ -153,7 +153,7 @@ def four_functions_server(request, tmp_path):
     db = Database(url)
     make_org(db, functions=4, teams=1, staff=5)
     a_round = start_round(db, internal_version=request.param)
-    items = len(Intake(db).sections(a_round.id)[0].questions)
+    items = len(Intake(db).sections(a_round.id, "en")[0].questions)
     db.dispose()
     link = next(iter(a_round.links.values())).replace("https://testserver.local", base_url)
     with serving(url, base_url, port):

@@ -85,7 +85,7 @@ def test_a_function_not_used_is_an_answer_and_keeps_no_ratings(client, db, org, 
     form = open_survey(client, open_round.path(email))
     data = employee_answers(db, open_round.id, unused=(org.functions[1],))
     # Ratings sent anyway for the unused function (radios cannot be cleared without script) are ignored.
-    section = Intake(db).sections(open_round.id)[1]
+    section = Intake(db).sections(open_round.id, "en")[1]
     data.update({section.field(q): "2" for q in section.questions})
 
     assert submit_survey(client, form.text, data).status_code == 303
@@ -99,7 +99,7 @@ def test_a_function_not_used_is_an_answer_and_keeps_no_ratings(client, db, org, 
 def test_invalid_answers_come_back_on_their_step_with_a_message_for_each(client, db, open_round):
     email = next(iter(open_round.links))
     form = open_survey(client, open_round.path(email))
-    sections = Intake(db).sections(open_round.id)
+    sections = Intake(db).sections(open_round.id, "en")
     data = employee_answers(db, open_round.id, value=3)
     first, second = sections[0], sections[1]
     bogus = first.field(first.questions[1])
@@ -149,7 +149,7 @@ def test_concurrent_submissions_through_the_intake_store_exactly_once(db, open_r
     """Below the web layer: the same session submits eight times at once, in one batch and across batches."""
     intake = Intake(db)
     secret = intake.start_session(_invitation_id(db, open_round))
-    reviews = [Review(f.function_id, used=False) for f in intake.sections(open_round.id)]
+    reviews = [Review(f.function_id, used=False) for f in intake.sections(open_round.id, "en")]
 
     async def submit_many():
         return await asyncio.gather(
@@ -243,7 +243,7 @@ def _step_values(page_html: str) -> dict[str, str]:
 def test_an_employee_ticks_two_functions_and_rates_each_on_its_own_step(client, db, open_round):
     email = next(iter(open_round.links))
     checklist = open_survey(client, open_round.path(email))
-    first, second = Intake(db).sections(open_round.id)
+    first, second = Intake(db).sections(open_round.id, "en")
     assert "Which of these did you use this quarter?" in checklist.text
     assert 'name="q-' not in checklist.text  # no rating before the checklist
 
@@ -307,7 +307,7 @@ def test_stepping_through_to_the_last_step_stores_nothing_about_the_respondent(c
     """Anonymity: before the final submit the database holds no review, no draft, and the invitation is open."""
     email = next(iter(open_round.links))
     checklist = open_survey(client, open_round.path(email))
-    first, second = Intake(db).sections(open_round.id)
+    first, second = Intake(db).sections(open_round.id, "en")
     before = _every_row(db)
 
     step_one = step_survey(client, checklist.text, {first.use_field: "yes", second.use_field: "yes"}, step=0)

@@ -240,7 +240,7 @@ def test_a_step_with_a_tampered_hidden_field_is_refused_with_its_reason(client, 
     """The answers so far travel in the form between steps: each step checks them all again."""
     from survey.surveys.intake import Intake
 
-    first, second = Intake(db).sections(open_round.id)
+    first, second = Intake(db).sections(open_round.id, "en")
     fields, status, reason = _tampered_steps(first, second)[case]
     form = open_survey(client, open_round.path(next(iter(open_round.links))))
     data = {**fields, "round": str(open_round.id), "_csrf_token": csrf_from(form.text)}

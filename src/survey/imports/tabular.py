@@ -334,6 +334,31 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
+def from_spreadsheet_cell(text: str) -> str:
+    """A cell's text as it was before `spreadsheet_cell`: a file downloaded here and uploaded again reads back the
+    text it was made from."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def write_xlsx(rows: Iterable[Sequence[object]], sheet_title: str) -> bytes:
+    """Rows (the header first) as an XLSX workbook of one sheet, every cell through `spreadsheet_cell`, so no text
+    becomes a formula (openpyxl writes a string starting with "=" as one). Characters a workbook cannot hold
+    (control characters) are left out."""
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title[:31])
+    for row in rows:
+        cells = (spreadsheet_cell(value) for value in row)
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in cells])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def write_csv(out: TextIO, rows: Iterable[Sequence[object]]) -> None:
     """Write rows (the header first) as CSV to a text stream, every cell through `spreadsheet_cell`. Every
     CSV the platform exports is written by this function."""

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -38,6 +38,7 @@ from survey.db.models import (
     InternalReview,
     Invitation,
     Item,
+    ItemTranslation,
     Round,
     RoundStatus,
     RoundUnit,
@@ -47,6 +48,7 @@ from survey.db.models import (
 from survey.surveys.questionnaire import CustomerAnswers, CustomerForm, FunctionSection, Question, Review
 from survey.tokens import new_token, token_hash
 from survey.vocabulary import UnitKind
+from survey.wording.store import item_translations
 
 
 class Outcome(Enum):
@@ -135,18 +137,36 @@ _OPEN_ROUND_TEAMS = (
 )
 
 
-def _questions(items, **names: str) -> tuple[Question, ...]:
+def _questions(items: tuple[Item, ...], translations: Mapping[int, ItemTranslation]) -> tuple[Question, ...]:
+    """An instrument's questions in the language of `translations` (English, the item's own wording, for an item
+    without one), their placeholders not yet filled in."""
+    questions = []
+    for i in items:
+        worded: Item | ItemTranslation = translations.get(i.id, i)
+        questions.append(
+            Question(
+                i.id,
+                i.code,
+                i.dimension,
+                worded.wording,
+                i.scale_min,
+                i.scale_max,
+                worded.low_label,
+                worded.high_label,
+            )
+        )
+    return tuple(questions)
+
+
+def _named(questions: tuple[Question, ...], **names: str) -> tuple[Question, ...]:
+    """The questions with each {placeholder} replaced by its name: {function} or {team}."""
+
     def text(wording: str) -> str:
         for key, value in names.items():
             wording = wording.replace("{" + key + "}", value)
         return wording
 
-    return tuple(
-        Question(
-            i.id, i.code, i.dimension, text(i.wording), i.scale_min, i.scale_max, i.low_label, i.high_label
-        )
-        for i in items
-    )
+    return tuple(replace(q, text=text(q.text)) for q in questions)
 
 
 class Intake:
@@ -154,7 +174,9 @@ class Intake:
 
     def __init__(self, db: Database):
         self.db = db
-        self._sections: dict[int, tuple[FunctionSection, ...]] = {}
+        # Keyed by round and language. A round's wording cannot change while it is open (wording.store).
+        self._sections: dict[tuple[int, str], tuple[FunctionSection, ...]] = {}
+        self._customer_questions: dict[tuple[int, str], tuple[Question, ...]] = {}
         self._items: dict[int, tuple[Item, ...]] = {}
         self._cache_lock = threading.Lock()
 
@@ -188,14 +210,14 @@ class Intake:
             )
         return secret
 
-    def cached_sections(self, round_id: int) -> tuple[FunctionSection, ...] | None:
-        """The sections of an open round if this process has them already (no database access)."""
-        return self._sections.get(round_id)
+    def cached_sections(self, round_id: int, language: str) -> tuple[FunctionSection, ...] | None:
+        """The sections of an open round in `language` if this process has them already (no database access)."""
+        return self._sections.get((round_id, language))
 
-    def sections(self, round_id: int) -> tuple[FunctionSection, ...]:
-        """The internal questionnaire of a round: one section per support function taking part, by name.
-        Empty for an unknown round."""
-        if cached := self._sections.get(round_id):
+    def sections(self, round_id: int, language: str) -> tuple[FunctionSection, ...]:
+        """The internal questionnaire of a round in `language` (English where the version has no wording in it):
+        one section per support function taking part, by name. Empty for an unknown round."""
+        if cached := self._sections.get((round_id, language)):
             return cached
         with self.db.session() as session:
             a_round = session.get(Round, round_id)
@@ -207,11 +229,11 @@ class Intake:
                 .where(RoundUnit.round_id == round_id, Unit.kind == UnitKind.SUPPORT)
                 .order_by(Unit.name)
             ).all()
-        items = self._instrument_items(a_round.internal_instrument_id)
-        sections = tuple(FunctionSection(f.id, f.name, _questions(items, function=f.name)) for f in functions)
+        questions = self._worded(a_round.internal_instrument_id, language)
+        sections = tuple(FunctionSection(f.id, f.name, _named(questions, function=f.name)) for f in functions)
         if a_round.status != RoundStatus.SCHEDULED:  # participants are frozen once a round opens
             with self._cache_lock:
-                self._sections[round_id] = sections
+                self._sections[round_id, language] = sections
         return sections
 
     async def submit_internal(self, secret: str | None, round_id: int, reviews: list[Review]) -> bool:
@@ -244,9 +266,17 @@ class Intake:
             return TeamSurvey(team.id, team.name, None, None)
         return TeamSurvey(team.id, team.name, a_round.id, a_round.external_instrument_id)
 
-    def customer_form(self, survey: TeamSurvey) -> CustomerForm:
-        items = self._instrument_items(survey.external_instrument_id)
-        return CustomerForm(_questions(items, team=survey.team_name))
+    def customer_form(self, survey: TeamSurvey, language: str) -> CustomerForm:
+        """The customer questionnaire of the team's open round in `language` (English where the version has no
+        wording in it)."""
+        assert survey.round_id is not None and survey.external_instrument_id is not None, "no open round"
+        key = (survey.round_id, language)
+        questions = self._customer_questions.get(key)
+        if questions is None:
+            questions = self._worded(survey.external_instrument_id, language)
+            with self._cache_lock:
+                self._customer_questions[key] = questions
+        return CustomerForm(_named(questions, team=survey.team_name))
 
     async def submit_customer(
         self, survey: TeamSurvey, form_key: str, answers: CustomerAnswers, hourly_cap: int
@@ -261,8 +291,16 @@ class Intake:
 
     # --- shared ----------------------------------------------------------------------------------------------
 
+    def _worded(self, instrument_id: int, language: str) -> tuple[Question, ...]:
+        """An instrument's questions in `language`, placeholders not filled in. Read afresh: the callers cache
+        them by round, whose wording is frozen while it is open."""
+        items = self._instrument_items(instrument_id)
+        with self.db.session() as session:
+            translations = item_translations(session, instrument_id, language)
+        return _questions(items, translations)
+
     def _instrument_items(self, instrument_id: int) -> tuple[Item, ...]:
-        """An instrument's items in order. Instruments never change once made (new wording is a new version)."""
+        """An instrument's items in order. Their English never changes once made (new wording is a new version)."""
         if cached := self._items.get(instrument_id):
             return cached
         with self.db.session() as session:

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from survey.db.engine import Database
 from survey.db.models import Instrument, Item, Round
+from survey.languages import DEFAULT
 from survey.settings import Settings
 from survey.surveys.instruments import InstrumentError, new_instrument_version
 from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
@@ -99,8 +100,8 @@ class EmployeeSurvey(Controller):
         round_id = text_field(values, ROUND_FIELD)
         if not (secret and round_id.isascii() and round_id.isdigit() and len(round_id) <= 9):
             return await sync_to_thread(self._after_refusal, intake, secret)
-        sections = intake.cached_sections(int(round_id)) or await sync_to_thread(
-            intake.sections, int(round_id)
+        sections = intake.cached_sections(int(round_id), DEFAULT) or await sync_to_thread(
+            intake.sections, int(round_id), DEFAULT
         )
         go = text_field(values, GO_FIELD)
         if go != SUBMIT:
@@ -149,7 +150,7 @@ class EmployeeSurvey(Controller):
 
     @staticmethod
     def _step(intake, settings, invitation, page: Page, status_code=200) -> Template:
-        sections = intake.sections(invitation.round_id)
+        sections = intake.sections(invitation.round_id, DEFAULT)
         return Template(
             "employee/survey.html",
             context={
@@ -197,7 +198,7 @@ def _form(
         "customer/survey.html",
         context={
             "survey": survey,
-            "form": intake.customer_form(survey),
+            "form": intake.customer_form(survey, DEFAULT),
             "slug": slug,
             "form_key": form_key,
             "values": values,
@@ -240,7 +241,7 @@ class CustomerSurvey(Controller):
             }
             fresh = _new_key(settings, survey)
             return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, 400)
-        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey))
+        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey, DEFAULT))
         if errors:
             return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
         outcome = await intake.submit_customer(survey, form_key, answers, settings.customer_team_hourly_cap)
