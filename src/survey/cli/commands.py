@@ -1,6 +1,6 @@
 """The `survey` command: database, server, rounds, invitations, accounts and API tokens, imports, schedules, mail,
-results, reports, the teams' links and posters, and the demo. Each group of commands lives in a module of this
-package."""
+results, reports, the teams' links and posters, questionnaire wording in other languages, and the demo. Each group
+of commands lives in a module of this package."""
 
 from __future__ import annotations
 
@@ -8,7 +8,19 @@ from typing import Any
 
 import click
 
-from survey.cli import accounts, analysis, demo, imports, mail, posters, reports, rounds, schedules, server
+from survey.cli import (
+    accounts,
+    analysis,
+    demo,
+    imports,
+    mail,
+    posters,
+    reports,
+    rounds,
+    schedules,
+    server,
+    wording,
+)
 from survey.cli.context import CliError
 from survey.errors import Refused
 
@@ -47,6 +59,7 @@ for command in (
     reports.reports,
     posters.link,
     posters.poster,
+    wording.wording_group,
     demo.demo,
 ):
     main.add_command(command)

@@ -241,7 +241,9 @@ class CustomerSurvey(Controller):
             }
             fresh = _new_key(settings, survey)
             return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, 400)
-        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey, DEFAULT))
+        answers, errors = read_customer_form(
+            values, await sync_to_thread(intake.customer_form, survey, DEFAULT)
+        )
         if errors:
             return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
         outcome = await intake.submit_customer(survey, form_key, answers, settings.customer_team_hourly_cap)

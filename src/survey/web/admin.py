@@ -19,6 +19,7 @@ from survey.rounds.participation import participation_total
 from survey.surveys import pages as surveys_pages
 from survey.web.auth import hr_only
 from survey.web.deps import DatabaseDep, SettingsDep
+from survey.wording import pages as wording_pages
 
 
 @get("/", sync_to_thread=True)
@@ -75,5 +76,6 @@ def admin_router() -> Router:
             *accounts_pages.HR_PAGES,
             *imports_pages.HR_PAGES,
             *analysis_pages.HR_PAGES,
+            *wording_pages.HR_PAGES,
         ],
     )

@@ -17,6 +17,7 @@ from survey.organisation import api as organisation_api
 from survey.reports import api as reports_api
 from survey.rounds import api as rounds_api
 from survey.web.auth import api_scope
+from survey.wording import api as wording_api
 
 
 def api_router() -> Router:
@@ -30,5 +31,6 @@ def api_router() -> Router:
             *analysis_api.ROUTES,
             *reports_api.ROUTES,
             *imports_api.ROUTES,
+            *wording_api.ROUTES,
         ],
     )

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from survey.imports.tabular import ImportProblem, Table, from_spreadsheet_cell
+from survey.imports.tabular import ImportProblem, Row, Table, from_spreadsheet_cell
 from survey.languages import DEFAULT, LANGUAGES, TRANSLATED
 
 KEY_COLUMN = "key"
@@ -79,7 +79,11 @@ def sheet_rows(texts: Iterable[Text], translations: Mapping[str, Mapping[str, st
     so far (blank where there is none)."""
     header = [KEY_COLUMN, DEFAULT, *TRANSLATED]
     return [header] + [
-        [text.key, text.english, *(translations.get(language, {}).get(text.key, "") for language in TRANSLATED)]
+        [
+            text.key,
+            text.english,
+            *(translations.get(language, {}).get(text.key, "") for language in TRANSLATED),
+        ]
         for text in texts
     ]
 
@@ -97,37 +101,43 @@ def read_sheet(table: Table, texts: tuple[Text, ...]) -> tuple[Translations, lis
     found: Translations = {language: {} for language in languages}
     seen: dict[str, int] = {}
     for row in table.rows:
-        key = row[KEY_COLUMN]
-
-        def problem(column: str, message: str, line: int = row.line) -> None:
-            problems.append(ImportProblem(table.file, line, column, message))
-
-        if not key:
-            problem(KEY_COLUMN, "the key is blank: copy it from the downloaded sheet")
-            continue
-        text = by_key.get(key)
-        if text is None:
-            problem(KEY_COLUMN, f"unknown key {key[:60]!r}: this version has no such text")
-            continue
-        if key in seen:
-            problem(KEY_COLUMN, f"{key} appears twice (first on row {seen[key]}): keep one row per text")
-            continue
-        seen[key] = row.line
-        if from_spreadsheet_cell(row[DEFAULT]) != text.english:
-            problem(
-                DEFAULT,
-                "the English is not this version's: leave the en column as downloaded (to change the English,"
-                " make a new version of the questionnaire), or download this version's sheet",
-            )
-        for language in languages:
-            translation = from_spreadsheet_cell(row[language])
-            for message in text_problems(text, translation, language):
-                problem(language, message)
-            found[language][key] = translation
-    for text in texts:
-        if text.key not in seen:
-            problems.append(ImportProblem(table.file, 0, KEY_COLUMN, f"the row {text.key} is missing: add it back"))
+        text, messages = _row_key(row, by_key, seen)
+        if text is not None:
+            seen[text.key] = row.line
+            if from_spreadsheet_cell(row[DEFAULT]) != text.english:
+                messages.append((DEFAULT, _ENGLISH_CHANGED))
+            for language in languages:
+                translation = from_spreadsheet_cell(row[language])
+                messages += [(language, m) for m in text_problems(text, translation, language)]
+                found[language][text.key] = translation
+        problems += [ImportProblem(table.file, row.line, column, m) for column, m in messages]
+    problems += [
+        ImportProblem(table.file, 0, KEY_COLUMN, f"the row {text.key} is missing: add it back")
+        for text in texts
+        if text.key not in seen
+    ]
     return found, problems
+
+
+_ENGLISH_CHANGED = (
+    "the English is not this version's: leave the en column as downloaded (to change the English, make a new"
+    " version of the questionnaire), or download this version's sheet"
+)
+
+
+def _row_key(
+    row: Row, by_key: dict[str, Text], seen: dict[str, int]
+) -> tuple[Text | None, list[tuple[str, str]]]:
+    """The text a row translates, or None and what is wrong with its key."""
+    key = row[KEY_COLUMN]
+    if not key:
+        return None, [(KEY_COLUMN, "the key is blank: copy it from the downloaded sheet")]
+    text = by_key.get(key)
+    if text is None:
+        return None, [(KEY_COLUMN, f"unknown key {key[:60]!r}: this version has no such text")]
+    if key in seen:
+        return None, [(KEY_COLUMN, f"{key} appears twice (first on row {seen[key]}): keep one row per text")]
+    return text, []
 
 
 def text_problems(text: Text, translation: str, language: str) -> list[str]:

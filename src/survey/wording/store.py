@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from survey.db.engine import Database
 from survey.db.models import Instrument, InstrumentTranslation, Item, ItemTranslation, Round, RoundStatus
@@ -27,7 +27,15 @@ from survey.imports.tabular import (
     write_xlsx,
 )
 from survey.languages import LANGUAGES, TRANSLATED
-from survey.wording.sheet import ITEM_FIELDS, Text, Translations, item_key, read_sheet, sheet_rows, source_texts
+from survey.wording.sheet import (
+    ITEM_FIELDS,
+    Text,
+    Translations,
+    item_key,
+    read_sheet,
+    sheet_rows,
+    source_texts,
+)
 
 SheetFormat = Literal["xlsx", "csv"]
 MEDIA_TYPES: dict[str, str] = {
@@ -72,7 +80,9 @@ class WordingReport:
             )
         if self.problems:
             count = len(self.problems)
-            return f"Nothing was changed: the sheet has {count} problem{'s' if count > 1 else ''}, listed below."
+            return (
+                f"Nothing was changed: the sheet has {count} problem{'s' if count > 1 else ''}, listed below."
+            )
         names = ", ".join(LANGUAGES[code] for code in self.languages)
         return f"Applied the {names} wording: {self.changed} text{'s' if self.changed != 1 else ''} changed."
 
@@ -103,31 +113,48 @@ def item_translations(session: Session, instrument_id: int, language: str) -> di
         return {}
     rows = session.exec(
         select(ItemTranslation)
-        .join(Item, Item.id == ItemTranslation.item_id)
+        .join(Item, col(Item.id) == col(ItemTranslation.item_id))
         .where(Item.instrument_id == instrument_id, ItemTranslation.language == language)
     ).all()
     return {row.item_id: row for row in rows}
+
+
+def instrument_id_of(db: Database, kind: str, version: int) -> int:
+    """The id of the questionnaire version `version` of `kind` (internal or external). Raises WordingError."""
+    with db.session() as session:
+        found = session.exec(
+            select(Instrument.id).where(Instrument.kind == kind, Instrument.version == version)
+        ).first()
+        if found is None:
+            versions = session.exec(
+                select(Instrument.version).where(Instrument.kind == kind).order_by(col(Instrument.version))
+            ).all()
+            known = ", ".join(str(v) for v in versions) or "none"
+            raise WordingError(f"there is no {kind} questionnaire version {version} (versions: {known})")
+    return found
 
 
 def _version(session: Session, instrument_id: int) -> tuple[Instrument, list[Item]]:
     instrument = session.get(Instrument, instrument_id)
     if instrument is None:
         raise WordingError(f"no questionnaire version with id {instrument_id}")
-    items = session.exec(select(Item).where(Item.instrument_id == instrument_id).order_by(Item.position)).all()
+    items = session.exec(
+        select(Item).where(Item.instrument_id == instrument_id).order_by(col(Item.position))
+    ).all()
     return instrument, list(items)
 
 
 def stored_translations(session: Session, instrument: Instrument, items: list[Item]) -> Translations:
     """Every translation of a version, by language and the sheet's keys."""
     found: Translations = {language: {} for language in TRANSLATED}
-    for row in session.exec(
+    for heading in session.exec(
         select(InstrumentTranslation).where(InstrumentTranslation.instrument_id == instrument.id)
     ):
-        found.setdefault(row.language, {}).update({"title": row.title, "introduction": row.introduction})
+        found.setdefault(heading.language, {}).update(
+            {"title": heading.title, "introduction": heading.introduction}
+        )
     code_of = {item.id: item.code for item in items}
-    for row in session.exec(
-        select(ItemTranslation).where(ItemTranslation.item_id.in_(list(code_of)))  # type: ignore[attr-defined]
-    ):
+    for row in session.exec(select(ItemTranslation).where(col(ItemTranslation.item_id).in_(list(code_of)))):
         texts = found.setdefault(row.language, {})
         texts.update({item_key(code_of[row.item_id], f): getattr(row, f) for f in ITEM_FIELDS})
     return found
@@ -168,7 +195,10 @@ def upload_sheet(db: Database, instrument_id: int, file: ImportFile) -> WordingR
             session.exec(
                 select(Round.name)
                 .where(
-                    or_(Round.internal_instrument_id == instrument_id, Round.external_instrument_id == instrument_id),
+                    or_(
+                        col(Round.internal_instrument_id) == instrument_id,
+                        col(Round.external_instrument_id) == instrument_id,
+                    ),
                     Round.status == RoundStatus.OPEN,
                 )
                 .order_by(Round.name)
@@ -182,7 +212,9 @@ def upload_sheet(db: Database, instrument_id: int, file: ImportFile) -> WordingR
             frozen = f"the wording is frozen while {_listed(open_rounds)} using this version is open"
             problems = [ImportProblem(file.name, 0, "", frozen), *problems]
         if problems:
-            return WordingReport(instrument_id, file.name, in_reading_order(problems, [file.name]), open_rounds)
+            return WordingReport(
+                instrument_id, file.name, in_reading_order(problems, [file.name]), open_rounds
+            )
         before = stored_translations(session, instrument, items)
         changed = sum(
             before.get(language, {}).get(key) != text
@@ -196,16 +228,15 @@ def upload_sheet(db: Database, instrument_id: int, file: ImportFile) -> WordingR
 def _replace(session: Session, instrument: Instrument, items: list[Item], translations: Translations) -> None:
     languages = list(translations)
     item_ids = [item.id for item in items]
-    session.exec(  # type: ignore[call-overload]
+    session.execute(
         delete(ItemTranslation).where(
-            ItemTranslation.item_id.in_(item_ids),  # type: ignore[attr-defined]
-            ItemTranslation.language.in_(languages),  # type: ignore[attr-defined]
+            col(ItemTranslation.item_id).in_(item_ids), col(ItemTranslation.language).in_(languages)
         )
     )
-    session.exec(  # type: ignore[call-overload]
+    session.execute(
         delete(InstrumentTranslation).where(
-            InstrumentTranslation.instrument_id == instrument.id,
-            InstrumentTranslation.language.in_(languages),  # type: ignore[attr-defined]
+            col(InstrumentTranslation.instrument_id) == instrument.id,
+            col(InstrumentTranslation.language).in_(languages),
         )
     )
     for language, texts in translations.items():

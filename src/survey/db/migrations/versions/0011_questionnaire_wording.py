@@ -177,10 +177,12 @@ def upgrade() -> None:
             for i in items
         ]
     translations = sa.table(
-        "instrument_translation", *(sa.column(c) for c in ("instrument_id", "language", "title", "introduction"))
+        "instrument_translation",
+        *(sa.column(c) for c in ("instrument_id", "language", "title", "introduction")),
     )
     item_translations = sa.table(
-        "item_translation", *(sa.column(c) for c in ("item_id", "language", "wording", "low_label", "high_label"))
+        "item_translation",
+        *(sa.column(c) for c in ("item_id", "language", "wording", "low_label", "high_label")),
     )
     if instrument_rows:
         op.bulk_insert(translations, instrument_rows)
