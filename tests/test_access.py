@@ -65,6 +65,7 @@ def ids(db, org, people, settings):
             "decision": "keep",
             "message_id": message.id,
             "name": "units.csv",
+            "file_format": "xlsx",
             "unit": str(session.exec(select(Unit).where(Unit.code == "FL2")).one().id),  # a report's unit
         }
 
