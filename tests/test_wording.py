@@ -213,7 +213,11 @@ def _unknown_language(rows):
 
 def _too_long(rows):
     _row(rows, "TAN.low_label")[2] = "x" * 81
-    return rows.index(_row(rows, "TAN.low_label")) + 1, "de", "81 characters long in Deutsch; at most 80 fit"
+    return (
+        rows.index(_row(rows, "TAN.low_label")) + 1,
+        "de",
+        "81 characters long in Deutsch (de); at most 80 fit",
+    )
 
 
 def _english_changed(rows):
@@ -389,7 +393,7 @@ def test_the_command_line_refuses_a_spoiled_sheet_with_exit_2(run, db, org, tmp_
     path.write_bytes(_csv(rows))
     result = run("wording", "upload", "internal", "2", str(path))
     assert result.exit_code == 2
-    assert f"{path}:{line}: column de: the Deutsch for RES.wording is blank" in result.output
+    assert f"{path}:{line}: column de: the Deutsch (de) text for RES.wording is blank" in result.output
     assert _german(db, short.id) == before
 
 

@@ -142,9 +142,9 @@ def _row_key(
 
 def text_problems(text: Text, translation: str, language: str) -> list[str]:
     """What is wrong with one translation of `text`, in words for the person who wrote it."""
-    name = LANGUAGES[language]
+    name = f"{LANGUAGES[language]} ({language})"
     if not translation:
-        return [f"the {name} for {text.key} is blank: every text needs one"]
+        return [f"the {name} text for {text.key} is blank: every text needs one"]
     problems = []
     if len(translation) > text.max_length:
         problems.append(
