@@ -91,6 +91,8 @@ class Employee(SQLModel, table=True):
     name: str = Field(max_length=200)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     active: bool = True
+    # The language of their invitations, reminders and survey (a catalog's code); None: SURVEY_DEFAULT_LANGUAGE.
+    language: str | None = Field(default=None, max_length=8)
 
 
 # --- Instruments ----------------------------------------------------------------------------------------------
