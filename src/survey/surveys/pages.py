@@ -41,7 +41,7 @@ from survey.tokens import FormKeyRefused, check_customer_form_key, customer_form
 from survey.web.deps import DatabaseDep, IntakeDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.limits import request_limit
-from survey.web.respondents import LANGUAGE_FIELD, page_language, switched_language
+from survey.web.respondents import LANGUAGE_FIELD, page_language, switched_language, with_language
 from survey.web.responses import get_or_404, see_other
 
 # --- Employees ---------------------------------------------------------------------------------------------------
@@ -137,7 +137,8 @@ class EmployeeSurvey(Controller):
                 self._show_step, intake, settings, secret, int(round_id), page, language
             )
         if await intake.submit_internal(secret, int(round_id), reviews):
-            return Redirect(f"/survey/thanks?{LANGUAGE_FIELD}={language}", status_code=HTTP_303_SEE_OTHER)
+            thanks = with_language("/survey/thanks", request, language, settings.default_language)
+            return Redirect(thanks, status_code=HTTP_303_SEE_OTHER)
         return await sync_to_thread(self._after_refusal, intake, secret, language)
 
     def _move(
@@ -283,7 +284,7 @@ class CustomerSurvey(Controller):
         if outcome is Outcome.NOT_OPEN:
             return _page("customer/not_open.html", language, 409, survey=survey)
         # STORED, HELD (a burst for HR to review) or ALREADY_ANSWERED (a refresh or double click): the same page.
-        return Redirect(f"/c/{slug}/thanks?{LANGUAGE_FIELD}={language}", status_code=HTTP_303_SEE_OTHER)
+        return Redirect(with_language(f"/c/{slug}/thanks", request, language), status_code=HTTP_303_SEE_OTHER)
 
     @get("/{slug:str}/thanks", sync_to_thread=False)
     def thanks(self, slug: FromPath[str], request: Request) -> Template:

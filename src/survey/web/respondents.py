@@ -46,5 +46,12 @@ def page_language(
     )
 
 
+def with_language(path: str, request: Request, language: str, fallback: str = SOURCE_LANGUAGE) -> str:
+    """`path` with the page's language as a query parameter, unless the page would choose it by itself."""
+    if language == page_language(request, fallback=fallback):
+        return path
+    return f"{path}?{LANGUAGE_FIELD}={language}"
+
+
 def is_respondent_page(request: Request) -> bool:
     return request.url.path.startswith(RESPONDENT_PATHS)
