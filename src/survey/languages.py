@@ -98,7 +98,7 @@ def from_accept_language(header: str | None) -> str | None:
         if _LANGUAGE_TAG.fullmatch(tag) and quality > 0:
             preferred.append((-quality, position, tag))
     ordered = [tag for _, _, tag in sorted(preferred)]
-    match = negotiate_locale(ordered, supported_languages(), sep="-", aliases=None)
+    match = negotiate_locale(ordered, supported_languages(), sep="-", aliases={})
     return match.split("-")[0].lower() if match else None
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -766,30 +767,41 @@ def _apply_employees(
             ],
         )
     if changed:
-        languages = {"language": bindparam("new_language")} if languages_listed else {}
-        connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("employee_id"))
-            .values(
-                email=bindparam("new_email"),
-                name=bindparam("new_name"),
-                unit_id=bindparam("new_unit_id"),
-                active=True,
-                **languages,
-            ),
-            [
-                {
-                    "employee_id": employee_id,
-                    "new_email": row.email,
-                    "new_name": row.name,
-                    "new_unit_id": units[row.unit_code].id,
-                    "new_language": row.language,
-                }
-                for employee_id, row in changed
-            ],
-        )
+        _update_employees(connection, changed, units, languages_listed)
     _deactivate(connection, table, leaving)
     return changes
+
+
+def _update_employees(
+    connection: Connection,
+    changed: list[tuple[int, EmployeeRow]],
+    units: dict[str, _Unit],
+    languages_listed: bool,
+) -> None:
+    """Write the rows of employees who changed (and reactivate them); their languages only when listed."""
+    table = Employee.__table__
+    languages: dict[str, Any] = {"language": bindparam("new_language")} if languages_listed else {}
+    connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("employee_id"))
+        .values(
+            email=bindparam("new_email"),
+            name=bindparam("new_name"),
+            unit_id=bindparam("new_unit_id"),
+            active=True,
+            **languages,
+        ),
+        [
+            {
+                "employee_id": employee_id,
+                "new_email": row.email,
+                "new_name": row.name,
+                "new_unit_id": units[row.unit_code].id,
+                "new_language": row.language,
+            }
+            for employee_id, row in changed
+        ],
+    )
 
 
 def _employee_differs(

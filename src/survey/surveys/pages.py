@@ -269,7 +269,7 @@ class CustomerSurvey(Controller):
         except FormKeyRefused as refused:
             # Not a form we served for this survey, or served too long ago: a fresh one, with what was typed.
             log.info("customer form for team %s refused: %s", survey.team_id, refused)
-            errors = {
+            errors: dict[str, str] = {
                 FORM_KEY: Message(
                     "This form has expired or was not made for this survey. "
                     "Please check your answers and send them again."

@@ -69,7 +69,7 @@ class FunctionSection:
     @cached_property
     def labels(self) -> dict[str, str]:
         """What each field asks, for naming it in a list of problems."""
-        labels = {
+        labels: dict[str, str] = {
             self.use_field: Message("%(function)s: did you use it?", function=self.name),
             self.comment_field: Message("%(function)s: comment", function=self.name),
         }

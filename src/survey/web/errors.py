@@ -53,7 +53,7 @@ def _wants_html(request: Request) -> bool:
 def http_error_page(request: Request, error: HTTPException) -> Response:
     """Every HTTP error as a page that says what went wrong (or JSON for API clients), never a traceback."""
     status = error.status_code
-    message = GENERIC_MESSAGES.get(status, Message("Something went wrong with this request."))
+    message: str = GENERIC_MESSAGES.get(status, Message("Something went wrong with this request."))
     says_more_than_status = error.detail and error.detail != HTTPStatus(status).phrase
     if says_more_than_status and not isinstance(error, (NotFoundException, NotAuthorizedException)):
         message = _readable_detail(error)
