@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint axe bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
+.PHONY: demo test test-fast lint axe messages bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -80,3 +80,8 @@ bench-load: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cache survey-demo.db survey-demo.db-wal survey-demo.db-shm survey-demo-reports
+
+# The respondents' messages: extract them again (babel.cfg) into src/survey/locale/messages.pot and update every
+# language's catalog; then translate what is new (tests/test_languages.py fails until every message is).
+messages: $(STAMP)
+	$(BIN)/python tools/messages.py

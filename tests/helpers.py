@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
+from pathlib import Path
 
 from survey.db.engine import Database
 from survey.rounds.results_work import compute_now, results_pass
@@ -117,3 +119,34 @@ def compute_results(db: Database, settings: Settings, *round_ids: int) -> None:
     reports and the API then read."""
     reports = [compute_now(db, settings, r) for r in round_ids] if round_ids else [results_pass(db, settings)]
     assert not [problem for report in reports for problem in report.problems], reports
+
+
+_PLACEHOLDER_OR_TAG = re.compile(r"%\(\w+\)[sd]|<[^>]+>")
+
+
+@functools.cache
+def english_fragments() -> frozenset[str]:
+    """The pieces of English (between placeholders and tags) of every message whose German translation differs,
+    that the German translation does not use too: on a German page, any of them is an English string left over."""
+    from babel.messages.pofile import read_po
+
+    catalog_path = Path(__file__).resolve().parents[1] / "src/survey/locale/de/LC_MESSAGES/messages.po"
+    with catalog_path.open("rb") as file:
+        catalog = read_po(file, locale="de")
+    found = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        english = message.id if isinstance(message.id, tuple) else (message.id,)
+        german = " ".join(message.string if isinstance(message.string, tuple) else (message.string,))
+        for text in english:
+            for piece in _PLACEHOLDER_OR_TAG.split(text):
+                piece = piece.strip(" .,:;?!()")
+                if re.search(r"[A-Za-z]{3}", piece) and piece not in german:
+                    found.add(piece)
+    return frozenset(found)
+
+
+def english_left_in(text: str) -> list[str]:
+    """The English fragments (`english_fragments`) found in `text`, as whole words."""
+    return sorted(f for f in english_fragments() if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))

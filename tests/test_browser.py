@@ -19,7 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 from sqlmodel import select
 
 from conftest import make_org, make_people, start_round
-from helpers import PASSWORD, compute_results, free_port
+from helpers import PASSWORD, compute_results, english_left_in, free_port
 from survey.db.engine import Database, upgrade
 from survey.settings import Settings
 
@@ -545,3 +545,100 @@ def test_a_customer_who_sends_without_the_required_answer_lands_on_the_error_sum
         expect(page.locator(".error-summary a").first).to_be_focused()
         expect(page.locator(".error-summary a").first).to_contain_text("Overall, how satisfied")
         browser.close()
+
+
+def english_on_page(page, wording: list[str]) -> list[str]:
+    """The English strings left on a German page, in its visible text and in its aria-label, title, placeholder
+    and alt attributes: the catalog's (those German translates differently) and the questionnaire's own English
+    wording (`wording`, translated per instrument version)."""
+    text = page.evaluate(
+        """() => [document.body.innerText,
+                  ...Array.from(document.querySelectorAll('[aria-label],[title],[placeholder],[alt]'))
+                     .flatMap(e => ['aria-label', 'title', 'placeholder', 'alt'].map(a => e.getAttribute(a) || ''))
+                 ].join('\\n')"""
+    )
+    return [words for words in wording if words in text] + english_left_in(text)
+
+
+def instrument_wording(url: str) -> list[str]:
+    """Every item's English wording and scale labels, as the instruments hold them ({team} and {function} filled in
+    with each name)."""
+    from survey.db.models import Item, Unit
+
+    db = Database(url)
+    with db.session() as session:
+        items = session.exec(select(Item)).all()
+        names = session.exec(select(Unit.name)).all()
+    db.dispose()
+    texts = set()
+    for item in items:
+        texts |= {item.low_label, item.high_label}
+        for name in names:
+            texts.add(item.wording.replace("{team}", name).replace("{function}", name))
+    return sorted(texts)
+
+
+@pytest.mark.browser
+def test_a_german_respondent_sees_no_english_string_in_either_survey(server, tmp_path):
+    from survey.db.models import Employee
+
+    email, link = next((k, v) for k, v in server.items() if k != "base")
+    url = f"sqlite:///{tmp_path}/browser.db"
+    db = Database(url)
+    with db.write() as connection:
+        connection.execute(Employee.__table__.update().where(Employee.email == email).values(language="de"))
+    db.dispose()
+    wording = instrument_wording(url)
+    slug = customer_slug(tmp_path)
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-GB", bypass_csp=True
+        )  # the employee's browser says English: the roster's German comes first
+        page = context.new_page()
+
+        def look(name: str) -> None:
+            assert page.evaluate("document.documentElement.lang") == "de", name
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+            page.screenshot(path=str(tmp_path / f"de-{len(found)}.png"), full_page=True)
+            found[name] = english_on_page(page, wording) + axe_violations(page)
+
+        page.goto(link)
+        look("checklist")
+        page.locator("label.check input").nth(0).check()
+        page.locator("label.check input").nth(1).check()
+        page.get_by_role("button", name="Weiter").click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("Bereich 1 von 2")
+        look("a function's step")
+        page.locator("fieldset.question input[type=radio]").first.evaluate(
+            "e => { e.value = '99'; e.checked = true }"
+        )
+        page.get_by_role("button", name="Weiter").click()
+        expect(page.get_by_role("alert")).to_contain_text("Einige Antworten bitte noch einmal prüfen")
+        look("a step with errors")
+        page.locator("fieldset.question").first.get_by_role("radio", name="5", exact=True).check()
+        page.get_by_role("button", name="Weiter").click()
+        expect(page.get_by_role("heading", level=2)).to_contain_text("Bereich 2 von 2")
+        look("the last step")
+        page.get_by_role("button", name="Antworten absenden").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Vielen Dank: Ihre Antworten sind angekommen"
+        )
+        look("thanks")
+
+        customer = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, locale="de-DE", bypass_csp=True
+        )
+        page = customer.new_page()
+        page.goto(f"{server['base']}/c/{slug}")
+        look("customer: blank")
+        page.get_by_role("button", name="Absenden").click()
+        expect(page.get_by_role("alert")).to_contain_text("Bitte wählen Sie eine Antwort von 1 bis 5.")
+        look("customer: with errors")
+        page.locator("fieldset.question").first.get_by_role("radio", name="4", exact=True).check()
+        page.get_by_role("button", name="Absenden").click()
+        expect(page.get_by_role("heading", name="Vielen Dank")).to_be_visible()
+        look("customer: thanks")
+        browser.close()
+    assert {name: lines for name, lines in found.items() if lines} == {}

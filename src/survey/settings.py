@@ -92,6 +92,9 @@ class Settings:
     # the teams' posters. Empty: neither is shown.
     company_name: str = ""
     company_logo: str = ""
+    # The language of invitations, reminders and the employee survey for an employee whose roster row names none
+    # (one with a catalog in src/survey/locale: en, de).
+    default_language: str = "en"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +132,7 @@ class Settings:
             raise SettingsError(f"SURVEY_COMPANY_NAME: at most {MAX_COMPANY_NAME} characters")
         if self.company_logo:
             _ = self.company_logo_uri  # read and checked once, at start
+        _check_language(self.default_language)
         return self
 
     def with_(self, **changes: Any) -> Settings:
@@ -151,6 +155,18 @@ class Settings:
     @cached_property
     def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in self.trusted_proxies)
+
+
+def _check_language(language: str) -> None:
+    if language == "en":
+        return
+    from survey.languages import supported_languages  # Babel is imported only when needed
+
+    if language not in supported_languages():
+        raise SettingsError(
+            f"SURVEY_DEFAULT_LANGUAGE: {language!r} is not a language with a catalog "
+            f"(one of {', '.join(supported_languages())})"
+        )
 
 
 def logo_data_uri(path: str) -> str:
@@ -206,4 +222,5 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_REPORTS_DIR": ("reports_dir", _text),
     "SURVEY_COMPANY_NAME": ("company_name", _text),
     "SURVEY_COMPANY_LOGO": ("company_logo", _text),
+    "SURVEY_DEFAULT_LANGUAGE": ("default_language", lambda _, raw: raw.strip().lower()),
 }

@@ -27,7 +27,7 @@
     return;
   }
   var key = form.getAttribute("data-draft-key");
-  var skip = { _csrf_token: true, go: true, step: true, round: true };
+  var skip = { _csrf_token: true, go: true, step: true, round: true, lang: true, switch_language: true };
   var note = document.querySelector(".draft-note");
   if (note) {
     note.hidden = false;

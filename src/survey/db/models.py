@@ -91,6 +91,8 @@ class Employee(SQLModel, table=True):
     name: str = Field(max_length=200)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     active: bool = True
+    # The language of their invitations, reminders and survey (a catalog's code); None: SURVEY_DEFAULT_LANGUAGE.
+    language: str | None = Field(default=None, max_length=8)
 
 
 # --- Instruments ----------------------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ class InstrumentTranslation(SQLModel, table=True):
     __tablename__ = "instrument_translation"
 
     instrument_id: int = Field(foreign_key="instrument.id", primary_key=True)
-    language: str = Field(primary_key=True, max_length=8)  # a code of `survey.languages.LANGUAGES`
+    language: str = Field(primary_key=True, max_length=8)  # a code of `survey.languages.supported_languages()`
     title: str = Field(max_length=200)
     introduction: str = Field(default="", max_length=MAX_INTRODUCTION_LENGTH)
 

@@ -3,8 +3,8 @@
 The rules (examples/README.md explains them for HR):
 
 - A units file has the columns `code, name, kind` and optionally `parent_code, head_email`; an employees file
-  has `email, name, unit_code`. Files are told apart by their header. The files of one import are checked
-  together (an employee's unit may be new in the units file beside it); at most one of each.
+  has `email, name, unit_code` and optionally `language`. Files are told apart by their header. The files of one
+  import are checked together (an employee's unit may be new in the units file beside it); at most one of each.
 - Every problem in every file is reported, by row and column, and nothing is written unless there are none.
   Then everything is written in one transaction.
 - A file is the whole list: units or employees it leaves out are deactivated, never deleted, so invitations
@@ -14,6 +14,9 @@ The rules (examples/README.md explains them for HR):
   below their unit; a team or a support function with units below it would mix its own results with others'.
 - An employee may belong to any unit of the roster; only staff of front-line teams are invited to rate support
   functions. E-mail addresses are compared and stored lower-case.
+- `language` is the language an employee's invitations, reminders and survey are written in: a language with a
+  catalog (en, de); blank means the default (SURVEY_DEFAULT_LANGUAGE). Without the column, languages are left
+  alone.
 - `head_email` names a unit's head (several may be separated by spaces, commas or semicolons). A new address
   gets a head account without a password (set through "Forgot your password?" or a link HR sends from the
   Accounts page: an import sends no mail); an existing account keeps
@@ -31,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,12 +50,14 @@ from survey.imports.tabular import (
     is_email,
     read_table,
 )
+from survey.languages import supported_languages
 from survey.rounds.lifecycle import new_public_slug
 from survey.vocabulary import UnitKind
 
 UNIT_COLUMNS = ("code", "name", "kind")
 UNIT_OPTIONAL_COLUMNS = ("parent_code", "head_email")
 EMPLOYEE_COLUMNS = ("email", "name", "unit_code")
+EMPLOYEE_OPTIONAL_COLUMNS = ("language",)
 
 _KINDS = {
     "group": UnitKind.GROUP,
@@ -206,6 +212,7 @@ class EmployeeRow:
     email: str  # lower-case
     name: str
     unit_code: str
+    language: str | None = None  # None: the default language
 
 
 @dataclass
@@ -218,6 +225,7 @@ class RosterFiles:
     units: list[UnitRow] = field(default_factory=list)
     employees: list[EmployeeRow] = field(default_factory=list)
     heads_listed: bool = False  # the units file has a head_email column
+    languages_listed: bool = False  # the employees file has a language column
     problems: list[ImportProblem] = field(default_factory=list)
     unreadable: bool = False  # a file could not be read or told apart: checks across files would mislead
 
@@ -263,7 +271,8 @@ def read_roster_files(files: Sequence[ImportFile]) -> RosterFiles:
             row_problems += _parent_problems(file.name, roster.units)
         else:
             roster.employees_file = file.name
-            header_problems = check_columns(table, EMPLOYEE_COLUMNS)
+            header_problems = check_columns(table, EMPLOYEE_COLUMNS, EMPLOYEE_OPTIONAL_COLUMNS)
+            roster.languages_listed = "language" in table.columns
             roster.employees, row_problems = _employee_rows(table)
         roster.problems += header_problems
         required = UNIT_COLUMNS if kind == "units" else EMPLOYEE_COLUMNS
@@ -397,9 +406,17 @@ def _employee_rows(table: Table) -> tuple[list[EmployeeRow], list[ImportProblem]
             message = _text_problem(column, row[column])
             if message:
                 found.append((column, message))
+        language = row["language"].lower() or None
+        if language is not None and language not in supported_languages():
+            found.append(("language", _language_problem(row["language"])))
         problems += [ImportProblem(table.file, row.line, column, message) for column, message in found]
-        rows.append(EmployeeRow(row.line, email, row["name"], row["unit_code"]))
+        rows.append(EmployeeRow(row.line, email, row["name"], row["unit_code"], language))
     return rows, problems
+
+
+def _language_problem(value: str) -> str:
+    languages = ", ".join(supported_languages())
+    return f"{value[:20]!r} is not a language the surveys are written in ({languages}; blank for the default)"
 
 
 def _did_you_mean(code: str, known: Iterable[str]) -> str:
@@ -429,6 +446,7 @@ class _Employee:
     name: str
     unit_id: int
     active: bool
+    language: str | None
 
 
 def import_roster(
@@ -573,7 +591,9 @@ def _apply(
         unit_changes = _apply_units(connection, roster.units, units, dry_run)
         units = {u.code: u for u in _load_units(connection)} if not dry_run else units
     if roster.employees_file:
-        employee_changes = _apply_employees(connection, roster.employees, units, dry_run)
+        employee_changes = _apply_employees(
+            connection, roster.employees, units, dry_run, languages_listed=roster.languages_listed
+        )
     if roster.heads_listed:
         head_changes = _apply_heads(connection, roster, units, notes, dry_run)
     report = RosterReport(
@@ -686,10 +706,14 @@ def _needs_slug(row: UnitRow, unit: _Unit) -> bool:
 
 
 def _apply_employees(
-    connection: Connection, rows: list[EmployeeRow], units: dict[str, _Unit], dry_run: bool
+    connection: Connection,
+    rows: list[EmployeeRow],
+    units: dict[str, _Unit],
+    dry_run: bool,
+    languages_listed: bool = False,
 ) -> Changes:
     """Upsert employees by lower-case e-mail; deactivate those not listed. One query per kind of change, so
-    ten thousand employees take seconds, not minutes."""
+    ten thousand employees take seconds, not minutes. Languages change only when the file lists them."""
     changes = Changes()
     code_of = {u.id: u.code for u in units.values()}
     existing = {
@@ -697,7 +721,14 @@ def _apply_employees(
         for e in (
             _Employee(*row)
             for row in connection.execute(
-                select(Employee.id, Employee.email, Employee.name, Employee.unit_id, Employee.active)
+                select(
+                    Employee.id,
+                    Employee.email,
+                    Employee.name,
+                    Employee.unit_id,
+                    Employee.active,
+                    Employee.language,
+                )
             )
         )
     }
@@ -710,7 +741,7 @@ def _apply_employees(
         elif not employee.active:
             changes.reactivated += 1
             changed.append((employee.id, row))
-        elif _employee_differs(employee, row, code_of):
+        elif _employee_differs(employee, row, code_of, languages_listed):
             changes.updated += 1
             changed.append((employee.id, row))
         else:
@@ -725,37 +756,60 @@ def _apply_employees(
         connection.execute(
             insert(table),
             [
-                {"email": row.email, "name": row.name, "unit_id": units[row.unit_code].id, "active": True}
+                {
+                    "email": row.email,
+                    "name": row.name,
+                    "unit_id": units[row.unit_code].id,
+                    "active": True,
+                    "language": row.language,
+                }
                 for row in new
             ],
         )
     if changed:
-        connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("employee_id"))
-            .values(
-                email=bindparam("new_email"),
-                name=bindparam("new_name"),
-                unit_id=bindparam("new_unit_id"),
-                active=True,
-            ),
-            [
-                {
-                    "employee_id": employee_id,
-                    "new_email": row.email,
-                    "new_name": row.name,
-                    "new_unit_id": units[row.unit_code].id,
-                }
-                for employee_id, row in changed
-            ],
-        )
+        _update_employees(connection, changed, units, languages_listed)
     _deactivate(connection, table, leaving)
     return changes
 
 
-def _employee_differs(employee: _Employee, row: EmployeeRow, code_of: dict[int, str]) -> bool:
+def _update_employees(
+    connection: Connection,
+    changed: list[tuple[int, EmployeeRow]],
+    units: dict[str, _Unit],
+    languages_listed: bool,
+) -> None:
+    """Write the rows of employees who changed (and reactivate them); their languages only when listed."""
+    table = Employee.__table__
+    languages: dict[str, Any] = {"language": bindparam("new_language")} if languages_listed else {}
+    connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("employee_id"))
+        .values(
+            email=bindparam("new_email"),
+            name=bindparam("new_name"),
+            unit_id=bindparam("new_unit_id"),
+            active=True,
+            **languages,
+        ),
+        [
+            {
+                "employee_id": employee_id,
+                "new_email": row.email,
+                "new_name": row.name,
+                "new_unit_id": units[row.unit_code].id,
+                "new_language": row.language,
+            }
+            for employee_id, row in changed
+        ],
+    )
+
+
+def _employee_differs(
+    employee: _Employee, row: EmployeeRow, code_of: dict[int, str], languages_listed: bool
+) -> bool:
     before = (employee.email, employee.name, code_of.get(employee.unit_id))
-    return before != (row.email, row.name, row.unit_code)
+    language_changes = languages_listed and employee.language != row.language
+    return language_changes or before != (row.email, row.name, row.unit_code)
 
 
 def _deactivate(connection: Connection, table, ids: list[int]) -> None:

@@ -37,6 +37,14 @@ from survey.db.models import (
     utc_now,
 )
 from survey.errors import Refused
+from survey.languages import (
+    SOURCE_LANGUAGE,
+    Message,
+    chosen_language,
+    install_translations,
+    long_time,
+    weekday_and_date,
+)
 from survey.rounds.lifecycle import invitation_link
 from survey.settings import Settings, resource_dir
 from survey.tokens import password_reset_token
@@ -45,11 +53,7 @@ log = logging.getLogger(__name__)
 
 # Where a password-reset link leads; the accounts pages serve it.
 PASSWORD_RESET_PATH = "/password/reset/{token}"  # the page in auth.py
-SUBJECTS = {
-    MailKind.INVITATION: "Survey {round}: how well are you supported?",
-    MailKind.REMINDER: "Reminder: the {round} survey is open until {last_day}",
-    MailKind.PASSWORD_RESET: "Set your password for the service survey",
-}
+PASSWORD_RESET_SUBJECT = "Set your password for the service survey"  # staff mail: English
 _RESENDABLE = (MailState.FAILED, MailState.UNCERTAIN, MailState.STORED)
 
 
@@ -158,22 +162,25 @@ def queue_password_reset(session: Session, reset: PasswordReset) -> OutboxMessag
 
 @functools.cache
 def _templates() -> Environment:
-    return Environment(
+    """The mails' templates; each rendering names its `language` in its context."""
+    environment = Environment(
         loader=FileSystemLoader(resource_dir("templates") / "mail"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    environment.policies["ext.i18n.trimmed"] = True
+    install_translations(environment)
+    return environment
 
 
 def _local(moment: datetime, zone_name: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone_name))
 
 
-def readable_time(moment: datetime, zone_name: str) -> str:
-    """E.g. "Monday 18 January 2027, 09:00 (Europe/Berlin)"."""
-    local = _local(moment, zone_name)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone_name})"
+def readable_time(moment: datetime, zone_name: str, language: str = SOURCE_LANGUAGE) -> str:
+    """E.g. "Monday 18 January 2027, 09:00 (Europe/Berlin)", "Montag, 18. Januar 2027, 09:00 (Europe/Berlin)"."""
+    return f"{long_time(_local(moment, zone_name), language)} ({zone_name})"
 
 
 def render_mail(
@@ -191,7 +198,8 @@ def render_mail(
         stale = (
             "the link was used" if reset.used_at else "the link expired" if reset.expires_at <= now else ""
         )
-        subject = SUBJECTS[MailKind.PASSWORD_RESET]
+        subject = PASSWORD_RESET_SUBJECT
+        language = SOURCE_LANGUAGE
     else:
         invitation = session.get(Invitation, message.invitation_id)
         a_round = session.get(Round, invitation.round_id)
@@ -199,19 +207,18 @@ def render_mail(
         team = session.get(Unit, invitation.team_id)
         schedule = session.get(Schedule, a_round.schedule_id) if a_round.schedule_id else None
         zone = schedule.timezone if schedule else "UTC"
+        language = chosen_language(employee.language, fallback=settings.default_language)
         context = {
             "name": employee.name,
             "team": team.name,
             "round": a_round.name,
             "link": invitation_link(settings.base_url, settings.secret_key, invitation),
-            "closes": readable_time(a_round.closes_at, zone),
+            "closes": readable_time(a_round.closes_at, zone, language),
             "min_group_size": settings.min_group_size,
         }
         # The last day one can answer: a round closing at midnight is open until the day before.
         last = _local(a_round.closes_at - timedelta(seconds=1), zone)
-        subject = SUBJECTS[MailKind(message.kind)].format(
-            round=a_round.name, last_day=f"{last:%A} {last.day} {last:%B}"
-        )
+        subject = _subject(MailKind(message.kind), a_round.name, weekday_and_date(last, language), language)
         if a_round.status != RoundStatus.OPEN:
             stale = f"round {a_round.name} is {a_round.status}"
         elif invitation.answered:
@@ -220,6 +227,7 @@ def render_mail(
             stale = ""
     templates = _templates()
     context["subject"] = subject
+    context["language"] = language
     kind = MailKind(message.kind).value
     rendered = RenderedMail(
         recipient=message.recipient,
@@ -228,6 +236,17 @@ def render_mail(
         html=templates.get_template(f"{kind}.html").render(context),
     )
     return rendered, stale
+
+
+def _subject(kind: MailKind, round_name: str, last_day: str, language: str) -> str:
+    """An invitation's or reminder's subject, in the employee's language."""
+    if kind == MailKind.INVITATION:
+        subject = Message("Survey %(round)s: how well are you supported?", round=round_name)
+    else:
+        subject = Message(
+            "Reminder: the %(round)s survey is open until %(last_day)s", round=round_name, last_day=last_day
+        )
+    return subject.in_language(language)
 
 
 def render_message(db: Database, settings: Settings, message_id: int) -> RenderedMail:

@@ -32,6 +32,7 @@ from survey.db.engine import Database
 from survey.db.models import (
     CustomerBurst,
     CustomerFormKey,
+    Employee,
     ExternalResponse,
     Instrument,
     InternalResponse,
@@ -72,6 +73,7 @@ class InvitationView:
     opens_at: datetime
     closes_at: datetime
     team_name: str
+    language: str | None  # the employee's, from the roster; None: the default language
 
     @property
     def is_open(self) -> bool:
@@ -105,9 +107,11 @@ _INVITATION = (
         Round.opens_at,
         Round.closes_at,
         Unit.name,
+        Employee.language,
     )
     .join(Round, Round.id == Invitation.round_id)
     .join(Unit, Unit.id == Invitation.team_id)
+    .join(Employee, Employee.id == Invitation.employee_id)
 )
 _INVITATION_BY_TOKEN = _INVITATION.where(Invitation.token_hash == bindparam("key_hash"))
 _INVITATION_BY_SESSION = _INVITATION.where(Invitation.session_hash == bindparam("key_hash"))
@@ -187,9 +191,17 @@ class Intake:
             row = connection.execute(statement, {"key_hash": key_hash}).first()
         if row is None:
             return None
-        invitation_id, answered, round_id, round_name, status, opens_at, closes_at, team_name = row
+        invitation_id, answered, round_id, round_name, status, opens_at, closes_at, team_name, language = row
         return InvitationView(
-            invitation_id, answered, round_id, round_name, RoundStatus(status), opens_at, closes_at, team_name
+            invitation_id,
+            answered,
+            round_id,
+            round_name,
+            RoundStatus(status),
+            opens_at,
+            closes_at,
+            team_name,
+            language,
         )
 
     def invitation_for_token(self, token: str) -> InvitationView | None:

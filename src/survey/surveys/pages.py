@@ -20,13 +20,14 @@ from sqlmodel import Session, select
 
 from survey.db.engine import Database
 from survey.db.models import Instrument, Item, Round
-from survey.languages import DEFAULT
+from survey.languages import Message
 from survey.settings import Settings
 from survey.surveys.instruments import InstrumentError, new_instrument_version
 from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
 from survey.surveys.questionnaire import NOT_APPLICABLE, read_customer_form, read_internal_form
 from survey.surveys.steps import (
     GO_FIELD,
+    STAY,
     STEP_FIELD,
     SUBMIT,
     Page,
@@ -40,22 +41,40 @@ from survey.tokens import FormKeyRefused, check_customer_form_key, customer_form
 from survey.web.deps import DatabaseDep, IntakeDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.limits import request_limit
+from survey.web.respondents import LANGUAGE_FIELD, page_language, switched_language, with_language
 from survey.web.responses import get_or_404, see_other
 
 # --- Employees ---------------------------------------------------------------------------------------------------
 
 SESSION_COOKIE = "survey_session"
 ROUND_FIELD = "round"
+STEP_FORM = "survey-step"  # the id of a step's form, whose language buttons carry the answers typed so far
 
 
-def _state_page(invitation: InvitationView | None) -> Template | None:
+def _page(name: str, language: str, status_code: int = 200, **context) -> Template:
+    """A respondent's page in `language`, with what its language switcher needs."""
+    context |= {"language": language, "language_field": LANGUAGE_FIELD}
+    return Template(name, context=context, status_code=status_code)
+
+
+def _employee_language(request: Request, settings: Settings, invitation: InvitationView | None) -> str:
+    """A switched or carried language, else the roster's, else the default; the browser's only without an
+    invitation to go by."""
+    if invitation is None:
+        return page_language(request, fallback=settings.default_language)
+    return page_language(
+        request, known=invitation.language, fallback=settings.default_language, browser=False
+    )
+
+
+def _state_page(invitation: InvitationView | None, language: str) -> Template | None:
     """The page to show instead of the survey, or None when the survey can be answered."""
     if invitation is None:
-        return Template("employee/no_session.html", status_code=400)
+        return _page("employee/no_session.html", language, 400)
     if invitation.answered:
-        return Template("employee/answered.html", context={"invitation": invitation})
+        return _page("employee/answered.html", language, invitation=invitation)
     if not invitation.is_open:
-        return Template("employee/not_open.html", context={"invitation": invitation}, status_code=409)
+        return _page("employee/not_open.html", language, 409, invitation=invitation)
     return None
 
 
@@ -64,13 +83,14 @@ class EmployeeSurvey(Controller):
 
     @get("/i/{token:str}", sync_to_thread=True)
     def open_link(
-        self, token: FromPath[str], intake: IntakeDep, settings: SettingsDep
+        self, token: FromPath[str], request: Request, intake: IntakeDep, settings: SettingsDep
     ) -> Template | Redirect:
         """Swap the link's token for a survey cookie and move to a URL without it."""
         invitation = intake.invitation_for_token(token)
+        language = _employee_language(request, settings, invitation)
         if invitation is None:
-            return Template("employee/bad_link.html", status_code=404)
-        if page := _state_page(invitation):
+            return _page("employee/bad_link.html", language, 404)
+        if page := _state_page(invitation, language):
             return page
         secret = intake.start_session(invitation.invitation_id)
         cookie = Cookie(
@@ -86,103 +106,109 @@ class EmployeeSurvey(Controller):
     @get("/survey", sync_to_thread=True)
     def show(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template:
         invitation = intake.invitation_for_session(request.cookies.get(SESSION_COOKIE))
-        if page := _state_page(invitation):
+        language = _employee_language(request, settings, invitation)
+        if page := _state_page(invitation, language):
             return page
-        return self._step(intake, settings, invitation, first_page())
+        return self._step(intake, settings, invitation, first_page(), language)
 
     @post("/survey")
     async def submit(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template | Redirect:
-        """Every step posts here. Next, Back (and Stay, for a draft resumed) only check the answers so far and
-        show another step; only Submit stores. The hot path (Submit) reads nothing: the form names its round,
-        and the claim checks it with the rest."""
+        """Every step posts here. Next, Back (and Stay, for a draft resumed or a language switched) only check
+        the answers so far and show another step; only Submit stores. The hot path (Submit) reads nothing: the
+        form names its round, and the claim checks it with the rest."""
         secret = request.cookies.get(SESSION_COOKIE)
         values = await request.form()  # parsed once per request, shared with the CSRF check
+        language = page_language(request, values, fallback=settings.default_language, browser=False)
         round_id = text_field(values, ROUND_FIELD)
         if not (secret and round_id.isascii() and round_id.isdigit() and len(round_id) <= 9):
-            return await sync_to_thread(self._after_refusal, intake, secret)
-        sections = intake.cached_sections(int(round_id), DEFAULT) or await sync_to_thread(
-            intake.sections, int(round_id), DEFAULT
+            return await sync_to_thread(self._after_refusal, intake, secret, language)
+        sections = intake.cached_sections(int(round_id), language) or await sync_to_thread(
+            intake.sections, int(round_id), language
         )
-        go = text_field(values, GO_FIELD)
+        go = STAY if switched_language(values) else text_field(values, GO_FIELD)
         if go != SUBMIT:
             return await sync_to_thread(
-                self._move, intake, settings, secret, int(round_id), sections, values, go
+                self._move, intake, settings, secret, int(round_id), sections, values, go, language
             )
         reviews, errors = read_internal_form(values, sections)
         if errors:
             page = page_with_errors(answers_sent(values, sections), sections, errors)
-            return await sync_to_thread(self._show_step, intake, settings, secret, int(round_id), page)
+            return await sync_to_thread(
+                self._show_step, intake, settings, secret, int(round_id), page, language
+            )
         if await intake.submit_internal(secret, int(round_id), reviews):
-            return Redirect("/survey/thanks", status_code=HTTP_303_SEE_OTHER)
-        return await sync_to_thread(self._after_refusal, intake, secret)
+            thanks = with_language("/survey/thanks", request, language, settings.default_language)
+            return Redirect(thanks, status_code=HTTP_303_SEE_OTHER)
+        return await sync_to_thread(self._after_refusal, intake, secret, language)
 
     def _move(
-        self, intake: Intake, settings: Settings, secret, round_id: int, sections, values, go
+        self, intake: Intake, settings: Settings, secret, round_id: int, sections, values, go, language: str
     ) -> Template | Redirect:
         """The step after Next, Back or Stay; nothing is written."""
         try:
             page = next_page(values, sections, go)
         except StepRefused as refused:
-            return Template("employee/step_refused.html", context={"reason": str(refused)}, status_code=400)
-        return self._show_step(intake, settings, secret, round_id, page)
+            return _page("employee/step_refused.html", language, 400, reason=refused.reason)
+        return self._show_step(intake, settings, secret, round_id, page, language)
 
     def _show_step(
-        self, intake: Intake, settings: Settings, secret, round_id: int, page: Page
+        self, intake: Intake, settings: Settings, secret, round_id: int, page: Page, language: str
     ) -> Template | Redirect:
         """A step for the survey's own session and round (422 when it shows errors); otherwise why not."""
         invitation = intake.invitation_for_session(secret)
-        if state := _state_page(invitation):
+        if state := _state_page(invitation, language):
             return state
         assert invitation is not None
         if invitation.round_id != round_id:  # a page of another round: start this one's afresh
             return Redirect("/survey", status_code=HTTP_303_SEE_OTHER)
-        return self._step(intake, settings, invitation, page, 422 if page.errors else 200)
+        return self._step(intake, settings, invitation, page, language, 422 if page.errors else 200)
 
     @staticmethod
-    def _after_refusal(intake: Intake, secret: str | None) -> Template | Redirect:
+    def _after_refusal(intake: Intake, secret: str | None, language: str) -> Template | Redirect:
         """Why nothing was stored: no session, already answered, not open; or a page for another round."""
-        page = _state_page(intake.invitation_for_session(secret))
+        page = _state_page(intake.invitation_for_session(secret), language)
         return page or Redirect("/survey", status_code=HTTP_303_SEE_OTHER)
 
     @get("/survey/thanks", sync_to_thread=False)
-    def thanks(self) -> Template:
-        return Template("employee/thanks.html")
+    def thanks(self, request: Request, settings: SettingsDep) -> Template:
+        return _page("employee/thanks.html", page_language(request, fallback=settings.default_language))
 
     @staticmethod
-    def _step(intake, settings, invitation, page: Page, status_code=200) -> Template:
-        sections = intake.sections(invitation.round_id, DEFAULT)
-        return Template(
+    def _step(intake, settings, invitation, page: Page, language: str, status_code=200) -> Template:
+        sections = intake.sections(invitation.round_id, language)
+        return _page(
             "employee/survey.html",
-            context={
-                "invitation": invitation,
-                "round_field": ROUND_FIELD,
-                "step_field": STEP_FIELD,
-                "go_field": GO_FIELD,
-                "not_applicable": NOT_APPLICABLE,
-                "sections": sections,
-                "page": page,
-                "values": page.values,
-                "errors": page.errors,
-                "min_group_size": settings.min_group_size,
-                "min_comment_group_size": settings.min_comment_group_size,
-            },
-            status_code=status_code,
+            language,
+            status_code,
+            invitation=invitation,
+            round_field=ROUND_FIELD,
+            step_field=STEP_FIELD,
+            go_field=GO_FIELD,
+            switch_form=STEP_FORM,
+            not_applicable=NOT_APPLICABLE,
+            sections=sections,
+            page=page,
+            values=page.values,
+            errors=page.errors,
+            min_group_size=settings.min_group_size,
+            min_comment_group_size=settings.min_comment_group_size,
         )
 
 
 # --- Customers ---------------------------------------------------------------------------------------------------
 
 FORM_KEY = "form_key"
+CUSTOMER_FORM = "customer-form"
 _SLUG_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 log = logging.getLogger(__name__)
 
 
-def _team(slug: str, intake: Intake) -> TeamSurvey | Template:
+def _team(slug: str, intake: Intake, language: str) -> TeamSurvey | Template:
     survey = intake.team_survey(slug) if _SLUG_SHAPE.fullmatch(slug) else None
     if survey is None:
-        return Template("customer/unknown.html", status_code=404)
+        return _page("customer/unknown.html", language, 404)
     if survey.round_id is None:
-        return Template("customer/not_open.html", context={"survey": survey})
+        return _page("customer/not_open.html", language, survey=survey)
     return survey
 
 
@@ -192,19 +218,19 @@ def _new_key(settings: Settings, survey: TeamSurvey) -> str:
 
 
 def _form(
-    intake: Intake, survey: TeamSurvey, slug: str, form_key: str, values, errors, status_code=200
+    intake: Intake, survey: TeamSurvey, slug: str, form_key: str, values, errors, language, status_code=200
 ) -> Template:
-    return Template(
+    return _page(
         "customer/survey.html",
-        context={
-            "survey": survey,
-            "form": intake.customer_form(survey, DEFAULT),
-            "slug": slug,
-            "form_key": form_key,
-            "values": values,
-            "errors": errors,
-        },
-        status_code=status_code,
+        language,
+        status_code,
+        survey=survey,
+        form=intake.customer_form(survey, language),
+        slug=slug,
+        form_key=form_key,
+        switch_form=CUSTOMER_FORM,
+        values=values,
+        errors=errors,
     )
 
 
@@ -212,22 +238,30 @@ class CustomerSurvey(Controller):
     path = "/c"
 
     @get("/{slug:str}", sync_to_thread=True)
-    def show(self, slug: FromPath[str], intake: IntakeDep, settings: SettingsDep) -> Template:
-        survey = _team(slug, intake)
+    def show(
+        self, slug: FromPath[str], request: Request, intake: IntakeDep, settings: SettingsDep
+    ) -> Template:
+        language = page_language(request)
+        survey = _team(slug, intake, language)
         if isinstance(survey, Template):
             return survey
-        return _form(intake, survey, slug, _new_key(settings, survey), values={}, errors={})
+        return _form(intake, survey, slug, _new_key(settings, survey), {}, {}, language)
 
     @post("/{slug:str}")
     async def submit(
         self, slug: FromPath[str], request: Request, intake: IntakeDep, settings: SettingsDep
     ) -> Template | Redirect:
-        survey = await sync_to_thread(_team, slug, intake)
+        values = await request.form()
+        language = page_language(request, values)
+        survey = await sync_to_thread(_team, slug, intake, language)
         if isinstance(survey, Template):
             return survey
         assert survey.round_id is not None
-        values = await request.form()
         form_key = text_field(values, FORM_KEY)
+        if switched_language(
+            values
+        ):  # the same form in another language, with what was typed; nothing checked
+            return await sync_to_thread(_form, intake, survey, slug, form_key, values, {}, language)
         try:
             check_customer_form_key(
                 settings.secret_key, form_key, survey.round_id, survey.team_id, int(time.time())
@@ -235,26 +269,26 @@ class CustomerSurvey(Controller):
         except FormKeyRefused as refused:
             # Not a form we served for this survey, or served too long ago: a fresh one, with what was typed.
             log.info("customer form for team %s refused: %s", survey.team_id, refused)
-            errors = {
-                FORM_KEY: "This form has expired or was not made for this survey. "
-                "Please check your answers and send them again."
+            errors: dict[str, str] = {
+                FORM_KEY: Message(
+                    "This form has expired or was not made for this survey. "
+                    "Please check your answers and send them again."
+                )
             }
             fresh = _new_key(settings, survey)
-            return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, 400)
-        answers, errors = read_customer_form(
-            values, await sync_to_thread(intake.customer_form, survey, DEFAULT)
-        )
+            return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, language, 400)
+        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey, language))
         if errors:
-            return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, 422)
+            return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, language, 422)
         outcome = await intake.submit_customer(survey, form_key, answers, settings.customer_team_hourly_cap)
         if outcome is Outcome.NOT_OPEN:
-            return Template("customer/not_open.html", context={"survey": survey}, status_code=409)
+            return _page("customer/not_open.html", language, 409, survey=survey)
         # STORED, HELD (a burst for HR to review) or ALREADY_ANSWERED (a refresh or double click): the same page.
-        return Redirect(f"/c/{slug}/thanks", status_code=HTTP_303_SEE_OTHER)
+        return Redirect(with_language(f"/c/{slug}/thanks", request, language), status_code=HTTP_303_SEE_OTHER)
 
     @get("/{slug:str}/thanks", sync_to_thread=False)
-    def thanks(self, slug: FromPath[str]) -> Template:
-        return Template("customer/thanks.html")
+    def thanks(self, slug: FromPath[str], request: Request) -> Template:
+        return _page("customer/thanks.html", page_language(request))
 
 
 def customer_router(settings: Settings, db: Database) -> Router:

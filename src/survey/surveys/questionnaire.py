@@ -1,7 +1,7 @@
 """Questionnaires as plain data, and reading a posted form into answers or per-question messages.
 
 Pure: no web or database imports. Field names are made here and only here, so the templates, the handlers and
-the tests agree on them.
+the tests agree on them. Messages for the respondent are `Message`s: English as text, shown translated by the page.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from survey.languages import Message
 from survey.vocabulary import Dimension
 from survey.web.forms import clean_text
 
@@ -68,11 +69,14 @@ class FunctionSection:
     @cached_property
     def labels(self) -> dict[str, str]:
         """What each field asks, for naming it in a list of problems."""
-        labels = {
-            self.use_field: f"{self.name}: did you use it?",
-            self.comment_field: f"{self.name}: comment",
+        labels: dict[str, str] = {
+            self.use_field: Message("%(function)s: did you use it?", function=self.name),
+            self.comment_field: Message("%(function)s: comment", function=self.name),
         }
-        return labels | {name: f"{self.name}: {question.text}" for name, question in self.fields}
+        return labels | {
+            name: Message("%(function)s: %(question)s", function=self.name, question=question.text)
+            for name, question in self.fields
+        }
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class CustomerForm:
 
     @cached_property
     def labels(self) -> dict[str, str]:
-        return {self.comment_field: "Comment"} | {self.field(q): q.text for q in self.questions}
+        return {self.comment_field: Message("Comment")} | {self.field(q): q.text for q in self.questions}
 
 
 @dataclass(frozen=True)
@@ -124,19 +128,28 @@ def read_rating(raw: str | None, question: Question) -> tuple[int | None, str | 
         value := question.value_of.get(raw or "")
     ) is not None:  # the common case, as the radio buttons send it
         return value, None
-    span = f"{question.scale_min} to {question.scale_max}"
+    low, high = question.scale_min, question.scale_max
     text = clean_text(raw)
     if not text:
-        return None, f"Choose an answer from {span}."
-    if not _WHOLE_NUMBER.fullmatch(text) or not question.scale_min <= int(text) <= question.scale_max:
-        return None, f"“{text[:20]}” is not one of the answers ({span})."
+        return None, Message("Choose an answer from %(low)d to %(high)d.", low=low, high=high)
+    if not _WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
+        return None, Message(
+            "“%(answer)s” is not one of the answers (%(low)d to %(high)d).",
+            answer=text[:20],
+            low=low,
+            high=high,
+        )
     return int(text), None
 
 
 def read_comment(raw: str | None) -> tuple[str | None, str | None]:
     text = clean_text(raw)
     if len(text) > MAX_COMMENT_LENGTH:
-        return None, f"Please keep comments under {MAX_COMMENT_LENGTH} characters (this one has {len(text)})."
+        return None, Message(
+            "Please keep comments under %(limit)d characters (this one has %(length)d).",
+            limit=MAX_COMMENT_LENGTH,
+            length=len(text),
+        )
     return text or None, None
 
 
@@ -157,7 +170,9 @@ def read_internal_form(
             reviews.append(Review(section.function_id, used=False))
             continue
         if use != USED:
-            errors[section.use_field] = f"Tell us whether you used {section.name} this quarter."
+            errors[section.use_field] = Message(
+                "Tell us whether you used %(function)s this quarter.", function=section.name
+            )
             continue
         answers: dict[int, int | None] = {}
         for name, question in section.fields:
@@ -167,7 +182,7 @@ def read_internal_form(
                 continue
             value, error = read_rating(raw, question)
             if value is None:
-                errors[name] = error or "Choose an answer."
+                errors[name] = error or Message("Choose an answer.")
             else:
                 answers[question.item_id] = value
         comment, error = read_comment(form.get(section.comment_field))
@@ -190,7 +205,7 @@ def read_customer_form(
             continue
         value, error = read_rating(raw, question)
         if value is None:
-            errors[survey.field(question)] = error or "Choose an answer."
+            errors[survey.field(question)] = error or Message("Choose an answer.")
         else:
             answers[question.item_id] = value
     comment, error = read_comment(form.get(survey.comment_field))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from survey.languages import Message
 from survey.surveys.questionnaire import NOT_USED, USED, FunctionSection, read_internal_form
 from survey.web.forms import clean_text
 
@@ -23,7 +24,11 @@ CHECKLIST = 0  # the step number of "which of these did you use?"
 
 
 class StepRefused(ValueError):
-    """A step or a move that no page of the survey offers; the message says which field and why."""
+    """A step or a move that no page of the survey offers; `reason` says which field and why."""
+
+    def __init__(self, reason: Message):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,14 @@ def posted_step(form: Mapping[str, object], used: tuple[FunctionSection, ...]) -
     """The number of the step the form was sent from. Raises StepRefused for one this survey does not have."""
     text = clean_text(form.get(STEP_FIELD))
     if not (text.isascii() and text.isdigit() and len(text) <= 3):
-        raise StepRefused(f"step: “{text[:20]}” is not a step of this survey")
+        raise StepRefused(Message("step: “%(step)s” is not a step of this survey", step=text[:20]))
     number = int(text)
     if number > last_step(used):
-        raise StepRefused(f"step: this survey has no step {number} (it has {last_step(used)})")
+        raise StepRefused(
+            Message(
+                "step: this survey has no step %(step)d (it has %(last)d)", step=number, last=last_step(used)
+            )
+        )
     return number
 
 
@@ -114,7 +123,7 @@ def next_page(form: Mapping[str, object], sections: tuple[FunctionSection, ...],
     step holding the first such answer comes back with its errors, whatever the move. Raises StepRefused for a
     step or a move no page offers."""
     if go not in (NEXT, BACK, STAY):
-        raise StepRefused(f"go: “{go[:20]}” is not a way to move through the survey")
+        raise StepRefused(Message("go: “%(go)s” is not a way to move through the survey", go=go[:20]))
     values = answers_sent(form, sections)
     used = tuple(s for s in sections if values.get(s.use_field) == USED)
     number = posted_step(form, used)

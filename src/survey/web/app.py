@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 from survey.accounts.pages import LoginPages
 from survey.accounts.users import prepare_password_checks
 from survey.db.engine import Database
+from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
 from survey.reports import pages as reports_pages
 from survey.rounds.scheduler import scheduler_lifespan
@@ -114,12 +115,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], None]:
-    """The company's name and logo (settings), for every template: the customer pages show them."""
+    """The company's name and logo (settings), for every template: the customer pages show them. And the
+    translations: a page rendered with a `language` in its context is in that language (the respondents' pages),
+    any other in English."""
 
     def add(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["company"] = {
             "name": settings.company_name,
             "logo_uri": settings.company_logo_uri,
         }
+        engine.engine.policies["ext.i18n.trimmed"] = True
+        install_translations(engine.engine)
 
     return add

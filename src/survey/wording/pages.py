@@ -15,7 +15,7 @@ from sqlmodel import select
 from survey.db.engine import Database
 from survey.db.models import Instrument, InstrumentTranslation, Round, RoundStatus
 from survey.imports.uploads import MAX_UPLOAD_MB, UPLOAD_LIMITS, read_uploads
-from survey.languages import LANGUAGES, TRANSLATED
+from survey.languages import LANGUAGE_NAMES, translated_languages
 from survey.web.deps import DatabaseDep, ObjectId
 from survey.web.responses import get_or_404
 from survey.wording.store import WordingError, WordingReport, download_sheet, upload_sheet
@@ -51,7 +51,7 @@ def _page(
         "admin/wording.html",
         context={
             "instrument": instrument,
-            "languages": [(code, LANGUAGES[code], code in translated) for code in TRANSLATED],
+            "languages": [(code, LANGUAGE_NAMES[code], code in translated) for code in translated_languages()],
             "open_rounds": [name for name, status in rounds if status == RoundStatus.OPEN],
             "report": report,
             "error": error,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from survey.imports.tabular import ImportProblem, Row, Table, from_spreadsheet_cell
-from survey.languages import DEFAULT, LANGUAGES, TRANSLATED
+from survey.languages import LANGUAGE_NAMES, SOURCE_LANGUAGE, translated_languages
 
 KEY_COLUMN = "key"
 # The fields of an item a sheet translates, and how long each may be (the columns' limits in db.models).
@@ -77,12 +77,12 @@ Translations = dict[str, dict[str, str]]
 def sheet_rows(texts: Iterable[Text], translations: Mapping[str, Mapping[str, str]]) -> list[list[str]]:
     """The sheet to download: the header, then a row per text with its English and each language's translation
     so far (blank where there is none)."""
-    header = [KEY_COLUMN, DEFAULT, *TRANSLATED]
+    header = [KEY_COLUMN, SOURCE_LANGUAGE, *translated_languages()]
     return [header] + [
         [
             text.key,
             text.english,
-            *(translations.get(language, {}).get(text.key, "") for language in TRANSLATED),
+            *(translations.get(language, {}).get(text.key, "") for language in translated_languages()),
         ]
         for text in texts
     ]
@@ -94,7 +94,7 @@ def read_sheet(table: Table, texts: tuple[Text, ...]) -> tuple[Translations, lis
     and fits its column; no key twice, none unknown, no column but key, en and known languages; the English as
     downloaded. Problems name the row as a spreadsheet numbers it (the header is row 1) and the column."""
     problems = _header_problems(table)
-    languages = [c for c in table.columns if c in TRANSLATED]
+    languages = [c for c in table.columns if c in translated_languages()]
     if problems:
         return {}, problems
     by_key = {text.key: text for text in texts}
@@ -104,8 +104,8 @@ def read_sheet(table: Table, texts: tuple[Text, ...]) -> tuple[Translations, lis
         text, messages = _row_key(row, by_key, seen)
         if text is not None:
             seen[text.key] = row.line
-            if from_spreadsheet_cell(row[DEFAULT]) != text.english:
-                messages.append((DEFAULT, _ENGLISH_CHANGED))
+            if from_spreadsheet_cell(row[SOURCE_LANGUAGE]) != text.english:
+                messages.append((SOURCE_LANGUAGE, _ENGLISH_CHANGED))
             for language in languages:
                 translation = from_spreadsheet_cell(row[language])
                 messages += [(language, m) for m in text_problems(text, translation, language)]
@@ -142,7 +142,7 @@ def _row_key(
 
 def text_problems(text: Text, translation: str, language: str) -> list[str]:
     """What is wrong with one translation of `text`, in words for the person who wrote it."""
-    name = f"{LANGUAGES[language]} ({language})"
+    name = f"{LANGUAGE_NAMES[language]} ({language})"
     if not translation:
         return [f"the {name} text for {text.key} is blank: every text needs one"]
     problems = []
@@ -166,12 +166,12 @@ def text_problems(text: Text, translation: str, language: str) -> list[str]:
 def _header_problems(table: Table) -> list[ImportProblem]:
     problems = []
     line = table.header_line
-    for column in (KEY_COLUMN, DEFAULT):
+    for column in (KEY_COLUMN, SOURCE_LANGUAGE):
         if column not in table.columns:
             problems.append(ImportProblem(table.file, line, column, f"the header has no column {column}"))
-    known = ", ".join(f"{code} ({LANGUAGES[code]})" for code in TRANSLATED)
+    known = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in translated_languages())
     for column in table.columns:
-        if column not in (KEY_COLUMN, DEFAULT, *TRANSLATED):
+        if column not in (KEY_COLUMN, SOURCE_LANGUAGE, *translated_languages()):
             problems.append(
                 ImportProblem(
                     table.file,
@@ -180,7 +180,7 @@ def _header_problems(table: Table) -> list[ImportProblem]:
                     f"unknown language column {column!r}: the sheet takes {known}",
                 )
             )
-    if not problems and not any(c in TRANSLATED for c in table.columns):
+    if not problems and not any(c in translated_languages() for c in table.columns):
         problems.append(
             ImportProblem(table.file, line, "", f"the header has no language column: add one of {known}")
         )

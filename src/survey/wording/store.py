@@ -26,7 +26,7 @@ from survey.imports.tabular import (
     write_csv,
     write_xlsx,
 )
-from survey.languages import LANGUAGES, TRANSLATED
+from survey.languages import LANGUAGE_NAMES, translated_languages
 from survey.wording.sheet import (
     ITEM_FIELDS,
     Text,
@@ -83,7 +83,7 @@ class WordingReport:
             return (
                 f"Nothing was changed: the sheet has {count} problem{'s' if count > 1 else ''}, listed below."
             )
-        names = ", ".join(LANGUAGES[code] for code in self.languages)
+        names = ", ".join(LANGUAGE_NAMES[code] for code in self.languages)
         return f"Applied the {names} wording: {self.changed} text{'s' if self.changed != 1 else ''} changed."
 
     def as_dict(self) -> dict[str, object]:
@@ -109,7 +109,7 @@ def _listed(names: tuple[str, ...]) -> str:
 
 def item_translations(session: Session, instrument_id: int, language: str) -> dict[int, ItemTranslation]:
     """An instrument's items in `language`, by item id; empty for English or a language it has no wording in."""
-    if language not in TRANSLATED:
+    if language not in translated_languages():
         return {}
     rows = session.exec(
         select(ItemTranslation)
@@ -146,7 +146,7 @@ def _version(session: Session, instrument_id: int) -> tuple[Instrument, list[Ite
 
 def stored_translations(session: Session, instrument: Instrument, items: list[Item]) -> Translations:
     """Every translation of a version, by language and the sheet's keys."""
-    found: Translations = {language: {} for language in TRANSLATED}
+    found: Translations = {language: {} for language in translated_languages()}
     for heading in session.exec(
         select(InstrumentTranslation).where(InstrumentTranslation.instrument_id == instrument.id)
     ):
