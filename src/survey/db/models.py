@@ -140,7 +140,9 @@ class InstrumentTranslation(SQLModel, table=True):
     __tablename__ = "instrument_translation"
 
     instrument_id: int = Field(foreign_key="instrument.id", primary_key=True)
-    language: str = Field(primary_key=True, max_length=8)  # a code of `survey.languages.supported_languages()`
+    language: str = Field(
+        primary_key=True, max_length=8
+    )  # a code of `survey.languages.supported_languages()`
     title: str = Field(max_length=200)
     introduction: str = Field(default="", max_length=MAX_INTRODUCTION_LENGTH)
 

@@ -277,7 +277,9 @@ class CustomerSurvey(Controller):
             }
             fresh = _new_key(settings, survey)
             return await sync_to_thread(_form, intake, survey, slug, fresh, values, errors, language, 400)
-        answers, errors = read_customer_form(values, await sync_to_thread(intake.customer_form, survey, language))
+        answers, errors = read_customer_form(
+            values, await sync_to_thread(intake.customer_form, survey, language)
+        )
         if errors:
             return await sync_to_thread(_form, intake, survey, slug, form_key, values, errors, language, 422)
         outcome = await intake.submit_customer(survey, form_key, answers, settings.customer_team_hourly_cap)

@@ -51,7 +51,9 @@ def _page(
         "admin/wording.html",
         context={
             "instrument": instrument,
-            "languages": [(code, LANGUAGE_NAMES[code], code in translated) for code in translated_languages()],
+            "languages": [
+                (code, LANGUAGE_NAMES[code], code in translated) for code in translated_languages()
+            ],
             "open_rounds": [name for name, status in rounds if status == RoundStatus.OPEN],
             "report": report,
             "error": error,

@@ -47,7 +47,7 @@ GERMAN = {
     ' If a statement does not apply to you, or you do not know, choose "Not applicable".': "Denken Sie an das"
     " laufende Quartal. Geben Sie für jeden internen Dienstleister, mit dem Sie zu tun hatten, an, wie sehr Sie"
     " den einzelnen Aussagen zustimmen. Wenn eine Aussage auf Sie nicht zutrifft oder Sie es nicht wissen,"
-    " wählen Sie „Nicht zutreffend“.",
+    " wählen Sie „Trifft nicht zu / weiß nicht“.",
     # Employee survey, full (0002)
     "{function} does what it promises, right the first time.": "Der Bereich {function} hält, was er zusagt, und"
     " erledigt es gleich beim ersten Mal richtig.",
