@@ -230,7 +230,7 @@ def test_a_refused_step_tells_a_german_employee_what_is_wrong_in_german(client, 
     email = next(iter(open_round.links))
     make_german(db, email)
     page = open_survey(client, open_round.path(email))
-    section = Intake(db).sections(open_round.id)[0]
+    section = Intake(db).sections(open_round.id, "de")[0]
     item = section.fields[0][0]
     answers = {section.use_field: "yes", item: "99", "lang": "de"}
     refused = step_survey(client, page.text, answers, step=1)
@@ -251,7 +251,7 @@ def test_the_switcher_changes_the_language_mid_survey_and_keeps_the_answers(clie
     page = open_survey(client, open_round.path(email))
     assert '<html lang="en">' in page.text and ">Deutsch</button>" in page.text
     answers = employee_answers(db, open_round.id, value=6, comment="Schnell und freundlich.")
-    section = Intake(db).sections(open_round.id)[0]
+    section = Intake(db).sections(open_round.id, "en")[0]
     on_step_one = {k: v for k, v in answers.items() if k.startswith("use-")}
     first = step_survey(client, page.text, on_step_one, step=0)
     assert first.status_code == 200 and "Function 1 of 2" in first.text
