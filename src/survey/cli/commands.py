@@ -45,6 +45,7 @@ for command in (
     analysis.linkage,
     reports.report,
     reports.reports,
+    reports.export,
     posters.link,
     posters.poster,
     demo.demo,

@@ -1,0 +1,119 @@
+"""Tables in, an Excel workbook out: one sheet per table, numbers as numbers in the format they are printed with,
+hidden figures marked as hidden, text that a spreadsheet could run as a formula written as text.
+
+Written with openpyxl's write-only mode, row by row, so a round of thousands of teams needs little memory.
+
+Pure: no web, no database.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from survey.imports.tabular import spreadsheet_cell
+
+
+class Hidden:
+    """A figure the release gate hides: written as the word `HIDDEN_TEXT` on a grey fill, never as a number."""
+
+    def __repr__(self) -> str:
+        return "HIDDEN"
+
+
+HIDDEN: Final = Hidden()
+HIDDEN_TEXT = "hidden"
+HIDDEN_FILL = PatternFill("solid", fgColor="D9D9D9")
+HEADER_FILL = PatternFill("solid", fgColor="1F3864")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+
+Value = str | int | float | Hidden | None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table: its heading, its width in characters, and the number format of its numbers
+    ("0.0": one decimal, as the pages print a mean; "0": whole numbers; "0%": a share as a percentage)."""
+
+    title: str
+    width: float = 12
+    number_format: str = "General"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table: a title (at most 31 characters, Excel's limit), its columns, and its rows, which may be a
+    generator: they are written one at a time. `table` False: a page of notes, with no filter and no frozen
+    heading."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: Iterable[Sequence[Value]]
+    table: bool = True
+
+
+def build_workbook(sheets: Iterable[Sheet]) -> bytes:
+    """The sheets as an .xlsx file: headings in the first row, frozen, with a filter over the table; column
+    widths set; each number in its column's format; each hidden figure as the word "hidden" on a grey fill; every
+    text through the rule of the platform's CSV files (`spreadsheet_cell`: a leading apostrophe before `=`, `+`,
+    `-`, `@`, a tab or a carriage return), and stored as text, never as a formula."""
+    book = Workbook(write_only=True)
+    for sheet in sheets:
+        _write_sheet(book.create_sheet(title=sheet.title), sheet)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
+    for number, column in enumerate(sheet.columns, start=1):
+        worksheet.column_dimensions[get_column_letter(number)].width = column.width
+    if sheet.table:
+        worksheet.freeze_panes = "A2"
+    worksheet.append([_heading(worksheet, column.title) for column in sheet.columns])
+    count = 1
+    for row in sheet.rows:
+        worksheet.append(
+            [_cell(worksheet, value, column) for value, column in zip(row, sheet.columns, strict=True)]
+        )
+        count += 1
+    if sheet.table:
+        worksheet.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns))}{count}"
+
+
+def _heading(worksheet: WriteOnlyWorksheet, title: str) -> WriteOnlyCell:
+    cell = _text(worksheet, title)
+    cell.font = HEADER_FONT
+    cell.fill = HEADER_FILL
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _text(worksheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(worksheet, value=spreadsheet_cell(text))
+    cell.data_type = "s"  # text, whatever it starts with: openpyxl would take "=..." for a formula
+    return cell
+
+
+def _cell(worksheet: WriteOnlyWorksheet, value: Value, column: Column) -> WriteOnlyCell | None:
+    if value is None:
+        return None
+    if isinstance(value, Hidden):
+        cell = _text(worksheet, HIDDEN_TEXT)
+        cell.fill = HIDDEN_FILL
+        return cell
+    if isinstance(value, str):
+        cell = _text(worksheet, value)
+        cell.alignment = Alignment(wrap_text=len(value) > column.width, vertical="top")
+        return cell
+    cell = WriteOnlyCell(worksheet, value=value)
+    cell.number_format = column.number_format
+    return cell
