@@ -41,8 +41,17 @@ def simulated(db, settings):
         session.exec(update(Unit).where(Unit.id == sim.teams[2].id).values(name=FORMULA_NAME))
         session.commit()
         round_id = session.exec(select(Round).order_by(Round.opens_at.desc())).first().id
-        create_user(session, "first.head@example.com", "First Head", Role.HEAD, [sim.teams[0].code], password=PASSWORD)
-        create_user(session, "function.head@example.com", "F Head", Role.HEAD, [sim.functions[0].code], password=PASSWORD)
+        create_user(
+            session, "first.head@example.com", "First Head", Role.HEAD, [sim.teams[0].code], password=PASSWORD
+        )
+        create_user(
+            session,
+            "function.head@example.com",
+            "F Head",
+            Role.HEAD,
+            [sim.functions[0].code],
+            password=PASSWORD,
+        )
         create_user(session, "exec@example.com", "Exec", Role.EXECUTIVE, [], password=PASSWORD)
         create_user(session, "hr@example.com", "HR", Role.HR, [], password=PASSWORD)
     compute_results(db, settings)
@@ -104,7 +113,9 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
     for key, (_, cell) in expected.items():
         row = by_team[key]
         for measure in scores.measures:
-            label = {"overall": "Overall", "impact": "Harm to serving customers"}.get(measure, measure.title())
+            label = {"overall": "Overall", "impact": "Harm to serving customers"}.get(
+                measure, measure.title()
+            )
             figure = None if cell.suppressed else cell.scores.of(measure)
             check_figure(row[f"{label} mean"], row[f"{label} n"], figure, "0.0")
             hidden += figure is None
@@ -113,7 +124,9 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
     customers = {r["Unit code"].value: r for r in rows(hr, "Customers by team")}
     assert set(customers) == {c.code for c in scores.customers}
     for cell in scores.customers:
-        check_figure(customers[cell.code]["CSAT%"], customers[cell.code]["CSAT% n"], cell.scores.csat_pct, "0")
+        check_figure(
+            customers[cell.code]["CSAT%"], customers[cell.code]["CSAT% n"], cell.scores.csat_pct, "0"
+        )
         check_figure(customers[cell.code]["NPS"], customers[cell.code]["NPS n"], cell.scores.nps, "0")
 
     rates = {r["Unit code"].value: r for r in rows(hr, "Participation")}
@@ -124,7 +137,9 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
 
     # The executive, once the round is published, gets the same tables.
     publish(db, round_id)
-    executive = load_workbook(io.BytesIO(download(client, "exec@example.com", f"/reports/{round_id}/workbook.xlsx")))
+    executive = load_workbook(
+        io.BytesIO(download(client, "exec@example.com", f"/reports/{round_id}/workbook.xlsx"))
+    )
     assert executive.sheetnames == hr.sheetnames
     for title in hr.sheetnames[1:]:
         values = [[c.value for c in r] for r in hr[title].iter_rows()]
@@ -192,10 +207,16 @@ def test_a_head_gets_only_their_units(db, settings, client, simulated):
         teams = session.exec(select(Unit).where(Unit.id.in_([t.id for t in sim.teams]))).all()
     for team in teams:
         if team.id != own.id:
-            assert team.code not in text and team.name.replace("&", "&amp;").replace('"', "&quot;") not in text
+            assert (
+                team.code not in text and team.name.replace("&", "&amp;").replace('"', "&quot;") not in text
+            )
     for path in (f"{other.id}/xlsx", "organisation/xlsx", "999999/xlsx"):
         assert client.get(f"/reports/{round_id}/{path}").status_code == 404, path
     assert client.get(f"/reports/{round_id}/{own.id}/xlsx").status_code == 200
+    # The unit's page and the reports page link to the workbooks the head may download.
+    assert f"/reports/{round_id}/{own.id}/xlsx" in client.get(f"/units/{own.id}").text
+    listing = client.get("/reports").text
+    assert f"/reports/{round_id}/workbook.xlsx" in listing and f"/reports/{round_id}/{other.id}/xlsx" not in listing
 
     # A support function's head gets their function at every team, and no other function.
     data = download(client, "function.head@example.com", f"/reports/{round_id}/workbook.xlsx")
@@ -265,7 +286,9 @@ def test_the_api_serves_the_workbook_of_a_closed_round(db, client, simulated):
     missing = client.get(f"/api/rounds/{round_id}/workbook?unit=NOPE", headers=headers)
     assert missing.status_code == 400 and "no unit with the code 'NOPE'" in missing.json()["detail"]
     assert client.get("/api/rounds/424242/workbook", headers=headers).status_code == 404
-    denied = client.get(f"/api/rounds/{round_id}/workbook", headers={"Authorization": f"Bearer {reports_token}"})
+    denied = client.get(
+        f"/api/rounds/{round_id}/workbook", headers={"Authorization": f"Bearer {reports_token}"}
+    )
     assert denied.status_code == 403
     with db.session() as session:  # an open round's results are not released: 409, as for its scores
         session.exec(update(Round).where(Round.id == round_id).values(status=RoundStatus.OPEN))
@@ -294,5 +317,8 @@ def test_survey_export_writes_the_workbook_and_refuses_bad_arguments(run, db, si
         (["export", name], "missing option '--out'"),
     ]:
         result = run(*args)
-        assert result.exit_code == 2 and message in result.output.lower().replace("\n", " "), (args, result.output)
+        assert result.exit_code == 2 and message in result.output.lower().replace("\n", " "), (
+            args,
+            result.output,
+        )
     assert sorted(p.name for p in tmp_path.iterdir() if "xlsx" in p.name) == ["round.xlsx", "team.xlsx"]

@@ -118,7 +118,11 @@ def export(round_ref: str, output: Path, unit_code: str | None) -> None:
     with database(settings) as db:
         with db.session() as session:
             a_round = find_round(session, round_ref)
-            refs = [report_by_code(session, a_round, unit_code)] if unit_code else round_reports(session, a_round)
+            refs = (
+                [report_by_code(session, a_round, unit_code)]
+                if unit_code
+                else round_reports(session, a_round)
+            )
         workbook = round_workbook(round_data(db, a_round.id, settings), a_round, refs, "the command line")
     partial = output.with_name(f".{output.name}.part")  # renamed once whole: never a half-written workbook
     try:

@@ -111,9 +111,13 @@ def round_workbook(
     with db.session() as session:
         a_round = get_or_404(session, Round, round_id)
         if a_round.status not in analytics.RELEASED:
-            raise Conflict(f"round {a_round.name!r} is {a_round.status}: its results are released when it closes")
+            raise Conflict(
+                f"round {a_round.name!r} is {a_round.status}: its results are released when it closes"
+            )
         try:
-            refs = round_reports(session, a_round) if unit is None else [report_by_code(session, a_round, unit)]
+            refs = (
+                round_reports(session, a_round) if unit is None else [report_by_code(session, a_round, unit)]
+            )
         except ReportNotFound as reason:  # a query naming no unit of the round: say which
             raise ClientException(f"unit: {reason}") from None
     client = request.user

@@ -123,4 +123,11 @@ def report_asset(path: Annotated[Path, Parameter(description="report.css or a fo
     return File(path=ASSETS / name, media_type=media_type, content_disposition_type="inline")
 
 
-PAGES = [reports_page, report_download, report_view, report_asset, round_workbook, report_workbook]  # for every signed-in account
+PAGES = [
+    reports_page,
+    report_download,
+    report_view,
+    report_asset,
+    round_workbook,
+    report_workbook,
+]  # for every signed-in account

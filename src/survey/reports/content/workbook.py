@@ -219,18 +219,29 @@ def _team_sheet(scores: Scores, functions: list[FunctionScores], sight: Sight) -
         Column("Used the function", 10, WHOLE),
     ]
     for measure in scores.measures:
-        columns += [Column(f"{MEASURE_LABELS[measure]} mean", 12, ONE), Column(f"{MEASURE_LABELS[measure]} n", 8, WHOLE)]
+        columns += [
+            Column(f"{MEASURE_LABELS[measure]} mean", 12, ONE),
+            Column(f"{MEASURE_LABELS[measure]} n", 8, WHOLE),
+        ]
 
     def rows() -> Iterator[list[Value]]:
         for function in functions:
             for cell in function.cells:
                 if not sight.sees_staff(function.code, cell):
                     continue
-                usage: list[Value] = [HIDDEN, HIDDEN] if cell.usage is None else [cell.usage.answered, cell.usage.used]
+                usage: list[Value] = (
+                    [HIDDEN, HIDDEN] if cell.usage is None else [cell.usage.answered, cell.usage.used]
+                )
                 figures: list[Value] = []
                 for measure in scores.measures:
                     figures += _figure(None if cell.suppressed else cell.scores.of(measure))
-                yield [function.code, function.name, *_unit(cell.code, cell.name, cell.kind), *usage, *figures]
+                yield [
+                    function.code,
+                    function.name,
+                    *_unit(cell.code, cell.name, cell.kind),
+                    *usage,
+                    *figures,
+                ]
 
     return Sheet("Functions by team", columns, rows())
 
@@ -418,7 +429,12 @@ def _participation_sheet(rates: list[RateRow]) -> Sheet:
 
 
 def _comment_sheet(functions: list[FunctionScores]) -> Sheet:
-    columns = [Column("Function code", 12), Column("Function", 24), Column("Team", 14), Column("Comment", 100)]
+    columns = [
+        Column("Function code", 12),
+        Column("Function", 24),
+        Column("Team", 14),
+        Column("Comment", 100),
+    ]
     rows = [
         [f.code, f.name, group.team or "pooled, from several teams", text]
         for f in functions
