@@ -216,7 +216,10 @@ def test_a_head_gets_only_their_units(db, settings, client, simulated):
     # The unit's page and the reports page link to the workbooks the head may download.
     assert f"/reports/{round_id}/{own.id}/xlsx" in client.get(f"/units/{own.id}").text
     listing = client.get("/reports").text
-    assert f"/reports/{round_id}/workbook.xlsx" in listing and f"/reports/{round_id}/{other.id}/xlsx" not in listing
+    assert (
+        f"/reports/{round_id}/workbook.xlsx" in listing
+        and f"/reports/{round_id}/{other.id}/xlsx" not in listing
+    )
 
     # A support function's head gets their function at every team, and no other function.
     data = download(client, "function.head@example.com", f"/reports/{round_id}/workbook.xlsx")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from typing import Final
 
@@ -78,42 +79,62 @@ def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
         worksheet.column_dimensions[get_column_letter(number)].width = column.width
     if sheet.table:
         worksheet.freeze_panes = "A2"
-    worksheet.append([_heading(worksheet, column.title) for column in sheet.columns])
+    styles = _Styles(worksheet, sheet.columns)
+    worksheet.append([styles.heading(column.title) for column in sheet.columns])
     count = 1
     for row in sheet.rows:
-        worksheet.append(
-            [_cell(worksheet, value, column) for value, column in zip(row, sheet.columns, strict=True)]
-        )
+        if len(row) != len(sheet.columns):
+            raise ValueError(
+                f"sheet {sheet.title!r}: a row of {len(row)} cells under {len(sheet.columns)} columns"
+            )
+        worksheet.append([styles.cell(value, at) for at, value in enumerate(row)])
         count += 1
     if sheet.table:
         worksheet.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns))}{count}"
 
 
-def _heading(worksheet: WriteOnlyWorksheet, title: str) -> WriteOnlyCell:
-    cell = _text(worksheet, title)
-    cell.font = HEADER_FONT
-    cell.fill = HEADER_FILL
-    cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
+class _Styles:
+    """Each kind of cell of a sheet styled once, its style copied to every cell of that kind: styling each cell
+    anew costs most of the time of a large workbook."""
 
+    def __init__(self, worksheet: WriteOnlyWorksheet, columns: Sequence[Column]) -> None:
+        self.worksheet = worksheet
+        self.columns = columns
+        hidden = self._text(HIDDEN_TEXT)
+        hidden.fill = HIDDEN_FILL
+        self.hidden_style = hidden._style
+        wrapped = self._text("")
+        wrapped.alignment = Alignment(wrap_text=True, vertical="top")
+        self.wrapped_style = wrapped._style
+        self.number_styles = []
+        for column in columns:
+            number = WriteOnlyCell(worksheet, value=0)
+            number.number_format = column.number_format
+            self.number_styles.append(number._style)
 
-def _text(worksheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(worksheet, value=spreadsheet_cell(text))
-    cell.data_type = "s"  # text, whatever it starts with: openpyxl would take "=..." for a formula
-    return cell
-
-
-def _cell(worksheet: WriteOnlyWorksheet, value: Value, column: Column) -> WriteOnlyCell | None:
-    if value is None:
-        return None
-    if isinstance(value, Hidden):
-        cell = _text(worksheet, HIDDEN_TEXT)
-        cell.fill = HIDDEN_FILL
+    def _text(self, text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.worksheet, value=spreadsheet_cell(text))
+        cell.data_type = "s"  # text, whatever it starts with: openpyxl would take "=..." for a formula
         return cell
-    if isinstance(value, str):
-        cell = _text(worksheet, value)
-        cell.alignment = Alignment(wrap_text=len(value) > column.width, vertical="top")
+
+    def heading(self, title: str) -> WriteOnlyCell:
+        cell = self._text(title)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
         return cell
-    cell = WriteOnlyCell(worksheet, value=value)
-    cell.number_format = column.number_format
-    return cell
+
+    def cell(self, value: Value, at: int) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        if isinstance(value, Hidden):
+            cell = self._text(HIDDEN_TEXT)
+            cell._style = copy(self.hidden_style)
+        elif isinstance(value, str):
+            cell = self._text(value)
+            if len(value) > self.columns[at].width:
+                cell._style = copy(self.wrapped_style)
+        else:
+            cell = WriteOnlyCell(self.worksheet, value=value)
+            cell._style = copy(self.number_styles[at])
+        return cell
