@@ -105,6 +105,12 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
     scores = data.scores
     hr = load_workbook(io.BytesIO(download(client, "hr@example.com", f"/reports/{round_id}/workbook.xlsx")))
     assert hr.sheetnames[0] == "Read me" and "Functions by team" in hr.sheetnames
+    read_me = dict(hr["Read me"].iter_rows(values_only=True))
+    assert read_me["Round"] == scores.round.name and read_me["Fewest people behind a figure (k)"] == 5
+    assert (
+        read_me["Made for"] == "HR (hr@example.com), HR"
+        and "hidden to protect anonymity" in read_me["Hidden cells"]
+    )
 
     by_team = {(r["Function code"].value, r["Unit code"].value): r for r in rows(hr, "Functions by team")}
     expected = {(f.code, c.code): (f, c) for f in scores.functions for c in f.cells}
@@ -325,3 +331,46 @@ def test_survey_export_writes_the_workbook_and_refuses_bad_arguments(run, db, si
             result.output,
         )
     assert sorted(p.name for p in tmp_path.iterdir() if "xlsx" in p.name) == ["round.xlsx", "team.xlsx"]
+
+
+@pytest.mark.browser
+def test_a_head_on_a_phone_downloads_their_teams_workbook_from_the_unit_page(tmp_path):
+    """A team's head opens their team's page on a phone, taps "Excel workbook", and gets their team's figures."""
+    from playwright.sync_api import sync_playwright
+
+    from helpers import free_port
+    from survey.db.engine import Database, upgrade
+    from survey.settings import Settings
+    from test_browser import CHROMIUM, CHROMIUM_FLAGS, serving
+
+    url = f"sqlite:///{tmp_path}/exports.db"
+    upgrade(url)
+    db = Database(url)
+    sim = simulate_into(
+        db, OrgShape(functions=2, teams=6, staff_per_team=6, customers_per_team=10, rounds=2), 3
+    )
+    compute_results(db, Settings(database_url=url))
+    team = sim.teams[0]
+    with db.session() as session:
+        for a_round in session.exec(select(Round)).all():
+            advance_round(session, a_round, RoundStatus.PUBLISHED)
+        create_user(session, "head@example.com", "Head", Role.HEAD, [team.code], password=PASSWORD)
+    db.dispose()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with serving(url, base_url, port), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{base_url}/login")
+        page.fill("#email", "head@example.com")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base_url}/units/{team.id}")
+        page.screenshot(path=str(tmp_path / "unit-390.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        with page.expect_download() as download:
+            page.locator("a", has_text="Excel workbook").first.click()
+        assert download.value.suggested_filename.endswith(f"-{team.code}.xlsx")
+        book = load_workbook(io.BytesIO(download.value.path().read_bytes()))  # saved without a suffix
+        assert {r["Unit code"].value for r in rows(book, "Functions by team")} == {team.code, None}
+        browser.close()

@@ -52,8 +52,8 @@ class Column:
 @dataclass(frozen=True)
 class Sheet:
     """One table: a title (at most 31 characters, Excel's limit), its columns, and its rows, which may be a
-    generator: they are written one at a time. `table` False: a page of notes, with no filter and no frozen
-    heading."""
+    generator: they are written one at a time. `table` False: a page of notes, with no heading row, no filter
+    and nothing frozen (its columns' titles are not written)."""
 
     title: str
     columns: Sequence[Column]
@@ -80,8 +80,10 @@ def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
     if sheet.table:
         worksheet.freeze_panes = "A2"
     styles = _Styles(worksheet, sheet.columns)
-    worksheet.append([styles.heading(column.title) for column in sheet.columns])
-    count = 1
+    count = 0
+    if sheet.table:
+        worksheet.append([styles.heading(column.title) for column in sheet.columns])
+        count = 1
     for row in sheet.rows:
         if len(row) != len(sheet.columns):
             raise ValueError(

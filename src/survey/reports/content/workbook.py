@@ -159,7 +159,8 @@ def _read_me(about: About, scores: Scores, linkage: Linkage, sheets: list[Sheet]
         (
             "Staff scores",
             "Staff rate each support function they used from 1 (strongly disagree) to 7 (strongly agree); "
-            f"higher is better. Overall is the mean of the five dimensions.{harm}",
+            "higher is better. Overall is each person's mean of the five dimensions (and of the overall rating, "
+            f"where the questionnaire asks one).{harm}",
         ),
         (
             "Customer figures",
