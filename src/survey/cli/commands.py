@@ -57,6 +57,7 @@ for command in (
     analysis.linkage,
     reports.report,
     reports.reports,
+    reports.export,
     posters.link,
     posters.poster,
     wording.wording_group,

@@ -1,4 +1,5 @@
-"""`survey report` (one PDF report of a closed round) and `survey reports` (every report of it, on every core)."""
+"""`survey report` (one PDF report of a closed round), `survey reports` (every report of it, on every core) and
+`survey export` (its released results as an Excel workbook)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,52 @@ def reports(round_ref: str, output: Path, workers: int | None) -> None:
         except OSError as error:
             raise CliError(f"cannot write into {str(output)!r}: {error.strerror or error}") from None
     click.echo(f"{len(written)} reports of round {a_round.name} in {output}")
+
+
+@click.command()
+@click.argument("round_ref", metavar="ROUND")
+@click.option(
+    "--out",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .xlsx file to write.",
+)
+@click.option(
+    "--unit",
+    "unit_code",
+    metavar="CODE",
+    help="Only what the report of this support function, front-line team or group shows. Without it: the whole "
+    "round.",
+)
+def export(round_ref: str, output: Path, unit_code: str | None) -> None:
+    """Write a closed round's released results as an Excel workbook: one sheet per table, numbers with their n,
+    hidden figures marked."""
+    from survey.reports.catalogue import report_by_code, round_reports
+    from survey.reports.data import round_data
+    from survey.reports.exports import round_workbook
+    from survey.rounds.lifecycle import find_round
+
+    if output.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"{str(output)!r} must end in .xlsx", param_hint="'--out'")
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"the folder {str(output.parent)!r} does not exist", param_hint="'--out'")
+    settings = load_settings()
+    with database(settings) as db:
+        with db.session() as session:
+            a_round = find_round(session, round_ref)
+            refs = (
+                [report_by_code(session, a_round, unit_code)]
+                if unit_code
+                else round_reports(session, a_round)
+            )
+        workbook = round_workbook(round_data(db, a_round.id, settings), a_round, refs, "the command line")
+    partial = output.with_name(f".{output.name}.part")  # renamed once whole: never a half-written workbook
+    try:
+        partial.write_bytes(workbook)
+        partial.replace(output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"cannot write {str(output)!r}: {error.strerror or error}") from None
+    what = f"what the report of {refs[0].name} shows" if unit_code else "the whole round"
+    click.echo(f"Round {a_round.name}, {what}: {output}")

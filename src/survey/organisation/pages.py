@@ -20,6 +20,7 @@ from survey.analysis.anonymity import participation_warning
 from survey.db.engine import Database
 from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
 from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
+from survey.reports.catalogue import visible_reports
 from survey.rounds.participation import (
     banded_participation,
     daily_snapshot,
@@ -176,6 +177,7 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             else []
         )
         parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+        results = _results_to_download(session, user, unit.id)
     participation = [
         _participation(db, a_round, unit.id, teams, settings.min_group_size) for a_round in invited_rounds
     ]
@@ -186,9 +188,20 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             "parent": parent if parent and (visible is None or parent.id in visible) else None,
             "children": children,
             "participation": participation,
+            "results": results,
             "k": settings.min_group_size,
         },
     )
+
+
+def _results_to_download(session: Session, user: User, unit_id: int) -> list[Round]:
+    """The rounds whose report for this unit the user may read (`reports.catalogue`), newest first."""
+    released = session.exec(
+        select(Round)
+        .where(Round.status.in_([RoundStatus.CLOSED, RoundStatus.PUBLISHED]))
+        .order_by(Round.opens_at.desc())
+    ).all()
+    return [r for r in released if any(ref.unit_id == unit_id for ref in visible_reports(session, user, r))]
 
 
 def _participation(db: Database, a_round: Round, unit_id: int, teams: set[int], k: int) -> dict:

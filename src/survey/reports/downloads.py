@@ -1,9 +1,11 @@
 """A report as an HTTP download, for the pages and the API alike: its PDF from the folder of kept reports or
-rendered now, under a file name safe on every system."""
+rendered now, under a file name safe on every system; and a round's Excel workbook of what some of its reports
+show."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from litestar import Response
@@ -11,6 +13,8 @@ from litestar.exceptions import NotFoundException
 
 from survey.analysis import analytics
 from survey.db.engine import Database
+from survey.db.models import Round
+from survey.reports import exports
 from survey.reports.catalogue import ReportRef
 from survey.reports.data import RoundData, round_data
 from survey.reports.render import cached_pdf, render_pdf, report_context
@@ -47,3 +51,18 @@ def released_data(db: Database, round_id: int, settings: Settings) -> RoundData:
         ) from None
     except analytics.NotReleased:
         raise NotFoundException() from None
+
+
+def workbook_response(
+    db: Database, settings: Settings, a_round: Round, refs: Sequence[ReportRef], made_for: str
+) -> Response:
+    """The Excel workbook of what the reports `refs` of a round show, as an attachment named after the round
+    (and the unit, for one report's); 409 and 404 as `released_data`."""
+    data = released_data(db, a_round.id, settings)
+    unit_code = refs[0].code if len(refs) == 1 else None
+    name = exports.workbook_filename(a_round.name, unit_code)
+    return Response(
+        exports.round_workbook(data, a_round, refs, made_for),
+        media_type=exports.MEDIA_TYPE,
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
