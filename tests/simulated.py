@@ -13,7 +13,17 @@ from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import release_round
 from survey.analysis.sums import RoundSums, ScaleSums, Sums
 from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
-from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, ONE_SCALE, OVERALL, SERVQUAL, favourable_from
+from survey.vocabulary import (
+    CES,
+    CSAT_MEAN,
+    CSAT_PCT,
+    IMPACT,
+    NPS,
+    ONE_SCALE,
+    OVERALL,
+    SERVQUAL,
+    favourable_from,
+)
 
 DIMENSIONS = [d.value for d in SERVQUAL]
 
@@ -54,9 +64,9 @@ def _add(table: dict, key, value: float, favourable: float | None = None) -> Non
 
 def _favourable(values: list[int], specs: list[ItemSpec]) -> float:
     """The share of scored answers in the top of their scale (5 to 7 of 1 to 7, 4 to 5 of 1 to 5)."""
-    return sum(v >= favourable_from(s.scale_min, s.scale_max) for v, s in zip(values, specs, strict=True)) / len(
-        values
-    )
+    return sum(
+        v >= favourable_from(s.scale_min, s.scale_max) for v, s in zip(values, specs, strict=True)
+    ) / len(values)
 
 
 def round_sums(
@@ -116,7 +126,12 @@ def round_sums(
             specs_of[spec.dimension].append(spec)
         for dimension in DIMENSIONS:
             values = by_dimension[dimension]
-            _add(external, (team, dimension), sum(values) / len(values), _favourable(values, specs_of[dimension]))
+            _add(
+                external,
+                (team, dimension),
+                sum(values) / len(values),
+                _favourable(values, specs_of[dimension]),
+            )
         csat, nps, ces = by_dimension["csat"][0], by_dimension["nps"][0], by_dimension["ces"][0]
         _add(external, (team, CSAT_PCT), 100.0 if csat >= 4 else 0.0)
         _add(external, (team, CSAT_MEAN), float(csat), _favourable([csat], specs_of["csat"]))

@@ -52,7 +52,9 @@ def test_favourable_is_the_top_three_of_seven_and_the_top_two_of_five():
         favourable_from(3, 3)
 
 
-def test_favourable_sums_equal_a_count_made_in_python_and_every_level_shows_its_share(db, settings, token_client):
+def test_favourable_sums_equal_a_count_made_in_python_and_every_level_shows_its_share(
+    db, settings, token_client
+):
     sim = simulate_into(db, SMALL, seed=21)
     last = _last_round(db)
     with db.engine.connect() as connection:
@@ -67,7 +69,10 @@ def test_favourable_sums_equal_a_count_made_in_python_and_every_level_shows_its_
     for team, measures in expected.external.items():
         for measure in (*DIMENSIONS, CSAT_MEAN, CES):
             assert from_sql.external[team][measure].favourable == pytest.approx(measures[measure].favourable)
-        assert from_sql.external[team][CSAT_PCT].favourable is None and from_sql.external[team][NPS].favourable is None
+        assert (
+            from_sql.external[team][CSAT_PCT].favourable is None
+            and from_sql.external[team][NPS].favourable is None
+        )
         # satisfaction's share favourable (4 or 5 of 5) is its CSAT%
         csat = from_sql.external[team][CSAT_MEAN]
         assert 100 * csat.favourable / csat.n == pytest.approx(from_sql.external[team][CSAT_PCT].mean)
@@ -95,13 +100,20 @@ def test_favourable_sums_equal_a_count_made_in_python_and_every_level_shows_its_
                 ]
                 assert figure["n"] == sum(p.n for p in parts)
                 share = 100 * sum(p.favourable for p in parts) / figure["n"]
-                assert figure["favourable"] == pytest.approx(share, abs=0.006), (function["code"], cell["code"])
+                assert figure["favourable"] == pytest.approx(share, abs=0.006), (
+                    function["code"],
+                    cell["code"],
+                )
                 shown[cell["kind"]] += 1
             assert cell["scores"]["impact"] is None or cell["scores"]["impact"]["favourable"] is None
     for cell in body["customers"]:
         for measure in (*DIMENSIONS, CSAT_MEAN, CES):
             if (figure := cell["scores"][measure]) is not None:
-                parts = [expected.external[t][measure] for t in teams_below(cell["unit_id"]) if t in expected.external]
+                parts = [
+                    expected.external[t][measure]
+                    for t in teams_below(cell["unit_id"])
+                    if t in expected.external
+                ]
                 share = 100 * sum(p.favourable for p in parts) / sum(p.n for p in parts)
                 assert figure["favourable"] == pytest.approx(share, abs=0.006), (cell["code"], measure)
         assert cell["scores"][NPS] is None or cell["scores"][NPS]["favourable"] is None
@@ -155,7 +167,9 @@ def test_not_applicable_is_neither_favourable_nor_counted_and_reverse_keyed_item
     assert (cell["reliability"].n, cell["reliability"].favourable) == (2, 1.0)
 
 
-def test_a_hidden_cell_carries_no_share_in_the_api_the_stored_results_or_the_report_data(db, settings, token_client):
+def test_a_hidden_cell_carries_no_share_in_the_api_the_stored_results_or_the_report_data(
+    db, settings, token_client
+):
     """Staff of 4 per team: every team's cell is hidden, and so is its share, wherever the results go."""
     shape = OrgShape(functions=2, teams=6, staff_per_team=4, customers_per_team=3, rounds=3, regions=2)
     simulate_into(db, shape, seed=23)
@@ -184,7 +198,10 @@ def test_a_hidden_cell_carries_no_share_in_the_api_the_stored_results_or_the_rep
     # What the API says the field is.
     schema = token_client.get("/schema/openapi.json").json()
     described = schema["components"]["schemas"]["Figure"]["properties"]["favourable"]
-    assert "share favourable" in described["description"] and "released with the mean" in described["description"]
+    assert (
+        "share favourable" in described["description"]
+        and "released with the mean" in described["description"]
+    )
 
 
 def test_stored_results_of_the_previous_version_are_computed_again(db, settings, token_client):

@@ -75,17 +75,25 @@ def check_no_hidden_share_is_derived(case: Case) -> None:
     for nodes in released.internal.values():
         for measures in nodes.values():
             for m, shown in measures.items():
-                assert (shown.favourable is not None) == (not shown.suppressed and m in (*DIMENSIONS, OVERALL))
+                assert (shown.favourable is not None) == (
+                    not shown.suppressed and m in (*DIMENSIONS, OVERALL)
+                )
     attacker = favourable_attack(case, released)
     derived, small = [], {}
     for f in case.functions:
         for t in case.teams:
             for m in (*DIMENSIONS, OVERALL):
                 shown = released.internal[f].get(t, {}).get(m)
-                if case.used[f, t] and (shown is None or shown.suppressed) and attacker.determined(("f", f), (m, t)):
+                if (
+                    case.used[f, t]
+                    and (shown is None or shown.suppressed)
+                    and attacker.determined(("f", f), (m, t))
+                ):
                     derived.append(f"share favourable of {m}, function {f}, team {t} (n = {case.used[f, t]})")
             keys = [(m, t) for t in case.teams]
-            small[f, m] = attacker.small_derivable_sets(("f", f), keys, [case.used[f, t] for t in case.teams], case.k)
+            small[f, m] = attacker.small_derivable_sets(
+                ("f", f), keys, [case.used[f, t] for t in case.teams], case.k
+            )
     for t in case.teams:
         n = case.customers["reliability", t]
         shown = released.external.get(t, {}).get("reliability")
@@ -108,13 +116,18 @@ def _team(values: list[int]) -> dict[str, Sums]:
     array = np.array(values, dtype=float)
     favourable = float((array >= FROM).sum())
     sums = Sums(len(values), float(array.sum()), float((array * array).sum()), favourable)
-    return {m: sums for m in (*DIMENSIONS, OVERALL)}
+    return dict.fromkeys((*DIMENSIONS, OVERALL), sums)
 
 
 def test_a_team_all_favourable_but_not_alike_is_shown_at_100_percent_and_a_unanimous_one_is_hidden():
     parents = {"A": "R", "B": "R", "C": "R", "D": "R", "R": None}
     sums = RoundSums(1)
-    answers = {"A": [5, 6, 7, 5, 6, 7, 5], "B": [6, 6, 6, 6, 6], "C": [1, 3, 4, 2, 3, 4, 1], "D": [2, 5, 7, 4, 6, 3]}
+    answers = {
+        "A": [5, 6, 7, 5, 6, 7, 5],
+        "B": [6, 6, 6, 6, 6],
+        "C": [1, 3, 4, 2, 3, 4, 1],
+        "D": [2, 5, 7, 4, 6, 3],
+    }
     for team, values in answers.items():
         sums.internal[1, team] = _team(values)
         sums.usage[1, team] = (len(values), len(values))

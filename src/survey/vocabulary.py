@@ -88,6 +88,7 @@ def favourable_from(scale_min: int, scale_max: int) -> int:
     points = scale_max - scale_min + 1
     return scale_min + (points + 1) // 2
 
+
 # The scales whose reliability (Cronbach's alpha) is computed: each dimension with two items or more; with one
 # item per dimension (the short instrument), the dimensions' items of a function as one scale.
 ONE_SCALE = "one_scale"

@@ -127,7 +127,12 @@ def _measure_positions(result, measures: Iterable[str]) -> dict[str, MeasureAt]:
     measure without one."""
     index = {name: i for i, name in enumerate(result.keys())}
     return {
-        name: (index[f"{name}_n"], index[f"{name}_total"], index[f"{name}_squares"], index.get(name + FAVOURABLE))
+        name: (
+            index[f"{name}_n"],
+            index[f"{name}_total"],
+            index[f"{name}_squares"],
+            index.get(name + FAVOURABLE),
+        )
         for name in measures
         if not name.endswith(FAVOURABLE)
     }

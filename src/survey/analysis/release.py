@@ -49,7 +49,8 @@ class Shown:
 
 SUPPRESSED = Shown(None)
 _NOBODY = {  # a function nobody in a team used
-    measure: Sums(0, 0.0, 0.0, 0.0 if measure in FAVOURABLE_MEASURES else None) for measure in INTERNAL_MEASURES
+    measure: Sums(0, 0.0, 0.0, 0.0 if measure in FAVOURABLE_MEASURES else None)
+    for measure in INTERNAL_MEASURES
 }
 T = TypeVar("T")
 

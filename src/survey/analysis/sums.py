@@ -1,5 +1,6 @@
 """Sufficient statistics: what a group of answers adds up to (n, sum, sum of squares, and the sum of each one's
-share of favourable answers), enough for the mean, the spread and the share favourable, and exact to pool; a round's sums before the release gate; the sums an imported customer figure stands for.
+share of favourable answers), enough for the mean, the spread and the share favourable, and exact to pool; a
+round's sums before the release gate; the sums an imported customer figure stands for.
 
 Pure (no web, no database): `aggregation` fills these from SQL, the release gate (`release`) reads them.
 """
@@ -27,7 +28,11 @@ class Sums:
 
     def __add__(self, other: Sums) -> Sums:
         squares = None if self.squares is None or other.squares is None else self.squares + other.squares
-        favourable = None if self.favourable is None or other.favourable is None else self.favourable + other.favourable
+        favourable = (
+            None
+            if self.favourable is None or other.favourable is None
+            else self.favourable + other.favourable
+        )
         return Sums(self.n + other.n, self.total + other.total, squares, favourable)
 
     @property

@@ -64,8 +64,9 @@ def _not_shown(suppressed: bool, *values: float | None) -> None:
 
 @dataclass(frozen=True)
 class HeatCell:
-    """A value with its n (and its share favourable, where it has one); `shade` is -2 (far below the norm), -1 (below), 0 (around), 1 (above) or None (not
-    shaded). A suppressed cell has value None, and its n, if given, is never shown."""
+    """A value with its n (and its share favourable, where it has one); `shade` is -2 (far below the norm), -1
+    (below), 0 (around), 1 (above) or None (not shaded). A suppressed cell has value None (and no share), and
+    its n, if given, is never shown."""
 
     value: float | None
     n: int | None = None
