@@ -13,7 +13,17 @@ from survey.analysis.linkage import EarlierFinding, Named, link_round
 from survey.analysis.release import release_round
 from survey.analysis.sums import RoundSums, ScaleSums, Sums
 from survey.demo.simulation import ItemSpec, OrgShape, plant, simulate_rounds
-from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, IMPACT, NPS, ONE_SCALE, OVERALL, SERVQUAL
+from survey.vocabulary import (
+    CES,
+    CSAT_MEAN,
+    CSAT_PCT,
+    IMPACT,
+    NPS,
+    ONE_SCALE,
+    OVERALL,
+    SERVQUAL,
+    favourable_from,
+)
 
 DIMENSIONS = [d.value for d in SERVQUAL]
 
@@ -44,9 +54,19 @@ def _scored(value: int, spec: ItemSpec) -> int:
     return spec.scale_min + spec.scale_max - value if spec.reverse_keyed else value
 
 
-def _add(table: dict, key, value: float) -> None:
-    n, total, squares = table.get(key, (0, 0.0, 0.0))
-    table[key] = (n + 1, total + value, squares + value * value)
+def _add(table: dict, key, value: float, favourable: float | None = None) -> None:
+    """One respondent's value (and favourable part: their share of favourable answers) added to `key`'s sums."""
+    n, total, squares, favourable_sum = table.get(key, (0, 0.0, 0.0, None if favourable is None else 0.0))
+    if favourable is not None:
+        favourable_sum += favourable
+    table[key] = (n + 1, total + value, squares + value * value, favourable_sum)
+
+
+def _favourable(values: list[int], specs: list[ItemSpec]) -> float:
+    """The share of scored answers in the top of their scale (5 to 7 of 1 to 7, 4 to 5 of 1 to 5)."""
+    return sum(
+        v >= favourable_from(s.scale_min, s.scale_max) for v, s in zip(values, specs, strict=True)
+    ) / len(values)
 
 
 def round_sums(
@@ -68,45 +88,57 @@ def round_sums(
             usage[(function, team)][1] += 1
             values, _ = review
             by_dimension = defaultdict(list)
+            specs_of = defaultdict(list)
             for value, spec in zip(values, internal_items, strict=True):
                 by_dimension[spec.dimension].append(_scored(value, spec))
+                specs_of[spec.dimension].append(spec)
             scores = {d: sum(v) / len(v) for d, v in by_dimension.items()}
-            rated = [scores[d] for d in DIMENSIONS] + ([scores[OVERALL]] if OVERALL in scores else [])
-            scores[OVERALL] = sum(rated) / len(rated)
+            favourable = {d: _favourable(v, specs_of[d]) for d, v in by_dimension.items()}
+            with_overall = DIMENSIONS + ([OVERALL] if OVERALL in scores else [])
+            scores[OVERALL] = sum(scores[d] for d in with_overall) / len(with_overall)
+            favourable[OVERALL] = sum(favourable[d] for d in with_overall) / len(with_overall)
             for measure in [*DIMENSIONS, OVERALL, IMPACT]:
                 if measure in scores:
-                    _add(internal, (function, team, measure), scores[measure])
+                    share = None if measure == IMPACT else favourable[measure]
+                    _add(internal, (function, team, measure), scores[measure], share)
             scales = {ONE_SCALE: [by_dimension[d][0] for d in DIMENSIONS]} if one_scale else by_dimension
             for dimension in [ONE_SCALE] if one_scale else DIMENSIONS:
                 for index, value in enumerate(scales[dimension]):
                     _add(items, (dimension, index), value)
                 _add(items, (dimension, "sum"), sum(scales[dimension]))
-    for (function, team, measure), (n, total, squares) in internal.items():
-        result.internal.setdefault((function, team), {})[measure] = Sums(n, total, squares)
+    for (function, team, measure), parts in internal.items():
+        result.internal.setdefault((function, team), {})[measure] = Sums(*parts)
     result.usage = {key: (answered, used) for key, (answered, used) in usage.items()}
     for dimension in [ONE_SCALE, *DIMENSIONS]:
         if (dimension, "sum") not in items:
             continue
         count = sum(1 for key in items if key[0] == dimension and key[1] != "sum")
-        parts = tuple(Sums(*items[(dimension, i)]) for i in range(count))
-        totals = Sums(*items[(dimension, "sum")])
+        parts = tuple(Sums(*items[(dimension, i)][:3]) for i in range(count))
+        totals = Sums(*items[(dimension, "sum")][:3])
         result.scales[dimension] = ScaleSums(totals.n, parts, totals)
     external: dict = {}
     for answer in simulated.external:
         team = team_ids[answer.team]
         by_dimension = defaultdict(list)
+        specs_of = defaultdict(list)
         for value, spec in zip(answer.values, EXTERNAL_ITEMS, strict=True):
             by_dimension[spec.dimension].append(_scored(value, spec))
+            specs_of[spec.dimension].append(spec)
         for dimension in DIMENSIONS:
             values = by_dimension[dimension]
-            _add(external, (team, dimension), sum(values) / len(values))
+            _add(
+                external,
+                (team, dimension),
+                sum(values) / len(values),
+                _favourable(values, specs_of[dimension]),
+            )
         csat, nps, ces = by_dimension["csat"][0], by_dimension["nps"][0], by_dimension["ces"][0]
         _add(external, (team, CSAT_PCT), 100.0 if csat >= 4 else 0.0)
-        _add(external, (team, CSAT_MEAN), float(csat))
+        _add(external, (team, CSAT_MEAN), float(csat), _favourable([csat], specs_of["csat"]))
         _add(external, (team, NPS), 100.0 if nps >= 9 else -100.0 if nps <= 6 else 0.0)
-        _add(external, (team, CES), float(ces))
-    for (team, measure), (n, total, squares) in external.items():
-        result.external.setdefault(team, {})[measure] = Sums(n, total, squares)
+        _add(external, (team, CES), float(ces), _favourable([ces], specs_of["ces"]))
+    for (team, measure), parts in external.items():
+        result.external.setdefault(team, {})[measure] = Sums(*parts)
     return result
 
 

@@ -59,6 +59,10 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     CES: ("customer ease (CES)", "points"),
     CSAT_MEAN: ("mean satisfaction", "points"),
 }
+# The measures shown with a share favourable beside their mean: staff's dimensions and overall score, customers'
+# dimensions, satisfaction (its share favourable is its CSAT%) and ease. Not impact (its top is harm, not
+# service), CSAT% (a share already) or NPS (its own promoters-minus-detractors figure).
+FAVOURABLE_MEASURES: frozenset[str] = frozenset({*DIMENSIONS, OVERALL, CSAT_MEAN, CES})
 MEASURE_LABELS: dict[str, str] = {
     OVERALL: "Overall",
     "reliability": "Reliability",
@@ -69,6 +73,21 @@ MEASURE_LABELS: dict[str, str] = {
     IMPACT: "Harm to serving customers",
 }
 STAFF_SCALE = (1, 7)
+CSAT_SCALE, CES_SCALE = (1, 5), (1, 7)  # the answers of satisfaction and ease, as imported figures give them
+
+
+def favourable_from(scale_min: int, scale_max: int) -> int:
+    """The lowest answer that counts as favourable on a scale from `scale_min` to `scale_max`: the points above
+    the middle of the scale, and on an even number of points the upper half. 5 to 7 on a 1 to 7 agreement scale
+    (the top three), 4 to 5 on 1 to 5 (the top two), 3 to 4 on 1 to 4, 4 to 6 on 1 to 6. It applies to the scored
+    answer: a reverse-keyed item is turned round first (`scale_min + scale_max - answer`), so disagreeing with
+    "I often have to chase them" is favourable. NPS has its own figure (promoters and detractors) and no share
+    favourable."""
+    if scale_max <= scale_min:
+        raise ValueError(f"a scale from {scale_min} to {scale_max} has no top")
+    points = scale_max - scale_min + 1
+    return scale_min + (points + 1) // 2
+
 
 # The scales whose reliability (Cronbach's alpha) is computed: each dimension with two items or more; with one
 # item per dimension (the short instrument), the dimensions' items of a function as one scale.

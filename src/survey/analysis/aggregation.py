@@ -7,7 +7,9 @@ customers' dimension scores and outcomes (CSAT%, CSAT mean, NPS, CES), merged wi
 tool (kept apart: the release gate merges them). A respondent's dimension score is the mean of their items in
 it that they answered ("not applicable", stored as JSON null, is counted in the usage, never scored),
 reverse-keyed items turned round; the overall score is the mean of their dimension scores and, where the
-instrument asks one (the short instrument), their overall rating.
+instrument asks one (the short instrument), their overall rating. Beside each score with a share favourable
+(`vocabulary.FAVOURABLE_MEASURES`), in the same pass, the sum of each respondent's share of favourable answers,
+built the same way from whether each scored answer is in the top of its item's scale (`favourable_from`).
 
 Roll-ups up the unit tree are sums of these sums (exact), made by the release gate (`release.py`), which decides
 what may be shown.
@@ -33,6 +35,7 @@ from survey.vocabulary import (
     OVERALL,
     SERVQUAL,
     Dimension,
+    favourable_from,
 )
 
 Measures = Callable[[dict[int, Any]], dict[str, Any]]  # the measures as SQL expressions of the items' columns
@@ -75,6 +78,16 @@ def _scored(connection: Connection, query, answers, items: list[Item], measures_
     return scored, column_of, {name: scored.c[f"measure_{name}"] for name in measures}
 
 
+# A measure's favourable part is summed under the measure's name with this after it (`_measure_columns`).
+FAVOURABLE = "_favourable"
+
+
+def _favourable(column, item: Item):
+    """Whether an item's scored answer (`_value`: reverse-keyed items turned round) is favourable, as SQL: 1.0 in
+    the top of the item's scale, 0.0 below it, NULL for "not applicable"."""
+    return case((column >= favourable_from(item.scale_min, item.scale_max), 1.0), (column.is_not(None), 0.0))
+
+
 def _mean(expressions):
     """The mean of the values that are there (not "not applicable", stored as JSON null, which SQL reads as
     NULL); NULL when none is. Over complete rows it is the plain mean, the same to the bit."""
@@ -94,6 +107,37 @@ def _sums_columns(name: str, expression) -> list:
     ]
 
 
+def _measure_columns(measures: dict[str, Any]) -> list:
+    """The sums of each measure (`_sums_columns`); of a measure's favourable part (named with `FAVOURABLE`) only
+    the sum: its n is the measure's, and its spread is not needed."""
+    columns: list = []
+    for name, expression in measures.items():
+        if name.endswith(FAVOURABLE):
+            columns.append(func.sum(expression).label(name))
+        else:
+            columns += _sums_columns(name, expression)
+    return columns
+
+
+MeasureAt = tuple[int, int, int, int | None]  # where a measure's n, total, squares and favourable part sit
+
+
+def _measure_positions(result, measures: Iterable[str]) -> dict[str, MeasureAt]:
+    """Where each measure's sums sit in a result's rows (`_measure_columns`), the favourable part None for a
+    measure without one."""
+    index = {name: i for i, name in enumerate(result.keys())}
+    return {
+        name: (
+            index[f"{name}_n"],
+            index[f"{name}_total"],
+            index[f"{name}_squares"],
+            index.get(name + FAVOURABLE),
+        )
+        for name in measures
+        if not name.endswith(FAVOURABLE)
+    }
+
+
 def _positions(result) -> Callable[[str], tuple[int, int, int]]:
     """Where the sums labelled `name` (`_sums_columns`) sit in a result's rows: the rows are read by position,
     several times cheaper than by name, and a round's rows have a million numbers to read between them."""
@@ -101,12 +145,13 @@ def _positions(result) -> Callable[[str], tuple[int, int, int]]:
     return lambda name: (index[f"{name}_n"], index[f"{name}_total"], index[f"{name}_squares"])
 
 
-def _sums(row: Sequence[Any], at: tuple[int, int, int]) -> Sums | None:
-    """The sums at these positions of a result row (`_positions`)."""
+def _sums(row: Sequence[Any], at: MeasureAt) -> Sums | None:
+    """A measure's sums at these positions of a result row (`_measure_positions`)."""
     n = row[at[0]]
     if not n:
         return None
-    return Sums(int(n), float(row[at[1]]), float(row[at[2]]))
+    favourable = None if at[3] is None else float(row[at[3]])
+    return Sums(int(n), float(row[at[1]]), float(row[at[2]]), favourable)
 
 
 def _items(connection: Connection, instrument_id: int) -> list[Item]:
@@ -148,9 +193,8 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         scored.c.team_id,
         func.count().label("answered"),
         func.sum(case((scored.c.used, 1), else_=0)).label("used"),
+        *_measure_columns(measures),
     ]
-    for name, expression in measures.items():
-        columns += _sums_columns(name, expression)
     # Reliability: every item's sums, and the sums of each respondent's total over a scale's items, over the
     # respondents who answered every item of the scale (a "not applicable" leaves them out of that scale).
     scale_items = _scale_items(by_dimension, column_of) if scales else {}
@@ -163,8 +207,8 @@ def _internal(connection: Connection, result: RoundSums, items: list[Item], scal
         select(*columns).select_from(scored).group_by(scored.c.function_id, scored.c.team_id)
     )
     at = _positions(result_rows)
+    measure_at = _measure_positions(result_rows, measures)
     rows = result_rows.all()
-    measure_at = {name: at(name) for name in measures}
     for row in rows:  # function_id, team_id, answered, used, then the sums
         key = (row[0], row[1])
         result.usage[key] = (int(row[2]), int(row[3] or 0))
@@ -227,15 +271,27 @@ def _internal_measures(by_dimension: dict[str, list[Item]], column_of: dict[int,
     """Each staff score as an SQL expression of a row's scored items: the five dimensions (the mean of their
     items answered), the overall score (the mean of the dimension scores there are and, where the instrument
     asks one, of the overall rating: each weighs as one dimension) and the impact item. A "not applicable"
-    answer (NULL) is left out of every mean; a score with nothing to average is NULL, which the sums skip."""
+    answer (NULL) is left out of every mean; a score with nothing to average is NULL, which the sums skip.
+    Beside the dimensions and the overall score, their favourable parts (`FAVOURABLE`), built the same way
+    from whether each answer is favourable: a respondent's share of favourable answers in a dimension, and the
+    mean of those shares (and of the overall rating's) overall. So each has its score's n, and is exactly as
+    far from being worked out from the other measures as the score is (a share pooled over every answer of the
+    overall score would be the dimensions' added up, and give away one dimension hidden at a team)."""
     scores: dict[str, Any] = {
         dimension: _mean(column_of[item.id] for item in dimension_items)
         for dimension, dimension_items in by_dimension.items()
     }
-    measures: dict[str, Any] = {d.value: scores[d.value] for d in SERVQUAL if d.value in scores}
-    if measures:
-        rated = [*measures.values(), *([scores[OVERALL]] if OVERALL in scores else [])]
-        measures[OVERALL] = _mean(rated)
+    favourable: dict[str, Any] = {
+        dimension: _mean(_favourable(column_of[item.id], item) for item in dimension_items)
+        for dimension, dimension_items in by_dimension.items()
+    }
+    dimensions = [d.value for d in SERVQUAL if d.value in scores]
+    measures: dict[str, Any] = {d: scores[d] for d in dimensions}
+    measures |= {d + FAVOURABLE: favourable[d] for d in dimensions}
+    if dimensions:
+        with_overall = [*dimensions, *([OVERALL] if OVERALL in scores else [])]
+        measures[OVERALL] = _mean(scores[d] for d in with_overall)
+        measures[OVERALL + FAVOURABLE] = _mean(favourable[d] for d in with_overall)
     if IMPACT in scores:
         measures[IMPACT] = scores[IMPACT]
     return measures
@@ -255,12 +311,9 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
     )
     if not measures:
         return
-    columns = [scored.c.team_id]
-    for name, expression in measures.items():
-        columns += _sums_columns(name, expression)
+    columns = [scored.c.team_id, *_measure_columns(measures)]
     rows = connection.execute(select(*columns).select_from(scored).group_by(scored.c.team_id))
-    at = _positions(rows)
-    measure_at = {name: at(name) for name in measures}
+    measure_at = _measure_positions(rows, measures)
     for row in rows:
         cell = {name: sums for name, where in measure_at.items() if (sums := _sums(row, where)) is not None}
         if cell:
@@ -269,22 +322,25 @@ def _external(connection: Connection, result: RoundSums, items: list[Item]) -> N
 
 def _external_measures(by_dimension: dict[str, list[Item]], column_of: dict[int, Any]) -> dict[str, Any]:
     """Each customer measure as an SQL expression of a row's scored items: the dimensions (the mean of their
-    items) and the outcomes (CSAT%, mean satisfaction, NPS, CES)."""
-    measures = {
-        d.value: _mean(column_of[item.id] for item in by_dimension[d.value])
-        for d in SERVQUAL
-        if by_dimension.get(d.value)
-    }
+    items) and the outcomes (CSAT%, mean satisfaction, NPS, CES); beside the dimensions, satisfaction and ease,
+    their favourable parts (`FAVOURABLE`, as for staff's dimensions)."""
+    measures: dict[str, Any] = {}
+    for d in SERVQUAL:
+        if items := by_dimension.get(d.value):
+            measures[d.value] = _mean(column_of[item.id] for item in items)
+            measures[d.value + FAVOURABLE] = _mean(_favourable(column_of[item.id], item) for item in items)
     if csat := by_dimension.get(Dimension.CSAT.value):
         csat_value = column_of[csat[0].id]
         # A skipped item is absent from the answers (NULL here): counted in no measure, not as a low score.
         measures[CSAT_PCT] = case((csat_value >= 4, 100.0), (csat_value.is_not(None), 0.0))
         measures[CSAT_MEAN] = csat_value
+        measures[CSAT_MEAN + FAVOURABLE] = _favourable(csat_value, csat[0])
     if nps := by_dimension.get(Dimension.NPS.value):
         nps_value = column_of[nps[0].id]
         measures[NPS] = case((nps_value >= 9, 100.0), (nps_value <= 6, -100.0), (nps_value.is_not(None), 0.0))
     if ces := by_dimension.get(Dimension.CES.value):
         measures[CES] = column_of[ces[0].id]
+        measures[CES + FAVOURABLE] = _favourable(column_of[ces[0].id], ces[0])
     return measures
 
 

@@ -104,7 +104,7 @@ HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
 # Bump when what is computed changes: stored results are computed again, and not shown meanwhile.
-VERSION = 5
+VERSION = 6  # 6: the share favourable beside every mean
 # Kinds of stored results: staff's and customers' scores, the default outcome, and "linkage:<outcome>" for each.
 STAFF, CUSTOMERS, LINKAGE = "staff", "customers", "linkage"
 T = TypeVar("T")
@@ -625,7 +625,10 @@ def _parts_release(round_id: int, k: int, staff: Any, customers: Any) -> Release
         customers = msgspec.convert(customers, _CustomersPart)
 
     def shown(figure: Figure | None) -> Shown:
-        return SUPPRESSED if figure is None else Shown(figure.n, figure.mean, figure.sd)
+        if figure is None:
+            return SUPPRESSED
+        favourable = None if figure.favourable is None else figure.favourable / 100
+        return Shown(figure.n, figure.mean, figure.sd, favourable)
 
     def node(unit_id: int | None) -> Hashable:
         return TOTAL if unit_id is None else unit_id
@@ -648,9 +651,16 @@ def _current_tree(connection: Connection) -> dict[int, int | None]:
 
 
 def _figure(shown: Shown | None) -> Figure | None:
+    """A released number as stored and sent: its mean and spread to 4 decimals, its share favourable as a
+    percentage to 2 (the same precision)."""
     if shown is None or shown.suppressed or shown.n is None or shown.mean is None:
         return None
-    return Figure(shown.n, round(shown.mean, 4), None if shown.sd is None else round(shown.sd, 4))
+    return Figure(
+        shown.n,
+        round(shown.mean, 4),
+        None if shown.sd is None else round(shown.sd, 4),
+        None if shown.favourable is None else round(100 * shown.favourable, 2),
+    )
 
 
 def _code(units: dict[int, Unit], unit_id: Hashable) -> str:

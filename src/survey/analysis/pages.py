@@ -16,6 +16,7 @@ from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
 from survey.reports import charts
+from survey.reports.content.common import favourable_text
 from survey.reports.content.heat import function_team_heat
 from survey.vocabulary import INTERNAL_MEASURES, ONE_SCALE, OUTCOME_LABELS, OVERALL, SCALE_LABELS
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
@@ -28,8 +29,9 @@ Measure = Literal["overall", "reliability", "responsiveness", "assurance", "empa
 class HeatCell:
     text: str  # the mean, or "–" when suppressed or not rated
     shade: str  # css class: how far below or above the function's median across teams
-    title: str  # the cell's n, or why it is empty
+    title: str  # the cell's n (and share favourable), or why it is empty
     hotspot: bool = False
+    favourable: str = ""  # the share favourable under the mean ("62%"); empty: none
 
 
 # The css class of each of `charts.shade`'s shades: the page and the PDF reports shade alike.
@@ -41,7 +43,14 @@ def _html_cell(cell: charts.HeatCell, hotspot: bool = False) -> HeatCell:
         why = "hidden to protect anonymity" if cell.suppressed else "no answers"
         return HeatCell("–", "hm-none", why)
     shade = "hm-none" if cell.shade is None else _SHADE_CLASS[cell.shade]
-    return HeatCell(f"{cell.value:.{cell.decimals}f}", shade, f"n = {cell.n}", hotspot)
+    share = "" if cell.favourable is None else favourable_text(cell.favourable)
+    return HeatCell(
+        f"{cell.value:.{cell.decimals}f}",
+        shade,
+        f"{share}, n = {cell.n}" if share else f"n = {cell.n}",
+        hotspot,
+        share.removesuffix(" favourable"),
+    )
 
 
 def heat_map(scores: Scores, linkage: Linkage | None, measure: str, outcome: str) -> dict[str, Any]:

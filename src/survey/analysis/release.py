@@ -19,17 +19,28 @@ from typing import TypeVar
 
 from survey.analysis.anonymity import TOTAL, Node, hidden_counts
 from survey.analysis.statistics import cronbach_alpha, variance_from_sums
-from survey.analysis.sums import RoundSums, ScaleSums, Sums, all_alike, mean_of, pooled, sd_of
-from survey.vocabulary import DIMENSIONS, INTERNAL_MEASURES, OVERALL
+from survey.analysis.sums import (
+    RoundSums,
+    ScaleSums,
+    Sums,
+    all_alike,
+    favourable_share,
+    mean_of,
+    pooled,
+    sd_of,
+)
+from survey.vocabulary import DIMENSIONS, FAVOURABLE_MEASURES, INTERNAL_MEASURES, OVERALL
 
 
 @dataclass(frozen=True, slots=True)  # slots: a round of 2,000 teams has 200,000 of them
 class Shown:
-    """A released number: a mean with its n and spread. A suppressed one has neither (`SUPPRESSED`)."""
+    """A released number: a mean with its n and spread, and its share favourable (0 to 1) where the measure has
+    one. A suppressed one has none of them (`SUPPRESSED`)."""
 
     n: int | None
     mean: float | None = None
     sd: float | None = None
+    favourable: float | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -37,7 +48,10 @@ class Shown:
 
 
 SUPPRESSED = Shown(None)
-_NOBODY = {measure: Sums(0, 0.0, 0.0) for measure in INTERNAL_MEASURES}  # a function nobody in a team used
+_NOBODY = {  # a function nobody in a team used
+    measure: Sums(0, 0.0, 0.0, 0.0 if measure in FAVOURABLE_MEASURES else None)
+    for measure in INTERNAL_MEASURES
+}
 T = TypeVar("T")
 
 
@@ -82,7 +96,9 @@ def rollup(parents: Mapping[Node, Node | None], teams: Mapping[Node, Sums]) -> d
 
 
 def _shown(sums: Sums | None, k: int) -> Shown:
-    return SUPPRESSED if sums is None or sums.n < k else Shown(sums.n, sums.mean, sums.sd)
+    if sums is None or sums.n < k:
+        return SUPPRESSED
+    return Shown(sums.n, sums.mean, sums.sd, favourable_share(sums.n, sums.favourable))
 
 
 def release_tree(
@@ -100,11 +116,13 @@ def release_tree(
     return _Tree(parents, k).release(teams, hide)[1]
 
 
-Parts = tuple[int, float, float | None]  # what a node's sums add up to: n, total, squares
+# What a node's sums add up to: n, total, squares and favourable part (`Sums`). The gate decides on the first
+# three; the favourable part is released with the mean, and suppressed with it.
+Parts = tuple[int, float, float | None, float | None]
 Alike = Callable[
     [int, float, float | None], bool
 ]  # do a node's sums (n, total, squares) state each one's answer?
-_NO_PARTS: Parts = (0, 0.0, None)  # a group's place in `_Tree.rolled`, until its parts are added up
+_NO_PARTS: Parts = (0, 0.0, None, None)  # a group's place in `_Tree.rolled`, until its parts are added up
 
 
 class _Tree:
@@ -148,7 +166,7 @@ class _Tree:
             if team in self.groups:
                 above = up
             else:
-                rolled[team] = (sums.n, sums.total, sums.squares)
+                rolled[team] = (sums.n, sums.total, sums.squares, sums.favourable)
                 above = up[1:]
             for node in above:
                 if (parts := below.get(node)) is None:
@@ -170,12 +188,13 @@ class _Tree:
         return rolled, self.shown(rolled, self.hidden(_sizes(teams), _alike(rolled, alike)) | set(hide))
 
     def shown(self, rolled: Mapping[Node, Parts], hidden: Collection[Node]) -> dict[Node, Shown]:
-        """The roll-ups as released numbers, those in `hidden` (and any of fewer than k) suppressed."""
+        """The roll-ups as released numbers, those in `hidden` (and any of fewer than k) suppressed: a hidden
+        number's share favourable with it."""
         return {
             node: SUPPRESSED
             if node in hidden or n < self.k
-            else Shown(n, mean_of(n, total), sd_of(n, total, squares))
-            for node, (n, total, squares) in rolled.items()
+            else Shown(n, mean_of(n, total), sd_of(n, total, squares), favourable_share(n, favourable))
+            for node, (n, total, squares, favourable) in rolled.items()
         }
 
 
@@ -186,20 +205,21 @@ def _sizes(teams: Mapping[Node, Sums]) -> dict[Node, int]:
 
 def _alike(rolled: Mapping[Node, Parts], alike: Alike) -> list[Node]:
     """The nodes whose sums state each of their people's answer, by `alike`."""
-    return [node for node, (n, total, squares) in rolled.items() if alike(n, total, squares)]
+    return [node for node, (n, total, squares, _) in rolled.items() if alike(n, total, squares)]
 
 
 def _added(parts: list[Sums]) -> Parts:
     """The parts' sums added left to right, as `Sums.__add__` adds them (the same floats, to the bit), without a
     `Sums` for every step."""
     first = parts[0]
-    n, total, squares = first.n, first.total, first.squares
+    n, total, squares, favourable = first.n, first.total, first.squares, first.favourable
     for index in range(1, len(parts)):
         part = parts[index]
         n += part.n
         total += part.total
         squares = None if squares is None or part.squares is None else squares + part.squares
-    return n, total, squares
+        favourable = None if favourable is None or part.favourable is None else favourable + part.favourable
+    return n, total, squares, favourable
 
 
 def _release_customers(

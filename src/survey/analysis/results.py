@@ -23,11 +23,23 @@ class RoundRef(Struct, frozen=True):
 
 class Figure(Struct, frozen=True):
     """A released mean: `n` respondents (at least the minimum group size), their mean and standard deviation
-    (`sd` null when it cannot be given, e.g. a figure imported without its distribution)."""
+    (`sd` null when it cannot be given, e.g. a figure imported without its distribution), and the share
+    favourable beside it (`favourable`, a percentage; null for a measure without one)."""
 
     n: Annotated[int, Meta(description="respondents behind the figure: at least the minimum group size")]
     mean: float
     sd: Annotated[float | None, Meta(description="sample standard deviation; null when not known")]
+    favourable: Annotated[
+        float | None,
+        Meta(
+            description=(
+                "share favourable, 0 to 100: the percentage of scored answers in the top of the scale (5 to 7 "
+                "of 1 to 7, 4 to 5 of 1 to 5), each of the n respondents weighing as one; released with the "
+                "mean, over the same n. Null for a measure without one (impact, CSAT%, NPS) or a figure imported "
+                "without it"
+            )
+        ),
+    ] = None
 
 
 class Usage(Struct, frozen=True):

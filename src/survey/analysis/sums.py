@@ -1,5 +1,6 @@
-"""Sufficient statistics: what a group of answers adds up to (n, sum, sum of squares), enough for the mean and the
-spread and exact to pool; a round's sums before the release gate; the sums an imported customer figure stands for.
+"""Sufficient statistics: what a group of answers adds up to (n, sum, sum of squares, and the sum of each one's
+share of favourable answers), enough for the mean, the spread and the share favourable, and exact to pool; a
+round's sums before the release gate; the sums an imported customer figure stands for.
 
 Pure (no web, no database): `aggregation` fills these from SQL, the release gate (`release`) reads them.
 """
@@ -10,20 +11,29 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from survey.vocabulary import CES, CSAT_MEAN, CSAT_PCT, NPS, Metric
+from survey.vocabulary import CES, CES_SCALE, CSAT_MEAN, CSAT_PCT, CSAT_SCALE, NPS, Metric, favourable_from
 
 
 @dataclass(frozen=True, slots=True)  # slots: a round of 2,000 teams has 200,000 of them
 class Sums:
-    """What a group of respondents' values add up to: enough for the mean and the spread, and exact to pool."""
+    """What a group of respondents' values add up to: enough for the mean, the spread and the share favourable,
+    and exact to pool."""
 
     n: int
     total: float
     squares: float | None  # None: not known (a figure imported as a score without its distribution)
+    # Each respondent's share of their scored answers in the top of the scale (0 to 1), added up over the n
+    # respondents; None: not known (a measure without one, a figure imported as a mean). See `favourable_share`.
+    favourable: float | None = None
 
     def __add__(self, other: Sums) -> Sums:
         squares = None if self.squares is None or other.squares is None else self.squares + other.squares
-        return Sums(self.n + other.n, self.total + other.total, squares)
+        favourable = (
+            None
+            if self.favourable is None or other.favourable is None
+            else self.favourable + other.favourable
+        )
+        return Sums(self.n + other.n, self.total + other.total, squares, favourable)
 
     @property
     def mean(self) -> float | None:
@@ -33,6 +43,14 @@ class Sums:
     def sd(self) -> float | None:
         """The sample standard deviation (n - 1)."""
         return sd_of(self.n, self.total, self.squares)
+
+
+def favourable_share(n: int, favourable: float | None) -> float | None:
+    """The share favourable (0 to 1) of sums from their parts: the mean over the respondents of each one's share
+    of scored answers in the top of the scale (`vocabulary.favourable_from`). Each respondent weighs as one, as
+    in the mean, so the share has the mean's n; with every item answered it is the share of all the item answers
+    that are favourable. None when not known or nobody is behind it."""
+    return None if favourable is None or not n else favourable / n
 
 
 def mean_of(n: int, total: float) -> float | None:
@@ -108,7 +126,7 @@ def figure_sums(
     counts = {int(point): count for point, count in (distribution or {}).items()}
     if counts:
         return {
-            measure: _from_distribution(n, counts, value_of)
+            measure: _from_distribution(n, counts, value_of, _FAVOURABLE_FROM.get(measure))
             for measure, value_of in _CUSTOMER_VALUES[Metric(metric)].items()
         }
     sums: dict[str, Sums] = {}
@@ -116,15 +134,23 @@ def figure_sums(
         sums[CSAT_PCT] = Sums(n, score * n, 100.0 * score * n)
     if metric == Metric.NPS and score is not None:
         sums[NPS] = Sums(n, score * n, None)
-    if metric in (Metric.CSAT, Metric.CES) and mean is not None:
-        sums[CSAT_MEAN if metric == Metric.CSAT else CES] = Sums(n, mean * n, None)
+    if metric == Metric.CSAT and mean is not None:
+        # Satisfaction's share favourable (4 or 5) is its CSAT%, when the figure gives that too.
+        sums[CSAT_MEAN] = Sums(n, mean * n, None, None if score is None else score * n / 100.0)
+    if metric == Metric.CES and mean is not None:
+        sums[CES] = Sums(n, mean * n, None)
     return sums
 
 
-def _from_distribution(n: int, counts: Mapping[int, int], value_of: Callable[[int], float]) -> Sums:
+def _from_distribution(
+    n: int, counts: Mapping[int, int], value_of: Callable[[int], float], from_point: int | None
+) -> Sums:
+    """The sums of a distribution (counts per answer) of `n` customers; `from_point`: the lowest favourable
+    answer of a measure with a share favourable."""
     total = sum(value_of(point) * count for point, count in counts.items())
     squares = sum(value_of(point) ** 2 * count for point, count in counts.items())
-    return Sums(n, float(total), float(squares))
+    favourable = None if from_point is None else float(sum(c for p, c in counts.items() if p >= from_point))
+    return Sums(n, float(total), float(squares), favourable)
 
 
 # What one customer's answer counts for in each measure an imported figure feeds: CSAT% 100 for a 4 or 5 (else 0),
@@ -134,3 +160,6 @@ _CUSTOMER_VALUES: dict[Metric, dict[str, Callable[[int], float]]] = {
     Metric.NPS: {NPS: lambda p: 100.0 if p >= 9 else -100.0 if p <= 6 else 0.0},
     Metric.CES: {CES: float},
 }
+# The measures of an imported distribution with a share favourable, and the answer it starts at: satisfaction on
+# 1 to 5, ease on 1 to 7 (`favourable_from`).
+_FAVOURABLE_FROM: dict[str, int] = {CSAT_MEAN: favourable_from(*CSAT_SCALE), CES: favourable_from(*CES_SCALE)}

@@ -64,18 +64,21 @@ def _not_shown(suppressed: bool, *values: float | None) -> None:
 
 @dataclass(frozen=True)
 class HeatCell:
-    """A value with its n; `shade` is -2 (far below the norm), -1 (below), 0 (around), 1 (above) or None (not
-    shaded). A suppressed cell has value None, and its n, if given, is never shown."""
+    """A value with its n (and its share favourable, where it has one); `shade` is -2 (far below the norm), -1
+    (below), 0 (around), 1 (above) or None (not shaded). A suppressed cell has value None (and no share), and
+    its n, if given, is never shown."""
 
     value: float | None
     n: int | None = None
     shade: int | None = None
     suppressed: bool = False
     decimals: int = 1
+    favourable: float | None = None  # the share favourable beside the value, a percentage; None: none
 
     def __post_init__(self) -> None:
         _finite(self.value)
         _not_shown(self.suppressed, self.value)
+        _not_shown(self.suppressed, self.favourable)
         if self.shade is not None and self.shade not in GRID_FILLS:
             raise ValueError(f"shade must be -2, -1, 0, 1 or None, not {self.shade!r}")
 

@@ -67,8 +67,17 @@ def signed(value: float, decimals: int = 1) -> str:
 
 
 def shown_text(shown: Figure | None, decimals: int = 1) -> str:
-    """ "4.3 (n = 18)", or "suppressed"."""
-    return "suppressed" if not shown else f"{number(shown.mean, decimals)} (n = {shown.n})"
+    """ "4.3 · 62% favourable (n = 18)" ("4.3 (n = 18)" for a measure without a share favourable), or
+    "suppressed"."""
+    if not shown:
+        return "suppressed"
+    share = "" if shown.favourable is None else f" · {favourable_text(shown.favourable)}"
+    return f"{number(shown.mean, decimals)}{share} (n = {shown.n})"
+
+
+def favourable_text(favourable: float) -> str:
+    """A share favourable (a percentage, as `Figure.favourable` holds it) in words: "62% favourable"."""
+    return f"{number(favourable, 0)}% favourable"
 
 
 def plural(count: int, word: str) -> str:

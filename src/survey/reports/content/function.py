@@ -44,7 +44,7 @@ from survey.reports.content.common import (
     trend_series,
 )
 from survey.reports.content.heat import team_median, team_row
-from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL, STAFF_SCALE
+from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL, STAFF_SCALE, favourable_from
 
 WELL_BELOW = 1.0  # points on the 1 to 7 scale: a team rates a function "well below" the median across teams
 ALIKE = 0.15  # dimensions closer than this are "rated alike": no weakest one is named
@@ -117,6 +117,7 @@ def function_report(
         "dimensions": facts.rows,
         "total": function.cell(None),
         "not_applicable": not_applicable_sentence(function.cell(None), facts.rows, subject.name),
+        "favourable": favourable_sentence(facts.rows),
         "before_name": facts.before_name,
         "driver": facts.driver,
         "hotspots": facts.hotspots,
@@ -139,6 +140,20 @@ def _dimension_rows(
             )
         )
     return rows
+
+
+def favourable_sentence(rows: list[DimensionRow]) -> str | None:
+    """Each score's share favourable over every team, beside the chart of the means: "Share favourable
+    (answers 5 to 7 of 7), all teams: overall 62% (n = 18); reliability 58% (n = 18); ..."; None when no score
+    shown has one."""
+    shares = [
+        f"{row.label.lower()} {number(row.shown.favourable, 0)}% (n = {row.shown.n})"
+        for row in rows
+        if row.shown is not None and row.shown.favourable is not None
+    ]
+    low, high = STAFF_SCALE
+    top = f"answers {favourable_from(low, high)} to {high} of {high}"
+    return f"Share favourable ({top}), all teams: " + "; ".join(shares) + "." if shares else None
 
 
 def not_applicable_sentence(total: ScoreCell | None, rows: list[DimensionRow], name: str) -> str | None:

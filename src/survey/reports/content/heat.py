@@ -34,7 +34,7 @@ def heat_cell(
     if not shown:
         return charts.HeatCell(None, suppressed=True)
     shade = None if centre is None else charts.shade(shown.mean, centre, spread, higher_is_better)
-    return charts.HeatCell(shown.mean, shown.n, shade, decimals=decimals)
+    return charts.HeatCell(shown.mean, shown.n, shade, decimals=decimals, favourable=shown.favourable)
 
 
 def team_row(cell: ScoreCell, medians: dict[str, float | None], measures: list[str]) -> charts.HeatRow:
