@@ -99,6 +99,16 @@ def check_figure(mean_cell, n_cell, figure: Figure | None, number_format: str) -
     assert type(n_cell.value) is int and n_cell.value == figure.n
 
 
+def check_share(share_cell, figure: Figure | None) -> None:
+    """Share favourable beside a staff mean: a fraction shown as a whole percent, hidden with its mean."""
+    if figure is None:
+        assert share_cell.value == "hidden"
+    elif figure.favourable is None:
+        assert share_cell.value is None
+    else:
+        assert share_cell.value == pytest.approx(figure.favourable / 100) and share_cell.number_format == "0%"
+
+
 def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client, simulated):
     _, round_id = simulated
     data = round_data(db, round_id, settings)
@@ -115,7 +125,7 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
     by_team = {(r["Function code"].value, r["Unit code"].value): r for r in rows(hr, "Functions by team")}
     expected = {(f.code, c.code): (f, c) for f in scores.functions for c in f.cells}
     assert set(by_team) == set(expected)  # every released cell, and nothing else
-    hidden = 0
+    hidden = shares = 0
     for key, (_, cell) in expected.items():
         row = by_team[key]
         for measure in scores.measures:
@@ -124,8 +134,11 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
             )
             figure = None if cell.suppressed else cell.scores.of(measure)
             check_figure(row[f"{label} mean"], row[f"{label} n"], figure, "0.0")
+            check_share(row[f"{label} favourable"], figure)
+            shares += figure is not None and figure.favourable is not None
             hidden += figure is None
     assert hidden, "the shape is meant to leave some cells hidden"
+    assert shares, "released staff means carry their share favourable"
 
     customers = {r["Unit code"].value: r for r in rows(hr, "Customers by team")}
     assert set(customers) == {c.code for c in scores.customers}
@@ -134,6 +147,7 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
             customers[cell.code]["CSAT%"], customers[cell.code]["CSAT% n"], cell.scores.csat_pct, "0"
         )
         check_figure(customers[cell.code]["NPS"], customers[cell.code]["NPS n"], cell.scores.nps, "0")
+        check_share(customers[cell.code]["customer ease (CES) favourable"], cell.scores.ces)
 
     rates = {r["Unit code"].value: r for r in rows(hr, "Participation")}
     assert set(rates) == {p.code for p in data.participation}

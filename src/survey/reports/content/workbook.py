@@ -36,6 +36,7 @@ from survey.vocabulary import (
     CSAT_MEAN,
     CSAT_PCT,
     DIMENSIONS,
+    FAVOURABLE_MEASURES,
     IMPACT,
     MEASURE_LABELS,
     NPS,
@@ -123,6 +124,15 @@ def _figure(figure: Figure | None) -> tuple[Value, Value]:
     return (HIDDEN, HIDDEN) if figure is None else (figure.mean, figure.n)
 
 
+def _with_share(figure: Figure | None) -> tuple[Value, Value, Value]:
+    """A released figure as (mean, share favourable as a fraction, n), hidden three times; the share is blank for
+    a measure without one (harm, an imported figure without its distribution)."""
+    if figure is None:
+        return HIDDEN, HIDDEN, HIDDEN
+    share = None if figure.favourable is None else figure.favourable / 100
+    return figure.mean, share, figure.n
+
+
 def _label(measure: str) -> str:
     return OUTCOME_LABELS[measure][0] if measure in OUTCOME_LABELS else MEASURE_LABELS[measure]
 
@@ -171,7 +181,8 @@ def _read_me(about: About, scores: Scores, linkage: Linkage, sheets: list[Sheet]
         ),
         (
             "Share favourable",
-            "Not in this workbook: the round's released results give each figure's mean, spread and n.",
+            "Beside each mean: the share of answers in the top of the scale (5 to 7 of 1 to 7, 4 or 5 of 1 to 5), "
+            "each person weighing as one, over the same n. Blank for a measure without one (harm, CSAT%, NPS).",
         ),
         (
             "Numbers",
@@ -195,6 +206,7 @@ def _function_sheet(scores: Scores, functions: list[FunctionScores], sight: Sigh
         Column("Function", 30),
         Column("Measure", 26),
         Column("Mean (1 to 7)", 12, ONE),
+        Column("Share favourable", 12, SHARE),
         Column("n", 8, WHOLE),
     ]
 
@@ -205,7 +217,7 @@ def _function_sheet(scores: Scores, functions: list[FunctionScores], sight: Sigh
                 continue
             for measure in scores.measures:
                 figure = None if total.suppressed else total.scores.of(measure)
-                yield [function.code, function.name, MEASURE_LABELS[measure], *_figure(figure)]
+                yield [function.code, function.name, MEASURE_LABELS[measure], *_with_share(figure)]
 
     return Sheet("Functions by dimension", columns, rows())
 
@@ -222,6 +234,7 @@ def _team_sheet(scores: Scores, functions: list[FunctionScores], sight: Sight) -
     for measure in scores.measures:
         columns += [
             Column(f"{MEASURE_LABELS[measure]} mean", 12, ONE),
+            Column(f"{MEASURE_LABELS[measure]} favourable", 12, SHARE),
             Column(f"{MEASURE_LABELS[measure]} n", 8, WHOLE),
         ]
 
@@ -235,7 +248,7 @@ def _team_sheet(scores: Scores, functions: list[FunctionScores], sight: Sight) -
                 )
                 figures: list[Value] = []
                 for measure in scores.measures:
-                    figures += _figure(None if cell.suppressed else cell.scores.of(measure))
+                    figures += _with_share(None if cell.suppressed else cell.scores.of(measure))
                 yield [
                     function.code,
                     function.name,
@@ -254,13 +267,17 @@ def _customer_sheet(customers: list[CustomerCell]) -> Sheet:
     columns = _unit_columns()
     for measure in CUSTOMER_MEASURES:
         decimals = WHOLE if outcome_decimals(measure) == 0 else ONE
-        columns += [Column(_label(measure), 11, decimals), Column(f"{_label(measure)} n", 8, WHOLE)]
+        columns.append(Column(_label(measure), 11, decimals))
+        if measure in FAVOURABLE_MEASURES:
+            columns.append(Column(f"{_label(measure)} favourable", 12, SHARE))
+        columns.append(Column(f"{_label(measure)} n", 8, WHOLE))
 
     def rows() -> Iterator[list[Value]]:
         for cell in customers:
             figures: list[Value] = []
             for measure in CUSTOMER_MEASURES:
-                figures += _figure(cell.scores.of(measure))
+                figure = cell.scores.of(measure)
+                figures += _with_share(figure) if measure in FAVOURABLE_MEASURES else _figure(figure)
             yield [*_unit(cell.code, cell.name, cell.kind), *figures]
 
     return Sheet("Customers by team", columns, rows())
