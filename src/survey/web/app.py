@@ -23,6 +23,7 @@ from survey.accounts.users import prepare_password_checks
 from survey.db.engine import Database
 from survey.organisation import pages as organisation_pages
 from survey.reports import pages as reports_pages
+from survey.reports.content.common import number, shown_text, signed
 from survey.rounds.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
 from survey.surveys import pages as surveys_pages
@@ -114,9 +115,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], None]:
-    """The company's name and logo (settings), for every template: the customer pages show them."""
+    """The company's name and logo (settings), for every template: the customer pages show them; and the
+    reports' filters for numbers."""
 
     def add(engine: JinjaTemplateEngine) -> None:
+        # figures rounded on the pages exactly as in the PDF reports
+        engine.engine.filters.update(number=number, signed=signed, shown=shown_text)
         engine.engine.globals["company"] = {
             "name": settings.company_name,
             "logo_uri": settings.company_logo_uri,
