@@ -118,7 +118,7 @@ def test_an_executive_reads_the_heat_map_filters_it_sorts_it_and_opens_any_team(
     for shade, content in cells:
         words = text_of(content)
         if shade.startswith("shade") and shade != "shade-hidden":
-            assert re.search(r"(below|above|the same as) the organisation$", words), words
+            assert re.search(r"(below|above|level with) the organisation$", words), words
         elif shade == "shade-hidden":
             assert words == "hidden"
     # filtered by a name, only that team is left; every team links to its page

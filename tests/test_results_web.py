@@ -102,10 +102,10 @@ def test_every_cell_states_its_value_and_its_difference_from_the_organisation_in
     words = [cells[0][0] for _, _, cells, _ in rows]
     assert [(w.value, w.mark, w.against) for w in words] == [
         ("3.4", "▼", "0.6 below"),
-        ("4.0", "", "the same as"),
+        ("4.0", "", "level with"),
         ("4.6", "▲", "0.6 above"),
-        ("4.0", "", "the same as"),
-        ("4.0", "", "the same as"),
+        ("4.0", "", "level with"),
+        ("4.0", "", "level with"),
         ("hidden", "", ""),  # a hidden cell says so in text, not in a hover-only title
     ]
 

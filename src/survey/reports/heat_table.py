@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from survey.reports.charts import HeatRow
 from survey.reports.content.heat import CellWords, HeatLine, cell_words
 
-ROWS_PER_PAGE = 100  # teams on one page of the heat map: about 150 KB of HTML with eight columns
+ROWS_PER_PAGE = 100  # teams on one page of the heat map: about 200 KB of HTML with eleven columns
 NAME = "name"
 OUTCOME = "outcome"
 

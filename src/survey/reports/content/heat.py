@@ -143,7 +143,7 @@ HIDDEN, NOT_RATED = "hidden", "no answers"
 @dataclass(frozen=True)
 class CellWords:
     """A heat map's cell as a page states it in text: its value (or why there is none), its shade's css class and
-    mark, and how far it lies from the organisation's figure ("0.6 below", "the same as"; "" when not shaded)."""
+    mark, and how far it lies from the organisation's figure ("0.6 below", "level with"; "" when not shaded)."""
 
     value: str
     shade: str
@@ -161,7 +161,7 @@ def cell_words(cell: charts.HeatCell) -> CellWords:
     if cell.shade is None or cell.gap is None:
         return CellWords(value, "", "", "")
     size = number(abs(cell.gap), cell.decimals)
-    against = "the same as" if float(size) == 0 else f"{size} {'below' if cell.gap < 0 else 'above'}"
+    against = "level with" if float(size) == 0 else f"{size} {'below' if cell.gap < 0 else 'above'}"
     return CellWords(value, f"shade{cell.shade}", charts.SHADE_MARKS[cell.shade], against)
 
 
