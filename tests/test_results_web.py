@@ -7,6 +7,7 @@ import msgspec
 
 from survey.analysis.pages import heat_map
 from survey.analysis.results import Scores
+from survey.reports.content.heat import function_team_heat
 from survey.vocabulary import INTERNAL_MEASURES
 
 TEAMS = ["T1", "T2", "T3", "T4", "T5", "T6"]
@@ -89,7 +90,10 @@ def test_the_same_score_gets_the_same_shade_in_every_column_whatever_the_other_t
     # each column's median, as before, the same 4.1 read "well above" in one and "below" in the other.
     hr = [3.0, 3.0, 3.0, 3.0, 3.0, 4.1]
     it = [5.0, 5.0, 5.0, 5.0, 5.0, 4.1]
-    rows = heat_map(scores("overall", hr, [0] * 6, second=it), None, "overall", "nps")["rows"]
+    both = scores("overall", hr, [0] * 6, second=it)
+    (line,) = function_team_heat(both, "overall", "nps", ["T6"])  # the PDF's heat map
+    assert [cell.shade for cell in line.cells[:2]] == [0, 0]
+    rows = heat_map(both, None, "overall", "nps")["rows"]  # the pages'
     (t6,) = [cells for code, _, cells, _ in rows if code == "T6"]
     assert [words.shade for words, _ in t6] == ["shade0", "shade0"]
     assert [words.against for words, _ in t6] == ["0.1 above", "0.1 above"]
