@@ -85,7 +85,7 @@ def results_page(
             "measures": scores.measures,
             "linkage": linkage,
             "heat": heat_map(scores, linkage, measure, chosen),
-            "legend": legend_words(),
+            "legend_items": legend_words(),
             "scale_note": scale_note(chosen),
             "outcome_label": OUTCOME_LABELS[chosen][0],
             "overall": OVERALL,
