@@ -145,6 +145,24 @@ def test_an_executive_reads_the_heat_map_filters_it_sorts_it_and_opens_any_team(
     assert client.get("/my", params={"page": "many"}).status_code == 400
 
 
+def test_a_region_head_reads_their_regions_heat_map_and_no_other_regions_teams(client, db, published):
+    sim, units, _ = published
+    with db.session() as session:
+        create_user(session, "r.head@example.com", "R Head", Role.HEAD, ["R1"], password=PASSWORD)
+        inside = {u.code for u in session.exec(select(Unit).where(Unit.parent_id == units["R1"]))}
+    log_in(client, "r.head@example.com")
+    page = client.get("/my").text
+    assert pdf_link(page).endswith(f"/{units['R1']}/pdf")  # the region's report
+    heat = page.split('id="heat"')[1]
+    named = set(re.findall(r'<th scope="row"><a href="/units/\d+">([^<]+)</a>', heat))
+    names = {t.code: t.name for t in sim.teams}
+    assert {names[c] for c in inside} <= named
+    assert not named & {names[c] for c in names if c not in inside}
+    outside = next(t for t in sim.teams if t.code not in inside)
+    assert client.get(f"/units/{units[outside.code]}").status_code == 404
+    assert client.get(f"/units/{units['R2']}").status_code == 404
+
+
 def test_the_round_picker_shows_an_earlier_round(client, published):
     _, _, latest = published
     log_in(client, "exec@example.com")
