@@ -4,8 +4,10 @@ their way around the administration on a laptop."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from pypdf import PdfReader
 from sqlmodel import select
 
 from conftest import make_org, make_people, start_round
@@ -642,3 +645,123 @@ def test_a_german_respondent_sees_no_english_string_in_either_survey(server, tmp
         look("customer: thanks")
         browser.close()
     assert {name: lines for name, lines in found.items() if lines} == {}
+
+
+@pytest.fixture
+def published_server(tmp_path):
+    """`survey serve` on a simulated organisation whose rounds are published, with a head of a support function,
+    a head of a front-line team and an executive; yields the base URL, the simulation and the units' ids."""
+    from survey.accounts.users import create_user
+    from survey.db.models import Role, Round, RoundStatus, Unit
+    from survey.demo.build import simulate_into
+    from survey.demo.simulation import OrgShape
+    from survey.rounds.lifecycle import advance_round
+
+    url = f"sqlite:///{tmp_path}/dashboards.db"
+    upgrade(url)
+    db = Database(url)
+    shape = OrgShape(functions=4, teams=12, staff_per_team=10, customers_per_team=30, rounds=3, regions=2)
+    sim = simulate_into(db, shape, 5)
+    compute_results(db, Settings(database_url=url))
+    with db.session() as session:
+        for a_round in session.exec(select(Round)).all():
+            advance_round(session, a_round, RoundStatus.PUBLISHED)
+        for email, role, codes in (
+            ("function.head@example.com", Role.HEAD, [sim.functions[0].code]),
+            ("team.head@example.com", Role.HEAD, [sim.teams[0].code]),
+            ("exec@example.com", Role.EXECUTIVE, []),
+        ):
+            create_user(session, email, email.split("@")[0], role, codes, password=PASSWORD)
+        units = {u.code: u.id for u in session.exec(select(Unit))}
+    db.dispose()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with serving(url, base_url, port):
+        yield base_url, sim, units
+
+
+# What sticks out of a page narrower than its content, outside the boxes that scroll on their own.
+WIDER = """[...document.querySelectorAll('main *')]
+  .filter(e => e.getBoundingClientRect().right > innerWidth && !e.closest('.table-scroll'))
+  .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+
+
+def log_in_as(page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/my")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_each_head_and_the_executive_read_their_dashboard_on_a_phone_and_a_laptop(
+    published_server, tmp_path, width
+):
+    base, sim, units = published_server
+    shots = Path(os.environ.get("SURVEY_SCREENSHOTS", tmp_path))
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        for role, subject, other in (
+            ("function.head", sim.functions[0], sim.functions[1]),
+            ("team.head", sim.teams[0], sim.teams[1]),
+            ("exec", None, None),
+        ):
+            context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+            page = context.new_page()
+            log_in_as(page, base, f"{role}@example.com")
+            # one headline first, the statistics folded away until asked for
+            expect(page.locator("p.headline")).to_be_visible()
+            expect(page.get_by_text("How this was worked out")).to_be_visible()
+            expect(page.locator("details.method")).not_to_have_attribute("open", "")
+            assert_the_pdf_opens_with_the_pages_headline(page, base, role)
+            if subject is not None:
+                expect(page.get_by_role("heading", level=1)).to_have_text("Your units")
+                assert subject.name in page.locator("main").inner_text()
+                assert page.goto(f"{base}/units/{units[other.code]}").status == 404, role
+                assert page.goto(f"{base}/units/{units[subject.code]}").status == 200, role
+            else:
+                assert_the_heat_map_is_told_in_words(page)
+                team = sim.teams[2]  # any team, one click away
+                page.get_by_role("link", name=team.name, exact=True).first.click()
+                expect(page.get_by_role("heading", level=1)).to_contain_text(team.name)
+                page.go_back()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+                role,
+                page.evaluate(WIDER),
+            )
+            page.screenshot(path=str(shots / f"dashboard-{role}-{width}.png"), full_page=True)
+            page.locator("details.method summary").click()
+            found[role] = axe_violations(page)
+            context.close()
+        browser.close()
+    assert {role: lines for role, lines in found.items() if lines} == {}
+
+
+def assert_the_pdf_opens_with_the_pages_headline(page, base: str, role: str) -> None:
+    """The PDF the page links to is the same report: its text holds the page's headline word for word."""
+    headline = " ".join(page.locator("p.headline").inner_text().split())
+    link = page.get_by_role("link", name="Download this report as a PDF").get_attribute("href")
+    pdf = page.request.get(base + link)
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages).split())
+    assert headline in text, (role, headline)
+
+
+def assert_the_heat_map_is_told_in_words(page) -> None:
+    """The key stands above the grid; every shaded cell says how far it lies from the organisation, every hidden
+    one says so; the grid scrolls in its own box with the team names kept in view."""
+    key, grid = page.locator(".heat-key").first, page.locator("table.heat").first
+    assert key.bounding_box()["y"] < grid.bounding_box()["y"]
+    said = page.locator("td.heat-cell").evaluate_all("cells => cells.map(c => [c.className, c.textContent])")
+    assert any("shade-hidden" in css for css, _ in said) and any("shade-2" in css for css, _ in said)
+    for css, words in said:
+        if "shade-hidden" in css:
+            assert words.strip() == "hidden"
+        elif "shade" in css:
+            assert re.search(r"(below|above|level with) the organisation$", words.strip()), words
+    assert page.locator(".heat-scroll").nth(1).evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    sticky = page.locator("table.heat tbody th").first.evaluate("e => getComputedStyle(e).position")
+    assert sticky == "sticky"

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survey.reports.charts import (
+    GRID_FILLS,
     GRID_SIZES,
     Bar,
     Dot,
@@ -44,7 +45,7 @@ def elements(svg: str, tag: str, **attrs: str) -> list[ET.Element]:
     return [e for e in found if all(e.get(k.replace("_", "-")) == v for k, v in attrs.items())]
 
 
-GRID_TEXTS = [["4.3 (18)", "2.9 (23)"], ["suppressed", "–"], ["4.1 (41)", "5.25 (57)"]]
+GRID_TEXTS = [["4.3 (18)", "2.9 (23)▼▼"], ["suppressed", "–"], ["4.1 (41)", "5.25 (57)▲"]]
 
 
 def a_grid(**kwargs) -> Grid:
@@ -178,7 +179,7 @@ def test_a_suppressed_figure_that_carries_a_value_is_refused():
 
 def test_a_grid_refuses_shades_it_cannot_draw_and_rows_that_do_not_match_its_columns():
     with pytest.raises(ValueError):
-        HeatCell(4.2, shade=2)
+        HeatCell(4.2, shade=3)
     with pytest.raises(ValueError):
         HeatCell(float("inf"), shade=0)
     with pytest.raises(ValueError):
@@ -188,10 +189,11 @@ def test_a_grid_refuses_shades_it_cannot_draw_and_rows_that_do_not_match_its_col
 def test_the_heat_grids_legend_names_the_shades_the_hatch_and_the_dash():
     grid = a_grid(suppressed_note="suppressed: fewer than 5 respondents")
     assert grid.legend == [
-        ("shade-2", "well below the column's median"),
-        ("shade-1", "below"),
-        ("shade0", "around"),
-        ("shade1", "above"),
+        ("shade-2", "▼▼ much worse than the organisation"),
+        ("shade-1", "▼ worse"),
+        ("shade0", "about the same"),
+        ("shade1", "▲ better"),
+        ("shade2", "▲▲ much better"),
         ("suppressed", "suppressed: fewer than 5 respondents"),
         ("none", "–: no data"),
     ]
@@ -210,25 +212,39 @@ def test_the_grids_columns_line_up_under_their_headings():
         assert [span[1] for span in spans(line, cells)] == ends
 
 
-def test_the_shaded_boxes_sit_under_their_figures_darker_where_worse():
+def relative_luminance(fill: str) -> float:
+    """WCAG's relative luminance of a "#rrggbb" colour."""
+    channels = [int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_shaded_boxes_sit_under_their_figures_in_the_scales_colours():
     grid = a_grid()
     fills = [
         [(box_under(grid, i, span) or {}).get("fill") for span in spans(line, cells)]
         for i, (line, cells) in enumerate(zip(lines(grid), GRID_TEXTS, strict=True))
     ]
-    (sales_around, sales_well_below), care, (all_unshaded, all_above) = fills
+    (sales_about, sales_much_worse), care, (all_unshaded, all_better) = fills
     assert care == ["url(#hatch)", None] and all_unshaded is None
-    assert grey(sales_well_below) < grey(sales_around) < grey(all_above)
+    assert [sales_about, sales_much_worse, all_better] == [GRID_FILLS[0], GRID_FILLS[-2], GRID_FILLS[1]]
     assert [box["fill"] for box in boxes(grid)].count("url(#hatch)") == 1
 
 
-def test_every_shade_is_a_grey_light_enough_for_black_figures_and_white_is_outlined():
-    columns = ["a", "b", "c", "d"]
-    grid = heat_grid(columns, [HeatRow("Sales", [HeatCell(4.0, n=10, shade=s) for s in (-2, -1, 0, 1)])])
-    under = [box_under(grid, 0, span) for span in spans(lines(grid)[0], ["4.0 (10)"] * 4)]
-    levels = [grey(box["fill"]) for box in under]
-    assert levels == sorted(set(levels)) and levels[0] >= 0x80
-    assert under[-1]["stroke"] is not None  # a white box must still show on white paper
+def test_every_shade_carries_black_figures_and_is_told_apart_in_greyscale_by_its_mark():
+    columns = ["a", "b", "c", "d", "e"]
+    grid = heat_grid(columns, [HeatRow("Sales", [HeatCell(4.0, n=10, shade=s) for s in (-2, -1, 0, 1, 2)])])
+    (line,) = lines(grid)
+    texts = ["4.0 (10)▼▼", "4.0 (10)▼", "4.0 (10)", "4.0 (10)▲", "4.0 (10)▲▲"]
+    under = [box_under(grid, 0, span) for span in spans(line, texts)]
+    for box in under:  # WCAG AA contrast of the figures' ink (#222) on every shade
+        assert (relative_luminance(box["fill"]) + 0.05) / (relative_luminance("#222222") + 0.05) >= 4.5
+    # worse is orange, better blue: red above blue for worse, blue above red for better
+    for level in (-2, -1):
+        assert int(GRID_FILLS[level][1:3], 16) > int(GRID_FILLS[level][5:7], 16)
+        assert int(GRID_FILLS[-level][5:7], 16) > int(GRID_FILLS[-level][1:3], 16)
+    # the near-white middle shade is outlined, so that it still shows on white paper
+    assert under[2]["stroke"] is not None
 
 
 def test_neighbouring_cells_of_the_same_look_are_one_box_split_by_column_rules():
@@ -467,18 +483,10 @@ def test_text_from_users_stays_literal_in_text_lines_and_out_of_the_shades():
     assert "img" not in grid.shades and "passwd" not in grid.shades
 
 
-def test_shade_counts_the_gap_to_the_median_in_spreads():
-    assert [shade(v, 4.0, 1.0) for v in (2.9, 3.0, 3.5, 3.6, 3.7, 4.3, 4.4, 6.0)] == [
-        -2,
-        -2,
-        -1,
-        -1,
-        0,
-        0,
-        1,
-        1,
-    ]
-    assert shade(3.0, 4.0, 1.0, higher_is_better=False) == 1
+def test_shade_counts_the_gap_to_the_organisation_in_spreads():
+    values = (2.9, 3.0, 3.5, 3.6, 3.7, 4.3, 4.4, 4.9, 5.0, 6.0)
+    assert [shade(v, 4.0, 1.0) for v in values] == [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2]
+    assert shade(3.0, 4.0, 1.0, higher_is_better=False) == 2
     assert shade(5.0, 4.0, 1.0, higher_is_better=False) == -2
     assert shade(-20, 0, 15) == -2 and shade(-6, 0, 15) == -1
     with pytest.raises(ValueError):

@@ -4,7 +4,6 @@ what `analytics` released and stored when the round closed, and nothing else: it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import get
@@ -15,9 +14,7 @@ from litestar.response import Template
 from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
-from survey.reports import charts
-from survey.reports.content.common import favourable_text
-from survey.reports.content.heat import function_team_heat
+from survey.reports.content.heat import cell_words, function_team_heat, legend_words, scale_note
 from survey.vocabulary import INTERNAL_MEASURES, ONE_SCALE, OUTCOME_LABELS, OVERALL, SCALE_LABELS
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
@@ -25,37 +22,9 @@ Outcome = Literal["csat_pct", "nps", "ces", "csat"]
 Measure = Literal["overall", "reliability", "responsiveness", "assurance", "empathy", "tangibles", "impact"]
 
 
-@dataclass(frozen=True)
-class HeatCell:
-    text: str  # the mean, or "–" when suppressed or not rated
-    shade: str  # css class: how far below or above the function's median across teams
-    title: str  # the cell's n (and share favourable), or why it is empty
-    hotspot: bool = False
-    favourable: str = ""  # the share favourable under the mean ("62%"); empty: none
-
-
-# The css class of each of `charts.shade`'s shades: the page and the PDF reports shade alike.
-_SHADE_CLASS = {-2: "hm-low2", -1: "hm-low1", 0: "hm-mid", 1: "hm-high1"}
-
-
-def _html_cell(cell: charts.HeatCell, hotspot: bool = False) -> HeatCell:
-    if cell.value is None:
-        why = "hidden to protect anonymity" if cell.suppressed else "no answers"
-        return HeatCell("–", "hm-none", why)
-    shade = "hm-none" if cell.shade is None else _SHADE_CLASS[cell.shade]
-    share = "" if cell.favourable is None else favourable_text(cell.favourable)
-    return HeatCell(
-        f"{cell.value:.{cell.decimals}f}",
-        shade,
-        f"{share}, n = {cell.n}" if share else f"n = {cell.n}",
-        hotspot,
-        share.removesuffix(" favourable"),
-    )
-
-
 def heat_map(scores: Scores, linkage: Linkage | None, measure: str, outcome: str) -> dict[str, Any]:
     """Rows per front-line team, columns per support function, and the team's customer outcome last: the
-    executive report's heat map (`content.heat.function_team_heat`), as an HTML table."""
+    executive report's heat map (`content.heat.function_team_heat`), each cell in words (`cell_words`)."""
     teams = sorted(
         {c.code for f in scores.functions for c in f.teams if c.code}
         | {c.code for c in scores.customers if c.kind == "front_line" and c.code}
@@ -67,8 +36,11 @@ def heat_map(scores: Scores, linkage: Linkage | None, measure: str, outcome: str
         (
             line.code,
             line.name,
-            [_html_cell(cell, code in line.hotspots) for cell, code in zip(line.cells, codes, strict=False)],
-            _html_cell(line.cells[-1]),
+            [
+                (cell_words(cell), code in line.hotspots)
+                for cell, code in zip(line.cells, codes, strict=False)
+            ],
+            cell_words(line.cells[-1]),
         )
         for line in lines
     ]
@@ -113,6 +85,8 @@ def results_page(
             "measures": scores.measures,
             "linkage": linkage,
             "heat": heat_map(scores, linkage, measure, chosen),
+            "legend_items": legend_words(),
+            "scale_note": scale_note(chosen),
             "outcome_label": OUTCOME_LABELS[chosen][0],
             "overall": OVERALL,
             "scale_labels": SCALE_LABELS,

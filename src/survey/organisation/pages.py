@@ -8,9 +8,11 @@ that does not exist, so guessing ids tells nothing. HR and executives see every 
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -20,18 +22,30 @@ from survey.analysis.anonymity import participation_warning
 from survey.db.engine import Database
 from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
 from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
-from survey.reports.catalogue import visible_reports
+from survey.reports import downloads
+from survey.reports.catalogue import (
+    FUNCTION,
+    ORGANISATION,
+    ReportNotFound,
+    find_report,
+    readable_rounds,
+)
+from survey.reports.content.heat import legend_words
+from survey.reports.heat_table import NAME, OUTCOME, HeatQuery, heat_table, lowest_rows
+from survey.reports.render import report_context
 from survey.rounds.participation import (
     banded_participation,
     daily_snapshot,
     hidden_participation,
     team_participation,
 )
-from survey.vocabulary import UnitKind
+from survey.settings import Settings
+from survey.vocabulary import OVERALL, UnitKind
 from survey.web.auth import now, signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 PAGE_SIZE = 50
+LOWEST_TEAMS = 10  # the teams that rate a function lowest, on its dashboard
 
 
 # --- HR: the organisation and its employees -------------------------------------------------------------------
@@ -142,8 +156,29 @@ def employees_page(request: Request, db: DatabaseDep) -> Template:
 # --- Department heads and executives ---------------------------------------------------------------------------
 
 
+UNITS_LISTED = 200  # beyond this, /my lists groups and support functions; teams are found in the heat map
+
+# The heat map's query parameters: sort by a function's code, "outcome" or "name"; filter by name and by region.
+HeatSort = Annotated[str, QueryParameter(name="sort", max_length=40)]
+HeatText = Annotated[str, QueryParameter(name="q", max_length=100)]
+HeatRegion = Annotated[str, QueryParameter(name="region", max_length=40)]
+HeatPage = Annotated[int, QueryParameter(name="page", ge=1, le=100_000)]
+RoundChoice = Annotated[int | None, QueryParameter(name="round", ge=1, le=2**31 - 1)]
+
+
 @get("/my", sync_to_thread=True)
-def my_units(request: Request, db: DatabaseDep) -> Template:
+def my_units(
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    round_id: RoundChoice = None,
+    sort: HeatSort = NAME,
+    q: HeatText = "",
+    region: HeatRegion = "",
+    page: HeatPage = 1,
+) -> Template:
+    """A head's or executive's home: the dashboard of the whole organisation (executives, HR) or of the head's
+    own first unit, and the units they may open."""
     user = signed_in_user(request)
     with db.session() as session:
         visible = users.visible_unit_ids(session, user)
@@ -151,11 +186,47 @@ def my_units(request: Request, db: DatabaseDep) -> Template:
         if visible is not None:
             statement = statement.where(Unit.id.in_(visible))
         units = session.exec(statement).all()
-    return Template("staff/my.html", context={"units": units, "user": user})
+        own = session.exec(
+            select(Unit).join(UserUnit, UserUnit.unit_id == Unit.id).where(UserUnit.user_id == user.id)
+        ).all()
+    if len(units) > UNITS_LISTED:
+        units = [u for u in units if u.kind != UnitKind.FRONT_LINE]
+    subject = None if visible is None else min(own, key=_dashboard_order, default=None)
+    query = HeatQuery(sort, q, region, page)
+    dashboard = (
+        _dashboard(db, settings, user, subject, round_id, query, "/my")
+        if visible is None or subject is not None
+        else None
+    )
+    return Template(
+        "staff/my.html",
+        context={
+            "units": units,
+            "user": user,
+            "dashboard": dashboard,
+            "teams_listed": len(units) <= UNITS_LISTED,
+        },
+    )
+
+
+def _dashboard_order(unit: Unit) -> tuple[int, str]:
+    """Which of a head's own units /my opens with: a region before a support function before a team."""
+    order = {UnitKind.GROUP: 0, UnitKind.SUPPORT: 1, UnitKind.FRONT_LINE: 2}
+    return order.get(UnitKind(unit.kind), 3), unit.code
 
 
 @get("/units/{unit_id:int}", sync_to_thread=True)
-def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
+def unit_page(
+    unit_id: ObjectId,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    round_id: RoundChoice = None,
+    sort: HeatSort = NAME,
+    q: HeatText = "",
+    region: HeatRegion = "",
+    page: HeatPage = 1,
+) -> Template:
     user = signed_in_user(request)
     with db.session() as session:
         visible = users.visible_unit_ids(session, user)
@@ -177,7 +248,9 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
             else []
         )
         parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
-        results = _results_to_download(session, user, unit.id)
+    dashboard = _dashboard(
+        db, settings, user, unit, round_id, HeatQuery(sort, q, region, page), f"/units/{unit.id}"
+    )
     participation = [
         _participation(db, a_round, unit.id, teams, settings.min_group_size) for a_round in invited_rounds
     ]
@@ -186,22 +259,67 @@ def unit_page(unit_id: ObjectId, request: Request, db: DatabaseDep, settings: Se
         context={
             "unit": unit,
             "parent": parent if parent and (visible is None or parent.id in visible) else None,
-            "children": children,
+            "children": children if len(children) <= UNITS_LISTED else [],
             "participation": participation,
-            "results": results,
             "k": settings.min_group_size,
+            "dashboard": dashboard,
         },
     )
 
 
-def _results_to_download(session: Session, user: User, unit_id: int) -> list[Round]:
-    """The rounds whose report for this unit the user may read (`reports.catalogue`), newest first."""
-    released = session.exec(
-        select(Round)
-        .where(Round.status.in_([RoundStatus.CLOSED, RoundStatus.PUBLISHED]))
-        .order_by(Round.opens_at.desc())
-    ).all()
-    return [r for r in released if any(ref.unit_id == unit_id for ref in visible_reports(session, user, r))]
+def _dashboard(
+    db: Database,
+    settings: Settings,
+    user: User,
+    unit: Unit | None,
+    round_id: int | None,
+    query: HeatQuery,
+    here: str,
+) -> dict[str, Any] | None:
+    """The dashboard of `unit` (None: the whole organisation) for a round: the report the PDF prints
+    (`render.report_context`, from the same released data), with its heat map as a table. The latest round whose
+    reports the user may read unless `round_id` names another; None when there is none; a round the user may not
+    read answers 404."""
+    with db.session() as session:
+        rounds = readable_rounds(session, user)
+        chosen = next((r for r in rounds if r.id == round_id), None) if round_id else next(iter(rounds), None)
+        if round_id and chosen is None:
+            raise NotFoundException()
+        if chosen is None:
+            return None
+        path = "organisation" if unit is None else str(unit.id)
+        try:
+            ref = find_report(session, user, chosen.id, path)
+        except ReportNotFound:
+            return {"rounds": rounds, "round": chosen, "ref": None, "here": here}
+        visible = users.visible_unit_ids(session, user)
+        units = session.exec(select(Unit)).all()
+    data = downloads.released_data(db, chosen.id, settings)
+    report = report_context(data, ref)
+    view: dict[str, Any] = {
+        "rounds": rounds,
+        "round": chosen,
+        "ref": ref,
+        "here": here,
+        "report": report,
+        "pdf": f"/reports/{chosen.id}/{ref.path}/pdf",
+        "xlsx": f"/reports/{chosen.id}/{ref.path}/xlsx",
+        "legend": legend_words(),
+    }
+    if ref.kind == ORGANISATION:
+        by_id = {u.id: u for u in units}
+        region_of = {
+            u.code: (by_id[u.parent_id].code, by_id[u.parent_id].name)
+            for u in units
+            if u.kind == UnitKind.FRONT_LINE and u.parent_id in by_id
+        }
+        unit_ids = {u.code: u.id for u in units if visible is None or u.id in visible}
+        columns = [(f.code, f.name) for f in data.scores.functions] + [(OUTCOME, report["outcome"]["label"])]
+        view["heat"] = heat_table(report["heat_lines"], columns, region_of, unit_ids, query)
+    elif ref.kind == FUNCTION:
+        overall = data.scores.measures.index(OVERALL)
+        view["lowest"] = lowest_rows(report["team_rows"], overall, LOWEST_TEAMS)
+    return view
 
 
 def _participation(db: Database, a_round: Round, unit_id: int, teams: set[int], k: int) -> dict:

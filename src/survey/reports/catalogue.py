@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from survey.accounts.users import visible_unit_ids
 from survey.db.models import Role, Round, RoundStatus, RoundUnit, Unit, User
@@ -113,6 +113,16 @@ def visible_reports(session: Session, user: User, a_round: Round) -> list[Report
     if visible is None:
         return every
     return [ref for ref in every if ref.unit_id is not None and ref.unit_id in visible]
+
+
+def readable_rounds(session: Session, user: User) -> list[Round]:
+    """The rounds whose reports this user may read (at least one), newest first: the dashboards' round picker."""
+    released = session.exec(
+        select(Round)
+        .where(col(Round.status).in_([RoundStatus.CLOSED, RoundStatus.PUBLISHED]))
+        .order_by(col(Round.opens_at).desc())
+    ).all()
+    return [a_round for a_round in released if visible_reports(session, user, a_round)]
 
 
 def find_report(session: Session, user: User, round_id: int, unit: str) -> ReportRef:

@@ -31,7 +31,18 @@ from xml.sax.saxutils import escape, quoteattr
 FONT = "Report Sans, DejaVu Sans Condensed, DejaVu Sans, sans-serif"
 INK, MUTED, FAINT = "#222", "#5a5a5a", "#e4e4e4"
 ACCENT = "#1f3b6e"  # dark blue for the emphasised series; it prints as dark grey
-SHADE_LABELS = {-2: "well below the column's median", -1: "below", 0: "around", 1: "above"}
+# The heat maps' one colour scale, the same in the PDF reports and on the pages: how a figure compares with the
+# organisation's figure for the same function and measure, in five steps, worse in orange and better in blue (a
+# diverging palette that deuteranopes and protanopes tell apart), light enough for black figures, and marked in
+# text (▼▼ ▼ ▲ ▲▲) so that worse and better differ in greyscale too.
+SHADE_LABELS = {
+    -2: "much worse than the organisation",
+    -1: "worse",
+    0: "about the same",
+    1: "better",
+    2: "much better",
+}
+SHADE_MARKS = {-2: "▼▼", -1: "▼", 0: "", 1: "▲", 2: "▲▲"}
 DASHES = ("", "7 3", "2 2", "8 2 2 2", "4 3", "12 3")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross", "x")
 _HATCH = (
@@ -64,15 +75,17 @@ def _not_shown(suppressed: bool, *values: float | None) -> None:
 
 @dataclass(frozen=True)
 class HeatCell:
-    """A value with its n (and its share favourable, where it has one); `shade` is -2 (far below the norm), -1
-    (below), 0 (around), 1 (above) or None (not shaded). A suppressed cell has value None (and no share), and
-    its n, if given, is never shown."""
+    """A value with its n (and its share favourable, where it has one); `shade` is -2 (much worse than the
+    organisation), -1 (worse), 0 (about the same), 1 (better), 2 (much better) or None (not shaded); `gap` the value
+    minus the organisation's figure it was shaded against. A suppressed cell has value None (and no share), and its
+    n, if given, is never shown."""
 
     value: float | None
     n: int | None = None
     shade: int | None = None
     suppressed: bool = False
     decimals: int = 1
+    gap: float | None = None
     favourable: float | None = None  # the share favourable beside the value, a percentage; None: none
 
     def __post_init__(self) -> None:
@@ -80,7 +93,7 @@ class HeatCell:
         _not_shown(self.suppressed, self.value)
         _not_shown(self.suppressed, self.favourable)
         if self.shade is not None and self.shade not in GRID_FILLS:
-            raise ValueError(f"shade must be -2, -1, 0, 1 or None, not {self.shade!r}")
+            raise ValueError(f"shade must be -2, -1, 0, 1, 2 or None, not {self.shade!r}")
 
 
 @dataclass(frozen=True)
@@ -144,16 +157,23 @@ class Bar:
         _not_shown(self.suppressed, self.value)
 
 
-def shade(value: float, median: float, spread: float, higher_is_better: bool = True) -> int:
-    """The heat map's shade of `value` by its gap to `median`, counted in `spread`s: -2 when worse by a
-    spread or more, -1 when worse by 0.4 spread or more, 1 when better by 0.4 spread or more, else 0. Worse is
-    below the median when higher is better, above it otherwise. Raises ValueError unless spread > 0."""
-    _finite(value, median)
+def shade(value: float, reference: float, spread: float, higher_is_better: bool = True) -> int:
+    """The heat map's shade of `value` by its gap to `reference` (the organisation's figure), counted in
+    `spread`s: -2 when worse by a spread or more, -1 when worse by 0.4 spread or more, 1 and 2 when better by as
+    much, else 0. Worse is below the reference when higher is better, above it otherwise. Raises ValueError unless
+    spread > 0."""
+    _finite(value, reference)
     if not spread > 0:
         raise ValueError(f"spread must be above 0, not {spread!r}")
-    # rounded, so that 3.6 against a median of 4.0 is 0.4 below, as it reads, and not 0.39999999999999991
-    gap = round(((value - median) if higher_is_better else (median - value)) / spread, 9)
-    return -2 if gap <= -1 else -1 if gap <= -0.4 else 1 if gap >= 0.4 else 0
+    # rounded, so that 3.6 against 4.0 is 0.4 below, as it reads, and not 0.39999999999999991
+    gap = round(((value - reference) if higher_is_better else (reference - value)) / spread, 9)
+    if gap <= -1:
+        return -2
+    if gap <= -SHADE_STEP:
+        return -1
+    if gap >= 1:
+        return 2
+    return 1 if gap >= SHADE_STEP else 0
 
 
 def data_uri(svg: str) -> str:
@@ -430,7 +450,9 @@ MONO_EM = (
 GRID_SIZES = (7.0, 6.0, 5.0)  # point sizes a grid may be set in (report.css has a class for each)
 GRID_LEADING = 1.6  # line height / font size
 # A grid's cell fills, dark to white; all light enough for black figures on them.
-GRID_FILLS = {-2: "#8c8c8c", -1: "#bdbdbd", 0: "#e4e4e4", 1: "#fff"}
+SHADE_STEP = 0.4  # of a spread: a smaller gap is "about the same"
+# Orange to blue through near-white (ColorBrewer's diverging PuOr/RdBu end colours, lightened for black text).
+GRID_FILLS = {-2: "#e66101", -1: "#fdb863", 0: "#f4f4f4", 1: "#a6cee3", 2: "#5aa0d0"}
 
 
 @dataclass(frozen=True)
@@ -573,7 +595,7 @@ def _row_boxes(row: HeatRow, top: float, layout: _GridLayout) -> list[str]:
         while end < len(row.cells) and _grid_look(row.cells[end]) == look:
             end += 1
         if look is not None:
-            stroke = "#bdbdbd" if look == 1 else None
+            stroke = "#8c8c8c" if look == 0 else None
             boxes.append(
                 _el(
                     "rect",
@@ -594,7 +616,10 @@ def _grid_legend(rows: list[HeatRow], suppressed_note: str) -> list[tuple[str, s
     cells = [cell for row in rows for cell in row.cells]
     legend: list[tuple[str, str]] = []
     if any(cell.shade is not None for cell in cells):
-        legend += [(f"shade{level}", SHADE_LABELS[level]) for level in (-2, -1, 0, 1)]
+        legend += [
+            (f"shade{level}", " ".join(filter(None, (SHADE_MARKS[level], SHADE_LABELS[level]))))
+            for level in SHADE_LABELS
+        ]
     if any(cell.suppressed for cell in cells):
         legend.append(("suppressed", suppressed_note))
     if any(cell.value is None and not cell.suppressed for cell in cells):
@@ -624,7 +649,8 @@ def _grid_text(cell: HeatCell) -> str:
     if cell.value is None:
         return "–"
     value = _num(cell.value, cell.decimals)
-    return value if cell.n is None else f"{value} ({cell.n})"
+    mark = "" if cell.shade is None else SHADE_MARKS[cell.shade]
+    return (value if cell.n is None else f"{value} ({cell.n})") + mark
 
 
 def _cut(text: str, chars: int) -> str:

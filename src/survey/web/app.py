@@ -24,6 +24,7 @@ from survey.db.engine import Database
 from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
 from survey.reports import pages as reports_pages
+from survey.reports.content.common import favourable_text, number, shown_text, signed
 from survey.rounds.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
 from survey.surveys import pages as surveys_pages
@@ -115,11 +116,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], None]:
-    """The company's name and logo (settings), for every template: the customer pages show them. And the
-    translations: a page rendered with a `language` in its context is in that language (the respondents' pages),
-    any other in English."""
+    """The company's name and logo (settings), for every template: the customer pages show them; the reports'
+    filters for numbers; and the translations: a page rendered with a `language` in its context is in that
+    language (the respondents' pages), any other in English."""
 
     def add(engine: JinjaTemplateEngine) -> None:
+        # figures rounded on the pages exactly as in the PDF reports
+        engine.engine.filters.update(
+            number=number, signed=signed, shown=shown_text, favourable=favourable_text
+        )
         engine.engine.globals["company"] = {
             "name": settings.company_name,
             "logo_uri": settings.company_logo_uri,

@@ -43,7 +43,7 @@ from survey.reports.content.common import (
     trend,
     trend_series,
 )
-from survey.reports.content.heat import team_median, team_row
+from survey.reports.content.heat import organisation_figure, scale_note, team_median, team_row
 from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL, STAFF_SCALE, favourable_from
 
 WELL_BELOW = 1.0  # points on the 1 to 7 scale: a team rates a function "well below" the median across teams
@@ -110,6 +110,7 @@ def function_report(
         ended=[f for f in linkage.findings if f.function.code == subject.code and f.status == "ended"],
     )
     title = f"{subject.name}: how the front line rates our service"
+    team_rows = _team_rows(facts)
     return {
         **header(scores, linkage, history, "function", title, {"code": subject.code, "name": subject.name}),
         "findings": _findings(facts),
@@ -123,7 +124,10 @@ def function_report(
         "hotspots": facts.hotspots,
         "test_lines": _test_lines(facts.tests, linkage.outcome.unit),
         "comments": function.comments,
-        "charts": _charts(facts, history),
+        "team_rows": team_rows,  # the teams' heat map as data, for the pages
+        "team_columns": [MEASURE_LABELS[m] if m != IMPACT else "Harm" for m in scores.measures],
+        "scale_note": scale_note(),
+        "charts": _charts(facts, history, team_rows),
     }
 
 
@@ -396,9 +400,15 @@ def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
     return lines
 
 
-def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
-    function, k = facts.function, facts.scores.min_group_size
-    heat_rows = [team_row(cell, facts.medians, facts.scores.measures) for cell in function.cells]
+def _team_rows(facts: _Facts) -> list[charts.HeatRow]:
+    """Each team's (and group's) row of the function's heat map, shaded against the organisation's figures."""
+    measures = facts.scores.measures
+    references = {m: organisation_figure(facts.function, m) for m in measures}
+    return [team_row(cell, references, measures) for cell in facts.function.cells]
+
+
+def _charts(facts: _Facts, history: Sequence[Scores], heat_rows: list[charts.HeatRow]) -> dict[str, Any]:
+    k = facts.scores.min_group_size
     return {
         "dimensions": as_grid(
             charts.dot_grid(
@@ -413,7 +423,7 @@ def _charts(facts: _Facts, history: Sequence[Scores]) -> dict[str, Any]:
                 trend_series(
                     history,
                     MEASURE_LABELS[m],
-                    lambda h, m=m: h.staff_score(function.code, None, m),  # type: ignore[misc]
+                    lambda h, m=m: h.staff_score(facts.function.code, None, m),  # type: ignore[misc]
                     emphasis=m == OVERALL,
                 )
                 for m in (OVERALL, *DIMENSIONS)

@@ -1,6 +1,7 @@
-"""Heat maps of released scores: each cell a mean with its n, shaded by its distance from the median across
-front-line teams, suppressed cells marked as such. `function_team_heat` is the one function-by-team heat map,
-drawn by the executive report (PDF) and by HR's results page (HTML).
+"""Heat maps of released scores: each cell a mean with its n, shaded by how far it lies from the organisation's
+figure for the same function and measure (every team together), suppressed cells marked as such: one colour scale
+(`charts.shade`, `charts.GRID_FILLS`) for the PDF reports and the pages. `function_team_heat` is the one
+function-by-team heat map, drawn by the executive report (PDF), the dashboards and HR's results page (HTML).
 
 Pure: no web, no database.
 """
@@ -13,7 +14,7 @@ from statistics import median
 
 from survey.analysis.results import Figure, FunctionScores, ScoreCell, Scores
 from survey.reports import charts
-from survey.reports.content.common import outcome_spread
+from survey.reports.content.common import favourable_text, number, outcome_spread
 from survey.vocabulary import IMPACT, outcome_decimals
 
 
@@ -21,6 +22,26 @@ def team_median(function: FunctionScores, measure: str) -> float | None:
     """The median of a function's score across the front-line teams whose score is shown."""
     shown = [figure.mean for c in function.teams if (figure := c.scores.of(measure))]
     return median(shown) if shown else None
+
+
+def organisation_figure(function: FunctionScores, measure: str) -> float | None:
+    """The function's `measure` over every team together, the heat maps' reference; None when it is hidden."""
+    shown = function.score(None, measure)
+    return shown.mean if shown else None
+
+
+def scale_note(outcome: str | None = None) -> str:
+    """The colour scale's steps in words, for the line above a heat map."""
+    step = charts.SHADE_STEP
+    customers = ""
+    if outcome is not None:
+        spread = outcome_spread(outcome)
+        customers = f" ({spread:g} and {step * spread:g} points for the customers' figure)"
+    return (
+        "Each shade compares a figure with the organisation's for the same function and measure (every team "
+        f"together): much worse is a point or more worse on the 1 to 7 scale, worse {step:g} to 1 point, about "
+        f"the same less than {step:g} either way, better and much better in the same steps{customers}."
+    )
 
 
 def heat_cell(
@@ -33,11 +54,15 @@ def heat_cell(
     """A released figure as a cell, shaded against `centre`; a figure not shown as a suppressed cell."""
     if not shown:
         return charts.HeatCell(None, suppressed=True)
-    shade = None if centre is None else charts.shade(shown.mean, centre, spread, higher_is_better)
-    return charts.HeatCell(shown.mean, shown.n, shade, decimals=decimals, favourable=shown.favourable)
+    if centre is None:
+        return charts.HeatCell(shown.mean, shown.n, decimals=decimals, favourable=shown.favourable)
+    shade = charts.shade(shown.mean, centre, spread, higher_is_better)
+    return charts.HeatCell(
+        shown.mean, shown.n, shade, decimals=decimals, gap=shown.mean - centre, favourable=shown.favourable
+    )
 
 
-def team_row(cell: ScoreCell, medians: dict[str, float | None], measures: list[str]) -> charts.HeatRow:
+def team_row(cell: ScoreCell, references: dict[str, float | None], measures: list[str]) -> charts.HeatRow:
     """A team's (or group's) row of a function's heat map: the measures the round asks (overall, the five
     dimensions and harm if asked). When every figure rests on the same respondents, the row's label carries the
     n once."""
@@ -46,7 +71,7 @@ def team_row(cell: ScoreCell, medians: dict[str, float | None], measures: list[s
     cells = []
     for m in measures:
         heat = heat_cell(
-            None if cell.suppressed else cell.scores.of(m), medians[m], higher_is_better=m != IMPACT
+            None if cell.suppressed else cell.scores.of(m), references[m], higher_is_better=m != IMPACT
         )
         cells.append(replace(heat, n=None) if shared else heat)
     label = cell.name + (f" (n {ns.pop()})" if shared else "")
@@ -74,27 +99,25 @@ def function_team_heat(
     hotspots: Collection[tuple[str, str]] = (),
 ) -> list[HeatLine]:
     """Each node of `nodes` (team or group codes, None for every team) with a line: every support function's
-    `measure` score there and the customers' `outcome`, each shaded against its median across front-line teams.
+    `measure` score there and the customers' `outcome`, each shaded against the organisation's figure.
     `hotspots` holds (function code, team code) pairs to mark. Nodes nobody answered for are left out."""
     names = {c.code: c.name for f in scores.functions for c in f.cells if c.code}
     names.update({c.code: c.name for c in scores.customers if c.code})
-    medians = {f.code: team_median(f, measure) for f in scores.functions}
-    outcomes = [
-        figure.mean for c in scores.customers if c.kind == "front_line" and (figure := c.scores.of(outcome))
-    ]
-    outcome_median = median(outcomes) if outcomes else None
+    references = {f.code: organisation_figure(f, measure) for f in scores.functions}
+    everyone = scores.customer_score(None, outcome)[0]
+    outcome_reference = everyone.mean if everyone else None
     lines = []
     for code in nodes:
         if code is not None and code not in names:
             continue
-        cells = [_function_cell(f, code, measure, medians[f.code]) for f in scores.functions]
+        cells = [_function_cell(f, code, measure, references[f.code]) for f in scores.functions]
         customer = scores.customer(code)
         cells.append(
             charts.HeatCell(None)
             if customer is None
             else heat_cell(
                 customer.scores.of(outcome),
-                outcome_median,
+                outcome_reference,
                 decimals=outcome_decimals(outcome),
                 spread=outcome_spread(outcome),
             )
@@ -112,3 +135,43 @@ def _function_cell(
     if cell is None:
         return charts.HeatCell(None)
     return heat_cell(cell.scores.of(measure), centre, higher_is_better=measure != IMPACT)
+
+
+# --- Heat maps on the pages --------------------------------------------------------------------------------------
+
+HIDDEN, NOT_RATED = "hidden", "no answers"
+
+
+@dataclass(frozen=True)
+class CellWords:
+    """A heat map's cell as a page states it in text: its value (or why there is none), its shade's css class and
+    mark, how far it lies from the organisation's figure ("0.6 below", "level with"; "" when not shaded), and its
+    share favourable ("62% favourable"; "" when it has none)."""
+
+    value: str
+    shade: str
+    mark: str
+    against: str
+    favourable: str = ""
+
+
+def cell_words(cell: charts.HeatCell) -> CellWords:
+    """The same cell the PDF draws, in words: nothing on a page is told by colour or by hovering alone."""
+    if cell.value is None:
+        return CellWords(
+            HIDDEN if cell.suppressed else NOT_RATED, "shade-hidden" if cell.suppressed else "", "", ""
+        )
+    value = number(cell.value, cell.decimals)
+    share = "" if cell.favourable is None else favourable_text(cell.favourable)
+    if cell.shade is None or cell.gap is None:
+        return CellWords(value, "", "", "", share)
+    size = number(abs(cell.gap), cell.decimals)
+    against = "level with" if float(size) == 0 else f"{size} {'below' if cell.gap < 0 else 'above'}"
+    return CellWords(value, f"shade{cell.shade}", charts.SHADE_MARKS[cell.shade], against, share)
+
+
+def legend_words() -> list[tuple[str, str, str]]:
+    """The colour scale's key for a page: (css class, mark, label) of each shade."""
+    return [
+        (f"shade{level}", charts.SHADE_MARKS[level], label) for level, label in charts.SHADE_LABELS.items()
+    ]

@@ -28,7 +28,7 @@ from survey.reports.content.common import (
     trend,
     trend_series,
 )
-from survey.reports.content.heat import function_team_heat
+from survey.reports.content.heat import HeatLine, function_team_heat, scale_note
 from survey.vocabulary import OVERALL, STAFF_SCALE, outcome_decimals, outcome_scale
 
 TOP_HOTSPOTS = 8
@@ -96,6 +96,7 @@ def organisation_report(
         participation=participation,
     )
     title = f"{scope.name}: internal service and customer outcomes"
+    heat = _heat(facts)
     return {
         **header(scores, linkage, history, "organisation", title, {"code": scope.code, "name": scope.name}),
         "scope": {"code": scope.code, "name": scope.name},
@@ -105,7 +106,10 @@ def organisation_report(
         "more_hotspots": max(0, len(facts.hotspots) - TOP_HOTSPOTS),
         "participation": participation,
         "r2": linkage.r2,
-        "charts": _charts(facts),
+        "heat_lines": heat,  # the heat map as data, for the pages
+        "heat_columns": [f.name for f in scores.functions] + [linkage.outcome.label],
+        "scale_note": scale_note(linkage.outcome.measure),
+        "charts": _charts(facts, heat),
     }
 
 
@@ -197,11 +201,18 @@ def _customers(facts: _Facts) -> Finding | None:
 # --- Charts ------------------------------------------------------------------------------------------------------
 
 
-def _charts(facts: _Facts) -> dict[str, Any]:
+def _heat(facts: _Facts) -> list[HeatLine]:
+    """Every function's overall rating and the customers' outcome: the scope's own line, its groups', its teams'."""
+    scope = facts.scope
+    nodes = [scope.code, *sorted(g for g in scope.groups if g != scope.code), *sorted(scope.teams)]
+    return function_team_heat(
+        facts.scores, OVERALL, facts.linkage.outcome.measure, nodes, groups=scope.groups
+    )
+
+
+def _charts(facts: _Facts, heat: list[HeatLine]) -> dict[str, Any]:
     scope, scores, history = facts.scope, facts.scores, facts.history
     outcome = facts.linkage.outcome
-    nodes = [scope.code, *sorted(g for g in scope.groups if g != scope.code), *sorted(scope.teams)]
-    heat = function_team_heat(scores, OVERALL, outcome.measure, nodes, groups=scope.groups)
     return {
         "heat": as_grid(
             charts.heat_grid(
