@@ -81,7 +81,7 @@ def test_a_function_head_opens_on_their_function_with_the_numbers_of_its_pdf(cli
     headline = text_of(re.search(r'<p class="headline">(.*?)</p>', page, re.S).group(1))
     assert headline in pdf
     # the overall score and its n, as the PDF prints them ("Overall 5.4 [5.1, 5.6] n 39")
-    overall = re.search(r"Overall (\d\.\d) \(n = (\d+)\)", shown)
+    overall = re.search(r"Overall (\d\.\d) · \d+% favourable \(n = (\d+)\)", shown)
     assert overall and re.search(rf"Overall {overall.group(1)} \[[^\]]+\] n {overall.group(2)}\b", pdf)
     # the statistics wait behind "How this was worked out"
     before_method = page.split("How this was worked out")[0]
@@ -98,8 +98,9 @@ def test_a_team_head_sees_how_their_team_rates_each_function_and_their_customers
     shown = text_of(page)
     assert "How your team rates each support function" in shown and "Your customers" in shown
     pdf = pdf_text(client.get(pdf_link(page)).content)
-    rated = re.findall(r"(\d\.\d) \(n = (\d+)\)", shown)
-    assert rated and all(f"{mean} (n = {n})" in pdf for mean, n in rated)
+    rated = re.findall(r"\d\.\d(?: · \d+% favourable)? \(n = \d+\)", shown)  # "5.4 · 62% favourable (n = 39)"
+    assert any("favourable" in figure for figure in rated)
+    assert rated and all(figure in pdf for figure in rated)
     # no other team's dashboard, no heat map of the whole, and no other team named
     assert client.get(f"/units/{units[sim.teams[1].code]}").status_code == 404
     assert sim.teams[1].name not in shown and 'id="heat"' not in page
@@ -281,6 +282,7 @@ def test_at_2000_teams_the_executive_page_stays_under_a_megabyte_a_region_a_page
             "here": "/my",
             "report": report,
             "pdf": "/reports/1/organisation/pdf",
+            "xlsx": "/reports/1/organisation/xlsx",
             "legend": legend_words(),
             "heat": table,
         }
