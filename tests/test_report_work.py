@@ -150,7 +150,9 @@ def test_two_workers_render_each_report_exactly_once_and_downloads_serve_it(
     assert len(rendered) == REPORTS and len(set(rendered)) == REPORTS  # each once
     assert len(reports) == 2  # both passes finished
     assert sum(len(r.rendered) for r in reports) == REPORTS and not any(r.problems for r in reports)
-    assert all(done_at is not None and outcome.startswith("rendered") for _, done_at, outcome in _work(db, closed))
+    assert all(
+        done_at is not None and outcome.startswith("rendered") for _, done_at, outcome in _work(db, closed)
+    )
     assert reports_pass(db, settings).rendered == []  # nothing left
 
     # A head's download is the PDF the work kept: nothing is rendered for it.
@@ -173,7 +175,9 @@ def test_a_report_whose_worker_died_is_taken_over_after_its_lease(db, settings, 
     now = utc_now()
     with db.engine.connect() as connection:
         first = connection.execute(
-            select(ReportWork.id, ReportWork.report).where(ReportWork.round_id == closed).order_by(ReportWork.id)
+            select(ReportWork.id, ReportWork.report)
+            .where(ReportWork.round_id == closed)
+            .order_by(ReportWork.id)
         ).first()
     dead = Claim(db, first.id, now, None, ReportWork, LEASE)  # a process that claimed it, then was killed
     assert dead.take()
@@ -269,7 +273,9 @@ def test_each_head_and_executive_gets_one_mail_naming_only_their_units_and_hr_a_
     it = by_recipient[FUNCTION_HEAD]
     assert it.subject.startswith("Your results from the") and it.subject.endswith("survey are ready")
     first_line = it.text.splitlines()[0]  # the headline first
-    assert first_line.startswith("The results of the") and first_line.endswith(f"are ready for {names['SF01']}.")
+    assert first_line.startswith("The results of the") and first_line.endswith(
+        f"are ready for {names['SF01']}."
+    )
     for code, name in names.items():  # only their own unit's report is named
         assert (name in it.text) == (code == "SF01"), code
         assert (name in it.html) == (code == "SF01"), code
@@ -314,7 +320,9 @@ def test_mails_are_queued_only_for_accounts_that_may_read_a_report(db, settings,
     with db.session() as session:
         session.add(Unit(code="SF99", name="Archive", kind=UnitKind.SUPPORT))
         session.commit()
-        create_user(session, "archive.head@example.com", "Arne Archive", Role.HEAD, ("SF99",), password=PASSWORD)
+        create_user(
+            session, "archive.head@example.com", "Arne Archive", Role.HEAD, ("SF99",), password=PASSWORD
+        )
         session.commit()
     with db.write() as connection:
         connection.execute(update(User).where(User.email == EXECUTIVE).values(active=False))

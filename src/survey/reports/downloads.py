@@ -11,9 +11,9 @@ from litestar.exceptions import NotFoundException
 
 from survey.analysis import analytics
 from survey.db.engine import Database
+from survey.reports import work
 from survey.reports.catalogue import ReportRef
 from survey.reports.data import RoundData, round_data
-from survey.reports import work
 from survey.reports.render import cached_pdf, context_key, render_pdf, report_context
 from survey.settings import Settings
 from survey.web.errors import Conflict

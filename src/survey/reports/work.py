@@ -49,7 +49,9 @@ def queue_round_reports(session: Session, a_round: Round, now: datetime) -> int:
     """Add one piece of work per report of the round, in the caller's transaction (the one that publishes it);
     a report that has its piece already gets no second. Returns how many were added."""
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    rows = [{"round_id": a_round.id, "report": ref.path, "due_at": now} for ref in round_reports(session, a_round)]
+    rows = [
+        {"round_id": a_round.id, "report": ref.path, "due_at": now} for ref in round_reports(session, a_round)
+    ]
     if not rows:
         return 0
     added = session.connection().execute(insert(ReportWork).values(rows).on_conflict_do_nothing())
