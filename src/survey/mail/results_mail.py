@@ -58,7 +58,8 @@ def queue_results_mails(session: Session, a_round: Round, now: datetime) -> int:
     if not rows:
         return 0
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return session.connection().execute(insert(OutboxMessage).values(rows).on_conflict_do_nothing()).rowcount
+    query = insert(OutboxMessage).values(rows).on_conflict_do_nothing().returning(OutboxMessage.id)
+    return len(session.connection().execute(query).all())
 
 
 def _readable(session: Session, user: User, refs: list[ReportRef]) -> list[ReportRef]:

@@ -54,8 +54,8 @@ def queue_round_reports(session: Session, a_round: Round, now: datetime) -> int:
     ]
     if not rows:
         return 0
-    added = session.connection().execute(insert(ReportWork).values(rows).on_conflict_do_nothing())
-    return added.rowcount
+    query = insert(ReportWork).values(rows).on_conflict_do_nothing().returning(ReportWork.id)
+    return len(session.connection().execute(query).all())
 
 
 def due(db: Database, now: datetime, round_ids: list[int] | None = None) -> list[int]:
