@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from helpers import log_in
 from smtp_server import serving
+from survey.accounts.api_tokens import create_api_token
 from survey.accounts.users import create_user
 from survey.db.engine import Database
 from survey.db.models import OutboxMessage, ReportWork, Role, Round, utc_now
@@ -104,6 +105,9 @@ def test_publishing_queues_one_piece_of_work_per_report_and_each_mail_once(db, s
     assert _results_mails(db) == expected
     page = client.get(f"/admin/rounds/{closed}").text
     assert f"0 of {REPORTS} reports ready" in page
+    # A download before its report's turn is rendered there and then.
+    download = client.get(f"/reports/{closed}/organisation/pdf")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
 
     # Publishing again is refused and queues nothing; a second process racing the first adds nothing either.
     again = _publish(client, closed)
@@ -215,6 +219,11 @@ def test_progress_and_failures_show_on_hrs_round_page_and_the_api(db, settings, 
     assert len(retried.rendered) == 6 and not retried.problems
     page = client.get(f"/admin/rounds/{closed}").text
     assert f"{REPORTS} of {REPORTS} reports ready." in page and "failed" not in page.split("Timeline")[0]
+    with db.session() as session:
+        _, token = create_api_token(session, "progress", ["rounds:read"], None, utc_now())
+    client.cookies.clear()
+    api = client.get(f"/api/rounds/{closed}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (api["reports_ready"], api["reports_total"]) == (REPORTS, REPORTS)
 
 
 def test_reports_wait_for_their_rounds_results_and_a_download_meanwhile_renders_on_demand(
