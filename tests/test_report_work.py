@@ -25,7 +25,7 @@ from survey.mail.results_mail import queue_results_mails
 from survey.reports import work
 from survey.reports.catalogue import round_reports
 from survey.reports.render import round_folder
-from survey.reports.work import LEASE, queue_round_reports, reports_pass
+from survey.reports.work import LEASE, queue_round_reports, render_work, reports_pass
 from survey.rounds.results_work import Claim, results_pass
 from survey.rounds.scheduler import take_step
 
@@ -186,6 +186,7 @@ def test_a_report_whose_worker_died_is_taken_over_after_its_lease(db, settings, 
     dead = Claim(db, first.id, now, None, ReportWork, LEASE)  # a process that claimed it, then was killed
     assert dead.take()
 
+    assert render_work(db, settings, first.id, now + LEASE - timedelta(minutes=1)) is None  # still held
     soon = reports_pass(db, settings, now + LEASE - timedelta(minutes=1))
     assert len(soon.rendered) == REPORTS - 1
     left = [(report, done_at) for report, done_at, _ in _work(db, closed) if done_at is None]

@@ -13,6 +13,7 @@ round and unit, and the fonts are ours (embedded, subset).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import multiprocessing
 import os
@@ -146,20 +147,24 @@ def _fetcher():
     return AssetsOnly(allowed_protocols=("file", "data"))
 
 
-_parsed = threading.local()
+# Per thread (WeasyPrint's font configuration is not shared between threads): report.css parsed, and the font
+# configuration that loaded its fonts (into a temporary folder, removed when the configuration is dropped).
+_parsed: dict[int, tuple[Any, Any]] = {}
+atexit.register(_parsed.clear)  # drops them while the interpreter can still remove their folders
 
 
-def _print_stylesheet():
-    """report.css parsed, and the fonts it names loaded, once per thread (WeasyPrint's font configuration is not
-    shared between threads): for every report anew they cost about a sixth of its rendering."""
-    if not hasattr(_parsed, "stylesheet"):
+def _print_stylesheet() -> tuple[Any, Any]:
+    """report.css parsed, and the fonts it names loaded, once per thread: for every report anew they cost about a
+    sixth of its rendering."""
+    thread = threading.get_ident()  # a thread that ended leaves its pair to the next one given its id
+    if thread not in _parsed:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
         stylesheet = CSS(filename=str(ASSETS / STYLESHEET), font_config=fonts, url_fetcher=_fetcher())
-        _parsed.stylesheet, _parsed.fonts = stylesheet, fonts
-    return _parsed.stylesheet, _parsed.fonts
+        _parsed[thread] = (stylesheet, fonts)
+    return _parsed[thread]
 
 
 def render_pdf(context: dict) -> bytes:
