@@ -179,7 +179,9 @@ def test_the_schema_describes_scores_and_linkage_field_by_field(client):
     assert components["FunctionScores"]["properties"]["cells"]["items"] == ref("ScoreCell")
     assert fields("StaffScores") == set(INTERNAL_MEASURES)
     assert fields("CustomerScores") == set(EXTERNAL_MEASURES)
-    assert fields("Figure") == {"n", "mean", "sd"} and set(components["Figure"]["required"]) == {
+    assert fields("Figure") == {"n", "mean", "sd", "favourable"} and set(
+        components["Figure"]["required"]
+    ) == {
         "n",
         "mean",
         "sd",

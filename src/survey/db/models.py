@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
     UniqueConstraint,
@@ -485,6 +486,8 @@ class MailKind(StrEnum):
     INVITATION = "invitation"
     REMINDER = "reminder"
     PASSWORD_RESET = "password_reset"
+    RESULTS_READY = "results_ready"  # to a head or executive: a published round's results for them
+    RESULTS_SUMMARY = "results_summary"  # to HR: a published round in figures
 
 
 class MailState(StrEnum):
@@ -502,8 +505,12 @@ class OutboxMessage(SQLModel, table=True):
     secret key) is rendered when sent or viewed, so no link is stored."""
 
     __tablename__ = "outbox"
-    # One mail per person per round action: a race or a crash cannot queue a second.
-    __table_args__ = (UniqueConstraint("invitation_id", "action_id"),)
+    # One mail per person per round action, and one "results are ready" mail per account and round: a race or a
+    # crash cannot queue a second.
+    __table_args__ = (
+        UniqueConstraint("invitation_id", "action_id"),
+        UniqueConstraint("kind", "round_id", "user_id"),
+    )
 
     id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
     kind: MailKind = Field(sa_type=String(20))
@@ -511,6 +518,8 @@ class OutboxMessage(SQLModel, table=True):
     invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
     action_id: int | None = Field(default=None, foreign_key="round_action.id")
     password_reset_id: int | None = Field(default=None, foreign_key="password_reset.id")
+    round_id: int | None = Field(default=None, foreign_key="round.id")  # a published round's results mails
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")  # ...to this account
     state: MailState = Field(default=MailState.PENDING, sa_type=String(20), index=True)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
@@ -595,3 +604,24 @@ class ResultWork(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)  # which process: host, pid and a random tag
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=500)
+
+
+class ReportWork(SQLModel, table=True):
+    """Rendering one report of a published round, as work that one process does: the first to set `claimed_at`
+    (`reports.work`), report by report, so several processes share a round. A claim not done after a while belongs
+    to a process that stopped, and is taken over. `data_key` is the fingerprint of what the PDF shows; the PDF
+    itself is kept here (`pdf`) when no reports folder is set, else in the folder."""
+
+    __tablename__ = "report_work"
+    __table_args__ = (UniqueConstraint("round_id", "report"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    round_id: int = Field(foreign_key="round.id", index=True)
+    report: str = Field(max_length=20)  # as in the report's address: "organisation" or the unit's id
+    due_at: datetime = Field(sa_type=UTCDateTime)  # when the round was published
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=100)  # which process: host, pid and a random tag
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=500)
+    data_key: str | None = Field(default=None, max_length=64)
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)

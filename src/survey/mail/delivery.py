@@ -270,7 +270,7 @@ def _claim(db: Database, message_id: int, now: datetime) -> bool:
 def _prepare(db: Database, settings: Settings, message_id: int, now: datetime) -> EmailMessage | str:
     """The claimed message as a mail; or, when it should no longer be sent, the reason (it is then `failed`)."""
     with db.session() as session:
-        mail, stale = render_mail(session, settings, session.get(OutboxMessage, message_id), now)
+        mail, stale = render_mail(db, session, settings, session.get(OutboxMessage, message_id), now)
     if stale:
         _finish(db, message_id, MailState.FAILED, now, error=f"not sent: {stale}")
         return stale

@@ -1,4 +1,5 @@
-"""Mail: invitations, reminders and password-reset links, through an outbox.
+"""Mail: invitations, reminders, password-reset links and a published round's results mails
+(`results_mail`), through an outbox.
 
 Queueing a mail adds an `OutboxMessage` row that holds references, not text. The text, with its personal link
 (derived from the secret key, never stored), is rendered from `templates/mail/` when the mail is sent or shown.
@@ -45,6 +46,7 @@ from survey.languages import (
     long_time,
     weekday_and_date,
 )
+from survey.mail.results_mail import results_mail
 from survey.rounds.lifecycle import invitation_link
 from survey.settings import Settings, resource_dir
 from survey.tokens import password_reset_token
@@ -184,10 +186,12 @@ def readable_time(moment: datetime, zone_name: str, language: str = SOURCE_LANGU
 
 
 def render_mail(
-    session: Session, settings: Settings, message: OutboxMessage, now: datetime
+    db: Database, session: Session, settings: Settings, message: OutboxMessage, now: datetime
 ) -> tuple[RenderedMail, str]:
     """The mail, and why it should no longer be sent ("" when it should)."""
-    if message.kind == MailKind.PASSWORD_RESET:
+    if message.kind in (MailKind.RESULTS_READY, MailKind.RESULTS_SUMMARY):
+        subject, context, stale = results_mail(db, session, settings, message)
+    elif message.kind == MailKind.PASSWORD_RESET:
         reset = session.get(PasswordReset, message.password_reset_id)
         user = session.get(User, reset.user_id)
         context = {
@@ -255,7 +259,7 @@ def render_message(db: Database, settings: Settings, message_id: int) -> Rendere
         message = session.get(OutboxMessage, message_id)
         if message is None:
             raise MailError(f"no message {message_id} in the outbox")
-        return render_mail(session, settings, message, utc_now())[0]
+        return render_mail(db, session, settings, message, utc_now())[0]
 
 
 # --- Password links: never shown, except once to the HR account that started one ----------------------------
@@ -392,7 +396,7 @@ def outbox(
     query = (
         select(OutboxMessage, Round.name)
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id, isouter=True)
-        .join(Round, Round.id == Invitation.round_id, isouter=True)
+        .join(Round, Round.id == func.coalesce(Invitation.round_id, OutboxMessage.round_id), isouter=True)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .offset(offset)
         .limit(limit)

@@ -14,10 +14,10 @@ from litestar.exceptions import NotFoundException
 from survey.analysis import analytics
 from survey.db.engine import Database
 from survey.db.models import Round
-from survey.reports import exports
+from survey.reports import exports, work
 from survey.reports.catalogue import ReportRef
 from survey.reports.data import RoundData, round_data
-from survey.reports.render import cached_pdf, render_pdf, report_context
+from survey.reports.render import cached_pdf, context_key, render_pdf, report_context
 from survey.settings import Settings
 from survey.web.errors import Conflict
 
@@ -33,11 +33,12 @@ def pdf_response(pdf: bytes, ref: ReportRef, round_name: str) -> Response:
 
 def report_pdf(db: Database, settings: Settings, ref: ReportRef) -> bytes:
     """A report's PDF: from the reports folder when one is set and holds it for the same data, else rendered
-    now (and kept there). The round's results are read as stored: before they are, a 409 says why."""
+    now (and kept there); without a folder, as the work at publish kept it in the database for the same data,
+    else rendered now. The round's results are read as stored: before they are, a 409 says why."""
     context = report_context(released_data(db, ref.round_id, settings), ref)
     if settings.reports_dir:
         return cached_pdf(context, ref, Path(settings.reports_dir))
-    return render_pdf(context)
+    return work.kept_pdf(db, ref, context_key(context)) or render_pdf(context)
 
 
 def released_data(db: Database, round_id: int, settings: Settings) -> RoundData:

@@ -12,6 +12,7 @@ from litestar.params import JSONBody
 from sqlmodel import Session, select
 
 from survey.db.models import Instrument, Round, RoundUnit, Unit
+from survey.reports import work as report_work
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
     group_participation,
@@ -46,6 +47,8 @@ class RoundOut:
     unit_codes: list[str]
     schedule_id: int | None
     internal_instrument_version: int  # the employee questionnaire's version
+    reports_ready: int | None = None  # a published round's reports rendered so far (null: none queued)
+    reports_total: int | None = None  # ...of this many
 
 
 @dataclass
@@ -104,6 +107,7 @@ def _round_out(session: Session, a_round: Round) -> RoundOut:
         sorted(codes),
         a_round.schedule_id,
         session.exec(select(Instrument.version).where(Instrument.id == a_round.internal_instrument_id)).one(),
+        *report_work.progress_counts(session, [a_round.id]).get(a_round.id, (None, None)),
     )
 
 

@@ -27,6 +27,7 @@ from survey.db.models import (
     Unit,
 )
 from survey.imports.tabular import write_csv
+from survey.reports import work as report_work
 from survey.reports.catalogue import round_reports
 from survey.rounds import lifecycle
 from survey.rounds.participation import (
@@ -157,6 +158,7 @@ def _round_context(session: Session, round_id: int, setting: int) -> dict:
         "actions": actions,
         "k": k,
         "reports": round_reports(session, a_round) if released else [],
+        "report_progress": report_work.round_progress(session, a_round),
         "bursts": round_bursts(session, a_round.id),
     }
 

@@ -37,7 +37,7 @@ from sqlmodel import col
 
 from survey.analysis import analytics
 from survey.db.engine import Database
-from survey.db.models import ResultWork, Round, utc_now
+from survey.db.models import ReportWork, ResultWork, Round, utc_now
 from survey.rounds.lifecycle import RoundError, keep_group_sizes, lock_round
 from survey.settings import Settings
 
@@ -73,11 +73,11 @@ class ResultsReport:
     problems: list[str] = field(default_factory=list)
 
 
-class _LostClaim(Exception):
+class LostClaim(Exception):
     """Another process took the work over (this one was too slow to renew its claim)."""
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """This process is stopping: the work is handed back."""
 
 
@@ -158,12 +158,22 @@ def due(db: Database, now: datetime, round_ids: list[int] | None = None) -> list
         return list(connection.execute(query).scalars())
 
 
-class _Claim:
-    """This process's claim on one piece of work: taken, renewed between steps, and given up or completed, each
-    in a short transaction that matches only while the claim is this process's."""
+class Claim:
+    """This process's claim on one piece of work (a row of `table`: results work here, report work in
+    `reports.work`): taken, renewed between steps, and given up or completed, each in a short transaction that
+    matches only while the claim is this process's. A claim not renewed for `retry_after` is free again."""
 
-    def __init__(self, db: Database, work_id: int, now: datetime, stop: threading.Event | None):
+    def __init__(
+        self,
+        db: Database,
+        work_id: int,
+        now: datetime,
+        stop: threading.Event | None,
+        table: type[ResultWork] | type[ReportWork] = ResultWork,
+        retry_after: timedelta = RETRY_AFTER,
+    ):
         self.db, self.work_id, self.now, self.stop = db, work_id, now, stop
+        self.table, self.retry_after = table, retry_after
         self.tag = f"{socket.gethostname()[:60]} pid {os.getpid()} {secrets.token_hex(4)}"
         self.started = time.monotonic()
 
@@ -172,15 +182,17 @@ class _Claim:
         return self.now + timedelta(seconds=time.monotonic() - self.started)
 
     def _set(self, connection, **values) -> bool:
-        mine = (ResultWork.id == self.work_id) & (ResultWork.claimed_by == self.tag)
-        query = update(ResultWork).where(mine, ResultWork.done_at.is_(None)).values(**values)
+        table = self.table
+        mine = (table.id == self.work_id) & (table.claimed_by == self.tag)
+        query = update(table).where(mine, table.done_at.is_(None)).values(**values)
         return connection.execute(query).rowcount == 1
 
     def take(self) -> bool:
-        free = or_(ResultWork.claimed_at.is_(None), col(ResultWork.claimed_at) <= self.now - RETRY_AFTER)
+        table = self.table
+        free = or_(table.claimed_at.is_(None), col(table.claimed_at) <= self.now - self.retry_after)
         query = (
-            update(ResultWork)
-            .where(ResultWork.id == self.work_id, ResultWork.done_at.is_(None), free)
+            update(table)
+            .where(table.id == self.work_id, table.done_at.is_(None), free)
             .values(claimed_at=self.now, claimed_by=self.tag, outcome=COMPUTING)
         )
         with self.db.write() as connection:
@@ -189,31 +201,37 @@ class _Claim:
     def renew(self, step: str) -> None:
         """Between steps: stop if this process is stopping, else renew the claim and say what is under way."""
         if self.stop is not None and self.stop.is_set():
-            raise _Stopped()
+            raise Stopped()
         with self.db.write() as connection:
             if not self._set(connection, claimed_at=self.at(), outcome=f"{COMPUTING}: {step}"[:500]):
-                raise _LostClaim()
+                raise LostClaim()
+
+    def complete(self, **values) -> None:
+        """Mark the work done with these values; raises LostClaim if the claim was lost meanwhile."""
+        with self.db.write() as connection:
+            if not self._set(connection, done_at=self.at(), **values):
+                raise LostClaim()
 
     def finish(
         self, outcome: str, stored: analytics.Computed | None = None, settings: Settings | None = None
     ) -> str:
-        """Record the outcome and store the results, in one transaction; raises _LostClaim if the claim was lost."""
+        """Record the outcome and store the results, in one transaction; raises LostClaim if the claim was lost."""
         with self.db.write_session() as session:
-            round_id = session.get(ResultWork, self.work_id).round_id
+            round_id = session.get(self.table, self.work_id).round_id
             lock_round(session, round_id)  # on PostgreSQL, processes storing one round's results take turns
             if stored is not None and settings is not None:
                 k, comment_k = settings.min_group_size, settings.min_comment_group_size
                 if not analytics.store_results(session.connection(), stored, self.at(), k, comment_k):
                     outcome += "; not stored: newer results were stored meanwhile"
             if not self._set(session.connection(), done_at=self.at(), outcome=outcome[:500]):
-                raise _LostClaim()
+                raise LostClaim()
         return outcome
 
     def fail(self, error: Exception) -> str:
-        """Record a failure and keep the claim: the work is tried again after RETRY_AFTER."""
+        """Record a failure and keep the claim: the work is tried again after `retry_after`."""
         outcome = (
             f"{analytics.FAILED} at {self.at():%Y-%m-%d %H:%M} UTC, tried again after "
-            f"{RETRY_AFTER // timedelta(minutes=1)} minutes: {error.__class__.__name__}: {error}"
+            f"{self.retry_after // timedelta(minutes=1)} minutes: {error.__class__.__name__}: {error}"
         )
         with self.db.write() as connection:
             self._set(connection, claimed_at=self.at(), outcome=outcome[:500])
@@ -234,15 +252,15 @@ def run(
 ) -> WorkResult | None:
     """Carry out one piece of results work, exactly once: None if another process holds it or has done it, or if
     `stop` was set while it ran (it is handed back). A failure is recorded, not raised."""
-    claim = _Claim(db, work_id, now or utc_now(), stop)
+    claim = Claim(db, work_id, now or utc_now(), stop)
     if not claim.take():
         return None
     try:
         outcome = _carry_out(db, settings, claim)
-    except _LostClaim:
+    except LostClaim:
         log.warning("results work %s was taken over by another process", work_id)
         return None
-    except _Stopped:
+    except Stopped:
         claim.hand_back("interrupted: the process stopped; the next pass computes them")
         return None
     except _Waiting as waiting:
@@ -260,7 +278,7 @@ def run(
     return WorkResult(work_id, round_id, name, reason, outcome)
 
 
-def _carry_out(db: Database, settings: Settings, claim: _Claim) -> str:
+def _carry_out(db: Database, settings: Settings, claim: Claim) -> str:
     k, comment_k = settings.min_group_size, settings.min_comment_group_size
     with db.engine.connect() as connection:
         round_id, key = connection.execute(

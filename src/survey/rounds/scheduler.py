@@ -56,7 +56,8 @@ from survey.db.models import (
     Unit,
     utc_now,
 )
-from survey.mail import delivery, outbox
+from survey.mail import delivery, outbox, results_mail
+from survey.reports import work as report_work
 from survey.rounds import results_work
 from survey.rounds.lifecycle import (
     ERASING,
@@ -383,6 +384,7 @@ class TickReport:
     rounds_created: list[str] = field(default_factory=list)
     actions: list[ActionResult] = field(default_factory=list)
     results: list[results_work.WorkResult] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)  # reports rendered: one line each
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -393,6 +395,7 @@ class TickReport:
                 for a in self.actions
             ]
             + [result.line() for result in self.results]
+            + self.reports
             + [f"Problem: {p}" for p in self.problems]
         )
 
@@ -653,11 +656,21 @@ def take_step(
     elif step == "close":
         close_round(db, round_id, settings=settings, now=now)
     elif step == "publish":
-        with db.write_session() as session:
-            a_round = lock_round(session, find_round(session, round_id).id)
-            advance_round(session, a_round, RoundStatus.PUBLISHED, now=now)
+        publish_round(db, round_id, now)
     else:
         raise ValueError(f"unknown step {step!r}; one of {', '.join(ROUND_STEPS)}")
+
+
+def publish_round(db: Database, round_id: int, now: datetime) -> None:
+    """Publish a closed round: its reports become visible to heads and executives. In the same transaction, one
+    piece of work per report is queued (`reports.work`: any process renders them, report by report) and the
+    results mails (`mail.results_mail`: each head and executive, and HR's summary), so publishing twice, or two
+    processes at once, queue nothing twice. Raises RoundError when the round is not closed."""
+    with db.write_session() as session:
+        a_round = lock_round(session, find_round(session, round_id).id)
+        advance_round(session, a_round, RoundStatus.PUBLISHED, now=now)
+        report_work.queue_round_reports(session, a_round, now)
+        results_mail.queue_results_mails(session, a_round, now)
 
 
 def finish_interrupted_closes(db: Database, now: datetime) -> list[int]:
@@ -714,6 +727,8 @@ def tick(
     if results:
         computed = _results_pass(db, settings, now)
         report.results, report.problems = computed.results, report.problems + computed.problems
+        rendered = _reports_pass(db, settings, now)
+        report.reports, report.problems = rendered.rendered, report.problems + rendered.problems
     return report
 
 
@@ -726,6 +741,17 @@ def _results_pass(
     except Exception as error:  # the database went away, say
         log.exception("computing results failed")
         return results_work.ResultsReport(problems=[f"computing results failed, will try again: {error}"])
+
+
+def _reports_pass(
+    db: Database, settings: Settings, now: datetime, stop: threading.Event | None = None
+) -> report_work.ReportsReport:
+    """`reports.work.reports_pass`, its own failure reported rather than raised."""
+    try:
+        return report_work.reports_pass(db, settings, now, stop)
+    except Exception as error:  # the database went away, say
+        log.exception("rendering reports failed")
+        return report_work.ReportsReport(problems=[f"rendering reports failed, will try again: {error}"])
 
 
 # --- running in the background ------------------------------------------------------------------------------------
@@ -758,7 +784,7 @@ async def run_scheduler(
                 log.exception("scheduler pass failed; trying again in about %.0f s", interval)
             if results is None or results.done():
                 results = asyncio.create_task(
-                    asyncio.to_thread(_logged_results_pass, db, settings, clock(), stopping)
+                    asyncio.to_thread(_logged_results_pass, db, settings, clock, stopping)
                 )
             with contextlib.suppress(TimeoutError):  # time for the next pass
                 await asyncio.wait_for(stop_event.wait(), timeout=interval * random.uniform(0.8, 1.2))
@@ -768,11 +794,17 @@ async def run_scheduler(
             await results
 
 
-def _logged_results_pass(db: Database, settings: Settings, now: datetime, stop: threading.Event) -> None:
-    computed = _results_pass(db, settings, now, stop)
+def _logged_results_pass(
+    db: Database, settings: Settings, clock: Callable[[], datetime], stop: threading.Event
+) -> None:
+    """Compute closed rounds' results, then render published rounds' reports (which read those results)."""
+    computed = _results_pass(db, settings, clock(), stop)
     for result in computed.results:
         log.info("%s", result.line())
-    for problem in computed.problems:
+    rendered = _reports_pass(db, settings, clock(), stop)
+    for line in rendered.rendered:
+        log.info("%s", line)
+    for problem in computed.problems + rendered.problems:
         log.warning("Problem: %s", problem)
 
 
