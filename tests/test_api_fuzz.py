@@ -4,6 +4,7 @@ answers 401."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -62,7 +63,7 @@ def test_every_api_route_answers_401_without_credentials(api):
         spec = client.get("/schema/openapi.json").json()
         assert spec["paths"], "the API publishes its routes"
         for path, operations in spec["paths"].items():
-            concrete = path.replace("{round_id}", "1").replace("{schedule_id}", "1")
+            concrete = re.sub(r"\{[^}]+\}", "1", path)  # every path parameter, e.g. {round_id}
             for method in operations:
                 if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
                     continue

@@ -191,6 +191,7 @@ def render_mail(
     """The mail, and why it should no longer be sent ("" when it should)."""
     if message.kind in (MailKind.RESULTS_READY, MailKind.RESULTS_SUMMARY):
         subject, context, stale = results_mail(db, session, settings, message)
+        language = SOURCE_LANGUAGE  # staff mails are in English, as staff pages are
     elif message.kind == MailKind.PASSWORD_RESET:
         reset = session.get(PasswordReset, message.password_reset_id)
         user = session.get(User, reset.user_id)
