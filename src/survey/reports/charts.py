@@ -907,8 +907,10 @@ def _trend_panels(
     columns = 4 if len(series) > 6 else 3
     gap, axis_w, plot_h = 12.0, 22.0, 72.0
     panel_w = (width - gap * (columns - 1)) / columns
-    step = (panel_w - axis_w - 19) / max(len(periods) - 1, 1)  # room at the right for the last label
-    heads = [_wrap(period, max(step - 2, 20), 8, 2) for period in periods]
+    heads = [_wrap(period, max((panel_w - axis_w) / max(len(periods), 1) - 2, 20), 8, 2) for period in periods]
+    # the first and last periods' labels centred on their points, within the panel
+    pad_left, pad_right = (max((_width(line, 8) for line in head), default=0) / 2 + 2 for head in (heads[0], heads[-1]))
+    step = (panel_w - axis_w - pad_left - pad_right) / max(len(periods) - 1, 1)
     head_lines = max((len(head) for head in heads), default=1)
     for first in range(0, len(series), columns):
         row = list(range(first, min(first + columns, len(series))))
@@ -919,7 +921,7 @@ def _trend_panels(
         for column, k in enumerate(row):
             left = column * (panel_w + gap)
             x0, x1 = left + axis_w, left + panel_w
-            xs = [x0 + 7 + i * step for i in range(len(periods))] if len(periods) > 1 else [(x0 + x1) / 2]
+            xs = [x0 + pad_left + i * step for i in range(len(periods))] if len(periods) > 1 else [(x0 + x1) / 2]
             chart.add(*(_text(left, chart.y + 10 + 11 * j, line, 9.5, bold=True) for j, line in enumerate(names[k])))
             _y_axis(chart, scale, ypos, x0, x1, 8)
             chart.add(_line(x0, bottom, x1, bottom))
