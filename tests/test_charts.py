@@ -548,7 +548,9 @@ def test_any_labels_and_values_give_a_document_that_parses(labels, numbers):
     grid = heat_grid(labels[:1] * 4, heat_rows, suppressed_note=labels[0])
     root = ET.fromstring(grid.shades)
     assert list(root.iter(f"{SVG}text")) == []
-    firsts = [row.split("\n")[0] for row, _ in grid.rows]  # a row's figures on its first line, its label wraps
+    firsts = [
+        row.split("\n")[0] for row, _ in grid.rows
+    ]  # a row's figures on its first line, its label wraps
     assert len({len(line) for line in grid.header + firsts}) == 1
     assert max(len(line) for line in lines(grid)) == len(firsts[0])
     assert len(grid.header) <= GRID_HEADER_LINES and grid.font_pt in GRID_SIZES

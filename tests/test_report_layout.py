@@ -98,11 +98,15 @@ def overflowing_boxes(context: dict) -> list[str]:
             if cell is not None:
                 limit = min(limit, cell.border_box_x() + cell.border_width())
             if right > limit + SLACK:
-                found.append(f"page {number}: text {box.text[:40]!r} ends {right - limit:.1f} pt past its box")
+                found.append(
+                    f"page {number}: text {box.text[:40]!r} ends {right - limit:.1f} pt past its box"
+                )
         if isinstance(box, boxes.ReplacedBox):
             bottom = page_box.content_box_y() + page_box.height
             if box.position_y + box.margin_height() > bottom + SLACK:
-                found.append(f"page {number}: a picture runs {box.position_y + box.height - bottom:.0f} pt off")
+                found.append(
+                    f"page {number}: a picture runs {box.position_y + box.height - bottom:.0f} pt off"
+                )
         for child in getattr(box, "children", []):
             visit(child, cell, page_box, number)
 
@@ -157,14 +161,18 @@ def test_every_team_of_a_list_is_named_and_none_is_cut_short(reports):
 
 def _svg_texts(uri: str) -> str:
     svg = base64.b64decode(uri.removeprefix("data:image/svg+xml;base64,")).decode()
-    return " ".join(element.text or "" for element in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text"))
+    return " ".join(
+        element.text or "" for element in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")
+    )
 
 
 def test_every_line_of_every_trend_chart_is_named_in_full(reports):
     """The executive trend chart's legend was cut ("The whole organisat…"), its seven lines all grey."""
     _, rendered = reports
     for kind, context in rendered:
-        trends = [chart for chart in context["charts"].values() if isinstance(chart, dict) and "table" in chart]
+        trends = [
+            chart for chart in context["charts"].values() if isinstance(chart, dict) and "table" in chart
+        ]
         assert trends, kind
         for chart in trends:
             drawn = _svg_texts(chart["chart"])

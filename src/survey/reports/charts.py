@@ -1,7 +1,8 @@
 """Charts for the PDF reports and the pages: small standalone SVG documents, drawn with the standard library.
 
-Every chart is meant to be printed in black and white: series differ by dash pattern and marker shape,
-shades by grey level, and every number is written out as text with the n it rests on. A suppressed figure is
+Every chart is meant to be printed in black and white: series differ by colour and also by dash pattern and
+marker shape (or, from four series on, each has a small chart of its own), shades by colour and also by a mark,
+and every number is written out as text with the n it rests on. No name is cut short: a long one wraps. A suppressed figure is
 hatched and says "suppressed", with no number and no n; a figure that does not exist is a dash. Text from
 users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
 `<img src="{{ data_uri(svg) }}">`: WeasyPrint draws an SVG image faster than inline SVG.
@@ -518,8 +519,10 @@ def heat_grid(
     lines = [
         (
             "\n".join(
-                [label[0].ljust(layout.label_chars) + "".join(t.rjust(layout.cell_chars) for t in line)]
-                + label[1:]
+                [
+                    label[0].ljust(layout.label_chars) + "".join(t.rjust(layout.cell_chars) for t in line),
+                    *label[1:],
+                ]
             ),
             row.emphasis,
         )
@@ -888,7 +891,12 @@ def trend_lines(
 
 
 def _y_axis(
-    chart: _Chart, scale: tuple[float, float], ypos: Callable[[float], float], x0: float, x1: float, size: float = 9
+    chart: _Chart,
+    scale: tuple[float, float],
+    ypos: Callable[[float], float],
+    x0: float,
+    x1: float,
+    size: float = 9,
 ) -> None:
     """Faint rules across the plot at round values, each labelled at the left."""
     ticks, tick_decimals = _ticks(scale)
@@ -898,7 +906,12 @@ def _y_axis(
 
 
 def _trend_panels(
-    periods: list[str], series: list[Series], scale: tuple[float, float], title: str, width: int, decimals: int
+    periods: list[str],
+    series: list[Series],
+    scale: tuple[float, float],
+    title: str,
+    width: int,
+    decimals: int,
 ) -> str:
     """One small chart per series on the same scale, in rows of three or four: the series drawn in colour with
     its values at its points, the other series faint behind it for comparison, and its name above it (wrapped,
@@ -907,9 +920,13 @@ def _trend_panels(
     columns = 4 if len(series) > 6 else 3
     gap, axis_w, plot_h = 12.0, 22.0, 72.0
     panel_w = (width - gap * (columns - 1)) / columns
-    heads = [_wrap(period, max((panel_w - axis_w) / max(len(periods), 1) - 2, 20), 8, 2) for period in periods]
+    heads = [
+        _wrap(period, max((panel_w - axis_w) / max(len(periods), 1) - 2, 20), 8, 2) for period in periods
+    ]
     # the first and last periods' labels centred on their points, within the panel
-    pad_left, pad_right = (max((_width(line, 8) for line in head), default=0) / 2 + 2 for head in (heads[0], heads[-1]))
+    pad_left, pad_right = (
+        max((_width(line, 8) for line in head), default=0) / 2 + 2 for head in (heads[0], heads[-1])
+    )
     step = (panel_w - axis_w - pad_left - pad_right) / max(len(periods) - 1, 1)
     head_lines = max((len(head) for head in heads), default=1)
     for first in range(0, len(series), columns):
@@ -921,8 +938,14 @@ def _trend_panels(
         for column, k in enumerate(row):
             left = column * (panel_w + gap)
             x0, x1 = left + axis_w, left + panel_w
-            xs = [x0 + pad_left + i * step for i in range(len(periods))] if len(periods) > 1 else [(x0 + x1) / 2]
-            chart.add(*(_text(left, chart.y + 10 + 11 * j, line, 9.5, bold=True) for j, line in enumerate(names[k])))
+            xs = (
+                [x0 + pad_left + i * step for i in range(len(periods))]
+                if len(periods) > 1
+                else [(x0 + x1) / 2]
+            )
+            chart.add(
+                *(_text(left, chart.y + 10 + 11 * j, line, 9.5, bold=True) for j, line in enumerate(names[k]))
+            )
             _y_axis(chart, scale, ypos, x0, x1, 8)
             chart.add(_line(x0, bottom, x1, bottom))
             for x, head in zip(xs, heads, strict=True):
@@ -932,7 +955,9 @@ def _trend_panels(
             _draw_series(chart, series[k], (ACCENT, None, "circle", 1.8), xs, ypos)
             for x, value in zip(xs, series[k].values, strict=True):
                 if value is not None:
-                    chart.add(_text(x, ypos(value) - 5, _num(value, decimals), 8, "middle", ACCENT, halo=True))
+                    chart.add(
+                        _text(x, ypos(value) - 5, _num(value, decimals), 8, "middle", ACCENT, halo=True)
+                    )
         chart.y = bottom + 9 * head_lines + 12
     return chart.document([])
 
@@ -990,8 +1015,8 @@ def _name_series_ends(
 
 def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> list[str]:
     """The figures of a trend chart as lines of a monospaced table, a row per series and a column per period:
-    each value with its n in brackets, "suppressed" or "–"; a long name wraps onto the lines below its row. Set as text under the chart: WeasyPrint lays out
-    SVG text letter by letter, HTML text a line at a time."""
+    each value with its n in brackets, "suppressed" or "–"; a long name wraps onto the lines below its row. Set
+    as text under the chart: WeasyPrint lays out SVG text letter by letter, HTML text a line at a time."""
     for line in series:
         if len(line.values) != len(periods):
             raise ValueError(f"series {line.label!r}: {len(line.values)} values for {len(periods)} periods")
@@ -1062,7 +1087,10 @@ def bars(
     ]
     labels = [_label_lines(r.label, label_w - 8, r.emphasis) for r in rows]
     heights = [
-        max(row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width), LABEL_LEADING * len(lines) + 6)
+        max(
+            row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width),
+            LABEL_LEADING * len(lines) + 6,
+        )
         for r, e, lines in zip(rows, ends, labels, strict=True)
     ]
     bottom = chart.y + sum(heights)
