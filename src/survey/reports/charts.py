@@ -3,8 +3,8 @@
 Every chart is meant to be printed in black and white: series differ by colour and also by dash pattern and
 marker shape (or, from four series on, each has a small chart of its own), shades by colour and also by a mark,
 and every number is written out as text with the n it rests on. No name is cut short: a long one wraps. A
-suppressed figure is hatched and says "suppressed", with no number and no n; a figure that does not exist is a dash. Text from
-users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
+suppressed figure is hatched and says "suppressed", with no number and no n; a figure that does not exist is a
+dash. Text from users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
 `<img src="{{ data_uri(svg) }}">`: WeasyPrint draws an SVG image faster than inline SVG.
 
 WeasyPrint lays SVG text out letter by letter, HTML text a line at a time. So the figures of a heat map
