@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from survey.reports.charts import (
     GRID_FILLS,
+    GRID_HEADER_LINES,
     GRID_SIZES,
     Bar,
     Dot,
@@ -58,7 +59,8 @@ def a_grid(**kwargs) -> Grid:
 
 
 def lines(grid: Grid) -> list[str]:
-    return [line for line, _ in grid.rows]
+    """Every line the grid prints: a row whose label wraps takes more than one."""
+    return [line for row, _ in grid.rows for line in row.split("\n")]
 
 
 def boxes(grid: Grid) -> list[dict]:
@@ -296,31 +298,40 @@ def test_the_shades_picture_is_the_size_of_the_rows_and_holds_no_text():
     assert grid.width_pt == pytest.approx(width, abs=0.1)
 
 
-def test_long_labels_are_cut_short_with_an_ellipsis():
+def test_long_labels_wrap_onto_more_lines_and_are_never_cut():
+    """A team's name is how its head finds it: a long one wraps, in a bar chart, a heat map and a trend's
+    table alike, and every word of it is printed."""
     label = "Customer Care, Southern Region and the Islands, Night Shift " * 3
-    svg = bars([Bar(label, 50, n=10)], scale=(0, 100))
-    (shown,) = [text for text in texts(svg) if text.startswith("Customer Care")]
-    assert shown.endswith("…") and len(shown) < 40
+    svg = bars([Bar(label, 50, n=10), Bar("Sales", 40, n=9)], scale=(0, 100))
+    assert label.strip() in " ".join(texts(svg)) and not any("…" in text for text in texts(svg))
 
-    grid = heat_grid(["HR"], [HeatRow(label, [HeatCell(4.0, n=10)]), HeatRow("Sales", [HeatCell(3.0, n=9)])])
+    cells = [HeatCell(4.0, n=10, shade=0)], [HeatCell(3.0, n=9, shade=0)]
+    grid = heat_grid(["HR"], [HeatRow(label, cells[0]), HeatRow("Sales", cells[1])])
     table = trend_table(["Q1"], [Series(label, [4.0], [10]), Series("Sales", [3.0], [9])])
-    for line in (lines(grid)[0], table[1]):
-        assert line.startswith("Customer Care") and line.endswith(" 4.0 (10)")
-        assert line.index("…") < 40 and line.count("…") == 1
-    assert len({len(line) for line in lines(grid)}) == len({len(line) for line in table}) == 1
+    for printed in (lines(grid), table[1:]):
+        assert printed[0].startswith("Customer Care") and printed[0].endswith(" 4.0 (10)")
+        assert " ".join(line.split("  ")[0].strip() for line in printed[:-1]) == label.strip()
+        assert printed[-1].startswith("Sales") and printed[-1].endswith(" 3.0 (9)")
+        assert not any("…" in line for line in printed)
+    assert max(len(line) for line in lines(grid)) == len(lines(grid)[-1])  # the grid's width is unchanged
+    # the picture behind the grid: the wrapped row's box is as tall as its lines
+    first, second = boxes(grid)
+    assert first["height"] == pytest.approx((len(lines(grid)) - 1) * grid.line_pt - 0.8)
+    assert second["y"] == pytest.approx((len(lines(grid)) - 1) * grid.line_pt + 0.4)
 
 
-def test_column_headings_wrap_onto_three_lines_at_most():
+def test_column_headings_wrap_onto_five_lines_at_most():
     heading = "Communications and Stakeholder Engagement Directorate Office"
     rows = [HeatRow("Sales", [HeatCell(4.0, n=10), HeatCell(3.0, n=9)])]
     grid = heat_grid([heading, "HR"], rows)
     end, end_hr = (span[1] for span in spans(lines(grid)[0], ["4.0 (10)", "3.0 (9)"]))
     column = end_hr - end
     pieces = [line[end - column : end].strip() for line in grid.header]
-    assert len(pieces) == 3 and pieces[0].startswith("Communications") and pieces[-1].endswith("…")
-    assert heading.startswith(" ".join(pieces).removesuffix("…"))
+    assert len(pieces) == 5 and " ".join(pieces) == heading  # the whole name, in five lines
     assert all(line[end - column] == " " for line in grid.header)  # a space between the columns' headings
-    assert [line[end:end_hr].strip() for line in grid.header] == ["", "", "HR"]  # short ones at the bottom
+    assert [line[end:end_hr].strip() for line in grid.header] == ["", "", "", "", "HR"]  # short ones low
+    longer = heat_grid([heading + " of the Northern and Southern Regions", "HR"], rows)
+    assert len(longer.header) == 5 and "…" in longer.header[-1]  # a longer one is cut on its fifth line
     assert len(heat_grid(["HR", "IT"], rows).header) == 1
 
 
@@ -355,7 +366,8 @@ def test_forty_rows_by_ten_columns_fit_the_width_of_an_a4_page():
     for line in grid.header + lines(grid):
         assert grid.font_pt * MONO * len(line) <= 480
     assert grid.width_pt <= 480
-    assert all(line.count("4.5 (120)") == 9 and line.count("suppressed") == 1 for line in lines(grid))
+    firsts = [row.split("\n")[0] for row, _ in grid.rows]  # each row's figures are on its first line
+    assert all(line.count("4.5 (120)") == 9 and line.count("suppressed") == 1 for line in firsts)
     # 40 rows and the headings in about 250 mm of height
     assert (len(grid.header) + len(grid.rows)) * grid.line_pt * 25.4 / 72 < 250
     # a box per run of cells that look the same: five a row, not nine
@@ -473,10 +485,10 @@ def test_text_from_users_stays_literal_in_text_lines_and_out_of_the_shades():
     rows = [HeatRow(HOSTILE, [HeatCell(4.0, n=10), HeatCell(None, n=2, suppressed=True)])]
     grid = heat_grid([HOSTILE, HOSTILE], rows, suppressed_note=HOSTILE)
     # literal: the templates escape it, once
-    assert lines(grid)[0].startswith('<img src="file:') and grid.header[0].split()[0] == "<img"
+    assert lines(grid)[1].startswith('src="file:') and grid.header[0].split()[0] == "<img"
     assert ("suppressed", HOSTILE) in grid.legend
     table = trend_table(["Q1", HOSTILE], [Series(HOSTILE, [4.0, 4.1], [10, 11])])
-    assert table[0].split()[1] == "<img" and table[1].startswith('<img src="file:')  # a period is cut to 12
+    assert table[0].split()[1] == "<img" and table[2].startswith('src="file:')  # a period is cut to 12
     assert not any("&lt;" in line or "&amp;" in line for line in grid.header + lines(grid) + table)
     # the picture holds no user text at all
     ET.fromstring(grid.shades)
@@ -536,9 +548,13 @@ def test_any_labels_and_values_give_a_document_that_parses(labels, numbers):
     grid = heat_grid(labels[:1] * 4, heat_rows, suppressed_note=labels[0])
     root = ET.fromstring(grid.shades)
     assert list(root.iter(f"{SVG}text")) == []
-    assert len({len(line) for line in grid.header + lines(grid)}) == 1
-    assert len(grid.header) <= 3 and grid.font_pt in GRID_SIZES
+    firsts = [
+        row.split("\n")[0] for row, _ in grid.rows
+    ]  # a row's figures on its first line, its label wraps
+    assert len({len(line) for line in grid.header + firsts}) == 1
+    assert max(len(line) for line in lines(grid)) == len(firsts[0])
+    assert len(grid.header) <= GRID_HEADER_LINES and grid.font_pt in GRID_SIZES
     shown = sum(v is not None for v in numbers)
-    assert all(line.count(" (5)") >= shown for line in lines(grid))
+    assert all(line.count(" (5)") >= shown for line in firsts)
     table = trend_table(periods, series)
-    assert len(table) == len(series) + 1 and len({len(line) for line in table}) == 1
+    assert len(table) >= len(series) + 1 and max(len(line) for line in table) == len(table[0])

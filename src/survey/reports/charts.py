@@ -1,9 +1,10 @@
 """Charts for the PDF reports and the pages: small standalone SVG documents, drawn with the standard library.
 
-Every chart is meant to be printed in black and white: series differ by dash pattern and marker shape,
-shades by grey level, and every number is written out as text with the n it rests on. A suppressed figure is
-hatched and says "suppressed", with no number and no n; a figure that does not exist is a dash. Text from
-users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
+Every chart is meant to be printed in black and white: series differ by colour and also by dash pattern and
+marker shape (or, from four series on, each has a small chart of its own), shades by colour and also by a mark,
+and every number is written out as text with the n it rests on. No name is cut short: a long one wraps. A
+suppressed figure is hatched and says "suppressed", with no number and no n; a figure that does not exist is a
+dash. Text from users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
 `<img src="{{ data_uri(svg) }}">`: WeasyPrint draws an SVG image faster than inline SVG.
 
 WeasyPrint lays SVG text out letter by letter, HTML text a line at a time. So the figures of a heat map
@@ -387,6 +388,14 @@ def _label_width(labels: Sequence[tuple[str, bool]], width: int, extra: float = 
     return max(60.0, min(widest + extra + 10, width * 0.3))
 
 
+LABEL_LEADING = 12  # px between the lines of a wrapped row label (10 px text)
+
+
+def _label_lines(label: str, px: float, bold: bool) -> list[str]:
+    """A row's label in lines of `px`: wrapped, never cut short."""
+    return _wrap(label, px / (1.12 if bold else 1), 10, max(len(label), 1)) or [""]
+
+
 class _Chart:
     """A chart's markup, gathered from the top down: `y` is where the next part goes."""
 
@@ -402,11 +411,13 @@ class _Chart:
     def add(self, *markup: str) -> None:
         self.parts.extend(markup)
 
-    def row_label(self, row_h: float, label: str, px: float, emphasis: bool, rule_to: float) -> None:
-        """A row's label; an emphasised row (a total) gets a rule above it."""
+    def row_label(self, row_h: float, label: list[str], emphasis: bool, rule_to: float) -> None:
+        """A row's label, on as many lines as it was wrapped onto; an emphasised row (a total) gets a rule
+        above it."""
         if emphasis:
             self.add(_line(0, self.y, rule_to, self.y, INK, 0.8))
-        self.add(_text(2, self.y + row_h / 2 + 3.5, _fit(label, px, 10, emphasis), bold=emphasis))
+        for k, line in enumerate(label):
+            self.add(_text(2, self.y + row_h / 2 + 3.5 + LABEL_LEADING * k, line, bold=emphasis))
 
     def axis(self, scale: tuple[float, float], pos: Callable[[float], float], unit: str) -> None:
         """A horizontal axis with ticks and their labels below."""
@@ -449,6 +460,10 @@ MONO_EM = (
 )
 GRID_SIZES = (7.0, 6.0, 5.0)  # point sizes a grid may be set in (report.css has a class for each)
 GRID_LEADING = 1.6  # line height / font size
+# A long grid is cut into blocks of this many rows, each with its own picture, so that it can break across pages
+# between blocks (a picture cannot break); the template repeats the columns' names on each page.
+GRID_BLOCK_ROWS = 6
+GRID_HEADER_LINES = 5  # a column's name wraps onto up to this many lines before it would be cut
 # A grid's cell fills, dark to white; all light enough for black figures on them.
 SHADE_STEP = 0.4  # of a spread: a smaller gap is "about the same"
 # Orange to blue through near-white (ColorBrewer's diverging PuOr/RdBu end colours, lightened for black text).
@@ -464,12 +479,24 @@ class Grid:
     rows: the figures sit in their cells."""
 
     header: list[str]
-    rows: list[tuple[str, bool]]  # each row's line of text, and whether it is emphasised (a total, a group)
+    rows: list[tuple[str, bool]]  # each row's text (a long label wraps onto more lines), whether emphasised
     shades: str
     legend: list[tuple[str, str]]  # (what the swatch shows: shade-2 ... shade1, suppressed, none; its label)
     font_pt: float
     line_pt: float
     width_pt: float
+    # the rows in blocks that a page may break between: (how many rows, the picture behind them); default one
+    blocks: tuple[tuple[int, str], ...] = ()
+
+    def pieces(self) -> list[tuple[list[tuple[str, bool]], str]]:
+        """The rows in blocks, each with the picture behind it: one block unless the grid was cut up."""
+        if not self.blocks:
+            return [(self.rows, self.shades)]
+        pieces, start = [], 0
+        for count, picture in self.blocks:
+            pieces.append((self.rows[start : start + count], picture))
+            start += count
+        return pieces
 
 
 def heat_grid(
@@ -481,28 +508,40 @@ def heat_grid(
 ) -> Grid:
     """The heat map of `rows` by `columns`: each cell its value, with its n in brackets where given (give a
     row's n in its label instead when every cell of the row shares it), shaded by its `shade`; suppressed
-    cells hatched and saying so, without a number."""
+    cells hatched and saying so, without a number. A label too long for its column wraps onto more lines, never
+    cut; the rows come in blocks of `GRID_BLOCK_ROWS` (`Grid.pieces`) for a page to break between."""
     for row in rows:
         if len(row.cells) != len(columns):
             raise ValueError(f"row {row.label!r} has {len(row.cells)} cells for {len(columns)} columns")
     texts = [[_grid_text(cell) for cell in row.cells] for row in rows]
     layout = _grid_layout(columns, rows, texts, width_pt)
+    labels = [_wrap_chars(row.label, layout.label_chars - 1, len(row.label)) or [""] for row in rows]
     lines = [
         (
-            _cut(_clean(row.label), layout.label_chars - 1).ljust(layout.label_chars)
-            + "".join(t.rjust(layout.cell_chars) for t in line),
+            "\n".join(
+                [
+                    label[0].ljust(layout.label_chars) + "".join(t.rjust(layout.cell_chars) for t in line),
+                    *label[1:],
+                ]
+            ),
             row.emphasis,
         )
-        for row, line in zip(rows, texts, strict=True)
+        for row, line, label in zip(rows, texts, labels, strict=True)
     ]
+    heights = [len(label) for label in labels]
+    blocks = tuple(
+        (len(rows[start : start + GRID_BLOCK_ROWS]), _grid_shades(rows, heights, start, len(columns), layout))
+        for start in range(0, len(rows), GRID_BLOCK_ROWS)
+    )
     return Grid(
         _grid_header(columns, layout),
         lines,
-        _grid_shades(rows, len(columns), layout),
+        _grid_shades(rows, heights, 0, len(columns), layout, len(rows)),
         _grid_legend(rows, suppressed_note),
         layout.font_pt,
         layout.line_pt,
         layout.width_pt,
+        blocks,
     )
 
 
@@ -536,7 +575,7 @@ def _grid_layout(
     columns: list[str], rows: list[HeatRow], texts: list[list[str]], width_pt: float
 ) -> _GridLayout:
     cell_chars = 2 + max([len(t) for line in texts for t in line] + [len("suppressed"), 5])
-    label_chars = min(28, max([len(_clean(row.label)) for row in rows] + [8]) + 1)
+    label_chars = min(28, max([len(_clean(row.label)) for row in rows] + [8]) + 1)  # longer labels wrap
     # wide enough for the columns' longest words too, if that still fits at the largest size
     words = max((len(word) for column in columns for word in _clean(column).split()), default=0)
     roomier = max(cell_chars, min(words + 2, 16))
@@ -548,8 +587,8 @@ def _grid_layout(
 
 
 def _grid_header(columns: list[str], layout: _GridLayout) -> list[str]:
-    """The columns' names, wrapped in up to three lines, set flush with the bottom line."""
-    heads = [_wrap_chars(column, layout.cell_chars - 1, 3) for column in columns]
+    """The columns' names, wrapped in up to `GRID_HEADER_LINES` lines, set flush with the bottom line."""
+    heads = [_wrap_chars(column, layout.cell_chars - 1, GRID_HEADER_LINES) for column in columns]
     depth = max((len(head) for head in heads), default=0)
     return [
         " " * layout.label_chars
@@ -561,17 +600,26 @@ def _grid_header(columns: list[str], layout: _GridLayout) -> list[str]:
     ]
 
 
-def _grid_shades(rows: list[HeatRow], columns: int, layout: _GridLayout) -> str:
-    """The picture behind the grid's rows: each cell's shade or hatch, white rules between the columns, and a
-    rule above each emphasised row."""
-    width, height, line_pt = layout.width_pt, len(rows) * layout.line_pt, layout.line_pt
+def _grid_shades(
+    rows: list[HeatRow],
+    heights: list[int],
+    start: int,
+    columns: int,
+    layout: _GridLayout,
+    count: int = GRID_BLOCK_ROWS,
+) -> str:
+    """The picture behind `count` of the grid's rows from `start` (each `heights` lines tall): each cell's shade
+    or hatch, white rules between the columns, and a rule above each emphasised row."""
+    width, line_pt = layout.width_pt, layout.line_pt
     parts: list[str] = []
     rules: list[str] = []  # the rules above totals go on top of everything
-    for i, row in enumerate(rows):
-        top = i * line_pt
+    top = 0.0
+    for row, lines in zip(rows[start : start + count], heights[start : start + count], strict=True):
         if row.emphasis:
             rules.append(_line(0, top + 0.3, width, top + 0.3, INK, 0.6))
-        parts += _row_boxes(row, top, layout)
+        parts += _row_boxes(row, top, lines * line_pt, layout)
+        top += lines * line_pt
+    height = top
     for j in range(columns + 1):  # white rules between the columns keep the cells apart
         x = (layout.label_chars + j * layout.cell_chars) * layout.char_pt
         parts.append(_line(x, 0, x, height, "#fff", 1.6))
@@ -585,7 +633,7 @@ def _grid_shades(rows: list[HeatRow], columns: int, layout: _GridLayout) -> str:
     )
 
 
-def _row_boxes(row: HeatRow, top: float, layout: _GridLayout) -> list[str]:
+def _row_boxes(row: HeatRow, top: float, row_pt: float, layout: _GridLayout) -> list[str]:
     """A row's shaded boxes. Neighbouring cells of the same look are one box (split again by the white column
     rules): WeasyPrint draws an SVG element at some cost, and a grid has hundreds of cells."""
     boxes, cw, j = [], layout.char_pt, 0
@@ -602,7 +650,7 @@ def _row_boxes(row: HeatRow, top: float, layout: _GridLayout) -> list[str]:
                     x=(layout.label_chars + j * layout.cell_chars) * cw,
                     y=top + 0.4,
                     width=(end - j) * layout.cell_chars * cw,
-                    height=layout.line_pt - 0.8,
+                    height=row_pt - 0.8,
                     fill="url(#hatch)" if look == "suppressed" else GRID_FILLS[int(look)],
                     stroke=stroke,
                     stroke_width=0.4 if stroke else None,
@@ -784,6 +832,14 @@ def _dot_text(row: Dot, decimals: int, unit: str) -> str:
     return text
 
 
+# From this many lines on, a trend chart is one small chart per series: more lines on one plot, close together
+# as the functions' ratings usually are, cannot be told apart whatever their colours.
+PANELS_FROM = 4
+# Colour-blind-safe colours (Okabe and Ito) for the lines beside the emphasised one, each with its own dash
+# pattern and marker too, so that the lines differ in black and white as well.
+SERIES_COLOURS = ("#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#5a5a5a")
+
+
 def trend_lines(
     periods: list[str],
     series: list[Series],
@@ -794,17 +850,20 @@ def trend_lines(
     height: int = 220,
     decimals: int = 1,
 ) -> str:
-    """A line per series across the periods, each with its own dash pattern and marker, named at its right
-    end; a missing or suppressed value breaks the line. The emphasised series (every one, when there are two
-    or fewer) has its values printed at its points; `trend_table` gives every value with its n, to set under
-    the chart. `height` is the plot's, title and period labels included."""
+    """A line per series across the periods, each with its own colour, dash pattern and marker, named at its
+    right end (the name wrapped, never cut); a missing or suppressed value breaks the line. The emphasised series
+    (every one, when there are two or fewer) has its values printed at its points. From `PANELS_FROM` series on,
+    one small chart per series instead (`_trend_panels`). `trend_table` gives every value with its n, to set
+    under the chart. `height` is the plot's, title and period labels included."""
     for line in series:
         if len(line.values) != len(periods):
             raise ValueError(f"series {line.label!r}: {len(line.values)} values for {len(periods)} periods")
-    scale, chart = _scale(scale), _Chart(title, width)
-    label_w = _label_width([(line.label, line.emphasis) for line in series], width, 28)
-    end_w = min(max((_width(_clean(s.label), 9, s.emphasis) for s in series), default=0.0) + 18, 120.0)
-    x0, x1 = label_w + 8, width - end_w - 4
+    scale = _scale(scale)
+    if len(series) >= PANELS_FROM:
+        return _trend_panels(periods, series, scale, title, width, decimals)
+    chart = _Chart(title, width)
+    end_w = min(max((_width(_clean(s.label), 9, s.emphasis) for s in series), default=0.0) + 18, 130.0)
+    x0, x1 = 30.0, width - end_w - 4
     step = (x1 - x0 - 40) / max(len(periods) - 1, 1)
     xs = [x0 + 20 + i * step for i in range(len(periods))] if len(periods) > 1 else [(x0 + x1) / 2]
     room = step - 4 if len(periods) > 1 else x1 - x0
@@ -812,10 +871,7 @@ def trend_lines(
     lines = max((len(head) for head in heads), default=1)
     bottom = max(chart.y + 60, height - 12 - 10 * lines)
     ypos = _mapper(scale, bottom, chart.y + 8)
-    ticks, tick_decimals = _ticks(scale)
-    for t in ticks:
-        chart.add(_line(x0, ypos(t), x1, ypos(t), FAINT))
-        chart.add(_text(x0 - 4, ypos(t) + 3, _num(t, tick_decimals), 9, "end", MUTED))
+    _y_axis(chart, scale, ypos, x0, x1)
     chart.add(_line(x0, bottom, x1, bottom))
     for x, head in zip(xs, heads, strict=True):
         chart.add(*(_text(x, bottom + 13 + 10 * k, line, 9, "middle") for k, line in enumerate(head)))
@@ -830,8 +886,85 @@ def trend_lines(
             text = _num(value, decimals)
             chart.add(_text(x, y, text, 9, "middle", styles[k][0], series[k].emphasis, halo=True))
     _name_series_ends(chart, series, styles, ypos, x1, bottom, end_w)
-    chart.y = bottom + 10 + 10 * lines - 8
+    chart.y = max(bottom + 10 + 10 * lines - 8, chart.y)
     return chart.document([])
+
+
+def _y_axis(
+    chart: _Chart,
+    scale: tuple[float, float],
+    ypos: Callable[[float], float],
+    x0: float,
+    x1: float,
+    size: float = 9,
+) -> None:
+    """Faint rules across the plot at round values, each labelled at the left."""
+    ticks, tick_decimals = _ticks(scale)
+    for t in ticks:
+        chart.add(_line(x0, ypos(t), x1, ypos(t), FAINT))
+        chart.add(_text(x0 - 4, ypos(t) + size / 3, _num(t, tick_decimals), size, "end", MUTED))
+
+
+def _trend_panels(
+    periods: list[str],
+    series: list[Series],
+    scale: tuple[float, float],
+    title: str,
+    width: int,
+    decimals: int,
+) -> str:
+    """One small chart per series on the same scale, in rows of three or four: the series drawn in colour with
+    its values at its points, the other series faint behind it for comparison, and its name above it (wrapped,
+    never cut). Each line is identified by the chart it is in, in colour and in black and white alike."""
+    chart = _Chart(title, width)
+    columns = 4 if len(series) > 6 else 3
+    gap, axis_w, plot_h = 12.0, 22.0, 72.0
+    panel_w = (width - gap * (columns - 1)) / columns
+    heads = [
+        _wrap(period, max((panel_w - axis_w) / max(len(periods), 1) - 2, 20), 8, 2) for period in periods
+    ]
+    # the first and last periods' labels centred on their points, within the panel
+    pad_left, pad_right = (
+        max((_width(line, 8) for line in head), default=0) / 2 + 2 for head in (heads[0], heads[-1])
+    )
+    step = (panel_w - axis_w - pad_left - pad_right) / max(len(periods) - 1, 1)
+    head_lines = max((len(head) for head in heads), default=1)
+    for first in range(0, len(series), columns):
+        row = list(range(first, min(first + columns, len(series))))
+        names = {k: _label_lines_at(series[k].label, panel_w - 2, 9.5) for k in row}
+        top = chart.y + 11 * max(len(lines) for lines in names.values()) + 6
+        bottom = top + plot_h
+        ypos = _mapper(scale, bottom, top + 4)
+        for column, k in enumerate(row):
+            left = column * (panel_w + gap)
+            x0, x1 = left + axis_w, left + panel_w
+            xs = (
+                [x0 + pad_left + i * step for i in range(len(periods))]
+                if len(periods) > 1
+                else [(x0 + x1) / 2]
+            )
+            chart.add(
+                *(_text(left, chart.y + 10 + 11 * j, line, 9.5, bold=True) for j, line in enumerate(names[k]))
+            )
+            _y_axis(chart, scale, ypos, x0, x1, 8)
+            chart.add(_line(x0, bottom, x1, bottom))
+            for x, head in zip(xs, heads, strict=True):
+                chart.add(*(_text(x, bottom + 11 + 9 * j, line, 8, "middle") for j, line in enumerate(head)))
+            for other in (o for o in range(len(series)) if o != k):  # the others, faint, for comparison
+                _draw_series(chart, series[other], ("#cfcfcf", None, "", 0.8), xs, ypos)
+            _draw_series(chart, series[k], (ACCENT, None, "circle", 1.8), xs, ypos)
+            for x, value in zip(xs, series[k].values, strict=True):
+                if value is not None:
+                    chart.add(
+                        _text(x, ypos(value) - 5, _num(value, decimals), 8, "middle", ACCENT, halo=True)
+                    )
+        chart.y = bottom + 9 * head_lines + 12
+    return chart.document([])
+
+
+def _label_lines_at(label: str, px: float, size: float) -> list[str]:
+    """A name in bold lines of `px` at `size`: wrapped, never cut short."""
+    return _wrap(label, px / 1.12, size, max(len(label), 1)) or [""]
 
 
 def _draw_series(
@@ -848,7 +981,8 @@ def _draw_series(
         if run.count(",") > 1:  # two points or more: a line; a lone point keeps just its marker
             attributes = {"fill": "none", "stroke": color, "stroke_width": stroke, "stroke_dasharray": dash}
             chart.add(_el("polyline", points=run.strip(), **attributes))
-    chart.add(*(_marker(shape, px, py, color) for px, py in filter(None, points)))
+    if shape:  # a series drawn only for comparison has no markers
+        chart.add(*(_marker(shape, px, py, color) for px, py in filter(None, points)))
 
 
 def _name_series_ends(
@@ -860,27 +994,29 @@ def _name_series_ends(
     bottom: float,
     end_w: float,
 ) -> None:
-    """Each series' name at the right end, beside its last value: 10 px apart at least, and within the plot."""
+    """Each series' name at the right end, beside its last value, wrapped onto more lines where long (never
+    cut): the names kept apart, and within the plot."""
     lasts = [[v for v in line.values if v is not None] for line in series]
     ends = sorted((ypos(values[-1]), k) for k, values in enumerate(lasts) if values)
+    names = {k: _wrap(series[k].label, (end_w - 18) / 1.12, 9, max(len(series[k].label), 1)) for _, k in ends}
     placed = [end for end, _ in ends]
     for i in range(1, len(placed)):
-        placed[i] = max(placed[i], placed[i - 1] + 10)
-    shift = max(placed[-1] - bottom, 0) if placed else 0
+        placed[i] = max(placed[i], placed[i - 1] + 10 * len(names[ends[i - 1][1]]))
+    shift = max(placed[-1] + 10 * (len(names[ends[-1][1]]) - 1) - bottom, 0) if placed else 0
     for end, (_, k) in zip(placed, ends, strict=True):
         color, _, shape, _ = styles[k]
         bold = series[k].emphasis
-        name = _fit(series[k].label, end_w - 18, 9, bold)
-        chart.add(
-            _marker(shape, x1 + 10, end - shift, color, 3),
-            _text(x1 + 17, end - shift + 3, name, 9, None, color, bold),
-        )
+        chart.add(_marker(shape, x1 + 10, end - shift, color, 3))
+        for j, line in enumerate(names[k]):
+            chart.add(_text(x1 + 17, end - shift + 3 + 10 * j, line, 9, None, color, bold))
+    lowest = [end - shift + 10 * len(names[k]) for end, (_, k) in zip(placed, ends, strict=True)]
+    chart.y = max([chart.y, *lowest])
 
 
 def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> list[str]:
     """The figures of a trend chart as lines of a monospaced table, a row per series and a column per period:
-    each value with its n in brackets, "suppressed" or "–". Set as text under the chart: WeasyPrint lays out
-    SVG text letter by letter, HTML text a line at a time."""
+    each value with its n in brackets, "suppressed" or "–"; a long name wraps onto the lines below its row. Set
+    as text under the chart: WeasyPrint lays out SVG text letter by letter, HTML text a line at a time."""
     for line in series:
         if len(line.values) != len(periods):
             raise ValueError(f"series {line.label!r}: {len(line.values)} values for {len(periods)} periods")
@@ -890,17 +1026,16 @@ def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> 
     label_chars = min(24, max([len(_clean(line.label)) for line in series] + [6]) + 2)
     width = max([min(len(_clean(p)), 12) for p in periods] + [len(c) for row in cells for c in row] + [6]) + 2
     lines = [" " * label_chars + "".join(_cut(_clean(p), width - 2).rjust(width) for p in periods)]
-    for line, row in zip(series, cells, strict=True):
-        lines.append(
-            _cut(_clean(line.label), label_chars - 2).ljust(label_chars)
-            + "".join(c.rjust(width) for c in row)
-        )
+    for line, row in zip(series, cells, strict=True):  # a long name wraps onto more lines, never cut
+        label = _wrap_chars(line.label, label_chars - 2, len(line.label)) or [""]
+        lines.append(label[0].ljust(label_chars) + "".join(c.rjust(width) for c in row))
+        lines += label[1:]
     return lines
 
 
 def _series_style(k: int, line: Series) -> tuple[str, str | None, str, float]:
     """Colour, dash pattern, marker and stroke width of the k-th series."""
-    color = ACCENT if line.emphasis else ("#222", "#4a4a4a", "#333", "#5a5a5a")[k % 4]
+    color = ACCENT if line.emphasis else SERIES_COLOURS[k % len(SERIES_COLOURS)]
     return color, DASHES[k % len(DASHES)] or None, MARKERS[k % len(MARKERS)], 2.2 if line.emphasis else 1.3
 
 
@@ -950,15 +1085,19 @@ def bars(
         s + 12 + _width(t, 9, r.emphasis) + 18 * r.suppressed
         for r, s, t in zip(rows, starts, texts, strict=True)
     ]
+    labels = [_label_lines(r.label, label_w - 8, r.emphasis) for r in rows]
     heights = [
-        row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width)
-        for r, e in zip(rows, ends, strict=True)
+        max(
+            row_h + 11 * bool(r.note and e + _width(_clean(r.note), 9) > width),
+            LABEL_LEADING * len(lines) + 6,
+        )
+        for r, e, lines in zip(rows, ends, labels, strict=True)
     ]
     bottom = chart.y + sum(heights)
     chart.add(*(_line(pos(value), chart.y - 2, pos(value), bottom, MUTED, 1, "4 3") for value, _ in markers))
     if scale[0] < 0 < scale[1]:
         chart.add(_line(zero, chart.y, zero, bottom, INK, 0.8))
-    for row, text, start, end, h in zip(rows, texts, starts, ends, heights, strict=True):
+    for row, text, start, end, h, label in zip(rows, texts, starts, ends, heights, labels, strict=True):
         middle = chart.y + row_h / 2
         if row.suppressed:  # a hatched swatch at 0, not a hatched bar: it must not look like a value
             chart.add(_hatched(start, middle - 5.5, 18, 11, word=False))
@@ -973,11 +1112,23 @@ def bars(
         if row.note:
             x, y = (end, middle + 3.2) if h == row_h else (x0, middle + 14)
             chart.add(_text(x, y, _fit(row.note, width - x, 9), 9, fill=MUTED, italic=True, halo=True))
-        chart.row_label(row_h, row.label, label_w - 8, row.emphasis, width)
+        chart.row_label(row_h, label, row.emphasis, width)
         chart.y += h
     chart.axis(scale, pos, unit)
     suppressed = any(row.suppressed for row in rows)
     return chart.document([_hatch_key("suppressed: too few respondents")] if suppressed else [])
+
+
+BAR_BLOCK_ROWS = 40  # bars in one picture: about a page of an A4 report
+
+
+def bar_blocks(rows: list[Bar], **options: object) -> list[str]:
+    """`bars` of `rows`, a chart per `BAR_BLOCK_ROWS` rows, each with its own scale, markers and key: a long
+    chart (a round of hundreds of teams) breaks across pages between them, as a picture cannot break."""
+    return [
+        bars(rows[start : start + BAR_BLOCK_ROWS], **options)  # type: ignore[arg-type]
+        for start in range(0, max(len(rows), 1), BAR_BLOCK_ROWS)
+    ]
 
 
 def _bar_text(row: Bar, decimals: int, unit: str) -> str:

@@ -166,8 +166,8 @@ def as_grid(made: charts.Grid) -> dict[str, Any]:
     """A heat map or dot plot set as text over a picture (`charts.Grid`), for the templates."""
     return {
         "header": made.header,
-        "rows": made.rows,
-        "shades": charts.data_uri(made.shades),
+        # blocks of rows, each over its own picture: a long grid breaks across pages between them
+        "blocks": [{"rows": rows, "shades": charts.data_uri(shades)} for rows, shades in made.pieces()],
         "legend": made.legend,
         "size": f"grid-{made.font_pt:.0f}",
     }

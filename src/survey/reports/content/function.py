@@ -256,10 +256,9 @@ def _hotspots(facts: _Facts) -> Finding | None:
     hotspots = facts.hotspots
     if not hotspots:
         return None
-    named = ", ".join(h.team.name for h in hotspots[:5])
+    named = ", ".join(h.team.name for h in hotspots)  # every one: a head must find their team
     return Finding(
         f"{plural(len(hotspots), 'hotspot')}: {named}"
-        + (" and others" if len(hotspots) > 5 else "")
         + f" rate {facts.name} lower than they used to, and their customers fell more than other teams'.",
         hotspots[0].sentence,
     )
@@ -276,7 +275,7 @@ def _far_below(facts: _Facts) -> Finding | None:
     return Finding(
         f"{plural(len(far), 'team')} rate{'s' if len(far) == 1 else ''}"
         f" {facts.name} a point or more below the median across teams ({number(centre)}, {len(rated)} teams).",
-        "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in far[:6]) + ".",
+        "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in far) + ".",
     )
 
 
@@ -314,7 +313,7 @@ def _talk_to_hotspots(facts: _Facts) -> Finding | None:
     if not facts.hotspots:
         return None
     teams = []
-    for hotspot in facts.hotspots[:3]:
+    for hotspot in facts.hotspots:  # every one, not the first few
         lowest = _lowest_dimension(facts.function.cell(hotspot.team.code))
         teams.append(
             hotspot.team.name

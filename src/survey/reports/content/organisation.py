@@ -31,9 +31,6 @@ from survey.reports.content.common import (
 from survey.reports.content.heat import HeatLine, function_team_heat, scale_note
 from survey.vocabulary import OVERALL, STAFF_SCALE, outcome_decimals, outcome_scale
 
-TOP_HOTSPOTS = 8
-LOW_RATES_NAMED = 8  # teams named in the finding about low response rates; the rest are counted
-
 
 @dataclass(frozen=True)
 class Scope:
@@ -102,8 +99,7 @@ def organisation_report(
         "scope": {"code": scope.code, "name": scope.name},
         "findings": _findings(facts),
         "drivers": facts.drivers,
-        "hotspots": facts.hotspots[:TOP_HOTSPOTS],
-        "more_hotspots": max(0, len(facts.hotspots) - TOP_HOTSPOTS),
+        "hotspots": facts.hotspots,  # every one: a head must find their team
         "participation": participation,
         "r2": linkage.r2,
         "heat_lines": heat,  # the heat map as data, for the pages
@@ -170,8 +166,7 @@ def _response_rates(facts: _Facts) -> Finding | None:
     low = [p for p in facts.participation if p.kind == "front_line" and p.low]
     evidence = (
         f"{plural(len(low), 'team')} below 60%: "
-        + ", ".join(p.name for p in low[:LOW_RATES_NAMED])
-        + ("…" if len(low) > LOW_RATES_NAMED else "")
+        + ", ".join(p.name for p in low)
         + "; read their figures with care."
         if low
         else "Every team whose rate may be shown reached 60%."
@@ -223,8 +218,9 @@ def _charts(facts: _Facts, heat: list[HeatLine]) -> dict[str, Any]:
             )
         ),
         "drivers": _drivers_chart(facts.drivers),
-        "participation": charts.data_uri(
-            charts.bars(
+        "participation": [  # in pictures of a page or less each: a long chart breaks between them
+            charts.data_uri(chart)
+            for chart in charts.bar_blocks(
                 [
                     charts.Bar(
                         p.name,
@@ -240,7 +236,7 @@ def _charts(facts: _Facts, heat: list[HeatLine]) -> dict[str, Any]:
                 markers=[(60, "60% warning"), (75, "75% healthy")],
                 unit="%",
             )
-        ),
+        ],
         "trend": trend(
             periods(history),
             [
