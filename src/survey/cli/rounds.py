@@ -128,6 +128,23 @@ def round_publish(round_ref: str) -> None:
     _take_step(round_ref, "publish")
 
 
+@round_group.command("questionnaire")
+@click.argument("round_ref", metavar="ROUND")
+@click.argument("version", type=click.IntRange(min=1))
+def round_questionnaire(round_ref: str, version: int) -> None:
+    """Make ROUND (id or name), not yet open, ask VERSION of the employee questionnaire (see `survey round
+    create --questionnaire-version`); refused once it has opened."""
+    from survey.rounds.lifecycle import change_questionnaire, find_round
+
+    with database() as db, db.session() as session:
+        a_round = find_round(session, round_ref)
+        questionnaire = change_questionnaire(session, a_round.id, version)
+        click.echo(
+            f"Round {a_round.name!r} will ask version {questionnaire.version} of the employee questionnaire: "
+            f"{questionnaire.title}."
+        )
+
+
 @click.group()
 def invitations() -> None:
     """Personal survey links for employees."""

@@ -61,6 +61,11 @@ class NewRound:
 
 
 @dataclass
+class QuestionnaireChoice:
+    internal_instrument_version: int  # the employee questionnaire's version the round is to ask
+
+
+@dataclass
 class TeamRate:
     team_code: str
     team_name: str
@@ -154,6 +159,28 @@ def _change_round(round_id: int, step: str, db, settings) -> RoundOut:
     except lifecycle.RoundError as error:
         raise Conflict(str(error)) from None
     with db.session() as session:
+        return _round_out(session, get_or_404(session, Round, round_id))
+
+
+@post(
+    "/rounds/{round_id:int}/questionnaire",
+    opt={"scope": "rounds:write"},
+    sync_to_thread=True,
+    status_code=200,
+)
+def change_questionnaire(
+    round_id: ObjectId, data: JSONBody[QuestionnaireChoice], db: DatabaseDep
+) -> RoundOut:
+    """Make a round that has not opened ask another version of the employee questionnaire. 409 once it has
+    opened; 400 for a version that does not exist (the message names those that do)."""
+    with db.session() as session:
+        get_or_404(session, Round, round_id)
+        try:
+            lifecycle.change_questionnaire(session, round_id, data.internal_instrument_version)
+        except lifecycle.RoundOpened as error:
+            raise Conflict(str(error)) from None
+        except lifecycle.RoundError as error:
+            raise ClientException(str(error)) from None
         return _round_out(session, get_or_404(session, Round, round_id))
 
 
@@ -291,6 +318,7 @@ ROUTES = [
     list_rounds,
     get_round,
     create_round,
+    change_questionnaire,
     open_round,
     close_round,
     publish_round,

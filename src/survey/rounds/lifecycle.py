@@ -41,6 +41,10 @@ class RoundError(Refused):
     """A round request that cannot be carried out; the message says why."""
 
 
+class RoundOpened(RoundError):
+    """A change only a round that has not opened yet can take."""
+
+
 def new_public_slug() -> str:
     """The unguessable part of a front-line team's public customer link (128 bits)."""
     return secrets.token_urlsafe(16)
@@ -178,6 +182,28 @@ def create_round(
     session.add(RoundAction(round_id=a_round.id, kind=ActionKind.CLOSE, due_at=closes_at))
     session.commit()
     return a_round
+
+
+def change_questionnaire(session: Session, round_id: int, version: int) -> Instrument:
+    """Make a round that has not opened yet ask another version of the employee questionnaire (a scheduled
+    round, say, that should ask the full questionnaire this time). Refused once the round has opened: people may
+    have answered the version it asks. The check and the change are one statement, so a round opening at the same
+    moment either keeps its version or opens with the new one. Raises RoundError (RoundOpened once it has
+    opened), having changed nothing."""
+    questionnaire = internal_instrument(session, version)
+    changed = session.execute(
+        update(Round)
+        .where(Round.id == round_id, Round.status == RoundStatus.SCHEDULED)
+        .values(internal_instrument_id=questionnaire.id)
+    )
+    if changed.rowcount != 1:
+        session.rollback()
+        a_round = find_round(session, round_id)
+        raise RoundOpened(
+            f"round {a_round.name!r} is {a_round.status}: its questionnaire can be changed only before it opens"
+        )
+    session.commit()
+    return questionnaire
 
 
 _NEXT_STATUS = {

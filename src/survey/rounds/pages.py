@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -64,12 +65,19 @@ def _rounds_context(session: Session, min_group_size: int) -> dict:
             (r, participation_total(session, r, min_group_size))
             for r in session.exec(select(Round).order_by(Round.opens_at.desc()))
         ],
-        "questionnaires": session.exec(
+        "questionnaires": _questionnaires(session),
+    }
+
+
+def _questionnaires(session: Session) -> list[Instrument]:
+    """The employee questionnaires a round can ask, newest first."""
+    return list(
+        session.exec(
             select(Instrument)
             .where(Instrument.kind == SurveyKind.INTERNAL)
             .order_by(Instrument.version.desc())
-        ).all(),
-    }
+        ).all()
+    )
 
 
 @get("/rounds", sync_to_thread=True)
@@ -160,6 +168,8 @@ def _round_context(session: Session, round_id: int, setting: int) -> dict:
         "reports": round_reports(session, a_round) if released else [],
         "report_progress": report_work.round_progress(session, a_round),
         "bursts": round_bursts(session, a_round.id),
+        "questionnaire": session.get(Instrument, a_round.internal_instrument_id),
+        "questionnaires": _questionnaires(session),
     }
 
 
@@ -186,6 +196,30 @@ def change_round(
         with db.session() as session:
             context = _round_context(session, round_id, settings.min_group_size)
         return Template("admin/round.html", context={**context, "error": str(error)}, status_code=409)
+    return see_other(f"/admin/rounds/{round_id}")
+
+
+@post("/rounds/{round_id:int}/questionnaire")
+async def change_questionnaire_page(
+    round_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep
+) -> Template | Redirect:
+    """Choose another employee questionnaire for a round that has not opened yet."""
+    version = text_field(await request.form(), "questionnaire")
+    return await sync_to_thread(_change_questionnaire, db, settings, round_id, version)
+
+
+def _change_questionnaire(db, settings, round_id: int, version: str) -> Template | Redirect:
+    with db.session() as session:
+        get_or_404(session, Round, round_id)
+        try:
+            if not (version.isascii() and version.isdigit() and len(version) <= 9):
+                raise lifecycle.RoundError("choose the employee questionnaire from the list")
+            lifecycle.change_questionnaire(session, round_id, int(version))
+        except lifecycle.RoundError as failure:
+            context = _round_context(session, round_id, settings.min_group_size)
+            status = 409 if isinstance(failure, lifecycle.RoundOpened) else 400
+            error = str(failure)[0].upper() + str(failure)[1:] + "."
+            return Template("admin/round.html", context={**context, "error": error}, status_code=status)
     return see_other(f"/admin/rounds/{round_id}")
 
 
@@ -360,6 +394,7 @@ HR_PAGES = [
     create_round_page,
     round_page,
     change_round,
+    change_questionnaire_page,
     export_links,
     reissue_link,
     decide_burst_page,
