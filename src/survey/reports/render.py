@@ -30,7 +30,8 @@ import msgspec
 from survey.analysis.results import UnitName
 from survey.db.engine import Database
 from survey.reports.catalogue import FUNCTION, ORGANISATION_NAME, TEAM, ReportRef, round_reports
-from survey.reports.content.common import number, shown_text, signed
+from survey.numbers import difference, number, percent_text, rate_text, signed
+from survey.reports.content.common import shown_text
 from survey.reports.content.function import function_report
 from survey.reports.content.organisation import Scope, organisation_report
 from survey.reports.content.team import team_report
@@ -110,8 +111,16 @@ def _environment() -> jinja2.Environment:
         number=number,
         signed=signed,
         shown=shown_text,
+        change_from=change_from,
+        rate=rate_text,
+        percent=percent_text,
     )
     return environment
+
+
+def change_from(now: float, before: float, decimals: int = 1) -> str:
+    """The change from `before` to `now` as the two are printed: "+0.3", "-21"."""
+    return signed(difference(now, before, decimals), decimals)
 
 
 _templates = _environment()
