@@ -30,8 +30,7 @@ import msgspec
 from survey.analysis.results import UnitName
 from survey.db.engine import Database
 from survey.reports.catalogue import FUNCTION, ORGANISATION_NAME, TEAM, ReportRef, round_reports
-from survey.numbers import difference, number, percent_text, rate_text, signed
-from survey.reports.content.common import shown_text
+from survey.reports.content.common import figure_filters
 from survey.reports.content.function import function_report
 from survey.reports.content.organisation import Scope, organisation_report
 from survey.reports.content.team import team_report
@@ -107,20 +106,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(
-        number=number,
-        signed=signed,
-        shown=shown_text,
-        change_from=change_from,
-        rate=rate_text,
-        percent=percent_text,
-    )
+    environment.filters.update(figure_filters())
     return environment
-
-
-def change_from(now: float, before: float, decimals: int = 1) -> str:
-    """The change from `before` to `now` as the two are printed: "+0.3", "-21"."""
-    return signed(difference(now, before, decimals), decimals)
 
 
 _templates = _environment()

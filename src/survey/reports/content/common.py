@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey.analysis.results import Driver, Figure, Hotspot, Linkage, LinkTest, Outcome, Scores
-from survey.numbers import difference, number, outcome_text, signed
+from survey.numbers import difference, number, outcome_text, percent_text, rate_text, signed
 from survey.reports import charts
 from survey.vocabulary import (
     CSAT_PCT,
@@ -104,6 +104,25 @@ def shown_text(shown: Figure | None, decimals: int = 1, measure: str = "") -> st
 def favourable_text(favourable: float) -> str:
     """A share favourable (a percentage, as `Figure.favourable` holds it) in words: "62% favourable"."""
     return f"{number(favourable, 0)}% favourable"
+
+
+def change_from(now: float, before: float, decimals: int = 1) -> str:
+    """The change from `before` to `now` as the two are printed: "+0.3", "-21"."""
+    return signed(difference(now, before, decimals), decimals)
+
+
+def figure_filters() -> dict[str, Callable[..., str]]:
+    """The templates' filters for figures, the same for the PDF reports and the pages, so that a figure is
+    rounded and written alike in both."""
+    return {
+        "number": number,
+        "signed": signed,
+        "shown": shown_text,
+        "favourable": favourable_text,
+        "change_from": change_from,
+        "rate": rate_text,
+        "percent": percent_text,
+    }
 
 
 def plural(count: int, word: str) -> str:
@@ -209,6 +228,45 @@ def hotspot_words(hotspot: Hotspot, outcome: Outcome) -> str:
         f"{number(abs(shift), decimals)} {outcome.unit} {'lower' if shift < 0 else 'higher'} than other teams' "
         "customers over the same rounds."
     )
+
+
+def outcome_spread(measure: str) -> float:
+    """Points of a customer outcome that count as "well below" the median across teams when shading, as a point
+    of a staff rating does: 15 points of CSAT% or NPS, 0.6 of a mean."""
+    return 15.0 if measure in (CSAT_PCT, NPS) else 0.6
+
+
+def test_words(test: LinkTest | None, unit: str = "", decimals: int = 2) -> str:
+    """A test's effect with its interval, q and n teams, in words."""
+    if not test:
+        return "not tested"
+    return (
+        f"{number(test.effect, decimals)}{unit} (90% interval {number(test.low, decimals)} to "
+        f"{number(test.high, decimals)}, q {number(test.q, 2)}, {test.n} teams)"
+    )
+
+
+def driver_evidence(driver: Driver, linkage: Linkage) -> str:
+    """A driver's evidence without naming any team: for the reports of one team or region, whose readers may
+    not see which other teams' ratings fell."""
+    name, label, unit = driver.function.name, linkage.outcome.label, linkage.outcome.unit
+    change_test, same = driver.tests.change, driver.tests.same_round
+    parts = []
+    if change_test:
+        parts.append(
+            f"across the organisation, the customers of the {len(change_test.flagged)} teams whose rating of "
+            f"{name} fell and stays below their own level before moved {number(change_test.effect)} {unit} "
+            f"against the other teams' over the same rounds (90% interval {number(change_test.low)} to "
+            f"{number(change_test.high)}, q {number(change_test.q, 3)}, {change_test.n} teams)"
+        )
+    if same:
+        parts.append(
+            f"across teams, this round's ratings of {name} and {label} correlate at rho "
+            f"{number(same.effect, 2)} (90% interval {number(same.low, 2)} to {number(same.high, 2)}, "
+            f"q {number(same.q, 2)}, {same.n} teams)"
+        )
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""
 
 
 # --- Charts ------------------------------------------------------------------------------------------------------
@@ -318,4 +376,5 @@ def header(
         ],
         "servqual": [(MEASURE_LABELS[d], name) for d, name in SERVQUAL_NAMES.items()],
         "impact_label": MEASURE_LABELS[IMPACT],
+        "scale_names": {**SERVQUAL_NAMES, ONE_SCALE: SCALE_LABELS[ONE_SCALE]},
     }
