@@ -15,7 +15,14 @@ from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
 from survey.reports.content.heat import cell_words, function_team_heat, legend_words, scale_note
-from survey.vocabulary import INTERNAL_MEASURES, MEASURE_LABELS, ONE_SCALE, OUTCOME_LABELS, OVERALL, SCALE_LABELS
+from survey.vocabulary import (
+    INTERNAL_MEASURES,
+    MEASURE_LABELS,
+    ONE_SCALE,
+    OUTCOME_LABELS,
+    OVERALL,
+    SCALE_LABELS,
+)
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 Outcome = Literal["csat_pct", "nps", "ces", "csat"]

@@ -214,7 +214,11 @@ def link_evidence(driver: Driver, linkage: Linkage) -> str:
 def hotspot_words(hotspot: Hotspot, outcome: Outcome) -> str:
     """A hotspot's figures in plain words, each with its n, rounded as the tables print them."""
     decimals = outcome_decimals(outcome.measure)
-    rating = f"is now {number(hotspot.score)} (n = {hotspot.score_n})" if hotspot.score is not None else "is hidden"
+    rating = (
+        f"is now {number(hotspot.score)} (n = {hotspot.score_n})"
+        if hotspot.score is not None
+        else "is hidden"
+    )
     customers = (
         f"its customers' {outcome.label} is {outcome_text(outcome.measure, hotspot.outcome)} "
         f"(n = {hotspot.outcome_n}) against {outcome_text(outcome.measure, hotspot.outcome_before)} before"

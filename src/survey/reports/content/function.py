@@ -24,6 +24,7 @@ from survey.analysis.results import (
 from survey.analysis.results import (
     Finding as LinkedFinding,
 )
+from survey.numbers import number
 from survey.reports import charts
 from survey.reports.content.common import (
     CONTEXT,
@@ -44,7 +45,6 @@ from survey.reports.content.common import (
     link_evidence,
     link_headline,
     noise_words,
-    number,
     periods,
     plural,
     shown_text,

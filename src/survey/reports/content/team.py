@@ -337,8 +337,8 @@ def _actions(facts: _Facts, weighing: list[Weighing]) -> list[Finding]:
     function's service your team rates lowest."""
     label = facts.linkage.outcome.label
     lowest = {r.function.code: r.lowest for r in facts.ratings}
-    actions = []
-    for function, why in [
+    actions: list[Finding] = []
+    reasons: list[tuple[UnitName | FunctionScores, str]] = [
         *(
             (
                 h.function,
@@ -354,7 +354,8 @@ def _actions(facts: _Facts, weighing: list[Weighing]) -> list[Finding]:
             )
             for w in weighing
         ),
-    ]:
+    ]
+    for function, why in reasons:
         if any(function.name in a.headline for a in actions):
             continue
         low = lowest.get(function.code)
