@@ -21,7 +21,7 @@ from survey.analysis.results import Linkage, Scores
 from survey.db.models import Role, Round, RoundStatus, Unit
 from survey.demo.build import simulate_into
 from survey.demo.simulation import OrgShape
-from survey.reports.content.common import number
+from survey.numbers import number
 from survey.reports.content.heat import legend_words
 from survey.reports.content.organisation import Scope, organisation_report
 from survey.reports.heat_table import ROWS_PER_PAGE, HeatQuery, heat_table

@@ -26,6 +26,7 @@ from survey.reports.catalogue import report_by_code
 from survey.reports.data import round_data
 from survey.reports.render import render_pdf, report_context
 from survey.rounds.lifecycle import advance_round
+from survey.vocabulary import MEASURE_LABELS
 from test_reports import pdf_text
 
 SHAPE = OrgShape(functions=3, teams=10, staff_per_team=6, customers_per_team=30, rounds=3, regions=2)
@@ -129,9 +130,7 @@ def test_hr_and_executives_get_exactly_every_released_cell(db, settings, client,
     for key, (_, cell) in expected.items():
         row = by_team[key]
         for measure in scores.measures:
-            label = {"overall": "Overall", "impact": "Harm to serving customers"}.get(
-                measure, measure.title()
-            )
+            label = MEASURE_LABELS[measure]  # the one name the pages and reports give it
             figure = None if cell.suppressed else cell.scores.of(measure)
             check_figure(row[f"{label} mean"], row[f"{label} n"], figure, "0.0")
             check_share(row[f"{label} favourable"], figure)
@@ -276,7 +275,7 @@ def test_the_workbook_says_what_the_pdf_reports_say(db, settings, client, simula
     )
     shown = f"{total['Mean (1 to 7)'].value:.1f}"  # the cell's format is 0.0
     function_text = pdf_text(render_pdf(report_context(data, function_ref)))
-    assert f"rates {function.name} {shown} of 7 overall" in function_text
+    assert f"Staff rate {function.name} {shown}" in function_text
     assert f"{total['n'].value} staff who used {function.name}" in function_text
 
     team_text = pdf_text(render_pdf(report_context(data, team_ref)))

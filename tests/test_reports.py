@@ -82,9 +82,9 @@ def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings,
     function = scores.functions[0]
     total = function.score(None, "overall")
     text = pdf_text(render(db, settings, round_id, function.code))
-    assert f"rates {function.name} {total.mean:.1f} of 7 overall" in text
+    assert f"Staff rate {function.name} {total.mean:.1f}" in text
     assert f"{total.n} staff who used {function.name}" in text
-    assert "What to fix first" in text and "Comments" in text
+    assert "What to do" in text and "Comments" in text
     # Every team is in the heat map, by name, with its scores or marked suppressed.
     for cell in function.cells:
         assert cell.name in text

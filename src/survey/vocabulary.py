@@ -63,14 +63,25 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
 # dimensions, satisfaction (its share favourable is its CSAT%) and ease. Not impact (its top is harm, not
 # service), CSAT% (a share already) or NPS (its own promoters-minus-detractors figure).
 FAVOURABLE_MEASURES: frozenset[str] = frozenset({*DIMENSIONS, OVERALL, CSAT_MEAN, CES})
+# One name per measure, everywhere a reader meets it (pages, reports, the API's descriptions, the workbook): plain
+# names a head recognises, worded after the short questionnaire's statements. The SERVQUAL names are for the
+# method sections only (`SERVQUAL_NAMES`); the stored keys ("reliability", "impact", ...) never change.
 MEASURE_LABELS: dict[str, str] = {
     OVERALL: "Overall",
+    "reliability": "Doing what was promised",
+    "responsiveness": "Quick help when asked",
+    "assurance": "Know-how and trust",
+    "empathy": "Understanding our needs",
+    "tangibles": "Tools and information",
+    IMPACT: "Problems passed on to customers",
+}
+# The dimensions' names in the service-quality literature (SERVQUAL: Parasuraman, Zeithaml and Berry, 1988).
+SERVQUAL_NAMES: dict[str, str] = {
     "reliability": "Reliability",
     "responsiveness": "Responsiveness",
     "assurance": "Assurance",
     "empathy": "Empathy",
     "tangibles": "Tangibles",
-    IMPACT: "Harm to serving customers",
 }
 STAFF_SCALE = (1, 7)
 CSAT_SCALE, CES_SCALE = (1, 5), (1, 7)  # the answers of satisfaction and ease, as imported figures give them
@@ -94,7 +105,7 @@ def favourable_from(scale_min: int, scale_max: int) -> int:
 ONE_SCALE = "one_scale"
 SCALE_LABELS: dict[str, str] = {
     **{d: MEASURE_LABELS[d] for d in DIMENSIONS},
-    ONE_SCALE: "The five dimensions' items as one scale",
+    ONE_SCALE: "The five dimensions' statements as one scale",
 }
 
 

@@ -47,7 +47,8 @@ from survey.analysis.statistics import (
     spearman_test,
     sustained_shifts,
 )
-from survey.vocabulary import CSAT_PCT, DIMENSIONS, OUTCOME_LABELS, OVERALL
+from survey.numbers import difference, number, signed
+from survey.vocabulary import CSAT_PCT, DIMENSIONS, OUTCOME_LABELS, OVERALL, outcome_decimals
 
 MEASURES = (OVERALL, *DIMENSIONS)
 FDR = 0.10  # the false discovery rate claims are held to (a common level for exploratory findings)
@@ -193,6 +194,7 @@ class _History:
     names: list[str]  # each round's name, oldest first
     outcome: np.ndarray
     outcome_n: np.ndarray
+    outcome_measure: str
 
     def scores(self, function_id: int, measure: str) -> tuple[np.ndarray, np.ndarray]:
         """A function's score of each team in each round, and its n."""
@@ -220,7 +222,7 @@ def _history(
             shown = released.external.get(team, {}).get(outcome)
             if shown is not None and shown.mean is not None:
                 means[r, t], counts[r, t] = shown.mean, shown.n or 0
-    return _History(rounds, team_ids, names, means, counts)
+    return _History(rounds, team_ids, names, means, counts, outcome)
 
 
 class _Resampled(Protocol):
@@ -604,13 +606,14 @@ def _finding_sentence(finding: Finding, history: _History, label: str, unit: str
             f"The shortfall of {name} that began in {since} has ended: the {len(teams)} teams concerned "
             f"({team_names}) rate it {now or 0.0:.1f} now, against {before or 0.0:.1f} before it began."
         )
+    below = difference(before or 0.0, now or 0.0)  # of the printed figures, so that the sentence adds up
     return (
         f"Since {since}, {len(teams)} team{'' if len(teams) == 1 else 's'} ({team_names}) rate {name} "
-        f"{(before or 0.0) - (now or 0.0):.1f} points below their own level before ({now or 0.0:.1f} against "
-        f"{before or 0.0:.1f}); over the same rounds their customers' {label} moved "
+        f"{number(below)} points below their own level before ({number(now or 0.0)} against "
+        f"{number(before or 0.0)}); over the same rounds their customers' {label} moved "
         f"{finding.effect or 0.0:+.1f} {unit} against the other teams' (90% interval {finding.low or 0.0:+.1f} "
-        f"to {finding.high or 0.0:+.1f}, q {finding.q or 0.0:.3f}, {finding.n} teams compared). This is an "
-        f"association in time, not proof of cause."
+        f"to {finding.high or 0.0:+.1f}, q {finding.q or 0.0:.3f}, {finding.n} teams compared). This is "
+        f"consistent with the ratings weighing on the customers, not proof of it."
     )
 
 
@@ -670,14 +673,16 @@ def _spread(values: Sequence[float]) -> float:
 
 def _hotspot_sentence(finding: Finding, shift: TeamShift, history: _History, label: str, unit: str) -> str:
     since = history.names[history.round_index(shift.since) or 0]
-    score = "not shown this round" if shift.score is None else f"{shift.score:.1f} (n = {shift.score_n})"
+    score = "not shown this round" if shift.score is None else f"{number(shift.score)} (n = {shift.score_n})"
+    decimals = outcome_decimals(history.outcome_measure)  # printed as every table prints the outcome
     customers = (
-        f"its {label} is {shift.outcome:.1f} (n = {shift.outcome_n}) against {shift.outcome_before:.1f} before"
+        f"its {label} is {number(shift.outcome, decimals)} (n = {shift.outcome_n}) against "
+        f"{number(shift.outcome_before, decimals)} before"
         if shift.outcome is not None and shift.outcome_before is not None
         else f"its {label} is not shown this round"
     )
     return (
         f"{shift.team.name} has rated {_scored_name(finding.function, finding.measure)} lower since {since}: "
         f"{score} against {shift.score_before:.1f} before; {customers}, "
-        f"{shift.outcome_shift or 0.0:+.1f} {unit} against the other teams over the same rounds."
+        f"{signed(shift.outcome_shift or 0.0, decimals)} {unit} against the other teams over the same rounds."
     )

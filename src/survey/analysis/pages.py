@@ -15,7 +15,14 @@ from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.models import Round
 from survey.reports.content.heat import cell_words, function_team_heat, legend_words, scale_note
-from survey.vocabulary import INTERNAL_MEASURES, ONE_SCALE, OUTCOME_LABELS, OVERALL, SCALE_LABELS
+from survey.vocabulary import (
+    INTERNAL_MEASURES,
+    MEASURE_LABELS,
+    ONE_SCALE,
+    OUTCOME_LABELS,
+    OVERALL,
+    SCALE_LABELS,
+)
 from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 
 Outcome = Literal["csat_pct", "nps", "ces", "csat"]
@@ -65,6 +72,7 @@ def results_page(
         "measure": measure,
         "outcomes": [(key, label) for key, (label, _) in OUTCOME_LABELS.items()],
         "measures": INTERNAL_MEASURES,
+        "measure_labels": MEASURE_LABELS,
         "k": a_round.group_size(settings.min_group_size),  # the round's own, fixed when it closed
     }
     try:

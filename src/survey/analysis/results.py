@@ -12,6 +12,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
+from survey.vocabulary import MEASURE_LABELS
+
 
 class RoundRef(Struct, frozen=True):
     """The round a result is about."""
@@ -49,16 +51,27 @@ class Usage(Struct, frozen=True):
     used: Annotated[int, Meta(description="of them, those who used it (their ratings make the scores)")]
 
 
-class StaffScores(Struct, frozen=True):
-    """Staff's scores of a support function, 1 to 7 (impact: higher is more harm); null: suppressed."""
+# Each staff measure's description in the API: the name the pages, reports and workbook give it.
+_NAMED = {
+    key: Meta(
+        description=f'"{label}"'
+        + ("; higher is worse, asked by the full questionnaire only" if key == "impact" else "")
+    )
+    for key, label in MEASURE_LABELS.items()
+}
 
-    reliability: Figure | None = None
-    responsiveness: Figure | None = None
-    assurance: Figure | None = None
-    empathy: Figure | None = None
-    tangibles: Figure | None = None
-    overall: Figure | None = None
-    impact: Figure | None = None
+
+class StaffScores(Struct, frozen=True):
+    """Staff's scores of a support function, 1 to 7; null: suppressed. Each field's description gives the name
+    the pages and reports use for it."""
+
+    reliability: Annotated[Figure | None, _NAMED["reliability"]] = None
+    responsiveness: Annotated[Figure | None, _NAMED["responsiveness"]] = None
+    assurance: Annotated[Figure | None, _NAMED["assurance"]] = None
+    empathy: Annotated[Figure | None, _NAMED["empathy"]] = None
+    tangibles: Annotated[Figure | None, _NAMED["tangibles"]] = None
+    overall: Annotated[Figure | None, _NAMED["overall"]] = None
+    impact: Annotated[Figure | None, _NAMED["impact"]] = None
 
     def of(self, measure: str) -> Figure | None:
         """The figure of a measure named by its vocabulary name ("overall", "reliability", ...)."""

@@ -32,7 +32,7 @@ import msgspec
 from survey.analysis.results import UnitName
 from survey.db.engine import Database
 from survey.reports.catalogue import FUNCTION, ORGANISATION_NAME, TEAM, ReportRef, round_reports
-from survey.reports.content.common import number, shown_text, signed
+from survey.reports.content.common import figure_filters
 from survey.reports.content.function import function_report
 from survey.reports.content.organisation import Scope, organisation_report
 from survey.reports.content.team import team_report
@@ -108,11 +108,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(
-        number=number,
-        signed=signed,
-        shown=shown_text,
-    )
+    environment.filters.update(figure_filters())
     return environment
 
 

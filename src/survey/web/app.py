@@ -24,7 +24,7 @@ from survey.db.engine import Database
 from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
 from survey.reports import pages as reports_pages
-from survey.reports.content.common import favourable_text, number, shown_text, signed
+from survey.reports.content.common import figure_filters
 from survey.rounds.scheduler import scheduler_lifespan
 from survey.settings import Settings, resource_dir
 from survey.surveys import pages as surveys_pages
@@ -122,9 +122,7 @@ def _company_on_pages(settings: Settings) -> Callable[[JinjaTemplateEngine], Non
 
     def add(engine: JinjaTemplateEngine) -> None:
         # figures rounded on the pages exactly as in the PDF reports
-        engine.engine.filters.update(
-            number=number, signed=signed, shown=shown_text, favourable=favourable_text
-        )
+        engine.engine.filters.update(figure_filters())
         engine.engine.globals["company"] = {
             "name": settings.company_name,
             "logo_uri": settings.company_logo_uri,

@@ -11,21 +11,57 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from survey.analysis.results import Driver, Figure, Linkage, LinkTest, Scores
+from survey.analysis.results import Driver, Figure, Hotspot, Linkage, LinkTest, Outcome, Scores
+from survey.numbers import difference, number, outcome_text, percent_text, rate_text, signed
 from survey.reports import charts
-from survey.vocabulary import CSAT_PCT, NPS, ONE_SCALE, SCALE_LABELS, outcome_decimals
+from survey.vocabulary import (
+    CSAT_PCT,
+    IMPACT,
+    MEASURE_LABELS,
+    NPS,
+    ONE_SCALE,
+    SCALE_LABELS,
+    SERVQUAL_NAMES,
+    outcome_decimals,
+)
 
 Z90 = 1.6449  # a normal 90% interval: the reports use 90% intervals throughout, as the linkage does
 TREND_ROUNDS = 5  # the analysed round and up to four before it
-CLAIM_VERBS = {"precedes": "come before", "lines up with": "line up with"}
+
+
+# How much a finding matters to its reader, highest first: the report's headline is its most important finding
+# (the first of them, where two are equal), and at most three more follow it.
+LINKED = 5  # a support function's shortfalls come before (or line up with) lower customer figures
+HOTSPOT = 4  # teams whose rating fell while their customers fell
+FAR_BELOW = 3  # teams far below the others, a clear change since the last round
+STANDING = 2  # where a score stands against the others or the last round
+CONTEXT = 1  # who answered, what is hidden: good to know, rarely the news
+MAX_FINDINGS = 3
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One numbered finding: a headline in plain words, and the evidence behind it."""
+    """A finding in plain words: `headline` one sentence a head understands (what, where, how much, compared with
+    what), `evidence` the figures behind it with their n, `method` the statistics behind it (intervals, q values,
+    correlations) for the section "How this was worked out", and `importance` how much it matters (above)."""
 
     headline: str
     evidence: str = ""
+    importance: int = STANDING
+    method: str = ""
+
+
+def lead(findings: list[Finding | None]) -> dict[str, Any]:
+    """The report's headline (its most important finding) and up to three findings after it, most important
+    first; findings of equal importance keep the order the report lists them in. Every finding's statistics go
+    to `method` for the section "How this was worked out"."""
+    found = [f for f in findings if f is not None]
+    ranked = sorted(found, key=lambda f: -f.importance)
+    return {
+        "headline": ranked[0] if ranked else None,
+        "findings": ranked[1 : 1 + MAX_FINDINGS],
+        "method_notes": [f"{f.headline} {f.method}" for f in ranked if f.method],
+    }
 
 
 @dataclass(frozen=True)
@@ -55,29 +91,38 @@ class RateRow:
 # --- Numbers in words ------------------------------------------------------------------------------------------
 
 
-def number(value: float | None, decimals: int = 1) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def signed(value: float, decimals: int = 1) -> str:
-    return ("+" if value > 0 else "") + number(value, decimals)
-
-
-def shown_text(shown: Figure | None, decimals: int = 1) -> str:
-    """ "4.3 · 62% favourable (n = 18)" ("4.3 (n = 18)" for a measure without a share favourable), or
-    "suppressed"."""
+def shown_text(shown: Figure | None, decimals: int = 1, measure: str = "") -> str:
+    """ "4.3 · 62% favourable (n = 18)" ("4.3 (n = 18)" for a measure without a share favourable, "68% (n = 145)"
+    for CSAT%), or "suppressed"."""
     if not shown:
         return "suppressed"
     share = "" if shown.favourable is None else f" · {favourable_text(shown.favourable)}"
-    return f"{number(shown.mean, decimals)}{share} (n = {shown.n})"
+    value = outcome_text(measure, shown.mean) if measure == CSAT_PCT else number(shown.mean, decimals)
+    return f"{value}{share} (n = {shown.n})"
 
 
 def favourable_text(favourable: float) -> str:
     """A share favourable (a percentage, as `Figure.favourable` holds it) in words: "62% favourable"."""
     return f"{number(favourable, 0)}% favourable"
+
+
+def change_from(now: float, before: float, decimals: int = 1) -> str:
+    """The change from `before` to `now` as the two are printed: "+0.3", "-21"."""
+    return signed(difference(now, before, decimals), decimals)
+
+
+def figure_filters() -> dict[str, Callable[..., str]]:
+    """The templates' filters for figures, the same for the PDF reports and the pages, so that a figure is
+    rounded and written alike in both."""
+    return {
+        "number": number,
+        "signed": signed,
+        "shown": shown_text,
+        "favourable": favourable_text,
+        "change_from": change_from,
+        "rate": rate_text,
+        "percent": percent_text,
+    }
 
 
 def plural(count: int, word: str) -> str:
@@ -105,18 +150,87 @@ def change(now: Figure | None, before: Figure | None) -> Change | None:
     return Change(difference, low, high, low > 0 or high < 0)
 
 
-def change_words(step: Change | None, decimals: int, before_name: str, unit: str = "") -> str:
-    """ "up 0.3 from 2026 Q2 (90% interval +0.1 to +0.5)", or why there is nothing to compare."""
-    if step is None:
+def change_words(now: float, before: float | None, decimals: int, before_name: str, unit: str = "") -> str:
+    """ "up 0.3 from 2026 Q2 (4.0)", "the same as in 2026 Q2 (4.3)", or why there is nothing to compare; the
+    change is the difference of the two figures as printed."""
+    if before is None:
         return f"no comparable figure for {before_name}"
-    direction = "up" if step.value > 0 else "down"
-    size = number(abs(step.value), decimals)
-    if step.low is None or step.high is None:
-        return f"{direction} {size}{unit} from {before_name}"
+    step = difference(now, before, decimals)
+    was = number(before, decimals) + ("%" if unit == "%" else "")
+    if step == 0:
+        return f"the same as in {before_name} ({was})"
+    direction = "up" if step > 0 else "down"
+    size = number(abs(step), decimals) + ("" if unit == "%" else unit)
+    points = " points" if unit == "%" else ""
+    return f"{direction} {size}{points} from {before_name} ({was})"
+
+
+def noise_words(step: Change | None, decimals: int = 1) -> str:
+    """Whether a change is within the noise, for the method section: its 90% interval."""
+    if step is None or step.low is None or step.high is None:
+        return ""
     noise = "" if step.clear else ", within the noise"
     return (
-        f"{direction} {size}{unit} from {before_name} (90% interval {signed(step.low, decimals)} to "
-        f"{signed(step.high, decimals)}{noise})"
+        f"(change {signed(step.value, decimals)}, 90% interval {signed(step.low, decimals)} to "
+        f"{signed(step.high, decimals)}{noise})."
+    )
+
+
+# --- Links with customers in plain words ----------------------------------------------------------------------
+
+CUSTOMERS_WHO = {
+    CSAT_PCT: "less satisfied customers",
+    "csat": "less satisfied customers",
+    NPS: "customers less likely to recommend them",
+    "ces": "customers who find it harder to get what they need",
+}
+
+
+def link_headline(name: str, claim: str | None, outcome: str) -> str:
+    """ "Teams that rate Human Resources lower go on to have less satisfied customers": a driver's claim in plain
+    words, in time order (it "precedes") or side by side (it "lines up with"), never as a cause."""
+    customers = CUSTOMERS_WHO.get(outcome, "customers who rate them lower")
+    if claim == "precedes":
+        return f"Teams that rate {name} lower go on to have {customers}."
+    return f"Teams that rate {name} lower also have {customers}."
+
+
+def link_evidence(driver: Driver, linkage: Linkage) -> str:
+    """The figures behind a driver's claim in plain words, naming no team: how far the customers of the teams
+    whose rating fell moved against the other teams' customers, and over how many teams."""
+    test = driver.tests.change
+    if not test or test.effect is None:
+        return ""
+    outcome = linkage.outcome
+    decimals = outcome_decimals(outcome.measure)
+    direction = "lower" if test.effect < 0 else "higher"
+    return (
+        f"The customers of the {plural(len(test.flagged), 'team')} whose rating of {driver.function.name} fell "
+        f"and stayed down moved {number(abs(test.effect), decimals)} {outcome.unit} {direction} in "
+        f"{outcome.label} than other teams' customers over the same rounds ({test.n} teams compared)."
+    )
+
+
+def hotspot_words(hotspot: Hotspot, outcome: Outcome) -> str:
+    """A hotspot's figures in plain words, each with its n, rounded as the tables print them."""
+    decimals = outcome_decimals(outcome.measure)
+    rating = (
+        f"is now {number(hotspot.score)} (n = {hotspot.score_n})"
+        if hotspot.score is not None
+        else "is hidden"
+    )
+    customers = (
+        f"its customers' {outcome.label} is {outcome_text(outcome.measure, hotspot.outcome)} "
+        f"(n = {hotspot.outcome_n}) against {outcome_text(outcome.measure, hotspot.outcome_before)} before"
+        if hotspot.outcome is not None and hotspot.outcome_before is not None
+        else f"its customers' {outcome.label} is not shown this round"
+    )
+    shift = hotspot.outcome_shift or 0.0
+    return (
+        f"{hotspot.team.name}'s rating of {hotspot.function.name} {rating}, against "
+        f"{number(hotspot.score_before)} before {hotspot.since}; {customers}: they moved "
+        f"{number(abs(shift), decimals)} {outcome.unit} {'lower' if shift < 0 else 'higher'} than other teams' "
+        "customers over the same rounds."
     )
 
 
@@ -260,8 +374,11 @@ def header(
         "reliability": scores.reliability,
         "one_scale": ONE_SCALE in scores.reliability,  # one item per dimension: alpha over a function's items
         "low_alpha": [
-            f"{SCALE_LABELS[d].lower() if d == ONE_SCALE else SCALE_LABELS[d]} (alpha {number(r.alpha, 2)})"
+            f"{SCALE_LABELS[d].lower() if d == ONE_SCALE else SERVQUAL_NAMES[d]} (alpha {number(r.alpha, 2)})"
             for d, r in scores.reliability.items()
             if r.low
         ],
+        "servqual": [(MEASURE_LABELS[d], name) for d, name in SERVQUAL_NAMES.items()],
+        "impact_label": MEASURE_LABELS[IMPACT],
+        "scale_names": {**SERVQUAL_NAMES, ONE_SCALE: SCALE_LABELS[ONE_SCALE]},
     }

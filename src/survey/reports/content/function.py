@@ -24,9 +24,14 @@ from survey.analysis.results import (
 from survey.analysis.results import (
     Finding as LinkedFinding,
 )
+from survey.numbers import number
 from survey.reports import charts
 from survey.reports.content.common import (
-    CLAIM_VERBS,
+    CONTEXT,
+    FAR_BELOW,
+    HOTSPOT,
+    LINKED,
+    STANDING,
     Change,
     Finding,
     as_grid,
@@ -34,8 +39,12 @@ from survey.reports.content.common import (
     change_words,
     figure_dot,
     header,
+    hotspot_words,
     interval,
-    number,
+    lead,
+    link_evidence,
+    link_headline,
+    noise_words,
     periods,
     plural,
     shown_text,
@@ -44,7 +53,14 @@ from survey.reports.content.common import (
     trend_series,
 )
 from survey.reports.content.heat import organisation_figure, scale_note, team_median, team_row
-from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, OVERALL, STAFF_SCALE, favourable_from
+from survey.vocabulary import (
+    DIMENSIONS,
+    MEASURE_LABELS,
+    OVERALL,
+    STAFF_SCALE,
+    favourable_from,
+    outcome_decimals,
+)
 
 WELL_BELOW = 1.0  # points on the 1 to 7 scale: a team rates a function "well below" the median across teams
 ALIKE = 0.15  # dimensions closer than this are "rated alike": no weakest one is named
@@ -113,7 +129,7 @@ def function_report(
     team_rows = _team_rows(facts)
     return {
         **header(scores, linkage, history, "function", title, {"code": subject.code, "name": subject.name}),
-        "findings": _findings(facts),
+        **lead(_findings(facts)),
         "fix_first": _fix_first(facts),
         "dimensions": facts.rows,
         "total": function.cell(None),
@@ -125,7 +141,7 @@ def function_report(
         "test_lines": _test_lines(facts.tests, linkage.outcome.unit),
         "comments": function.comments,
         "team_rows": team_rows,  # the teams' heat map as data, for the pages
-        "team_columns": [MEASURE_LABELS[m] if m != IMPACT else "Harm" for m in scores.measures],
+        "team_columns": [MEASURE_LABELS[m] for m in scores.measures],
         "scale_note": scale_note(),
         "charts": _charts(facts, history, team_rows),
     }
@@ -180,22 +196,32 @@ def not_applicable_sentence(total: ScoreCell | None, rows: list[DimensionRow], n
 # --- Findings ----------------------------------------------------------------------------------------------------
 
 
-def _findings(facts: _Facts) -> list[Finding]:
-    found = [_level(facts), _dimensions(facts), _link(facts), _hotspots(facts), _far_below(facts)]
-    found.append(_suppressed(facts))
-    return [finding for finding in found if finding is not None]
+def _findings(facts: _Facts) -> list[Finding | None]:
+    return [
+        _link(facts),
+        _hotspots(facts),
+        _far_below(facts),
+        _level(facts),
+        _dimensions(facts),
+        _suppressed(facts),
+    ]
 
 
 def _level(facts: _Facts) -> Finding:
     overall = facts.rows[0]
     if not overall.shown:
-        return Finding(f"Too few staff rated {facts.name} this round to show its overall score.")
+        return Finding(
+            f"Too few staff rated {facts.name} this round to show its overall score.", importance=CONTEXT
+        )
+    before = overall.before.mean if overall.before else None
     return Finding(
-        f"The front line rates {facts.name} {number(overall.shown.mean)} of 7 overall, "
-        f"{change_words(overall.change, 1, facts.before_name)}.",
+        f"Staff rate {facts.name} {shown_text(overall.shown)} overall, "
+        f"{change_words(overall.shown.mean, before, 1, facts.before_name)}.",
         f"{overall.shown.n} staff who used {facts.name} this round"
         + (f"; {overall.before.n} in {facts.before_name}" if overall.before else "")
         + ".",
+        importance=FAR_BELOW if overall.change and overall.change.clear else STANDING,
+        method=noise_words(overall.change),
     )
 
 
@@ -209,43 +235,50 @@ def _dimensions(facts: _Facts) -> Finding | None:
         return None
     weakest, weak = min(rated, key=lambda item: item[1].mean)
     strongest, strong = max(rated, key=lambda item: item[1].mean)
-    if strong.mean - weak.mean < ALIKE:
-        headline = (
-            f"The dimensions are rated alike: from {number(weak.mean, 2)} ({weakest.label.lower()}) to "
-            f"{number(strong.mean, 2)} ({strongest.label.lower()})."
-        )
-    else:
-        headline = (
-            f"{weakest.label} is the weakest dimension ({number(weak.mean)}); "
-            f"{strongest.label.lower()} the strongest ({number(strong.mean)})."
-        )
     low = weakest.interval
+    method = f"{weakest.label}: 90% interval {number(low[0])} to {number(low[1])}." if low else ""
+    if strong.mean - weak.mean < ALIKE:
+        return Finding(
+            f"Staff rate every part of {facts.name}'s service about the same: from {number(weak.mean)} "
+            f"({weakest.label.lower()}) to {number(strong.mean)} ({strongest.label.lower()}) of 7.",
+            f"Each of the five rests on {weak.n} staff or more.",
+            importance=CONTEXT,
+            method=method,
+        )
     return Finding(
-        headline,
-        f"{weakest.label}: {shown_text(weak)}"
-        + (f", 90% interval {number(low[0])} to {number(low[1])}" if low else "")
-        + ".",
+        f"{weakest.label} is the lowest-rated part of {facts.name}'s service: {shown_text(weak)}, against "
+        f"{number(strong.mean)} for {strongest.label.lower()}.",
+        importance=STANDING,
+        method=method,
     )
 
 
 def _link(facts: _Facts) -> Finding | None:
     linkage, driver, label = facts.linkage, facts.driver, facts.linkage.outcome.label
     if not linkage.enough_data:
-        return Finding("Not enough data to link staff ratings with customer outcomes.", linkage.message)
+        return Finding(
+            "There is not enough data yet to compare staff ratings with customers' figures.",
+            linkage.message,
+            importance=CONTEXT,
+        )
     if driver and driver.claim:
         return Finding(
-            f"Shortfalls of {facts.name} {CLAIM_VERBS[driver.claim]} lower {label} in the teams concerned.",
-            driver.sentence,
+            link_headline(facts.name, driver.claim, linkage.outcome.measure),
+            link_evidence(driver, linkage),
+            importance=LINKED,
+            method=driver.sentence,
         )
     if facts.ended:
         return Finding(
-            f"The shortfall of {facts.name} that lined up with lower {label} has ended.",
-            facts.ended[0].sentence,
+            f"The drop in ratings of {facts.name} that came before lower {label} has ended.",
+            importance=HOTSPOT,
+            method=facts.ended[0].sentence,
         )
     if driver:
         return Finding(
-            f"No supported link this round between ratings of {facts.name} and customers' {label}.",
-            "Within-team test: the customers of teams whose rating fell and stays down moved "
+            f"Teams that rate {facts.name} lower do not have clearly less satisfied customers this round.",
+            importance=CONTEXT,
+            method="Within-team test: the customers of teams whose rating fell and stays down moved "
             + test_words(driver.tests.change, f" {linkage.outcome.unit}", 1)
             + " against the other teams'.",
         )
@@ -257,10 +290,12 @@ def _hotspots(facts: _Facts) -> Finding | None:
     if not hotspots:
         return None
     named = ", ".join(h.team.name for h in hotspots)  # every one: a head must find their team
+    label = facts.linkage.outcome.label
     return Finding(
-        f"{plural(len(hotspots), 'hotspot')}: {named}"
-        + f" rate {facts.name} lower than they used to, and their customers fell more than other teams'.",
-        hotspots[0].sentence,
+        f"{plural(len(hotspots), 'team')} ({named}) rate {facts.name} lower than they used to, and their"
+        f" customers' {label} fell more than other teams'.",
+        hotspot_words(hotspots[0], facts.linkage.outcome),
+        importance=HOTSPOT,
     )
 
 
@@ -273,9 +308,10 @@ def _far_below(facts: _Facts) -> Finding | None:
     if not far:
         return None
     return Finding(
-        f"{plural(len(far), 'team')} rate{'s' if len(far) == 1 else ''}"
-        f" {facts.name} a point or more below the median across teams ({number(centre)}, {len(rated)} teams).",
+        f"{len(far)} of {len(rated)} teams rate {facts.name} a point or more below the middle team "
+        f"({number(centre)} of 7 overall).",
         "; ".join(f"{c.name} {shown_text(figure)}" for c, figure in far) + ".",
+        importance=FAR_BELOW,
     )
 
 
@@ -285,9 +321,10 @@ def _suppressed(facts: _Facts) -> Finding | None:
     if not suppressed:
         return None
     return Finding(
-        f"{suppressed} of {len(teams)} teams' ratings are suppressed.",
+        f"{suppressed} of {len(teams)} teams' ratings are hidden.",
         f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} respondents used {facts.name} "
         "there, they all gave the same answer, or a figure could have been worked out from the others.",
+        importance=CONTEXT,
     )
 
 
@@ -321,10 +358,10 @@ def _talk_to_hotspots(facts: _Facts) -> Finding | None:
         )
     first = facts.hotspots[0]
     return Finding(
-        "Talk first with the hotspot teams: " + "; ".join(teams) + ".",
-        f"Their rating of us fell and stays down while their customers fell: at {first.team.name}, "
-        f"{number(first.outcome_shift)} {facts.linkage.outcome.unit} of {facts.linkage.outcome.label} against "
-        "the other teams over the same rounds.",
+        "Talk first with the teams whose rating fell while their customers' figures fell: "
+        + "; ".join(teams)
+        + ".",
+        hotspot_words(first, facts.linkage.outcome),
     )
 
 
@@ -336,11 +373,15 @@ def _linked_dimension(facts: _Facts) -> Finding | None:
     if not linked or (linked[0].q or 0.0) > FDR:
         return None
     test = linked[0]
+    decimals = outcome_decimals(facts.linkage.outcome.measure)
     return Finding(
-        f"Work on {MEASURE_LABELS[test.measure].lower()}: of our dimensions, falls in it come before "
-        "customer changes most clearly.",
-        f"The customers of teams whose rating of it fell and stays down moved {test_words(test, '', 1)} "
-        "against the other teams'.",
+        f"Work on {MEASURE_LABELS[test.measure].lower()}: of the parts of our service, drops in its rating come "
+        f"before changes in {facts.linkage.outcome.label} most clearly.",
+        f"The customers of the {plural(len(test.flagged), 'team')} whose rating of it fell and stayed down moved "
+        f"{number(abs(test.effect or 0.0), decimals)} {facts.linkage.outcome.unit} "
+        f"{'lower' if (test.effect or 0.0) < 0 else 'higher'} than other teams' customers ({test.n} teams "
+        "compared).",
+        method=f"{MEASURE_LABELS[test.measure]}: {test_words(test, '', 1)}.",
     )
 
 
@@ -358,7 +399,9 @@ def _weakest(facts: _Facts) -> Finding | None:
         if low_teams
         else ""
     )
-    return Finding(f"Raise {weakest.label.lower()}, our weakest dimension ({shown_text(weak)}).", evidence)
+    return Finding(
+        f"Raise {weakest.label.lower()}, the lowest-rated part of our service ({shown_text(weak)}).", evidence
+    )
 
 
 # --- Tables and charts -------------------------------------------------------------------------------------------
@@ -432,7 +475,7 @@ def _charts(facts: _Facts, history: Sequence[Scores], heat_rows: list[charts.Hea
         ),
         "teams": as_grid(
             charts.heat_grid(
-                [MEASURE_LABELS[m] if m != IMPACT else "Harm" for m in facts.scores.measures],
+                [MEASURE_LABELS[m] for m in facts.scores.measures],
                 heat_rows,
                 suppressed_note=f"hidden to protect anonymity: fewer than {k} respondents, all alike, or derivable",
             )

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from statistics import median
 
 from survey.analysis.results import Figure, FunctionScores, ScoreCell, Scores
+from survey.numbers import number
 from survey.reports import charts
-from survey.reports.content.common import favourable_text, number, outcome_spread
+from survey.reports.content.common import favourable_text, outcome_spread
 from survey.vocabulary import IMPACT, outcome_decimals
 
 

@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey.analysis.results import Driver, Figure, FunctionScores, Hotspot, Linkage, Scores, UnitName
+from survey.numbers import outcome_text, rate_text
 from survey.reports import charts
 from survey.reports.content.common import (
-    CLAIM_VERBS,
+    CONTEXT,
+    FAR_BELOW,
+    HOTSPOT,
+    LINKED,
+    STANDING,
     Finding,
     RateRow,
     as_grid,
@@ -21,7 +26,11 @@ from survey.reports.content.common import (
     change_words,
     driver_evidence,
     header,
-    number,
+    hotspot_words,
+    lead,
+    link_evidence,
+    link_headline,
+    noise_words,
     periods,
     plural,
     shown_text,
@@ -29,7 +38,7 @@ from survey.reports.content.common import (
     trend_series,
 )
 from survey.reports.content.heat import HeatLine, function_team_heat, scale_note
-from survey.vocabulary import OVERALL, STAFF_SCALE, outcome_decimals, outcome_scale
+from survey.vocabulary import CSAT_PCT, OVERALL, STAFF_SCALE, outcome_decimals, outcome_scale
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,8 @@ def organisation_report(
     return {
         **header(scores, linkage, history, "organisation", title, {"code": scope.code, "name": scope.name}),
         "scope": {"code": scope.code, "name": scope.name},
-        "findings": _findings(facts),
+        **lead(_findings(facts)),
+        "actions": _actions(facts),
         "drivers": facts.drivers,
         "hotspots": facts.hotspots,  # every one: a head must find their team
         "participation": participation,
@@ -112,23 +122,42 @@ def organisation_report(
 # --- Findings ----------------------------------------------------------------------------------------------------
 
 
-def _findings(facts: _Facts) -> list[Finding]:
-    found: list[Finding | None] = [*_link(facts), _hotspots(facts), _lowest_function(facts)]
-    found += [_response_rates(facts), _customers(facts)]
-    return [finding for finding in found if finding is not None]
+def _findings(facts: _Facts) -> list[Finding | None]:
+    return [
+        *_link(facts),
+        _hotspots(facts),
+        _lowest_function(facts),
+        _response_rates(facts),
+        _customers(facts),
+    ]
 
 
 def _link(facts: _Facts) -> list[Finding]:
     linkage, label = facts.linkage, facts.linkage.outcome.label
     if not linkage.enough_data:
-        return [Finding("Not enough data to link staff ratings with customer outcomes.", linkage.message)]
+        return [
+            Finding(
+                "There is not enough data yet to compare staff ratings with customers' figures.",
+                linkage.message,
+                importance=CONTEXT,
+            )
+        ]
     claimed = [d for d in facts.drivers if d.claim]
     if not claimed:
         return [
-            Finding(f"No support function's shortfalls are linked with {label} this round.", linkage.message)
+            Finding(
+                f"No support function's ratings are linked with customers' {label} this round.",
+                importance=CONTEXT,
+                method=linkage.message,
+            )
         ]
     return [
-        Finding(f"Shortfalls of {d.function.name} {CLAIM_VERBS[d.claim or '']} lower {label}.", d.evidence)
+        Finding(
+            link_headline(d.function.name, d.claim, linkage.outcome.measure),
+            link_evidence(d.driver, linkage),
+            importance=LINKED,
+            method=d.evidence,
+        )
         for d in claimed
     ]
 
@@ -137,11 +166,14 @@ def _hotspots(facts: _Facts) -> Finding | None:
     hotspots, scope = facts.hotspots, facts.scope
     if not hotspots:
         return None
+    first = hotspots[0]
     return Finding(
-        plural(len(hotspots), "hotspot")
+        f"{plural(len(hotspots), 'team')}"
         + ("" if scope.code is None else f" in {scope.name}")
-        + f", the largest: {hotspots[0].team.name} with {hotspots[0].function.name}.",
-        hotspots[0].sentence,
+        + f" rate a support function lower than they used to while their customers' {facts.linkage.outcome.label}"
+        f" fell more than other teams'; the largest: {first.team.name} with {first.function.name}.",
+        hotspot_words(first, facts.linkage.outcome),
+        importance=HOTSPOT,
     )
 
 
@@ -152,10 +184,10 @@ def _lowest_function(facts: _Facts) -> Finding | None:
     if not rated:
         return None
     weakest, shown = min(rated, key=lambda item: item[1].mean)
-    highest = sorted(rated, key=lambda item: -item[1].mean)[:1]
+    highest, top = max(rated, key=lambda item: item[1].mean)
     return Finding(
-        f"{weakest.name} is rated lowest overall: {number(shown.mean)} of 7.",
-        f"{shown_text(shown)}; highest: " + ", ".join(f"{f.name} {number(s.mean)}" for f, s in highest) + ".",
+        f"Staff rate {weakest.name} lowest of the support functions: {shown_text(shown)}, against "
+        f"{shown_text(top)} for {highest.name}, the highest.",
     )
 
 
@@ -172,8 +204,9 @@ def _response_rates(facts: _Facts) -> Finding | None:
         else "Every team whose rate may be shown reached 60%."
     )
     return Finding(
-        f"{round(total.rate * 100)}% of invited staff answered ({total.answered} of {total.invited}).",
+        f"{rate_text(total.rate)} of invited staff answered ({total.answered} of {total.invited}).",
         evidence,
+        importance=CONTEXT,
     )
 
 
@@ -186,11 +219,43 @@ def _customers(facts: _Facts) -> Finding | None:
     now, before = facts.scores.customer_score(node, measure)[0], history[-2].customer_score(node, measure)[0]
     if not now:
         return None
+    step = change(now, before)
+    unit = "%" if measure == CSAT_PCT else ""
     return Finding(
-        f"Customers' {outcome.label}: {number(now.mean, decimals)}, "
-        f"{change_words(change(now, before), decimals, history[-2].round.name)}.",
-        f"{now.n} customers this round.",
+        f"Customers' {outcome.label} is {outcome_text(measure, now.mean)} (n = {now.n}), "
+        f"{change_words(now.mean, before.mean if before else None, decimals, history[-2].round.name, unit)}.",
+        importance=FAR_BELOW if step and step.clear else STANDING,
+        method=noise_words(step, decimals),
     )
+
+
+def _actions(facts: _Facts) -> list[Finding]:
+    """What to do: ask the linked functions to act first, then look at the largest hotspots; up to three."""
+    label = facts.linkage.outcome.label
+    actions = [
+        Finding(
+            f"Ask {d.function.name} to act first: "
+            + link_headline(d.function.name, d.claim, facts.linkage.outcome.measure)[:1].lower()
+            + link_headline(d.function.name, d.claim, facts.linkage.outcome.measure)[1:]
+        )
+        for d in facts.drivers
+        if d.claim
+    ]
+    actions += [
+        Finding(
+            f"Look at {h.team.name} with {h.function.name}: the team's rating of it fell, and its customers' "
+            f"{label} fell more than other teams'."
+        )
+        for h in facts.hotspots
+    ]
+    if not actions:
+        actions.append(
+            Finding(
+                f"Nothing to single out: no support function's ratings are linked with customers' {label} this "
+                "round."
+            )
+        )
+    return actions[:3]
 
 
 # --- Charts ------------------------------------------------------------------------------------------------------

@@ -21,9 +21,14 @@ from survey.analysis.results import (
     Scores,
     UnitName,
 )
+from survey.numbers import difference, number, outcome_text, rate_text
 from survey.reports import charts
 from survey.reports.content.common import (
-    CLAIM_VERBS,
+    CONTEXT,
+    FAR_BELOW,
+    HOTSPOT,
+    LINKED,
+    STANDING,
     Change,
     Finding,
     RateRow,
@@ -33,8 +38,12 @@ from survey.reports.content.common import (
     driver_evidence,
     figure_dot,
     header,
+    hotspot_words,
     interval,
-    number,
+    lead,
+    link_evidence,
+    link_headline,
+    noise_words,
     periods,
     shown_text,
     trend,
@@ -137,10 +146,12 @@ def team_report(
     title = f"{subject.name}: our support and our customers"
     return {
         **header(scores, linkage, history, "team", title, {"code": subject.code, "name": subject.name}),
-        "findings": _findings(facts, weighing, participation),
+        **lead(_findings(facts, weighing, participation)),
+        "actions": _actions(facts, weighing),
         "ratings": facts.ratings,
         "customer_rows": _customer_rows(facts),
         "hotspots": facts.hotspots,
+        "hotspot_lines": [(h, hotspot_words(h, linkage.outcome)) for h in facts.hotspots],
         "weighing": weighing,
         "participation": participation,
         "before_name": facts.before_name,
@@ -201,9 +212,8 @@ def _weighing(facts: _Facts) -> list[Weighing]:
 # --- Findings ----------------------------------------------------------------------------------------------------
 
 
-def _findings(facts: _Facts, weighing: list[Weighing], participation: RateRow | None) -> list[Finding]:
-    found = [_customers(facts), _lowest_rated(facts), _what_weighs(facts, weighing), _answered(participation)]
-    return [finding for finding in found if finding is not None]
+def _findings(facts: _Facts, weighing: list[Weighing], participation: RateRow | None) -> list[Finding | None]:
+    return [_what_weighs(facts, weighing), _customers(facts), _lowest_rated(facts), _answered(participation)]
 
 
 def _customers(facts: _Facts) -> Finding:
@@ -215,14 +225,19 @@ def _customers(facts: _Facts) -> Finding:
             f"Your customers' {outcome.label} is not shown this round.",
             f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} customers answered, they all "
             "gave the same answer, or the figure could be worked out from others.",
+            importance=CONTEXT,
         )
     everyone = facts.scores.customer_score(None, measure)[0]
     before = facts.previous.customer_score(facts.subject.code, measure)[0] if facts.previous else None
+    step = change(mine, before)
+    unit = "%" if measure == CSAT_PCT else ""
     return Finding(
-        f"Your customers' {outcome.label} is {number(mine.mean, decimals)}"
-        + (f", against {number(everyone.mean, decimals)} across all teams" if everyone else "")
-        + f"; {change_words(change(mine, before), decimals, facts.before_name)}.",
+        f"Your customers' {outcome.label} is {outcome_text(measure, mine.mean)} (n = {mine.n})"
+        + (f", against {outcome_text(measure, everyone.mean)} across all teams" if everyone else "")
+        + f"; {change_words(mine.mean, before.mean if before else None, decimals, facts.before_name, unit)}.",
         f"{mine.n} customers this round" + (f"; {everyone.n} across all teams." if everyone else "."),
+        importance=FAR_BELOW if step and step.clear else STANDING,
+        method=noise_words(step, decimals),
     )
 
 
@@ -230,17 +245,26 @@ def _lowest_rated(facts: _Facts) -> Finding:
     rated = [r for r in facts.ratings if r.shown]
     if not rated:
         return Finding(
-            "Your team's ratings of the support functions are suppressed this round.",
+            "Your team's ratings of the support functions are hidden this round.",
             f"Hidden to protect anonymity: fewer than {facts.scores.min_group_size} of your staff rated each "
             "function, they all gave the same answer, or a figure could be worked out from others.",
+            importance=CONTEXT,
         )
     gaps = [r for r in rated if r.all]
     lowest = min(gaps or rated, key=lambda r: _mean(r.shown) - (r.all.mean if r.all else 0))
     shown, low = lowest.shown, lowest.interval
+    gap = difference(_mean(shown), lowest.all.mean) if lowest.all else None
+    against = (
+        f", {number(abs(gap))} {'below' if gap < 0 else 'above'} all teams ({number(_mean(shown))} against "
+        f"{number(lowest.all.mean)})"
+        if lowest.all and gap is not None
+        else ""
+    )
     return Finding(
-        f"Compared with other teams, your team rates {lowest.function.name} lowest: {number(_mean(shown))} of 7"
-        + (f" against {number(lowest.all.mean)} across all teams." if lowest.all else "."),
-        f"{shown_text(shown)}" + (f", 90% interval {number(low[0])} to {number(low[1])}." if low else "."),
+        f"Compared with other teams, your team rates {lowest.function.name} lowest{against}.",
+        f"Your team: {shown_text(shown)}"
+        + (f"; all teams: {shown_text(lowest.all)}." if lowest.all else "."),
+        method=f"{lowest.function.name}: 90% interval {number(low[0])} to {number(low[1])}." if low else "",
     )
 
 
@@ -254,15 +278,23 @@ def _what_weighs(facts: _Facts, weighing: list[Weighing]) -> Finding | None:
     if facts.hotspots:
         first = facts.hotspots[0]
         return Finding(
-            f"Your rating of {first.function.name} fell, and your customers fell with it: a hotspot.",
-            first.sentence,
+            f"Your team's rating of {first.function.name} fell, and your customers' {label} fell more than other "
+            "teams' after it.",
+            hotspot_words(first, linkage.outcome),
+            importance=LINKED,
+            method=first.sentence,
         )
     if weighing:
         top = weighing[0]
+        gap = difference(top.shown.mean, top.all.mean)
         return Finding(
-            f"Of the functions linked with {label}, your team rates {top.function.name} "
-            f"{number(abs(top.gap))} below all teams.",
-            driver_evidence(top.driver, linkage),
+            f"Your team rates {top.function.name} {number(abs(gap))} below all teams ({number(top.shown.mean)} "
+            f"against {number(top.all.mean)}), and across the organisation, "
+            + link_headline(top.function.name, top.driver.claim, linkage.outcome.measure)[:1].lower()
+            + link_headline(top.function.name, top.driver.claim, linkage.outcome.measure)[1:],
+            link_evidence(top.driver, linkage),
+            importance=HOTSPOT,
+            method=top.evidence,
         )
     claimed = [r for r in facts.ratings if r.driver and r.driver.claim]
     if claimed:
@@ -272,16 +304,19 @@ def _what_weighs(facts: _Facts, weighing: list[Weighing]) -> Finding | None:
         verdict = (
             f"your team rates it {number(r.shown.mean)}, against {number(r.all.mean)} across all teams"
             if r.shown and r.all
-            else "your team's rating of it is suppressed"
+            else "your team's rating of it is hidden"
         )
         return Finding(
-            f"Shortfalls of {r.function.name} {CLAIM_VERBS[r.driver.claim]} lower {label} across the organisation; "
-            f"{verdict}.",
-            driver_evidence(r.driver, linkage),
+            link_headline(r.function.name, r.driver.claim, linkage.outcome.measure)[:-1] + f"; {verdict}.",
+            link_evidence(r.driver, linkage),
+            importance=STANDING,
+            method=driver_evidence(r.driver, linkage),
         )
     if linkage.enough_data:
         return Finding(
-            f"No support function's shortfalls are linked with {label} this round.", linkage.message
+            f"No support function's ratings are linked with customers' {label} this round.",
+            importance=CONTEXT,
+            method=linkage.message,
         )
     return None
 
@@ -290,10 +325,50 @@ def _answered(participation: RateRow | None) -> Finding | None:
     if not participation or participation.rate is None:
         return None
     return Finding(
-        f"{round(participation.rate * 100)}% of your staff answered ({participation.answered} of "
+        f"{rate_text(participation.rate)} of your staff answered ({participation.answered} of "
         f"{participation.invited})"
         + ("; below 60%, read your team's figures with care." if participation.low else "."),
+        importance=FAR_BELOW if participation.low else CONTEXT,
     )
+
+
+def _actions(facts: _Facts, weighing: list[Weighing]) -> list[Finding]:
+    """What to raise, and with which function: up to three, most pressing first, each with the part of the
+    function's service your team rates lowest."""
+    label = facts.linkage.outcome.label
+    lowest = {r.function.code: r.lowest for r in facts.ratings}
+    actions: list[Finding] = []
+    reasons: list[tuple[UnitName | FunctionScores, str]] = [
+        *(
+            (
+                h.function,
+                f"your team's rating of it fell, and your customers' {label} fell more than other teams'",
+            )
+            for h in facts.hotspots
+        ),
+        *(
+            (
+                w.function,
+                f"your team rates it {number(abs(difference(w.shown.mean, w.all.mean)))} below all teams, and "
+                f"its ratings are linked with customers' {label} across the organisation",
+            )
+            for w in weighing
+        ),
+    ]
+    for function, why in reasons:
+        if any(function.name in a.headline for a in actions):
+            continue
+        low = lowest.get(function.code)
+        start = f" Start with {low.label.lower()} ({number(low.mean)} of 7)." if low else ""
+        actions.append(Finding(f"Raise {function.name} with its head: {why}.{start}"))
+    if not actions:
+        actions.append(
+            Finding(
+                f"Nothing to single out: no support function linked with customers' {label} is rated lower by "
+                "your team than by the others."
+            )
+        )
+    return actions[:3]
 
 
 # --- Charts ------------------------------------------------------------------------------------------------------

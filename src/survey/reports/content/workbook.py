@@ -150,9 +150,7 @@ def _unit(cell_code: str | None, name: str, kind: str) -> list[Value]:
 
 def _read_me(about: About, scores: Scores, linkage: Linkage, sheets: list[Sheet]) -> Sheet:
     k = scores.min_group_size
-    harm = " The harm item (Harm to serving customers) runs the other way: higher is more harm." * (
-        IMPACT in scores.measures
-    )
+    harm = f" {MEASURE_LABELS[IMPACT]} runs the other way: higher is worse." * (IMPACT in scores.measures)
     rows: list[tuple[str, str | int]] = [
         ("Round", about.round_name),
         ("Open from", about.opens),
