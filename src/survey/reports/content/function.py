@@ -138,7 +138,7 @@ def function_report(
         "before_name": facts.before_name,
         "driver": facts.driver,
         "hotspots": facts.hotspots,
-        "test_lines": _test_lines(facts.tests, linkage.outcome.unit),
+        "test_table": _test_table(facts.tests, linkage.outcome.unit),
         "comments": function.comments,
         "team_rows": team_rows,  # the teams' heat map as data, for the pages
         "team_columns": [MEASURE_LABELS[m] for m in scores.measures],
@@ -407,11 +407,12 @@ def _weakest(facts: _Facts) -> Finding | None:
 # --- Tables and charts -------------------------------------------------------------------------------------------
 
 
-def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
-    """Every test of a function's scores as lines of a monospaced table: effect [90% interval] and q of the
-    same-round and within-team tests, effect and q of the two time-ordered ones, and n teams."""
+def _test_table(tests: list[LinkTest], unit: str) -> dict[str, list] | None:
+    """Every test of a function's scores as a table (a head row, then a row per score): effect [90% interval] and
+    q of the same-round and within-team tests, effect and q of the two time-ordered ones, and n teams. A table, not
+    lines of fixed width: the scores' plain names are long, and its cells wrap."""
     if not tests:
-        return []
+        return None
 
     def cell(test: LinkTest | None, decimals: int, spread: bool) -> str:
         if not test:
@@ -419,27 +420,22 @@ def _test_lines(tests: list[LinkTest], unit: str) -> list[str]:
         bounds = f" [{number(test.low, decimals)}, {number(test.high, decimals)}]" if spread else ""
         return f"{number(test.effect, decimals)}{bounds} q {number(test.q, 2)}"
 
-    widths = (15, 29, 16, 16, 30, 5)
-    heads = ("Score", "Same round (rho)", "Ours first", "Theirs first", f"Within teams ({unit})", "n")
-    lines = [
-        heads[0].ljust(widths[0]) + "".join(h.rjust(w) for h, w in zip(heads[1:], widths[1:], strict=True))
-    ]
+    rows = []
     for measure in (OVERALL, *DIMENSIONS):
         by_kind = {t.kind: t for t in tests if t.measure == measure}
-        if not by_kind:
-            continue
-        cells = (
-            cell(by_kind.get("same_round"), 2, True),
-            cell(by_kind.get("lagged"), 2, False),
-            cell(by_kind.get("reverse"), 2, False),
-            cell(by_kind.get("change"), 1, True),
-            str(max(t.n for t in by_kind.values())),
-        )
-        lines.append(
-            MEASURE_LABELS[measure].ljust(widths[0])
-            + "".join(c.rjust(w) for c, w in zip(cells, widths[1:], strict=True))
-        )
-    return lines
+        if by_kind:
+            rows.append(
+                [
+                    MEASURE_LABELS[measure],
+                    cell(by_kind.get("same_round"), 2, True),
+                    cell(by_kind.get("lagged"), 2, False),
+                    cell(by_kind.get("reverse"), 2, False),
+                    cell(by_kind.get("change"), 1, True),
+                    str(max(t.n for t in by_kind.values())),
+                ]
+            )
+    head = ["Score", "Same round (rho)", "Ours first", "Theirs first", f"Within teams ({unit})", "n"]
+    return {"head": head, "rows": rows}
 
 
 def _team_rows(facts: _Facts) -> list[charts.HeatRow]:
