@@ -225,7 +225,7 @@ def assert_every_report_reads_well(folder: Path, names: dict[str, str]) -> None:
         text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
         # kept as the server keeps them: by unit id and code (5-SF02.pdf)
         name = "The whole organisation" if pdf.stem == "organisation" else names[pdf.stem.split("-", 1)[1]]
-        assert name in text and "Findings" in text and re.search(r"ROUND \d{4} Q\d", text), pdf.name
+        assert name in text and "What to do" in text and re.search(r"ROUND \d{4} Q\d", text), pdf.name
         assert all(int(n) >= 5 for n in re.findall(r"\bn\s*=?\s*(\d+)", text)), pdf.name
         assert not re.search(r"n =? ?None|None \(|\[None|\bnan\b|\binf\b", text), pdf.name  # Python's leaking
 

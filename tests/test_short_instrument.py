@@ -18,7 +18,7 @@ from survey.reports.content.function import _dimension_rows
 from survey.rounds.lifecycle import RoundError, create_round
 from survey.surveys.intake import internal_rows, store_internal
 from survey.surveys.questionnaire import Review
-from survey.vocabulary import IMPACT, ONE_SCALE, OVERALL, SERVQUAL
+from survey.vocabulary import DIMENSIONS, IMPACT, MEASURE_LABELS, ONE_SCALE, OVERALL, SERVQUAL
 
 
 def _round(db, name: str, version: int | None = None) -> tuple[int, dict[str, int]]:
@@ -167,10 +167,5 @@ def test_a_short_round_shows_no_harm_row_and_a_full_round_does(db, org):
     assert full == [*short, IMPACT]
     function = FunctionScores(1, "SF01", "Payroll", "support", cells=[], comments=[])
     assert [row.label for row in _dimension_rows(function, None, short)] == [
-        "Overall",
-        "Reliability",
-        "Responsiveness",
-        "Assurance",
-        "Empathy",
-        "Tangibles",
-    ]
+        MEASURE_LABELS[measure] for measure in (OVERALL, *DIMENSIONS)
+    ]  # no "Problems passed on to customers" row

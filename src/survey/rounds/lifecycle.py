@@ -64,9 +64,13 @@ def internal_instrument(session: Session, version: int | None) -> Instrument:
     has made a later version). Refused, naming the versions there are, when there is no such version."""
     if version is None:
         return latest_instrument(session, SurveyKind.INTERNAL)
-    instrument = session.exec(
-        select(Instrument).where(Instrument.kind == SurveyKind.INTERNAL, Instrument.version == version)
-    ).first()
+    instrument = (
+        session.exec(
+            select(Instrument).where(Instrument.kind == SurveyKind.INTERNAL, Instrument.version == version)
+        ).first()
+        if 1 <= version < 2**31  # beyond a database integer: no such version, and no query to refuse it
+        else None
+    )
     if instrument is None:
         versions = session.exec(
             select(Instrument.version)

@@ -130,7 +130,7 @@ def function_report(
     return {
         **header(scores, linkage, history, "function", title, {"code": subject.code, "name": subject.name}),
         **lead(_findings(facts)),
-        "fix_first": _fix_first(facts),
+        "actions": _fix_first(facts),
         "dimensions": facts.rows,
         "total": function.cell(None),
         "not_applicable": not_applicable_sentence(function.cell(None), facts.rows, subject.name),
