@@ -407,7 +407,7 @@ def _weakest(facts: _Facts) -> Finding | None:
 # --- Tables and charts -------------------------------------------------------------------------------------------
 
 
-def _test_table(tests: list[LinkTest], unit: str) -> dict[str, list] | None:
+def _test_table(tests: list[LinkTest], unit: str) -> dict[str, list[Any]] | None:
     """Every test of a function's scores as a table (a head row, then a row per score): effect [90% interval] and
     q of the same-round and within-team tests, effect and q of the two time-ordered ones, and n teams. A table, not
     lines of fixed width: the scores' plain names are long, and its cells wrap."""
