@@ -488,6 +488,8 @@ class MailKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     RESULTS_READY = "results_ready"  # to a head or executive: a published round's results for them
     RESULTS_SUMMARY = "results_summary"  # to HR: a published round in figures
+    ACTION_DUE = "action_due"  # to an action's owner: its due date is near
+    ACTION_OVERDUE = "action_overdue"  # to an action's owner: its due date has passed and it is not done
 
 
 class MailState(StrEnum):
@@ -520,12 +522,148 @@ class OutboxMessage(SQLModel, table=True):
     password_reset_id: int | None = Field(default=None, foreign_key="password_reset.id")
     round_id: int | None = Field(default=None, foreign_key="round.id")  # a published round's results mails
     user_id: int | None = Field(default=None, foreign_key="user_account.id")  # ...to this account
+    action_plan_id: int | None = Field(default=None, foreign_key="action_plan.id")  # an action's reminder
     state: MailState = Field(default=MailState.PENDING, sa_type=String(20), index=True)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- Service promises and action plans -----------------------------------------------------------------------
+
+
+class PromiseSet(SQLModel, table=True):
+    """One version of a support function's service promises. Editing them writes a new version (1, 2, ...), so a
+    round keeps showing the promises it opened with: a round reads the newest version created before it opened
+    (a round not yet open, the newest). A version may be empty: the function withdrew its promises."""
+
+    __tablename__ = "promise_set"
+    __table_args__ = (UniqueConstraint("function_id", "version"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    function_id: int = Field(foreign_key="unit.id", index=True)
+    version: int
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class ServicePromise(SQLModel, table=True):
+    """A service standard the front line can expect of a function ("a broken till is replaced within one working
+    day"), and the dimension it concerns, so reports set the dimension's score beside it."""
+
+    __tablename__ = "service_promise"
+    __table_args__ = (UniqueConstraint("set_id", "position"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    set_id: int = Field(foreign_key="promise_set.id", index=True)
+    position: int
+    dimension: Dimension = Field(sa_type=String(20))
+    text: str = Field(max_length=300)
+
+
+class ServicePromiseTranslation(SQLModel, table=True):
+    """A promise in another language than English, for the employees who answer in it."""
+
+    __tablename__ = "service_promise_translation"
+
+    promise_id: int = Field(foreign_key="service_promise.id", primary_key=True)
+    language: str = Field(primary_key=True, max_length=8)
+    text: str = Field(max_length=300)
+
+
+class ActionStatus(StrEnum):
+    PLANNED = "planned"
+    UNDER_WAY = "under_way"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class ActionSource(StrEnum):
+    """What an action answers."""
+
+    FINDING = "finding"  # a finding: a function's shortfalls line up with, or come before, customers'
+    HOTSPOT = "hotspot"  # a team that carries a finding
+    DIMENSION = "dimension"  # a low dimension of a function
+    REQUEST = "request"  # a team head's request, accepted
+    OTHER = "other"
+
+
+class ActionPlan(SQLModel, table=True):
+    """What a support function will change, for which teams, on which dimension, by when and who owns it. Its
+    effect is measured in the rounds after `round_id` (the round whose results it answers): the targeted teams'
+    rating of the function on the dimension, and their customers', against their own level before and against
+    the other teams."""
+
+    __tablename__ = "action_plan"
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    function_id: int = Field(foreign_key="unit.id", index=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    source: ActionSource = Field(sa_type=String(20))
+    dimension: Dimension = Field(sa_type=String(20))  # a SERVQUAL dimension, or overall
+    title: str = Field(max_length=200)  # employees read it in "you said, we did"
+    description: str = Field(default="", max_length=2000)
+    owner_id: int = Field(foreign_key="user_account.id", index=True)
+    due_on: date
+    status: ActionStatus = Field(default=ActionStatus.PLANNED, sa_type=String(20))
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # when it was marked done
+    # The due date each reminder was queued for, so each is queued once per due date (claimed by an UPDATE).
+    due_reminder_for: date | None = None
+    overdue_reminder_for: date | None = None
+
+
+class ActionPlanTeam(SQLModel, table=True):
+    """A front-line team an action targets."""
+
+    __tablename__ = "action_plan_team"
+
+    action_id: int = Field(foreign_key="action_plan.id", primary_key=True)
+    team_id: int = Field(foreign_key="unit.id", primary_key=True)
+
+
+class ActionPlanNote(SQLModel, table=True):
+    """A dated note on an action's progress; `status` is the status it moved the action to, if it did."""
+
+    __tablename__ = "action_plan_note"
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    action_id: int = Field(foreign_key="action_plan.id", index=True)
+    at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    author_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: ActionStatus | None = Field(default=None, sa_type=String(20))
+    text: str = Field(default="", max_length=2000)
+
+
+class RequestState(StrEnum):
+    OPEN = "open"  # waiting for the function's head
+    ACCEPTED = "accepted"  # taken into an action (`action_id`)
+    ANSWERED = "answered"  # answered without an action
+
+
+class ActionRequest(SQLModel, table=True):
+    """A team head's request to a support function, raised from the team's dashboard: the function's head
+    accepts it into an action or answers it."""
+
+    __tablename__ = "action_request"
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed: the database numbers it
+    team_id: int = Field(foreign_key="unit.id", index=True)
+    function_id: int = Field(foreign_key="unit.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="round.id")  # the round whose results it is about
+    dimension: Dimension | None = Field(default=None, sa_type=String(20))
+    text: str = Field(max_length=2000)
+    raised_by_id: int = Field(foreign_key="user_account.id")
+    raised_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    state: RequestState = Field(default=RequestState.OPEN, sa_type=String(20))
+    answer: str | None = Field(default=None, max_length=2000)
+    answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    action_id: int | None = Field(default=None, foreign_key="action_plan.id")
 
 
 # --- Imports ----------------------------------------------------------------------------------------------------
