@@ -106,3 +106,29 @@ def _text_problems(number: int, name: str, text: str) -> list[PromiseProblem]:
     if len(text) > MAX_TEXT:
         return [PromiseProblem(number, name, f"{len(text)} characters; a promise has at most {MAX_TEXT}")]
     return []
+
+
+def drafts_from_form(form: Mapping[str, object], languages: Sequence[str]) -> list[tuple[int, PromiseDraft]]:
+    """The promises a posted form holds, with the number of the form's row each came from: row n has the fields
+    `dimension_n`, `text_n` and `text_<language>_n`. A row left wholly blank is no promise."""
+    found: list[tuple[int, PromiseDraft]] = []
+    for row in range(1, MAX_PROMISES + 1):
+        text = _field(form, f"text_{row}")
+        translations = {code: _field(form, f"text_{code}_{row}") for code in languages}
+        if not text.strip() and not any(t.strip() for t in translations.values()):
+            continue
+        found.append((row, PromiseDraft(_field(form, f"dimension_{row}"), text, translations)))
+    return found
+
+
+def _field(form: Mapping[str, object], name: str) -> str:
+    value = form.get(name)
+    return value[:2000] if isinstance(value, str) else ""
+
+
+def numbered_by_row(problems: Sequence[PromiseProblem], rows: Sequence[int]) -> list[PromiseProblem]:
+    """Problems of drafts read from a form, numbered by the form's row instead of the draft's place."""
+    return [
+        PromiseProblem(rows[p.number - 1], p.field, p.message) if 0 < p.number <= len(rows) else p
+        for p in problems
+    ]

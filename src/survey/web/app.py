@@ -23,6 +23,7 @@ from survey.accounts.users import prepare_password_checks
 from survey.db.engine import Database
 from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
+from survey.promises import pages as promises_pages
 from survey.reports import pages as reports_pages
 from survey.reports.content.common import figure_filters
 from survey.rounds.scheduler import scheduler_lifespan
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/",
                 guards=[any_account],
                 include_in_schema=False,
-                route_handlers=[*organisation_pages.PAGES, *reports_pages.PAGES],
+                route_handlers=[*organisation_pages.PAGES, *reports_pages.PAGES, *promises_pages.PAGES],
             ),
             api_router(),
             create_static_files_router(
