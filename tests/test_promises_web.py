@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import PASSWORD, csrf_from, log_in
 
+from helpers import PASSWORD, csrf_from, log_in
 from survey.accounts.users import create_user
 from survey.db.models import Role
 from survey.promises import store

@@ -64,7 +64,7 @@ def _page(
         versions = store.history(session, function.id)
     languages = translated_languages()
     if posted is not None:
-        filled = {row: draft for row, draft in posted}
+        filled = dict(posted)
         rows = [_row(filled.get(n), languages) for n in range(1, MAX_PROMISES + 1)]
     else:
         shown = versions[0].promises if versions else ()
@@ -91,7 +91,7 @@ def _page(
 
 def _row(draft: PromiseDraft | None, languages: tuple[str, ...]) -> dict[str, Any]:
     if draft is None:
-        return {"dimension": "", "text": "", "translations": {code: "" for code in languages}}
+        return {"dimension": "", "text": "", "translations": dict.fromkeys(languages, "")}
     return {
         "dimension": draft.dimension,
         "text": draft.text,
