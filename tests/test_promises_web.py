@@ -119,3 +119,71 @@ def test_an_executive_reads_the_promises_without_a_form(client, db, org, heads):
     log_in(client, "exec@example.com")
     page = client.get(f"/units/{org.functions[0]}/promises").text
     assert TILL in page and "Write the next version" not in page and not re.search(r"<textarea", page)
+
+
+def _token(db, *scopes: str) -> dict[str, str]:
+    from datetime import UTC, datetime
+
+    from survey.accounts.api_tokens import create_api_token
+
+    with db.session() as session:
+        _, token = create_api_token(session, "promises", list(scopes), None, datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_reads_and_writes_a_functions_promises_with_its_scopes(client, db, org):
+    sf1 = org.functions[0]
+    reader, writer = _token(db, "promises:read"), _token(db, "promises:write")
+    body = {
+        "promises": [
+            {"dimension": "reliability", "text": TILL, "translations": {"de": "Kassen binnen eines Tages."}}
+        ]
+    }
+    assert client.put(f"/api/functions/{sf1}/promises", json=body, headers=reader).status_code == 403
+    written = client.put(f"/api/functions/{sf1}/promises", json=body, headers=writer)
+    assert written.status_code == 200 and written.json()["current"]["version"] == 1
+    assert client.get(f"/api/functions/{sf1}/promises", headers=writer).status_code == 403
+    read = client.get(f"/api/functions/{sf1}/promises", headers=reader).json()
+    assert read["function_code"] == "SF1"
+    assert read["current"]["promises"] == [
+        {"dimension": "reliability", "text": TILL, "translations": {"de": "Kassen binnen eines Tages."}}
+    ]
+    assert client.get(f"/api/functions/{org.teams[0]}/promises", headers=reader).status_code == 404
+
+
+def test_the_api_refuses_a_bad_version_with_422_naming_each_promise(client, db, org):
+    bad = {"promises": [{"dimension": "reliability", "text": TILL}, {"dimension": "speed", "text": "Soon"}]}
+    refused = client.put(
+        f"/api/functions/{org.functions[0]}/promises", json=bad, headers=_token(db, "promises:write")
+    )
+    assert refused.status_code == 422
+    assert {(p["promise"], p["field"]) for p in refused.json()["problems"]} == {(2, "dimension"), (2, "text")}
+    with db.session() as session:
+        assert store.current(session, org.functions[0]) is None
+
+
+def test_the_command_line_sets_and_shows_promises_from_a_csv(run, db, org, tmp_path):
+    sheet = tmp_path / "promises.csv"
+    sheet.write_text(
+        f"dimension,text,text_de\nreliability,{TILL},Eine defekte Kasse wird ersetzt.\ntangibles,Every new starter has a laptop on day one.,\n"
+    )
+    result = run("promises", "set", "SF1", str(sheet))
+    assert result.exit_code == 0, result.output
+    shown = run("promises", "show", "SF1").output
+    assert (
+        "version 1" in shown
+        and f"1. [reliability] {TILL}" in shown
+        and "de: Eine defekte Kasse wird ersetzt." in shown
+    )
+
+
+def test_the_command_line_refuses_a_bad_file_by_row_and_column(run, db, org, tmp_path):
+    sheet = tmp_path / "promises.csv"
+    sheet.write_text(f"dimension,text\nreliability,{TILL}\nspeed,Soon\n")
+    result = run("promises", "set", "SF1", str(sheet))
+    assert result.exit_code == 2
+    assert f"{sheet}:3: column dimension: 'speed' is not one of" in result.output
+    assert f"{sheet}:3: column text: 4 characters" in result.output
+    assert run("promises", "set", "FL1", str(tmp_path / "missing.csv")).exit_code == 2
+    with db.session() as session:
+        assert store.current(session, org.functions[0]) is None

@@ -26,6 +26,8 @@ API_SCOPES = {
     "schedules:write": "create and change schedules",
     "external:read": "read imported customer figures",
     "external:write": "import customer figures",
+    "promises:read": "read support functions' service promises",
+    "promises:write": "write the next version of a support function's service promises",
 }
 API_TOKEN_PREFIX = "svy_"
 _OTHER_ROLES = {Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}

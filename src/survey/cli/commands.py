@@ -15,6 +15,7 @@ from survey.cli import (
     imports,
     mail,
     posters,
+    promises,
     reports,
     rounds,
     schedules,
@@ -61,6 +62,7 @@ for command in (
     posters.link,
     posters.poster,
     wording.wording_group,
+    promises.promises_group,
     demo.demo,
 ):
     main.add_command(command)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from survey.imports.tabular import ImportProblem, Table, check_columns
 from survey.vocabulary import DIMENSIONS, MEASURE_LABELS, OVERALL
 
 MAX_PROMISES = 8
@@ -132,3 +133,28 @@ def numbered_by_row(problems: Sequence[PromiseProblem], rows: Sequence[int]) -> 
         PromiseProblem(rows[p.number - 1], p.field, p.message) if 0 < p.number <= len(rows) else p
         for p in problems
     ]
+
+
+def drafts_from_table(
+    table: Table, languages: Sequence[str]
+) -> tuple[list[PromiseDraft], list[ImportProblem]]:
+    """A version's promises from a file (columns `dimension`, `text` and `text_<language>` for each other
+    language, one row a promise), and every problem by the file's row and column; the drafts are only to be
+    stored when there is none."""
+    problems = check_columns(table, ("dimension", "text"), tuple(f"text_{code}" for code in languages))
+    if problems:
+        return [], problems
+    drafts = normalised(
+        [
+            PromiseDraft(
+                row["dimension"],
+                row["text"],
+                {code: row[f"text_{code}"] for code in languages if f"text_{code}" in table.columns},
+            )
+            for row in table.rows
+        ]
+    )
+    for problem in promise_problems(drafts, languages):
+        line = table.rows[problem.number - 1].line if 0 < problem.number <= len(table.rows) else 0
+        problems.append(ImportProblem(table.file, line, problem.field if line else "", problem.message))
+    return drafts, problems

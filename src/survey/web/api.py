@@ -14,6 +14,7 @@ from litestar import Router
 from survey.analysis import api as analysis_api
 from survey.imports import api as imports_api
 from survey.organisation import api as organisation_api
+from survey.promises import api as promises_api
 from survey.reports import api as reports_api
 from survey.rounds import api as rounds_api
 from survey.web.auth import api_scope
@@ -32,5 +33,6 @@ def api_router() -> Router:
             *reports_api.ROUTES,
             *imports_api.ROUTES,
             *wording_api.ROUTES,
+            *promises_api.ROUTES,
         ],
     )
