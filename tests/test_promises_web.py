@@ -165,7 +165,9 @@ def test_the_api_refuses_a_bad_version_with_422_naming_each_promise(client, db, 
 def test_the_command_line_sets_and_shows_promises_from_a_csv(run, db, org, tmp_path):
     sheet = tmp_path / "promises.csv"
     sheet.write_text(
-        f"dimension,text,text_de\nreliability,{TILL},Eine defekte Kasse wird ersetzt.\ntangibles,Every new starter has a laptop on day one.,\n"
+        "dimension,text,text_de\n"
+        f"reliability,{TILL},Eine defekte Kasse wird ersetzt.\n"
+        "tangibles,Every new starter has a laptop on day one.,\n"
     )
     result = run("promises", "set", "SF1", str(sheet))
     assert result.exit_code == 0, result.output

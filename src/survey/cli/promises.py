@@ -47,11 +47,11 @@ def set_promises(function: str, path: Path) -> None:
     from survey.imports.tabular import read_table
     from survey.languages import translated_languages
     from survey.promises import store
-    from survey.promises.rules import drafts_from_table
+    from survey.promises.rules import PromiseDraft, drafts_from_table
 
     (file,) = read_import_files((path,))
     table, problems = read_table(file)
-    drafts = []
+    drafts: list[PromiseDraft] = []
     if table is not None:
         drafts, problems = drafts_from_table(table, translated_languages())
     if problems:
