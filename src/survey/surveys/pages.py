@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import UTC, datetime
 
 from litestar import Controller, Request, Router, get, post
 from litestar.concurrency import sync_to_thread
@@ -21,6 +22,8 @@ from sqlmodel import Session, select
 from survey.db.engine import Database
 from survey.db.models import Instrument, Item, Round
 from survey.languages import Message
+from survey.promises import store as promises_store
+from survey.promises.done import DoneActions, completed_actions
 from survey.settings import Settings
 from survey.surveys.instruments import InstrumentError, new_instrument_version
 from survey.surveys.intake import Intake, InvitationView, Outcome, TeamSurvey
@@ -169,13 +172,18 @@ class EmployeeSurvey(Controller):
         page = _state_page(intake.invitation_for_session(secret), language)
         return page or Redirect("/survey", status_code=HTTP_303_SEE_OTHER)
 
-    @get("/survey/thanks", sync_to_thread=False)
-    def thanks(self, request: Request, settings: SettingsDep) -> Template:
-        return _page("employee/thanks.html", page_language(request, fallback=settings.default_language))
+    @get("/survey/thanks", sync_to_thread=True)
+    def thanks(self, request: Request, intake: IntakeDep, settings: SettingsDep) -> Template:
+        """Thanks, and what the functions did since the last round (the survey's cookie names the round)."""
+        language = page_language(request, fallback=settings.default_language)
+        invitation = intake.invitation_for_session(request.cookies.get(SESSION_COOKIE))
+        done = _done_since_last_round(intake, invitation.round_id, language) if invitation else []
+        return _page("employee/thanks.html", language, done=done)
 
     @staticmethod
     def _step(intake, settings, invitation, page: Page, language: str, status_code=200) -> Template:
         sections = intake.sections(invitation.round_id, language)
+        section = page.section
         return _page(
             "employee/survey.html",
             language,
@@ -192,7 +200,34 @@ class EmployeeSurvey(Controller):
             errors=page.errors,
             min_group_size=settings.min_group_size,
             min_comment_group_size=settings.min_comment_group_size,
+            done=_done_since_last_round(intake, invitation.round_id, language)
+            if page.kind == "checklist"
+            else [],
+            promises=_promises_of(intake, invitation.round_id, section.function_id, language)
+            if section
+            else [],
         )
+
+
+def _done_since_last_round(intake: Intake, round_id: int, language: str) -> list[tuple[str, DoneActions]]:
+    """Per support function of the round, by name, the actions it completed since the last round."""
+    sections = intake.sections(round_id, language)
+    with intake.db.session() as session:
+        a_round = session.get(Round, round_id)
+        if a_round is None:
+            return []
+        done = completed_actions(session, a_round, [s.function_id for s in sections], datetime.now(UTC))
+    return [(s.name, done[s.function_id]) for s in sections if s.function_id in done]
+
+
+def _promises_of(intake: Intake, round_id: int, function_id: int, language: str) -> list[str]:
+    """A function's promises in force for the round, in `language` (English where one has no text in it)."""
+    with intake.db.session() as session:
+        a_round = session.get(Round, round_id)
+        version = (
+            promises_store.in_force(session, a_round, [function_id]).get(function_id) if a_round else None
+        )
+    return [p.text_in(language) for p in version.promises] if version else []
 
 
 # --- Customers ---------------------------------------------------------------------------------------------------
