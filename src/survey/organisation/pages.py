@@ -22,6 +22,7 @@ from survey.analysis.anonymity import participation_warning
 from survey.db.engine import Database
 from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
 from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
+from survey.promises.store import may_write_promises
 from survey.reports import downloads
 from survey.reports.catalogue import (
     FUNCTION,
@@ -319,6 +320,8 @@ def _dashboard(
     elif ref.kind == FUNCTION:
         overall = data.scores.measures.index(OVERALL)
         view["lowest"] = lowest_rows(report["team_rows"], overall, LOWEST_TEAMS)
+        view["promises_page"] = f"/units/{ref.unit_id}/promises"
+        view["may_edit_promises"] = may_write_promises(user)
     return view
 
 

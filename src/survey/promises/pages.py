@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from survey.accounts import users
 from survey.db.engine import Database
-from survey.db.models import Role, Unit, User
+from survey.db.models import Unit, User
 from survey.languages import LANGUAGE_NAMES, translated_languages
 from survey.promises import store
 from survey.promises.rules import (
@@ -33,11 +33,6 @@ from survey.promises.rules import (
 from survey.web.auth import signed_in_user
 from survey.web.deps import DatabaseDep, ObjectId
 from survey.web.responses import see_other
-
-
-def may_write_promises(user: User) -> bool:
-    """HR and heads write a function's promises (a head only of a function they see); executives only read."""
-    return user.role in (Role.HR, Role.HEAD)
 
 
 def readable_function(session: Session, user: User, unit_id: int) -> Unit:
@@ -82,7 +77,7 @@ def _page(
             "problems": problems or [],
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in languages],
             "dimensions": [(d, dimension_label(d)) for d in PROMISE_DIMENSIONS],
-            "may_write": may_write_promises(user),
+            "may_write": store.may_write_promises(user),
             "max_text": MAX_TEXT,
         },
         status_code=400 if problems else 200,
@@ -114,7 +109,7 @@ async def save_promises(unit_id: ObjectId, request: Request, db: DatabaseDep) ->
     def save() -> Template | Redirect:
         with db.session() as session:
             readable_function(session, user, unit_id)
-        if not may_write_promises(user):
+        if not store.may_write_promises(user):
             raise PermissionDeniedException("only HR and the function's head may change its promises")
         try:
             store.save(db, unit_id, [draft for _, draft in posted], user.id)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from survey.db.engine import Database
 from survey.db.models import (
     PromiseSet,
+    Role,
     Round,
     RoundStatus,
     ServicePromise,
@@ -85,6 +86,12 @@ class PromiseVersion:
                 for p in self.promises
             ],
         }
+
+
+def may_write_promises(user: User) -> bool:
+    """HR and heads write a function's promises (a head only of a function they see: the caller checks the unit);
+    executives only read them."""
+    return user.role in (Role.HR, Role.HEAD)
 
 
 # --- Reading --------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ response rates hidden as on every other page. Nothing else reaches a report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
@@ -12,6 +12,7 @@ from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.engine import Database
 from survey.db.models import Round, Unit
+from survey.promises import store as promises_store
 from survey.reports.content.common import TREND_ROUNDS, RateRow
 from survey.rounds.participation import (
     ParticipationRow,
@@ -21,6 +22,7 @@ from survey.rounds.participation import (
     team_participation,
 )
 from survey.settings import Settings
+from survey.vocabulary import UnitKind
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class RoundData:
     below: dict[int, tuple[frozenset[str], frozenset[str]]]  # group id -> (team codes, group codes) below it
     teams: frozenset[str]
     groups: frozenset[str]
+    # each support function's promises in force for the round, as (dimension, English text), by its code
+    promises: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
@@ -54,10 +58,30 @@ def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
         ).all()
         participation, below, teams, groups = _participation(session, round_id, scores.min_group_size)
         name, closes_at = a_round.name, a_round.closes_at
+        promises = _promises(session, a_round)
     history = [analytics.scores(db, r, k, comment_k) for r in reversed(earlier)] + [scores]
     return RoundData(
-        round_id, name, closes_at.isoformat(), scores, linkage, history, participation, below, teams, groups
+        round_id,
+        name,
+        closes_at.isoformat(),
+        scores,
+        linkage,
+        history,
+        participation,
+        below,
+        teams,
+        groups,
+        promises,
     )
+
+
+def _promises(session: Session, a_round: Round) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each support function's promises in force for the round, by the function's code."""
+    functions = dict(session.exec(select(Unit.id, Unit.code).where(Unit.kind == UnitKind.SUPPORT)).all())
+    return {
+        functions[function_id]: tuple((p.dimension, p.text) for p in version.promises)
+        for function_id, version in promises_store.in_force(session, a_round, functions).items()
+    }
 
 
 def _participation(

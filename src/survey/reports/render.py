@@ -48,7 +48,8 @@ POSTER_STYLESHEET = "poster.css"
 def report_context(data: RoundData, ref: ReportRef) -> dict[str, Any]:
     """What one report shows (its charts as SVG data URIs), for its template."""
     if ref.kind == FUNCTION:
-        context = function_report(_subject(ref), data.scores, data.linkage, data.history)
+        promises = data.promises.get(ref.code or "", ())
+        context = function_report(_subject(ref), data.scores, data.linkage, data.history, promises)
     elif ref.kind == TEAM:
         row = next((p for p in data.participation if p.kind == "front_line" and p.code == ref.code), None)
         context = team_report(_subject(ref), data.scores, data.linkage, data.history, row)

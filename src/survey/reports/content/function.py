@@ -102,11 +102,35 @@ class _Facts:
     ended: list[LinkedFinding]
 
 
+@dataclass(frozen=True)
+class PromiseRow:
+    """A promise in force for the round, beside its dimension's score: `row` holds the score this round and the
+    round before (hidden cells as in the scores table); None when the round's questionnaire did not measure it."""
+
+    text: str
+    label: str  # the dimension's plain name
+    row: DimensionRow | None
+
+
+def promise_rows(promises: Sequence[tuple[str, str]], rows: Sequence[DimensionRow]) -> list[PromiseRow]:
+    """Each (dimension, text) promise beside the scores row of its dimension, in the promises' order."""
+    by_measure = {row.measure: row for row in rows}
+    return [
+        PromiseRow(text, MEASURE_LABELS.get(dimension, dimension), by_measure.get(dimension))
+        for dimension, text in promises
+    ]
+
+
 def function_report(
-    subject: UnitName, scores: Scores, linkage: Linkage, history: Sequence[Scores]
+    subject: UnitName,
+    scores: Scores,
+    linkage: Linkage,
+    history: Sequence[Scores],
+    promises: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """The report for the head of the support function `subject`. `history` holds the scores of the analysed
-    round and up to four before it, oldest first (the analysed round last)."""
+    round and up to four before it, oldest first (the analysed round last); `promises` the function's promises
+    in force for the round, as (dimension, English text)."""
     # a function nobody rated this round (or whose every figure is hidden) still gets its report
     function = scores.function(subject.code) or FunctionScores(
         subject.id, subject.code, subject.name, "support", cells=[], comments=[]
@@ -132,6 +156,7 @@ def function_report(
         **lead(_findings(facts)),
         "actions": _fix_first(facts),
         "dimensions": facts.rows,
+        "promises": promise_rows(promises, facts.rows),
         "total": function.cell(None),
         "not_applicable": not_applicable_sentence(function.cell(None), facts.rows, subject.name),
         "favourable": favourable_sentence(facts.rows),
