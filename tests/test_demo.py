@@ -305,3 +305,29 @@ def test_no_released_figure_of_the_demo_states_what_its_respondents_answered(dem
     db.dispose()
     assert len(round_ids) == 4 and shown > 5000  # heads still see nearly every score
     assert stated == []
+
+
+def test_the_demos_function_head_finds_their_promises_in_force_from_the_first_round(demo):
+    from sqlmodel import select as model_select
+
+    from survey.db.models import Round
+    from survey.promises import store
+
+    db = Database(f"sqlite:///{demo.database}")
+    try:
+        with db.session() as session:
+            rounds = session.exec(model_select(Round).order_by(Round.opens_at)).all()
+            for function_id in demo.function_ids:
+                first = store.in_force(session, rounds[0], [function_id])[function_id]
+                assert 2 <= len(first.promises) <= 4
+                assert all(p.translations.get("de") for p in first.promises)
+                assert store.in_force(session, rounds[-1], [function_id])[function_id] == first
+    finally:
+        db.dispose()
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        log_in(client, "function.head@demo.example", DEMO_PASSWORD)
+        driver = demo.function_ids[demo.truth.driver]
+        page = client.get(f"/units/{driver}/promises")
+        assert page.status_code == 200 and "Write the next version" in page.text
+        assert "What we promise" in client.get(f"/units/{driver}").text

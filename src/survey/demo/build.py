@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import select
 
 from survey.accounts.users import create_user
 from survey.db.engine import Database, upgrade
 from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit
+from survey.demo.promises import add_demo_promises
 from survey.demo.simulation import (
     ItemSpec,
     OrgShape,
@@ -211,6 +212,9 @@ def build_demo(
             db, shape, seed, drop_round=shape.rounds - 3, leave_last_open=True, now=now, progress=progress
         )
         function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
+        with db.session() as session:
+            first_opened = session.exec(select(func.min(Round.opens_at))).one()
+        add_demo_promises(db, function_ids, first_opened)  # in force from the first round
         name = sim.round_names[-1]
         progress(f"Round {name}: open, two thirds of the invitations answered")
         link = _open_round(
