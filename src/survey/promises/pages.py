@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from litestar import Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from survey.accounts import users
 from survey.db.engine import Database
 from survey.db.models import Unit, User
-from survey.languages import LANGUAGE_NAMES, translated_languages
+from survey.languages import translated_languages
 from survey.promises import store
 from survey.promises.rules import (
     MAX_PROMISES,
@@ -75,7 +76,7 @@ def _page(
             "history": versions,
             "rows": rows,
             "problems": problems or [],
-            "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in languages],
+            "languages": [(code, Locale.parse(code).get_display_name("en")) for code in languages],
             "dimensions": [(d, dimension_label(d)) for d in PROMISE_DIMENSIONS],
             "may_write": store.may_write_promises(user),
             "max_text": MAX_TEXT,
