@@ -217,17 +217,7 @@ def build_demo(
         add_demo_promises(db, function_ids, first_opened)  # in force from the first round
         name = sim.round_names[-1]
         progress(f"Round {name}: open, two thirds of the invitations answered")
-        link = _open_round(
-            db,
-            name,
-            now,
-            sim.last_round,
-            function_ids,
-            team_ids,
-            sim.items,
-            settings,
-            shape,
-        )
+        link = _open_round(db, name, now, sim.last_round, function_ids, team_ids, sim.items, settings, shape)
         truth = sim.truth
         with db.session() as session:
             # HR has published the closed rounds: heads and executives can download their reports.

@@ -1,6 +1,7 @@
 """The data behind a round's reports, gathered once for all of them: the round's released results
 (`analytics.scores` and `analytics.linkage`), the released scores of up to four earlier rounds for trends, and
-response rates hidden as on every other page. Nothing else reaches a report."""
+response rates hidden as on every other page, and the support functions' promises in force for the round.
+Nothing else reaches a report."""
 
 from __future__ import annotations
 
