@@ -81,7 +81,8 @@ def beyond_the_page(pages) -> list[str]:
 
 def overflowing_boxes(context: dict) -> list[str]:
     """From WeasyPrint's own layout: text that runs past the right edge of its table cell or of the page's
-    content box, and pictures that run past the bottom of the page's content box (a picture cannot break)."""
+    content box, a figure's "(n = ...)" cut over two lines of a table cell, and pictures that run past the bottom
+    of the page's content box (a picture cannot break)."""
     from weasyprint import HTML
     from weasyprint.formatting_structure import boxes
 
@@ -101,6 +102,8 @@ def overflowing_boxes(context: dict) -> list[str]:
                 found.append(
                     f"page {number}: text {box.text[:40]!r} ends {right - limit:.1f} pt past its box"
                 )
+            if cell is not None and box.text.rstrip().endswith("(n ="):
+                found.append(f"page {number}: {box.text[-40:]!r} ends a line of its cell, its n on the next")
         if isinstance(box, boxes.ReplacedBox):
             bottom = page_box.content_box_y() + page_box.height
             if box.position_y + box.margin_height() > bottom + SLACK:
@@ -117,7 +120,8 @@ def overflowing_boxes(context: dict) -> list[str]:
 
 def test_no_word_lies_beyond_the_page_and_no_figure_runs_out_of_its_cell(reports):
     """The team report's header "Share of ... explained" ran off the page; a team's "82% favourable (n = 10)"
-    ran into the next column; a heat map's shading ran off the bottom of its page at 60 teams."""
+    ran into the next column, and in a narrow column "(n =" ended a line with its number on the next; a heat map's
+    shading ran off the bottom of its page at 60 teams."""
     _, rendered = reports
     for kind, context in rendered:
         assert beyond_the_page(words(render_pdf(context))) == [], kind
