@@ -748,6 +748,9 @@ def test_each_head_and_the_executive_read_their_dashboard_on_a_phone_and_a_lapto
                 page.evaluate(WIDER),
             )
             assert page.evaluate(CUT_NS) == [], role  # a phone wraps before "(n = ...)", never inside it
+            # a trend chart is drawn for A4: shrunk to a phone's width its words were 4 px high; it scrolls instead
+            widths = page.locator("figure.trend img").evaluate_all("imgs => imgs.map(i => i.clientWidth)")
+            assert all(w >= 560 for w in widths), (role, widths)
             page.screenshot(path=str(shots / f"dashboard-{role}-{width}.png"), full_page=True)
             page.locator("details.method summary").click()
             found[role] = axe_violations(page)
