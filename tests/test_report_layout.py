@@ -7,6 +7,7 @@ tables and heat maps run over several pages."""
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -156,7 +157,7 @@ def test_no_page_is_left_half_empty_before_a_section_that_could_have_followed_on
     content_top = MARGINS["top"]
     for kind, context in rendered:
         pages = words(render_pdf(context))
-        for number, (page, after) in enumerate(zip(pages, pages[1:]), 1):
+        for number, (page, after) in enumerate(itertools.pairwise(pages), 1):
             next_begins = " ".join(text for text, _, y0, _, _ in after if y0 >= content_top)
             if next_begins.startswith(OWN_PAGE):
                 continue
