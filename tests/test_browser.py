@@ -680,6 +680,21 @@ def published_server(tmp_path):
         yield base_url, sim, units
 
 
+# A figure's "(n = 145)" in a table cell that the line breaks in two: the cell's text, for the message.
+CUT_NS = r"""[...document.querySelectorAll('main td')].flatMap(cell => {
+  const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT), cut = [];
+  while (walk.nextNode()) {
+    for (const m of walk.currentNode.data.matchAll(/\(n = \d+\)/g)) {
+      const range = document.createRange();
+      range.setStart(walk.currentNode, m.index);
+      range.setEnd(walk.currentNode, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) cut.push(cell.textContent.trim());
+    }
+  }
+  return cut;
+}).slice(0, 5)"""
+
 # What sticks out of a page narrower than its content, outside the boxes that scroll on their own.
 WIDER = """[...document.querySelectorAll('main *')]
   .filter(e => e.getBoundingClientRect().right > innerWidth && !e.closest('.table-scroll'))
@@ -732,6 +747,10 @@ def test_each_head_and_the_executive_read_their_dashboard_on_a_phone_and_a_lapto
                 role,
                 page.evaluate(WIDER),
             )
+            assert page.evaluate(CUT_NS) == [], role  # a phone wraps before "(n = ...)", never inside it
+            # a trend chart is drawn for A4: shrunk to a phone's width its words were 4 px high; it scrolls instead
+            widths = page.locator("figure.trend img").evaluate_all("imgs => imgs.map(i => i.clientWidth)")
+            assert all(w >= 560 for w in widths), (role, widths)
             page.screenshot(path=str(shots / f"dashboard-{role}-{width}.png"), full_page=True)
             page.locator("details.method summary").click()
             found[role] = axe_violations(page)

@@ -46,7 +46,7 @@ def elements(svg: str, tag: str, **attrs: str) -> list[ET.Element]:
     return [e for e in found if all(e.get(k.replace("_", "-")) == v for k, v in attrs.items())]
 
 
-GRID_TEXTS = [["4.3 (18)", "2.9 (23)▼▼"], ["suppressed", "–"], ["4.1 (41)", "5.25 (57)▲"]]
+GRID_TEXTS = [["4.3 (18)", "2.9 (23)▼▼"], ["hidden", "–"], ["4.1 (41)", "5.25 (57)▲"]]
 
 
 def a_grid(**kwargs) -> Grid:
@@ -154,9 +154,9 @@ def test_the_heat_grid_prints_every_value_with_its_n_in_its_row():
 def test_a_suppressed_cell_is_hatched_and_says_so_without_its_value_or_n():
     grid = heat_grid(["HR"], [HeatRow("Care", [HeatCell(None, n=3, suppressed=True)])])
     (line,) = lines(grid)
-    assert line.split() == ["Care", "suppressed"]
+    assert line.split() == ["Care", "hidden"]
     assert "3" not in line + "".join(grid.header)
-    (span,) = spans(line, ["suppressed"])
+    (span,) = spans(line, ["hidden"])
     assert box_under(grid, 0, span)["fill"] == "url(#hatch)" and "<pattern" in grid.shades
 
 
@@ -258,7 +258,7 @@ def test_neighbouring_cells_of_the_same_look_are_one_box_split_by_column_rules()
     columns = [f"c{j}" for j in range(len(looks))]
     grid = heat_grid(columns, [HeatRow("Sales", cells)])
     (line,) = lines(grid)
-    shown = ["suppressed" if look == "suppressed" else "4.0 (10)" for look in looks]
+    shown = ["hidden" if look == "suppressed" else "4.0 (10)" for look in looks]
     under = [box_under(grid, 0, span) for span in spans(line, shown)]
     assert len(boxes(grid)) == 3
     assert under[5] is None and None not in under[:5] + under[6:]
@@ -367,7 +367,7 @@ def test_forty_rows_by_ten_columns_fit_the_width_of_an_a4_page():
         assert grid.font_pt * MONO * len(line) <= 480
     assert grid.width_pt <= 480
     firsts = [row.split("\n")[0] for row, _ in grid.rows]  # each row's figures are on its first line
-    assert all(line.count("4.5 (120)") == 9 and line.count("suppressed") == 1 for line in firsts)
+    assert all(line.count("4.5 (120)") == 9 and line.count("hidden") == 1 for line in firsts)
     # 40 rows and the headings in about 250 mm of height
     assert (len(grid.header) + len(grid.rows)) * grid.line_pt * 25.4 / 72 < 250
     # a box per run of cells that look the same: five a row, not nine
@@ -386,9 +386,9 @@ def test_the_dot_plot_writes_value_interval_n_and_comparison_as_text_beside_its_
     rows = [line for line, _ in grid.rows]
     assert rows[0].startswith("Reliability") and rows[0].endswith("4.2 [3.8, 4.6] n 18 ◇ 4.4")
     assert rows[2].endswith("4.6 [4.3, 4.9] n 23") and grid.rows[2][1]  # the emphasised row
-    assert "suppressed" in rows[1] and "n 4" not in rows[1]
+    assert "hidden" in rows[1] and "n 4" not in rows[1]
     assert [label for _, label in grid.legend if "organisation" in label or "midpoint" in label]
-    assert rows[0].index("4.2 [") == rows[1].index("suppressed") == rows[2].index("4.6 [")  # one column
+    assert rows[0].index("4.2 [") == rows[1].index("hidden") == rows[2].index("4.6 [")  # one column
     axis = rows[3]
     assert axis.split() == ["1", "2", "3", "4", "5", "6", "7"]
     root = ET.fromstring(grid.shades)
@@ -412,7 +412,7 @@ def test_trend_lines_break_where_a_value_is_missing_or_suppressed():
 
 def test_the_trend_chart_has_no_table_of_figures_any_more_only_values_at_its_points():
     printed = texts(a_trend())
-    assert not any("(" in text or "suppressed" in text or "–" in text for text in printed)
+    assert not any("(" in text or "hidden" in text or "–" in text for text in printed)
     assert {"3.9", "4.1", "4.4", "4.6", "4.3", "4.5", "4.0", "5.3"} <= set(printed)
     assert not {"18", "20", "12", "16", "30", "25", "28", "31"} & set(printed)
 
@@ -420,14 +420,14 @@ def test_the_trend_chart_has_no_table_of_figures_any_more_only_values_at_its_poi
 def test_the_trend_table_gives_every_value_with_its_n_and_no_number_for_a_suppressed_one():
     header, hr, it = a_trend_table()
     assert header.split() == PERIODS and hr.split()[0] == "HR" and it.split()[0] == "IT"
-    hr_cells = ["4.3 (18)", "4.5 (20)", "suppressed", "4.0 (12)", "5.3 (16)"]
+    hr_cells = ["4.3 (18)", "4.5 (20)", "hidden", "4.0 (12)", "5.3 (16)"]
     it_cells = ["3.9 (30)", "–", "4.1 (25)", "4.4 (28)", "4.6 (31)"]
     # each figure right-aligned under its period, like the periods themselves
     ends = [header.index(period) + len(period) for period in PERIODS]
     assert [span[1] for span in spans(hr, hr_cells)] == ends
     assert [span[1] for span in spans(it, it_cells)] == ends
     assert len({len(header), len(hr), len(it)}) == 1
-    assert "(4)" not in hr and "–" not in hr and "suppressed" not in it
+    assert "(4)" not in hr and "–" not in hr and "hidden" not in it
 
 
 def test_a_trend_table_value_without_an_n_is_printed_alone():
@@ -444,7 +444,7 @@ def test_bars_print_value_n_and_note_and_mark_the_thresholds():
         "60% warning",
         "75% healthy",
     } <= set(printed)
-    assert "suppressed" in printed and "–" in printed and not any("n 2)" in text for text in printed)
+    assert "hidden" in printed and "–" in printed and not any("n 2)" in text for text in printed)
 
 
 def test_negative_bars_grow_left_from_zero():

@@ -287,7 +287,7 @@ def test_the_workbook_says_what_the_pdf_reports_say(db, settings, client, simula
         )
         line = next(line for line in team_text.splitlines() if line.startswith(f.name))
         mean, n = row["Overall mean"].value, row["Overall n"].value
-        assert (f"{mean:.1f} (n = {n})" if mean != "hidden" else "suppressed") in line, line
+        assert (f"{mean:.1f} (n = {n})" if mean != "hidden" else "hidden") in line, line
 
 
 def test_the_api_serves_the_workbook_of_a_closed_round(db, client, simulated):

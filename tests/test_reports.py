@@ -85,14 +85,14 @@ def test_every_report_of_a_round_says_what_the_released_scores_say(db, settings,
     assert f"Staff rate {function.name} {total.mean:.1f}" in text
     assert f"{total.n} staff who used {function.name}" in text
     assert "What to do" in text and "Comments" in text
-    # Every team is in the heat map, by name, with its scores or marked suppressed.
+    # Every team is in the heat map, by name, with its scores or marked hidden.
     for cell in function.cells:
         assert cell.name in text
     assert all(n >= settings.min_group_size for n in printed_ns(text))
 
 
 def test_no_suppressed_figure_reaches_a_report(db, settings, simulated):
-    """A team whose ratings of a function are suppressed appears as suppressed, and no figure resting on fewer
+    """A team whose ratings of a function are suppressed appears as "hidden", and no figure resting on fewer
     than k people is printed anywhere, in any report of the round."""
     _, round_id = simulated
     scores = analytics.scores(db, round_id, settings.min_group_size, settings.min_comment_group_size)
@@ -101,10 +101,11 @@ def test_no_suppressed_figure_reaches_a_report(db, settings, simulated):
     function, cell = suppressed[0]
     team_text = pdf_text(render(db, settings, round_id, cell.code))
     row = next(line for line in team_text.splitlines() if line.startswith(function.name))
-    assert "suppressed" in row
+    assert "hidden" in row
     for code in [None, function.code, cell.code]:
         text = pdf_text(render(db, settings, round_id, code))
         assert all(n >= settings.min_group_size for n in printed_ns(text)), code
+        assert "suppressed" not in text, code  # one word for it everywhere a head reads: the pages' "hidden"
 
 
 def test_a_hostile_comment_comes_out_as_plain_text_and_fetches_nothing(db, settings, written):

@@ -3,7 +3,7 @@
 Every chart is meant to be printed in black and white: series differ by colour and also by dash pattern and
 marker shape (or, from four series on, each has a small chart of its own), shades by colour and also by a mark,
 and every number is written out as text with the n it rests on. No name is cut short: a long one wraps. A
-suppressed figure is hatched and says "suppressed", with no number and no n; a figure that does not exist is a
+suppressed figure is hatched and says "hidden" (`HIDDEN`), with no number and no n; a figure that does not exist is a
 dash. Text from users' data is escaped, and the output depends on the input alone, byte for byte. Embed a chart as
 `<img src="{{ data_uri(svg) }}">`: WeasyPrint draws an SVG image faster than inline SVG.
 
@@ -32,6 +32,10 @@ from xml.sax.saxutils import escape, quoteattr
 FONT = "Report Sans, DejaVu Sans Condensed, DejaVu Sans, sans-serif"
 INK, MUTED, FAINT = "#222", "#5a5a5a", "#e4e4e4"
 ACCENT = "#1f3b6e"  # dark blue for the emphasised series; it prints as dark grey
+# The word for a figure the release gate hides, the same on the pages, in the reports and in the workbook; the
+# key's words where a chart has no room for the reasons (the heat maps' notes give them in full).
+HIDDEN = "hidden"
+HIDDEN_NOTE = "hidden to protect anonymity"
 # The heat maps' one colour scale, the same in the PDF reports and on the pages: how a figure compares with the
 # organisation's figure for the same function and measure, in five steps, worse in orange and better in blue (a
 # diverging palette that deuteranopes and protanopes tell apart), light enough for black figures, and marked in
@@ -319,12 +323,11 @@ def _line(
 
 
 def _hatched(x: float, y: float, w: float, h: float, word: bool = True, size: float = 9) -> str:
-    """A hatched box; with `word`, saying "suppressed" ("supp." where narrow) on it. Never a number."""
+    """A hatched box; with `word`, saying "hidden" on it where it fits. Never a number."""
     box = _el("rect", x=x, y=y, width=w, height=h, fill="url(#hatch)")
-    label = "suppressed" if _width("suppressed", size) + 16 <= w else "supp."  # leave some hatch in sight
-    if not word or _width(label, size) + 4 > w:
+    if not word or _width(HIDDEN, size) + 4 > w:
         return box
-    return box + _text(x + w / 2, y + h / 2 + 0.35 * size, label, size, "middle", MUTED, halo=True)
+    return box + _text(x + w / 2, y + h / 2 + 0.35 * size, HIDDEN, size, "middle", MUTED, halo=True)
 
 
 def _marker(shape: str, x: float, y: float, color: str, r: float = 3.5) -> str:
@@ -504,7 +507,7 @@ def heat_grid(
     rows: list[HeatRow],
     *,
     width_pt: float = 480,
-    suppressed_note: str = "hidden to protect anonymity",
+    suppressed_note: str = HIDDEN_NOTE,
 ) -> Grid:
     """The heat map of `rows` by `columns`: each cell its value, with its n in brackets where given (give a
     row's n in its label instead when every cell of the row shares it), shaded by its `shade`; suppressed
@@ -574,7 +577,7 @@ class _GridLayout:
 def _grid_layout(
     columns: list[str], rows: list[HeatRow], texts: list[list[str]], width_pt: float
 ) -> _GridLayout:
-    cell_chars = 2 + max([len(t) for line in texts for t in line] + [len("suppressed"), 5])
+    cell_chars = 2 + max([len(t) for line in texts for t in line] + [len(HIDDEN), 5])
     label_chars = min(28, max([len(_clean(row.label)) for row in rows] + [8]) + 1)  # longer labels wrap
     # wide enough for the columns' longest words too, if that still fits at the largest size
     words = max((len(word) for column in columns for word in _clean(column).split()), default=0)
@@ -675,7 +678,7 @@ def _grid_legend(rows: list[HeatRow], suppressed_note: str) -> list[tuple[str, s
     return legend
 
 
-# A lighter hatch than the charts': a grid's "suppressed" is text on top of it.
+# A lighter hatch than the charts': a grid's "hidden" is text on top of it.
 _GRID_HATCH = (
     '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" '
     'patternTransform="rotate(45)">'
@@ -693,7 +696,7 @@ def _grid_look(cell: HeatCell) -> int | str | None:
 
 def _grid_text(cell: HeatCell) -> str:
     if cell.suppressed:
-        return "suppressed"
+        return HIDDEN
     if cell.value is None:
         return "–"
     value = _num(cell.value, cell.decimals)
@@ -738,7 +741,7 @@ def dot_grid(
     right "value [low, high] n N ◇ compare", over a picture drawing between them a dot at the value, a line
     across its interval, a diamond at `compare` (what it is: `compare_label`) and a dashed line at
     `reference`; a last line gives the axis' numbers. Values off the scale are drawn at its end and printed as
-    they are. A suppressed row is hatched across the scale and says "suppressed"."""
+    they are. A suppressed row is hatched across the scale and says "hidden"."""
     scale = _scale(scale)
     _finite(reference)
     texts = [_dot_text(row, decimals, unit) for row in rows]
@@ -812,7 +815,7 @@ def _dot_legend(
     if reference_label:
         legend.append(("none", f"dashed line: {reference_label}"))
     if any(row.suppressed for row in rows):
-        legend.append(("suppressed", "suppressed: too few respondents"))
+        legend.append(("suppressed", HIDDEN_NOTE))
     return legend
 
 
@@ -822,7 +825,7 @@ def _interval(a: float, b: float, y: float, half: float = 3) -> str:
 
 
 def _dot_text(row: Dot, decimals: int, unit: str) -> str:
-    text = "suppressed" if row.suppressed else "–" if row.value is None else _num(row.value, decimals, unit)
+    text = HIDDEN if row.suppressed else "–" if row.value is None else _num(row.value, decimals, unit)
     if row.low is not None and row.high is not None:
         text += f" [{_num(row.low, decimals, unit)}, {_num(row.high, decimals, unit)}]"
     if row.n is not None and row.value is not None:
@@ -1015,7 +1018,7 @@ def _name_series_ends(
 
 def trend_table(periods: list[str], series: list[Series], decimals: int = 1) -> list[str]:
     """The figures of a trend chart as lines of a monospaced table, a row per series and a column per period:
-    each value with its n in brackets, "suppressed" or "–"; a long name wraps onto the lines below its row. Set
+    each value with its n in brackets, "hidden" or "–"; a long name wraps onto the lines below its row. Set
     as text under the chart: WeasyPrint lays out SVG text letter by letter, HTML text a line at a time."""
     for line in series:
         if len(line.values) != len(periods):
@@ -1040,9 +1043,9 @@ def _series_style(k: int, line: Series) -> tuple[str, str | None, str, float]:
 
 
 def _trend_cell(line: Series, i: int, decimals: int) -> tuple[str, str]:
-    """The table's text for a period: the value and "(n)", or "suppressed", or a dash."""
+    """The table's text for a period: the value and "(n)", or "hidden", or a dash."""
     if line.suppressed and line.suppressed[i]:
-        return "suppressed", ""
+        return HIDDEN, ""
     value = line.values[i]
     if value is None:
         return "–", ""
@@ -1116,7 +1119,7 @@ def bars(
         chart.y += h
     chart.axis(scale, pos, unit)
     suppressed = any(row.suppressed for row in rows)
-    return chart.document([_hatch_key("suppressed: too few respondents")] if suppressed else [])
+    return chart.document([_hatch_key(HIDDEN_NOTE)] if suppressed else [])
 
 
 BAR_BLOCK_ROWS = 40  # bars in one picture: about a page of an A4 report
@@ -1133,7 +1136,7 @@ def bar_blocks(rows: list[Bar], **options: object) -> list[str]:
 
 def _bar_text(row: Bar, decimals: int, unit: str) -> str:
     if row.suppressed:
-        return "suppressed"
+        return HIDDEN
     if row.value is None:
         return "–"
     return _num(row.value, decimals, unit) + ("" if row.n is None else f" (n {row.n})")

@@ -93,12 +93,20 @@ class RateRow:
 
 def shown_text(shown: Figure | None, decimals: int = 1, measure: str = "") -> str:
     """ "4.3 · 62% favourable (n = 18)" ("4.3 (n = 18)" for a measure without a share favourable, "68% (n = 145)"
-    for CSAT%), or "suppressed"."""
+    for CSAT%), or "hidden"."""
     if not shown:
-        return "suppressed"
+        return charts.HIDDEN
     share = "" if shown.favourable is None else f" · {favourable_text(shown.favourable)}"
     value = outcome_text(measure, shown.mean) if measure == CSAT_PCT else number(shown.mean, decimals)
     return f"{value}{share} (n = {shown.n})"
+
+
+def hidden_note(k: int) -> str:
+    """Why a heat map's cell is hidden, in the words of the pages' key (templates/staff/_dashboard.html)."""
+    return (
+        f"hidden: fewer than {k} respondents, all gave the same answer, or it could be worked out from other "
+        "figures"
+    )
 
 
 def favourable_text(favourable: float) -> str:

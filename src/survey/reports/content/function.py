@@ -39,6 +39,7 @@ from survey.reports.content.common import (
     change_words,
     figure_dot,
     header,
+    hidden_note,
     hotspot_words,
     interval,
     lead,
@@ -498,7 +499,7 @@ def _charts(facts: _Facts, history: Sequence[Scores], heat_rows: list[charts.Hea
             charts.heat_grid(
                 [MEASURE_LABELS[m] for m in facts.scores.measures],
                 heat_rows,
-                suppressed_note=f"hidden to protect anonymity: fewer than {k} respondents, all alike, or derivable",
+                suppressed_note=hidden_note(k),
             )
         ),
         "links": _links_chart(facts.driver),

@@ -140,7 +140,7 @@ def _function_cell(
 
 # --- Heat maps on the pages --------------------------------------------------------------------------------------
 
-HIDDEN, NOT_RATED = "hidden", "no answers"
+HIDDEN, NOT_RATED = charts.HIDDEN, "no answers"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from survey.reports.content.common import (
     change_words,
     driver_evidence,
     header,
+    hidden_note,
     hotspot_words,
     lead,
     link_evidence,
@@ -278,8 +279,7 @@ def _charts(facts: _Facts, heat: list[HeatLine]) -> dict[str, Any]:
             charts.heat_grid(
                 [f.name for f in scores.functions] + [outcome.label],
                 [charts.HeatRow(line.name, line.cells, emphasis=line.emphasis) for line in heat],
-                suppressed_note=f"hidden to protect anonymity: fewer than {scores.min_group_size} respondents, "
-                "all alike, or derivable",
+                suppressed_note=hidden_note(scores.min_group_size),
             )
         ),
         "drivers": _drivers_chart(facts.drivers),
