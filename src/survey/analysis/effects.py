@@ -253,11 +253,9 @@ def sentence(effect: Effect, label: str, unit: str, decimals: int) -> str:
     and their customers' outcome, with the 90% intervals."""
     measure = "the service overall" if effect.measure == OVERALL else effect.measure
     if effect.verdict == TOO_FEW:
-        return (
-            f"{len(effect.action_ids)} smaller action{'' if len(effect.action_ids) == 1 else 's'} at "
-            f"{effect.teams} team{'' if effect.teams == 1 else 's'} together: too few teams to report on "
-            "(fewer than the minimum group size)."
-        )
+        teams = f"{effect.teams} team{'' if effect.teams == 1 else 's'}"
+        what = f"{len(effect.action_ids)} smaller actions at {teams} together" if effect.pooled else teams
+        return f"Too few teams to report on ({what}, fewer than the minimum group size)."
     if effect.verdict == TOO_EARLY:
         return "Too early to tell: no round has been measured since the action."
     ratings = effect.ratings
