@@ -97,7 +97,7 @@ def test_small_actions_are_pooled_and_too_few_teams_say_so():
     assert pooled.verdict == WORKING
     assert "the rating of reliability at the 7 teams of 3 smaller actions together rose" in pooled.sentence
     assert too_few.action_ids == (4,) and too_few.verdict == TOO_FEW and too_few.ratings is None
-    assert "too few teams" in too_few.sentence
+    assert too_few.sentence.startswith("Too few teams to report on (2 teams")
 
 
 def test_a_hidden_cell_does_not_move_the_effect():
