@@ -100,6 +100,9 @@ class Plant:
     starts: dict[int, int] = field(default_factory=dict)
     recoveries: dict[int, int] = field(default_factory=dict)
     actions: list[PlantedAction] = field(default_factory=list)
+    # Teams the driver fails outside the main story, each from its own start (`starts`) until its recovery, as
+    # a driver team (the demo's: an earlier shortfall an action put right).
+    earlier_teams: list[int] = field(default_factory=list)
 
     def start(self, team: int) -> int:
         return self.starts.get(team, self.internal_drop_round)
@@ -234,10 +237,11 @@ def simulate_rounds(
     for r in range(shape.rounds):
         internal_latent = f_mean + team_function + rng.normal(0, 0.15, size=(shape.teams, shape.functions))
         customer_latent = customer_base + rng.normal(0, 0.12, size=shape.teams)
-        failing = [t for t in truth.driver_teams if truth.failing(t, r)]
+        driven = truth.driver_teams + truth.earlier_teams
+        failing = [t for t in driven if truth.failing(t, r)]
         internal_latent[failing, truth.driver] -= internal_drop
         internal_latent[[t for t in truth.decoy_teams if truth.failing(t, r)], truth.decoy] -= internal_drop
-        customer_latent[[t for t in truth.driver_teams if truth.customers_down(t, r)]] -= customer_drop
+        customer_latent[[t for t in driven if truth.customers_down(t, r)]] -= customer_drop
         if r >= truth.internal_drop_round + 1:
             customer_latent[truth.customer_only_teams] -= customer_drop
         rounds.append(
