@@ -51,7 +51,9 @@ def story(seed: int, rating_lift: float, customer_lift: float, targeted: range, 
 
 
 def action(team_indexes, answers: int = 3, action_id: int = 1, measure: str = "reliability") -> Action:
-    return Action(action_id, FUNCTION, measure, tuple(TEAMS[t].id for t in team_indexes), answers, "New tills")
+    return Action(
+        action_id, FUNCTION, measure, tuple(TEAMS[t].id for t in team_indexes), answers, "New tills"
+    )
 
 
 def test_a_planted_effect_is_found_with_its_sign_and_size():
@@ -89,7 +91,11 @@ def test_a_fall_is_worse_not_working():
 
 def test_small_actions_are_pooled_and_too_few_teams_say_so():
     scores, outcome = story(3, rating_lift=0.8, customer_lift=6.0, targeted=range(7))
-    small = [action(range(0, 3), action_id=1), action(range(3, 5), action_id=2), action(range(5, 7), action_id=3)]
+    small = [
+        action(range(0, 3), action_id=1),
+        action(range(3, 5), action_id=2),
+        action(range(5, 7), action_id=3),
+    ]
     alone = [action(range(10, 12), action_id=4, answers=2)]  # another round answered: a pool of its own
     effects = action_effects(released(scores, outcome), TEAMS, small + alone, CSAT_PCT, 5, seed=3)
     pooled, too_few = effects

@@ -74,7 +74,9 @@ def test_an_action_recorded_after_the_close_is_evaluated_by_the_next_pass_and_dr
     assert effect["answers"] == sim.round_names[0]
     assert effect["verdict"] in ("working", "no clear change", "worse")
     assert effect["ratings"]["targeted"] >= 5 and effect["sentence"].startswith("After the action, these")
-    assert effect["customers_verdict"] != "too early"  # answering the first round: customers read in the third
+    assert (
+        effect["customers_verdict"] != "too early"
+    )  # answering the first round: customers read in the third
     stored = analytics.read_action_effects(db, last, settings.min_group_size, function_id=function.id)
     assert [e.actions for e in stored.result] == [[action_id]]
     assert analytics.read_action_effects(db, last, settings.min_group_size, function_id=-1).result == []
@@ -83,7 +85,8 @@ def test_an_action_recorded_after_the_close_is_evaluated_by_the_next_pass_and_dr
     with db.write() as connection:
         connection.execute(
             delete(ActionPlanTeam).where(
-                ActionPlanTeam.action_id == action_id, ActionPlanTeam.team_id.in_([t.id for t in sim.teams[:3]])
+                ActionPlanTeam.action_id == action_id,
+                ActionPlanTeam.team_id.in_([t.id for t in sim.teams[:3]]),
             )
         )
     assert token_client.get(f"/api/rounds/{last}/linkage").headers["survey-results"] == "updating"

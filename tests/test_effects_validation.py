@@ -36,7 +36,9 @@ def _verdicts(seed: int) -> list[tuple[bool, str, str]]:
     ]
     teams = [Named(t, f"team {t}") for t in team_ids]
     effects = action_effects(released, teams, actions, CSAT_PCT, 5, seed=seed, resamples=1000)
-    return [(a.effective, e.verdict, e.customers_verdict) for a, e in zip(truth.actions, effects, strict=True)]
+    return [
+        (a.effective, e.verdict, e.customers_verdict) for a, e in zip(truth.actions, effects, strict=True)
+    ]
 
 
 def test_effective_actions_are_reported_as_working_and_ineffective_ones_are_not():

@@ -11,9 +11,10 @@ version of the computation; results of other settings are never shown). The grou
 fixed when it closed (`Round.min_group_size`, `rounds.lifecycle.keep_group_sizes`): a setting changed later
 neither hides them nor computes a second suppression pattern of the round. They are marked with what they read that can
 change after the close (`ResultState`): the customer figures imported for the round and, for the linkage, which
-rounds it reads, their figures and the actions answering them (whose effects it measures: `effects`). When those change, the work computes them again; meanwhile the stored ones are
-shown, marked as being updated (`Stored.updating`): they were released already, showing them again releases
-nothing new. The unit tree a round's numbers are rolled up by is stored the first time they are computed and used
+rounds it reads, their figures and the actions answering them (whose effects it measures: `effects`). When
+those change, the work computes them again; meanwhile the stored ones are shown, marked as being updated
+(`Stored.updating`): they were released already, showing them again releases nothing new. The unit tree a
+round's numbers are rolled up by is stored the first time they are computed and used
 ever after: suppression decided on two different trees could be subtracted one from the other.
 
 A round that is still open releases no scores: its numbers would change with each answer, and two looks a few
@@ -928,7 +929,9 @@ def _linkage_of(
     )
 
 
-def _action_effect(effect: effects_found.Effect, units: dict[int, Unit], names: dict[int, str]) -> ActionEffect:
+def _action_effect(
+    effect: effects_found.Effect, units: dict[int, Unit], names: dict[int, str]
+) -> ActionEffect:
     def test(found: effects_found.Comparison | None) -> EffectTest | None:
         if found is None:
             return None

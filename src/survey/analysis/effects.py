@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from survey.analysis.linkage import FDR, Named, _history, _History, _precise
+from survey.analysis.linkage import FDR, Named, _History, _history, _precise
 from survey.analysis.release import ReleasedRound
 from survey.analysis.statistics import RESAMPLES, benjamini_hochberg, shift_test
 from survey.numbers import number
@@ -159,7 +159,9 @@ def _effect(
 ) -> Effect:
     first = group[0]
     measures = {a.measure for a in group}
-    measure = first.measure if len(measures) == 1 else OVERALL  # a pool of several dimensions: the overall score
+    measure = (
+        first.measure if len(measures) == 1 else OVERALL
+    )  # a pool of several dimensions: the overall score
     team_ids = {team for a in group for team in a.team_ids}
     effect = Effect(
         tuple(a.id for a in group),
@@ -231,7 +233,12 @@ def _verdict(comparison: Comparison | None, before: str, better: str) -> str:
     NO_CLEAR_CHANGE, or what was said before there were numbers (too early, too few teams, not enough data)."""
     if comparison is None or comparison.effect is None:
         return before
-    if comparison.effect > 0 and comparison.q is not None and comparison.q <= FDR and (comparison.low or 0) > 0:
+    if (
+        comparison.effect > 0
+        and comparison.q is not None
+        and comparison.q <= FDR
+        and (comparison.low or 0) > 0
+    ):
         return better
     if comparison.high is not None and comparison.high < 0:
         return WORSE
@@ -260,20 +267,20 @@ def sentence(effect: Effect, label: str, unit: str, decimals: int) -> str:
         return "Too early to tell: no round has been measured since the action."
     ratings = effect.ratings
     if ratings is None or ratings.effect is None:
-        return (
-            f"Not enough data: too few teams have their rating of {measure} shown before and after the action."
-        )
+        return f"Not enough data: too few teams have their rating of {measure} shown before and after the action."
     text = f"After the action, {_whose(effect, measure)} {_moved(ratings, 1, 'points')} ({_interval(ratings, 1)})"
     customers = effect.customers
     if effect.customers_verdict == TOO_EARLY:
-        text += f"; their customers' {label} is read from the round after next, as customers move a round later"
+        text += (
+            f"; their customers' {label} is read from the round after next, as customers move a round later"
+        )
     elif customers is not None and customers.effect is not None:
         text += f"; their customers' {label} {_moved(customers, decimals, unit)} ({_interval(customers, decimals)})"
     return text + "."
 
 
 def _moved(comparison: Comparison, decimals: int, unit: str) -> str:
-    """"rose 0.8 points more than the other teams'", "fell 4 points more ...", "moved as the other teams' did"."""
+    """ "rose 0.8 points more than the other teams'", "fell 4 points more ...", "moved as the other teams' did"."""
     effect = comparison.effect or 0.0
     size = number(abs(effect), decimals)
     if float(size) == 0:

@@ -227,16 +227,7 @@ def build_demo(
     settings = Settings(database_url=url, secret_key=secret_key, base_url=base_url)
     try:
         # The story plays out in the closed rounds; the last round is open.
-        sim = simulate_into(
-            db,
-            shape,
-            seed,
-            drop_round=shape.rounds - 3,
-            acting=lambda truth: _acting(truth, shape.teams),
-            leave_last_open=True,
-            now=now,
-            progress=progress,
-        )
+        sim = _simulate_demo(db, shape, seed, now, progress)
         function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
         name = sim.round_names[-1]
         progress(f"Round {name}: open, two thirds of the invitations answered")
@@ -298,6 +289,22 @@ def build_demo(
         db.dispose()
 
 
+def _simulate_demo(
+    db: Database, shape: OrgShape, seed: int, now: datetime, progress: Callable[[str], None]
+) -> Simulated:
+    """The demo's story: the driver fails some teams from the third round, and acts (`_acting`)."""
+    return simulate_into(
+        db,
+        shape,
+        seed,
+        drop_round=shape.rounds - 3,
+        acting=lambda truth: _acting(truth, shape.teams),
+        leave_last_open=True,
+        now=now,
+        progress=progress,
+    )
+
+
 def _acting(truth: Plant, teams: int) -> Plant:
     """The driver's actions in the demo, answering the second round: before the story's shortfall, it had
     failed five other teams from the first round; one action restored its service there from the third round
@@ -307,7 +314,7 @@ def _acting(truth: Plant, teams: int) -> Plant:
     spare = [t for t in range(teams) if t not in involved]
     restored, unchanged = spare[:5], spare[5:10]
     truth.earlier_teams = restored
-    truth.starts.update({t: 0 for t in restored})
+    truth.starts.update(dict.fromkeys(restored, 0))
     return plant_actions(truth, 1, restored, unchanged)
 
 

@@ -475,7 +475,9 @@ class EffectRow:
 
 def _effect_row(effect: ActionEffect) -> EffectRow:
     title = effect.titles[0] if len(effect.titles) == 1 else "; ".join(effect.titles)
-    verdict = f"{VERDICTS.get(effect.verdict, effect.verdict)}; {CUSTOMER_VERDICTS.get(effect.customers_verdict)}"
+    verdict = (
+        f"{VERDICTS.get(effect.verdict, effect.verdict)}; {CUSTOMER_VERDICTS.get(effect.customers_verdict)}"
+    )
     if effect.verdict in ("too early", "too few teams"):
         verdict = VERDICTS[effect.verdict]
     return EffectRow(f"{title} (answering {effect.answers})", verdict, effect.sentence)
