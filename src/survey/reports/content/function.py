@@ -483,6 +483,11 @@ def _effect_row(effect: ActionEffect) -> EffectRow:
     return EffectRow(f"{title} (answering {effect.answers})", verdict, effect.sentence)
 
 
+def _probability(value: float | None) -> str:
+    """A p or q to three decimals; "< 0.001" below that, not "0.000"."""
+    return "< 0.001" if value is not None and value < 0.0005 else number(value, 3)
+
+
 def _effect_table(effects: list[ActionEffect], outcome: str) -> dict[str, list[Any]] | None:
     """The tests behind each verdict: effect [90% interval], p and q of the ratings and of the customers, and
     the teams compared (targeted of all)."""
@@ -495,7 +500,7 @@ def _effect_table(effects: list[ActionEffect], outcome: str) -> dict[str, list[A
             return "–"
         return (
             f"{number(test.effect, decimals)} [{number(test.low, decimals)}, {number(test.high, decimals)}] "
-            f"p {number(test.p, 3)} q {number(test.q, 3)}"
+            f"p {_probability(test.p)} q {_probability(test.q)}"
         )
 
     rows = [
