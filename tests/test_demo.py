@@ -3,6 +3,7 @@ prints links that work, and serves them."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -331,3 +332,32 @@ def test_the_demos_function_head_finds_their_promises_in_force_from_the_first_ro
         page = client.get(f"/units/{driver}/promises")
         assert page.status_code == 200 and "Write the next version" in page.text
         assert "What we promise" in client.get(f"/units/{driver}").text
+
+
+@pytest.mark.web
+def test_the_function_head_reads_which_of_the_demos_actions_worked_in_the_report_and_the_dashboard(demo):
+    """The demo's driver took two actions answering its second round: one restored its service at the teams it
+    targeted, one changed nothing. Its head's PDF report and dashboard of the latest round say which is which."""
+    from pypdf import PdfReader
+
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    db = Database(settings.database_url)
+    round_id = demo.published_round_id
+    stored = analytics.read_action_effects(
+        db, round_id, settings.min_group_size, function_id=demo.function_ids[demo.truth.driver]
+    ).result
+    db.dispose()
+    worked, unchanged = stored
+    assert (worked.verdict, worked.customers_verdict) == ("working", "better")
+    assert unchanged.verdict == "no clear change" and unchanged.customers_verdict != "better"
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "function.head@demo.example", DEMO_PASSWORD).status_code == 303
+        pdf = client.get(f"/reports/{round_id}/{demo.function_ids[demo.truth.driver]}/pdf")
+        dashboard = client.get(f"/my?round={round_id}").text
+    assert pdf.status_code == 200
+    printed = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert "Did our actions work?" in printed
+    assert " ".join(worked.sentence.split()) in printed
+    assert f"{worked.titles[0]} (answering " in printed and "Working; customers better" in printed
+    assert "Did our actions work?" in dashboard and "Working; customers better" in dashboard
+    assert unchanged.titles[0] in dashboard and "No clear change" in dashboard

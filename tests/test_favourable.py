@@ -16,6 +16,7 @@ from helpers import compute_results
 from simulated import round_sums as python_sums
 from survey.accounts.api_tokens import API_SCOPES, create_api_token
 from survey.analysis.aggregation import round_sums
+from survey.analysis.analytics import VERSION
 from survey.analysis.anonymity import TOTAL
 from survey.db.models import Item, Round, RoundResult, Unit
 from survey.demo.build import simulate_into
@@ -214,7 +215,7 @@ def test_stored_results_of_the_previous_version_are_computed_again(db, settings,
         connection.execute(
             RoundResult.__table__.update()
             .where(RoundResult.round_id == last, RoundResult.kind != "tree")
-            .values(key=func.replace(RoundResult.key, "v6 ", "v5 "))
+            .values(key=func.replace(RoundResult.key, f"v{VERSION} ", "v5 "))
         )
     assert token_client.get(f"/api/rounds/{last}/scores").status_code == 409
     compute_results(db, settings)

@@ -11,9 +11,10 @@ version of the computation; results of other settings are never shown). The grou
 fixed when it closed (`Round.min_group_size`, `rounds.lifecycle.keep_group_sizes`): a setting changed later
 neither hides them nor computes a second suppression pattern of the round. They are marked with what they read that can
 change after the close (`ResultState`): the customer figures imported for the round and, for the linkage, which
-rounds it reads and their figures. When those change, the work computes them again; meanwhile the stored ones are
-shown, marked as being updated (`Stored.updating`): they were released already, showing them again releases
-nothing new. The unit tree a round's numbers are rolled up by is stored the first time they are computed and used
+rounds it reads, their figures and the actions answering them (whose effects it measures: `effects`). When
+those change, the work computes them again; meanwhile the stored ones are shown, marked as being updated
+(`Stored.updating`): they were released already, showing them again releases nothing new. The unit tree a
+round's numbers are rolled up by is stored the first time they are computed and used
 ever after: suppression decided on two different trees could be subtracted one from the other.
 
 A round that is still open releases no scores: its numbers would change with each answer, and two looks a few
@@ -37,6 +38,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from survey.analysis import effects as effects_found
 from survey.analysis import linkage as linkage_found
 from survey.analysis.aggregation import comments, round_sums
 from survey.analysis.anonymity import TOTAL
@@ -51,11 +53,13 @@ from survey.analysis.release import (
     release_round,
 )
 from survey.analysis.results import (
+    ActionEffect,
     Comments,
     CustomerCell,
     CustomerScores,
     Driver,
     DriverTests,
+    EffectTest,
     Figure,
     Finding,
     FunctionScores,
@@ -75,6 +79,9 @@ from survey.analysis.results import (
 from survey.analysis.statistics import MIN_TEAMS, RESAMPLES
 from survey.db.engine import Database
 from survey.db.models import (
+    ActionPlan,
+    ActionPlanTeam,
+    ActionStatus,
     CustomerBurst,
     ExternalFigure,
     Invitation,
@@ -104,7 +111,7 @@ HISTORY = 8  # rounds the linkage reads: the analysed one and up to 7 before it
 RELEASED = (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
 ALPHA_FLAG = 0.7  # a dimension's items hang together poorly below this
 # Bump when what is computed changes: stored results are computed again, and not shown meanwhile.
-VERSION = 6  # 6: the share favourable beside every mean
+VERSION = 7  # 7: the linkage says whether the actions answering earlier rounds worked
 # Kinds of stored results: staff's and customers' scores, the default outcome, and "linkage:<outcome>" for each.
 STAFF, CUSTOMERS, LINKAGE = "staff", "customers", "linkage"
 T = TypeVar("T")
@@ -204,8 +211,8 @@ class ResultState:
         if self.scores != self.wanted.scores:
             return "customer figures were imported for the round"
         return (
-            "what its linkage reads changed: an earlier round's customer figures or results, or another round "
-            "closed"
+            "what its linkage reads changed: an earlier round's customer figures or results, another round "
+            "closed, or an action answering a round it reads was recorded, edited or dropped"
         )
 
 
@@ -225,6 +232,7 @@ def result_states(
         .order_by(Round.opens_at, Round.id)
     ).all()
     figures = _figures(connection, [round_id for round_id, *_ in released])
+    actions = _action_keys(connection)
     sizes = {
         round_id: (k if kept is None else kept, comment_k if kept_comments is None else kept_comments)
         for round_id, _, kept, kept_comments in released
@@ -235,7 +243,9 @@ def result_states(
         earlier = [r for r, at, *_ in released[:index] if at < opens_at][-(HISTORY - 1) :]
         read = (*earlier, round_id)
         before = linkage_keys[read[-2]] if len(read) > 1 else None
-        linkage_keys[round_id] = _key(read, [figures.get(r) for r in read], before)
+        linkage_keys[round_id] = _key(
+            read, [figures.get(r) for r in read], before, [actions.get(r) for r in read]
+        )
         if round_ids is None or round_id in round_ids:
             reads[round_id] = read
     stored: dict[tuple[int, str, str], str] = {
@@ -292,6 +302,45 @@ def _figures(connection: Connection, round_ids: Collection[int]) -> dict[int, tu
     ):
         figures[r] = (*figures.get(r, (0, None)), "bursts decided", int(n), last.isoformat())
     return figures
+
+
+def _plans(
+    connection: Connection, round_ids: Collection[int] | None = None
+) -> list[tuple[ActionPlan, tuple[int, ...]]]:
+    """The actions that answer these rounds (all rounds: None), dropped ones left out (they are not evaluated),
+    each with the teams it targets, in the order they were recorded."""
+    query = select(ActionPlan).where(ActionPlan.status != ActionStatus.DROPPED.value).order_by(ActionPlan.id)
+    if round_ids is not None:
+        query = query.where(ActionPlan.round_id.in_(sorted(round_ids)))
+    plans = [ActionPlan.model_validate(row._mapping) for row in connection.execute(query)]
+    teams: dict[int, list[int]] = {}
+    for action_id, team_id in connection.execute(
+        select(ActionPlanTeam.action_id, ActionPlanTeam.team_id)
+        .where(ActionPlanTeam.action_id.in_([plan.id for plan in plans]))
+        .order_by(ActionPlanTeam.team_id)
+    ):
+        teams.setdefault(action_id, []).append(team_id)
+    return [(plan, tuple(teams.get(plan.id, ()))) for plan in plans]
+
+
+def _action_rows(connection: Connection, round_ids: Collection[int]) -> list[effects_found.Action]:
+    """The actions answering these rounds, as the effects read them."""
+    return [
+        effects_found.Action(plan.id, plan.function_id, str(plan.dimension), teams, plan.round_id, plan.title)
+        for plan, teams in _plans(connection, round_ids)
+    ]
+
+
+def _action_keys(connection: Connection) -> dict[int, tuple]:
+    """A fingerprint of the actions answering each round (id, function, dimension, teams, status; dropped ones are
+    left out): actions are recorded, edited and dropped after a round closes, and the linkage of every round
+    that evaluates them is then computed again."""
+    keys: dict[int, list[tuple]] = {}
+    for plan, teams in _plans(connection):
+        keys.setdefault(plan.round_id, []).append(
+            (plan.id, plan.function_id, str(plan.dimension), teams, str(plan.status))
+        )
+    return {round_id: tuple(found) for round_id, found in keys.items()}
 
 
 def _not_ready(connection: Connection, a_round: Round) -> NotReady:
@@ -421,6 +470,16 @@ def read_linkage(db: Database, round_id: int, k: int, outcome: str | None = None
         msgspec.convert(row.payload, Linkage), round=_round_info(a_round)
     )
     return Stored(result, row.data_key != state.wanted.linkage, row.computed_at)
+
+
+def read_action_effects(
+    db: Database, round_id: int, k: int, function_id: int | None = None, outcome: str | None = None
+) -> Stored[list[ActionEffect]]:
+    """Did the actions answering earlier rounds work, as this round's linkage found (of one function, or of
+    all): each evaluated action's verdict, sentence and tests, as stored. Raises as `read_linkage` does."""
+    stored = read_linkage(db, round_id, k, outcome)
+    found = [e for e in stored.result.actions if function_id is None or e.function.id == function_id]
+    return Stored(found, stored.updating, stored.computed_at)
 
 
 def linkage(db: Database, round_id: int, k: int, outcome: str | None = None) -> Linkage:
@@ -843,6 +902,16 @@ def _linkage_of(
     codes = {u.id: u.code for u in units.values()}
     names = {r.id: r.name for r in rounds}
     label, unit = OUTCOME_LABELS[outcome]
+    effects = effects_found.action_effects(
+        released,
+        teams,
+        _action_rows(connection, list(names)),
+        outcome,
+        k,
+        seed=a_round.id,
+        resamples=resamples,
+        round_names=[r.name for r in rounds],
+    )
     return Linkage(
         round=_round_info(a_round),
         rounds_read=[r.name for r in rounds],
@@ -856,6 +925,39 @@ def _linkage_of(
         findings=[_finding(f, codes, names) for f in found.findings],
         hotspots=[_hotspot(h, codes, names) for h in found.hotspots],
         tests=[_test(t, codes) for t in found.tests],
+        actions=[_action_effect(e, units, names) for e in effects],
+    )
+
+
+def _action_effect(
+    effect: effects_found.Effect, units: dict[int, Unit], names: dict[int, str]
+) -> ActionEffect:
+    def test(found: effects_found.Comparison | None) -> EffectTest | None:
+        if found is None:
+            return None
+        return EffectTest(
+            found.targeted,
+            found.compared,
+            _rounded(found.effect),
+            _rounded(found.low),
+            _rounded(found.high),
+            _number(found.p),
+            _number(found.q),
+        )
+
+    function = units[effect.function_id]
+    return ActionEffect(
+        actions=list(effect.action_ids),
+        titles=list(effect.titles),
+        function=UnitName(function.id, function.code, function.name),
+        measure=effect.measure,
+        answers=names[effect.round_id],
+        teams=effect.teams,
+        verdict=effect.verdict,
+        customers_verdict=effect.customers_verdict,
+        ratings=test(effect.ratings),
+        customers=test(effect.customers),
+        sentence=effect.sentence,
     )
 
 

@@ -95,8 +95,10 @@ def round_linkage(
     teams: each function's tests (same round, lagged, reverse, within-team shift) with effect sizes, 90%
     intervals, p and q values (Benjamini-Hochberg over every test of the round) and n; key-driver weights; the
     findings (since when, at which teams, how far below their own level, ongoing or ended); the hotspots
-    (function, team) ranked by both falls; one plain-language sentence each. Computed from released numbers
-    only, when the round closed. An open round answers 409, and so does a closed round until its results are
+    (function, team) ranked by both falls; one plain-language sentence each; whether the actions answering
+    earlier rounds worked (`actions`: the targeted teams' change against the other teams', with 90% intervals,
+    one-sided p and q, a verdict and a sentence). Computed from released numbers only, when the round closed, and
+    again when an action it reads is recorded, edited or dropped. An open round answers 409, and so does a closed round until its results are
     computed."""
     return _results(
         round_id, db, lambda: analytics.read_linkage(db, round_id, settings.min_group_size, outcome)

@@ -322,6 +322,44 @@ class Hotspot(Struct, frozen=True):
     sentence: str
 
 
+class EffectTest(Struct, frozen=True):
+    """Did the targeted teams' numbers rise more than the other teams'? Their mean change against their own level
+    before the action, less the other teams' (a difference in differences), with its 90% interval, one-sided p
+    (towards improvement) and q (Benjamini-Hochberg over every action's tests of the round). Null numbers: too
+    few teams with the numbers shown before and after."""
+
+    targeted: Annotated[int, Meta(description="targeted teams compared")]
+    compared: Annotated[int, Meta(description="teams compared in all")]
+    effect: Annotated[float | None, Meta(description="the targeted teams' change less the other teams'")]
+    low: Annotated[float | None, Meta(description="90% interval, low end")]
+    high: Annotated[float | None, Meta(description="90% interval, high end")]
+    p: Annotated[float | None, Meta(description="one-sided permutation p-value: did it rise more")]
+    q: Annotated[float | None, Meta(description="p after Benjamini-Hochberg over every action's tests")]
+
+
+class ActionEffect(Struct, frozen=True):
+    """Did an action work? Its targeted teams' rating of the function on the action's dimension in this round,
+    and their customers' outcome, against their own level before and against the other teams'. Several actions
+    of a function answering one round, each at fewer teams than the minimum group size, are reported together
+    (`actions` lists them); if they are still too few, with no numbers. Evidence, not proof of cause."""
+
+    actions: Annotated[list[int], Meta(description="the action's id; several: small actions pooled")]
+    titles: list[str]
+    function: UnitName
+    measure: Annotated[str, Meta(description="overall, or the SERVQUAL dimension the action targets")]
+    answers: Annotated[str, Meta(description="the round whose results the action answers")]
+    teams: Annotated[int, Meta(description="teams targeted")]
+    verdict: Annotated[
+        str, Meta(description="working, no clear change, worse, too early, too few teams or not enough data")
+    ]
+    customers_verdict: Annotated[
+        str, Meta(description="better, no clear change, worse, too early, too few teams or not enough data")
+    ]
+    ratings: EffectTest | None
+    customers: Annotated[EffectTest | None, Meta(description="the linkage's outcome, read a round later")]
+    sentence: str
+
+
 class Linkage(Struct, frozen=True):
     """Which support functions' shortfalls line up with, and come before, the customer outcome in a closed
     round, from released numbers only."""
@@ -338,6 +376,10 @@ class Linkage(Struct, frozen=True):
     findings: Annotated[list[Finding], Meta(description="ongoing findings, and those that ended this round")]
     hotspots: list[Hotspot]
     tests: list[LinkTest]
+    actions: Annotated[
+        list[ActionEffect],
+        Meta(description="did the actions answering earlier rounds work: each one's effect this round"),
+    ] = []
 
     def driver(self, function_code: str) -> Driver | None:
         return next((d for d in self.drivers if d.function.code == function_code), None)

@@ -15,7 +15,21 @@ from sqlmodel import select
 
 from survey.accounts.users import create_user
 from survey.db.engine import Database, upgrade
-from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit
+from survey.db.models import (
+    ActionPlan,
+    ActionPlanTeam,
+    ActionSource,
+    ActionStatus,
+    Employee,
+    Invitation,
+    Item,
+    Role,
+    Round,
+    RoundStatus,
+    SurveyKind,
+    Unit,
+    User,
+)
 from survey.demo.promises import add_demo_promises
 from survey.demo.simulation import (
     ItemSpec,
@@ -24,6 +38,7 @@ from survey.demo.simulation import (
     SimulatedRound,
     make_organisation,
     plant,
+    plant_actions,
     simulate_rounds,
 )
 from survey.mail.delivery import store_due
@@ -138,6 +153,8 @@ def simulate_into(
     *,
     planted: bool = True,
     drop_round: int | None = None,
+    affected_share: float = 0.2,
+    acting: Callable[[Plant], Plant] | None = None,
     internal_drop: float = 1.4,
     customer_drop: float = 0.9,
     leave_last_open: bool = False,
@@ -147,10 +164,13 @@ def simulate_into(
     """Write a synthetic organisation into an empty, migrated database, and quarterly rounds of answers up to
     now's quarter with a planted story (see simulation.py): every round closed, or the last left for the caller
     to open (`leave_last_open`). With `planted` False, nothing drops: a null organisation. The closed rounds'
-    results are left to the results work (`rounds.results_work`), as after any close."""
+    results are left to the results work (`rounds.results_work`), as after any close. `acting` plants the
+    driver's actions in the story (`simulation.plant_actions`); the caller records them."""
     rng = np.random.default_rng(seed)
     org = make_organisation(shape, rng)
-    truth = plant(shape, rng, drop_round=drop_round)
+    truth = plant(shape, rng, affected_share=affected_share, drop_round=drop_round)
+    if acting is not None:
+        truth = acting(truth)
     with db.session() as session:
         progress(f"Importing {shape.teams} front-line teams, {shape.functions} support functions")
         function_ids, team_ids = _organisation(session, org)
@@ -208,9 +228,7 @@ def build_demo(
     settings = Settings(database_url=url, secret_key=secret_key, base_url=base_url)
     try:
         # The story plays out in the closed rounds; the last round is open.
-        sim = simulate_into(
-            db, shape, seed, drop_round=shape.rounds - 3, leave_last_open=True, now=now, progress=progress
-        )
+        sim = _simulate_demo(db, shape, seed, now, progress)
         function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
         with db.session() as session:
             first_opened = session.exec(select(func.min(Round.opens_at))).one()
@@ -229,6 +247,7 @@ def build_demo(
                 published = a_round.id
             team = session.get(Unit, team_ids[0])
             accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
+            _record_actions(session, sim)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
         store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
         # The closed rounds' results, computed as the server's scheduler would have at each close.
@@ -262,6 +281,68 @@ def build_demo(
         )
     finally:
         db.dispose()
+
+
+def _simulate_demo(
+    db: Database, shape: OrgShape, seed: int, now: datetime, progress: Callable[[str], None]
+) -> Simulated:
+    """The demo's story: the driver fails some teams from the third round, and acts (`_acting`)."""
+    return simulate_into(
+        db,
+        shape,
+        seed,
+        drop_round=shape.rounds - 3,
+        acting=lambda truth: _acting(truth, shape.teams),
+        leave_last_open=True,
+        now=now,
+        progress=progress,
+    )
+
+
+def _acting(truth: Plant, teams: int) -> Plant:
+    """The driver's actions in the demo, answering the second round: before the story's shortfall, it had
+    failed five other teams from the first round; one action restored its service there from the third round
+    (their customers recovered in the fourth, the latest closed one); the other, at five more teams, changed
+    nothing. The main shortfall, and its finding, are left as they were."""
+    involved = {*truth.driver_teams, *truth.decoy_teams, *truth.customer_only_teams}
+    spare = [t for t in range(teams) if t not in involved]
+    restored, unchanged = spare[:5], spare[5:10]
+    truth.earlier_teams = restored
+    truth.starts.update(dict.fromkeys(restored, 0))
+    return plant_actions(truth, 1, restored, unchanged)
+
+
+DEMO_ACTIONS = (  # title, dimension, source: the effective action first, as `_acting` plants them
+    ("Deliveries checked against the order before they leave the depot", "reliability", ActionSource.FINDING),
+    ("A weekly call with the store managers about stock", "responsiveness", ActionSource.OTHER),
+)
+
+
+def _record_actions(session, sim: Simulated) -> None:
+    """The planted actions as the function head recorded them: done, at their teams, answering their round."""
+    owner = session.exec(select(User).where(User.email == "function.head@demo.example")).one()
+    rounds = {r.name: r for r in session.exec(select(Round)).all()}
+    for planted, (title, dimension, source) in zip(sim.truth.actions, DEMO_ACTIONS, strict=True):
+        answered = rounds[sim.round_names[planted.answers_round]]
+        done = answered.closes_at + timedelta(days=30)
+        action = ActionPlan(
+            function_id=sim.functions[sim.truth.driver].id,
+            round_id=answered.id,
+            source=source,
+            dimension=dimension,
+            title=title,
+            owner_id=owner.id,
+            due_on=done.date(),
+            status=ActionStatus.DONE,
+            created_by_id=owner.id,
+            created_at=answered.closes_at + timedelta(days=7),
+            updated_at=done,
+            completed_at=done,
+        )
+        session.add(action)
+        session.flush()
+        session.add_all(ActionPlanTeam(action_id=action.id, team_id=sim.teams[t].id) for t in planted.teams)
+    session.commit()
 
 
 def _organisation(session, org) -> tuple[list[int], list[int]]:

@@ -5,12 +5,15 @@ Pure: numpy only. The demo and the tests use it; so will the analytics validatio
   customer scores drop in the next round;
 - a *decoy* function that drops for other teams with no customer effect;
 - a few teams whose customer scores drop with no internal cause;
+- actions the driver takes in answer to a round (`plant_actions`): an effective one restores its service at the
+  teams it targets from the next round (their customers recover a round after that), an ineffective one changes
+  nothing;
 - stable differences between teams, and noise in every answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +76,15 @@ class Organisation:
     staff: list[list[tuple[str, str]]]  # per team: (name, email)
 
 
+@dataclass(frozen=True)
+class PlantedAction:
+    """An action of the driver answering a round, at some teams; effective or not (the truth to check)."""
+
+    teams: tuple[int, ...]
+    answers_round: int
+    effective: bool
+
+
 @dataclass
 class Plant:
     """The planted truth, for checking what the analysis finds."""
@@ -87,6 +99,10 @@ class Plant:
     # the round each team's shortfall begins, and the round its ratings recover (customers one round later).
     starts: dict[int, int] = field(default_factory=dict)
     recoveries: dict[int, int] = field(default_factory=dict)
+    actions: list[PlantedAction] = field(default_factory=list)
+    # Teams the driver fails outside the main story, each from its own start (`starts`) until its recovery, as
+    # a driver team (the demo's: an earlier shortfall an action put right).
+    earlier_teams: list[int] = field(default_factory=list)
 
     def start(self, team: int) -> int:
         return self.starts.get(team, self.internal_drop_round)
@@ -157,6 +173,22 @@ def plant(
     )
 
 
+def plant_actions(
+    truth: Plant, answers_round: int, effective: Sequence[int], ineffective: Sequence[int]
+) -> Plant:
+    """The driver acts in answer to `answers_round`: at the `effective` teams its service recovers from the next
+    round (their customers a round later: `Plant.recoveries`); at the `ineffective` ones nothing changes."""
+    for team in effective:
+        truth.recoveries[team] = answers_round + 1
+    truth.actions.extend(
+        [
+            PlantedAction(tuple(sorted(effective)), answers_round, True),
+            PlantedAction(tuple(sorted(ineffective)), answers_round, False),
+        ]
+    )
+    return truth
+
+
 def _scale_of(items: list[ItemSpec]) -> Callable[[np.ndarray], np.ndarray]:
     """`_to_scale` for a vector holding one latent value per item, all items at once."""
     low = np.array([spec.scale_min for spec in items], dtype=float)
@@ -205,10 +237,11 @@ def simulate_rounds(
     for r in range(shape.rounds):
         internal_latent = f_mean + team_function + rng.normal(0, 0.15, size=(shape.teams, shape.functions))
         customer_latent = customer_base + rng.normal(0, 0.12, size=shape.teams)
-        failing = [t for t in truth.driver_teams if truth.failing(t, r)]
+        driven = truth.driver_teams + truth.earlier_teams
+        failing = [t for t in driven if truth.failing(t, r)]
         internal_latent[failing, truth.driver] -= internal_drop
         internal_latent[[t for t in truth.decoy_teams if truth.failing(t, r)], truth.decoy] -= internal_drop
-        customer_latent[[t for t in truth.driver_teams if truth.customers_down(t, r)]] -= customer_drop
+        customer_latent[[t for t in driven if truth.customers_down(t, r)]] -= customer_drop
         if r >= truth.internal_drop_round + 1:
             customer_latent[truth.customer_only_teams] -= customer_drop
         rounds.append(

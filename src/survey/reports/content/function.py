@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from survey.analysis.results import (
+    ActionEffect,
     Driver,
+    EffectTest,
     Figure,
     FunctionScores,
     Hotspot,
@@ -165,6 +167,10 @@ def function_report(
         "driver": facts.driver,
         "hotspots": facts.hotspots,
         "test_table": _test_table(facts.tests, linkage.outcome.unit),
+        "effects": [_effect_row(e) for e in linkage.actions if e.function.code == subject.code],
+        "effect_table": _effect_table(
+            [e for e in linkage.actions if e.function.code == subject.code], linkage.outcome.measure
+        ),
         "comments": function.comments,
         "team_rows": team_rows,  # the teams' heat map as data, for the pages
         "team_columns": [MEASURE_LABELS[m] for m in scores.measures],
@@ -462,6 +468,77 @@ def _test_table(tests: list[LinkTest], unit: str) -> dict[str, list[Any]] | None
             )
     head = ["Score", "Same round (rho)", "Ours first", "Theirs first", f"Within teams ({unit})", "n"]
     return {"head": head, "rows": rows}
+
+
+# --- Did our actions work? -----------------------------------------------------------------------------------------
+
+VERDICTS = {
+    "working": "Working",
+    "no clear change": "No clear change",
+    "worse": "Worse since",
+    "too early": "Too early to tell",
+    "too few teams": "Too few teams to tell",
+    "not enough data": "Not enough data",
+}
+CUSTOMER_VERDICTS = {
+    "better": "customers better",
+    "no clear change": "no clear change for customers",
+    "worse": "customers worse",
+    "too early": "customers: too early to tell",
+    "too few teams": "customers: too few teams to tell",
+    "not enough data": "customers: not enough data",
+}
+
+
+@dataclass(frozen=True)
+class EffectRow:
+    """An evaluated action (or several small ones together) as the function's head reads it."""
+
+    title: str
+    verdict: str  # in words: "Working; customers better"
+    sentence: str
+
+
+def _effect_row(effect: ActionEffect) -> EffectRow:
+    title = effect.titles[0] if len(effect.titles) == 1 else "; ".join(effect.titles)
+    verdict = (
+        f"{VERDICTS.get(effect.verdict, effect.verdict)}; {CUSTOMER_VERDICTS.get(effect.customers_verdict)}"
+    )
+    if effect.verdict in ("too early", "too few teams"):
+        verdict = VERDICTS[effect.verdict]
+    return EffectRow(f"{title} (answering {effect.answers})", verdict, effect.sentence)
+
+
+def _probability(value: float | None) -> str:
+    """A p or q to three decimals; "< 0.001" below that, not "0.000"."""
+    return "< 0.001" if value is not None and value < 0.0005 else number(value, 3)
+
+
+def _effect_table(effects: list[ActionEffect], outcome: str) -> dict[str, list[Any]] | None:
+    """The tests behind each verdict: effect [90% interval], p and q of the ratings and of the customers, and
+    the teams compared (targeted of all)."""
+    tested = [e for e in effects if e.ratings is not None or e.customers is not None]
+    if not tested:
+        return None
+
+    def cell(test: EffectTest | None, decimals: int) -> str:
+        if test is None or test.effect is None:
+            return "–"
+        return (
+            f"{number(test.effect, decimals)} [{number(test.low, decimals)}, {number(test.high, decimals)}] "
+            f"p {_probability(test.p)} q {_probability(test.q)}"
+        )
+
+    rows = [
+        [
+            "; ".join(e.titles),
+            cell(e.ratings, 1),
+            cell(e.customers, outcome_decimals(outcome)),
+            "–" if e.ratings is None else f"{e.ratings.targeted} of {e.ratings.compared}",
+        ]
+        for e in tested
+    ]
+    return {"head": ["Action", "Rating (points)", "Customers", "Teams"], "rows": rows}
 
 
 def _team_rows(facts: _Facts) -> list[charts.HeatRow]:
