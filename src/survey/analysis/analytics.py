@@ -332,13 +332,14 @@ def _action_rows(connection: Connection, round_ids: Collection[int]) -> list[eff
 
 
 def _action_keys(connection: Connection) -> dict[int, tuple]:
-    """A fingerprint of the actions answering each round (id, function, dimension, teams, status; dropped ones are
+    """A fingerprint of the actions answering each round (id, function, dimension, teams, title; dropped ones are
     left out): actions are recorded, edited and dropped after a round closes, and the linkage of every round
-    that evaluates them is then computed again."""
+    that evaluates them is then computed again. Progress (planned, under way, done) changes no figure, so it
+    changes no fingerprint."""
     keys: dict[int, list[tuple]] = {}
     for plan, teams in _plans(connection):
         keys.setdefault(plan.round_id, []).append(
-            (plan.id, plan.function_id, str(plan.dimension), teams, str(plan.status))
+            (plan.id, plan.function_id, str(plan.dimension), teams, plan.title)
         )
     return {round_id: tuple(found) for round_id, found in keys.items()}
 

@@ -32,7 +32,7 @@ from survey.analysis.linkage import FDR, Named, _History, _history, _precise
 from survey.analysis.release import ReleasedRound
 from survey.analysis.statistics import RESAMPLES, benjamini_hochberg, shift_test
 from survey.numbers import number
-from survey.vocabulary import OUTCOME_LABELS, OVERALL, outcome_decimals
+from survey.vocabulary import MEASURE_LABELS, OUTCOME_LABELS, OVERALL, outcome_decimals
 
 BASELINE = 3  # rounds up to the answered one that make a team's own level before the action
 CUSTOMER_LAG = 1  # rounds after the ratings that customers are expected to move
@@ -246,19 +246,21 @@ def _verdict(comparison: Comparison | None, before: str, better: str) -> str:
 
 
 def _whose(effect: Effect, measure: str) -> str:
-    """Whose rating it is: "these 6 teams' rating of reliability", or a pool's."""
+    """Whose rating it is: "these 6 teams' rating of “Doing what was promised”", "5 of the 6 targeted teams'..."
+    when some teams' ratings are hidden, or a pool's."""
+    compared = effect.ratings.targeted if effect.ratings is not None else effect.teams
+    teams = f"{effect.teams} teams" if compared == effect.teams else f"{compared} of the {effect.teams} teams"
     if effect.pooled:
-        return (
-            f"the rating of {measure} at the {effect.teams} teams of {len(effect.action_ids)} smaller actions "
-            "together"
-        )
-    return f"these {effect.teams} teams' rating of {measure}"
+        return f"the rating of {measure} at {teams} of {len(effect.action_ids)} smaller actions together"
+    if compared == effect.teams:
+        return f"these {teams}' rating of {measure}"
+    return f"{compared} of the {effect.teams} targeted teams' rating of {measure} (the others' are hidden)"
 
 
 def sentence(effect: Effect, label: str, unit: str, decimals: int) -> str:
     """The result in words, as evidence: how much more the targeted teams' rating rose than the other teams',
     and their customers' outcome, with the 90% intervals."""
-    measure = "the service overall" if effect.measure == OVERALL else effect.measure
+    measure = "the service overall" if effect.measure == OVERALL else f"“{MEASURE_LABELS[effect.measure]}”"
     if effect.verdict == TOO_FEW:
         teams = f"{effect.teams} team{'' if effect.teams == 1 else 's'}"
         what = f"{len(effect.action_ids)} smaller actions at {teams} together" if effect.pooled else teams
