@@ -103,7 +103,12 @@ def _send(client, method, path, data):
 
 # (method, path, form, expected status per role in ROLES order). Paths name the world's objects by key.
 DUE = (date.today() + timedelta(days=20)).isoformat()
-NEW_ACTION = {"title": "Stock check each Monday", "dimension": "reliability", "due_on": DUE, "source": "other"}
+NEW_ACTION = {
+    "title": "Stock check each Monday",
+    "dimension": "reliability",
+    "due_on": DUE,
+    "source": "other",
+}
 TABLE = [
     ("GET", "/actions/{action}", {}, (200, 200, 200, 404, 200, 404, 303)),
     ("GET", "/actions/{action}/edit", {}, (200, 403, 200, 404, 403, 404, 303)),
@@ -113,9 +118,24 @@ TABLE = [
     ("GET", "/units/{SF1}/actions/new", {}, (200, 403, 200, 404, 404, 404, 303)),
     ("POST", "/units/{SF1}/actions", NEW_ACTION, (303, 403, 303, 404, 404, 404, 401)),
     ("GET", "/units/{FL1}/requests", {}, (200, 200, 404, 404, 200, 404, 303)),
-    ("POST", "/units/{FL1}/requests", {"function": "{SF2}", "text": "More vans"}, (303, 403, 404, 404, 303, 404, 401)),
-    ("POST", "/requests/{fresh_request}/answer", {"answer": "Done next week"}, (303, 403, 303, 404, 403, 404, 401)),
-    ("POST", "/requests/{fresh_request}/accept", {"title": "New readers", "due_on": DUE}, (303, 403, 303, 404, 403, 404, 401)),
+    (
+        "POST",
+        "/units/{FL1}/requests",
+        {"function": "{SF2}", "text": "More vans"},
+        (303, 403, 404, 404, 303, 404, 401),
+    ),
+    (
+        "POST",
+        "/requests/{fresh_request}/answer",
+        {"answer": "Done next week"},
+        (303, 403, 303, 404, 403, 404, 401),
+    ),
+    (
+        "POST",
+        "/requests/{fresh_request}/accept",
+        {"title": "New readers", "due_on": DUE},
+        (303, 403, 303, 404, 403, 404, 401),
+    ),
     ("GET", "/actions", {}, (200, 200, 403, 403, 403, 403, 303)),
     ("GET", "/admin/actions", {}, (200, 403, 403, 403, 403, 403, 303)),
 ]
@@ -142,8 +162,10 @@ def test_every_action_route_answers_each_reader_as_it_should(app, db, world):
                 if path == "/units/{SF1}/actions" and method == "POST":
                     data["round"], data["team"] = str(world["round"]), str(world["units"]["FL2"])
                 concrete = _fill(path, world, db)
-                response = _send(client, method, concrete, data) if role != "nobody" else (
-                    client.request(method, concrete, data=data, follow_redirects=False)
+                response = (
+                    _send(client, method, concrete, data)
+                    if role != "nobody"
+                    else (client.request(method, concrete, data=data, follow_redirects=False))
                 )
                 found[(role, method, path)] = response.status_code
                 expected[(role, method, path)] = statuses[ROLES.index(role)]
@@ -170,12 +192,16 @@ def test_a_note_moves_the_status_and_done_sets_the_completion_date(app, db, worl
     refused = client.post(f"{page}/notes", data={"text": "", "status": "done", "_csrf_token": token})
     assert refused.status_code == 400 and "a planned action can move to under way, dropped" in refused.text
     for status in ("under_way", "done"):
-        sent = client.post(f"{page}/notes", data={"text": f"now {status}", "status": status, "_csrf_token": token})
+        sent = client.post(
+            f"{page}/notes", data={"text": f"now {status}", "status": status, "_csrf_token": token}
+        )
         assert sent.status_code in (200, 303), sent.text
     with db.session() as session:
         action = session.get(ActionPlan, world["action"])
         assert action.status == "done" and action.completed_at is not None
-    client.post(f"{page}/notes", data={"text": "a till broke again", "status": "under_way", "_csrf_token": token})
+    client.post(
+        f"{page}/notes", data={"text": "a till broke again", "status": "under_way", "_csrf_token": token}
+    )
     with db.session() as session:
         assert session.get(ActionPlan, world["action"]).completed_at is None
     shown = client.get(page).text
@@ -189,8 +215,14 @@ def test_a_bad_action_form_names_every_wrong_field_and_saves_nothing(app, db, wo
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     response = client.post(
         path,
-        data={"title": "Fix", "dimension": "speed", "due_on": yesterday, "round": str(world["round"]),
-              "source": "other", "_csrf_token": token},
+        data={
+            "title": "Fix",
+            "dimension": "speed",
+            "due_on": yesterday,
+            "round": str(world["round"]),
+            "source": "other",
+            "_csrf_token": token,
+        },
     )
     assert response.status_code == 400
     for words in ("Title:", "5 to 200 characters", "Part of the service:", "Due date:", "Teams:"):
@@ -206,8 +238,12 @@ def test_a_request_accepted_becomes_an_action_for_its_team(app, db, world):
     token = csrf_from(listing)
     accepted = client.post(
         f"/requests/{world['request']}/accept",
-        data={"title": "New card readers at Store 1", "due_on": DUE, "_csrf_token": token,
-              "owner": str(world["users"]["fhead@example.com"].id)},
+        data={
+            "title": "New card readers at Store 1",
+            "due_on": DUE,
+            "_csrf_token": token,
+            "owner": str(world["users"]["fhead@example.com"].id),
+        },
         follow_redirects=False,
     )
     assert accepted.status_code == 303
@@ -215,10 +251,18 @@ def test_a_request_accepted_becomes_an_action_for_its_team(app, db, world):
         request = session.get(ActionRequest, world["request"])
         assert request.state == "accepted" and request.action_id is not None
         action = session.get(ActionPlan, request.action_id)
-        assert (action.source, action.dimension, action.function_id) == ("request", "tangibles", world["units"]["SF1"])
-        teams = session.exec(select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action.id)).all()
+        assert (action.source, action.dimension, action.function_id) == (
+            "request",
+            "tangibles",
+            world["units"]["SF1"],
+        )
+        teams = session.exec(
+            select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action.id)
+        ).all()
         assert teams == [world["units"]["FL1"]]
-    again = client.post(f"/requests/{world['request']}/answer", data={"answer": "twice", "_csrf_token": token})
+    again = client.post(
+        f"/requests/{world['request']}/answer", data={"answer": "twice", "_csrf_token": token}
+    )
     assert again.status_code == 409
     team_head = client_as(app, world["accounts"]["team_head"])
     mine = team_head.get(f"/units/{world['units']['FL1']}/requests").text
@@ -228,7 +272,10 @@ def test_a_request_accepted_becomes_an_action_for_its_team(app, db, world):
 def test_a_request_answered_shows_the_answer_to_its_team_head(app, db, world):
     client = client_as(app, "fhead@example.com")
     token = csrf_from(client.get(f"/units/{world['units']['SF1']}/actions").text)
-    client.post(f"/requests/{world['request']}/answer", data={"answer": "Readers are replaced in March", "_csrf_token": token})
+    client.post(
+        f"/requests/{world['request']}/answer",
+        data={"answer": "Readers are replaced in March", "_csrf_token": token},
+    )
     team_head = client_as(app, world["accounts"]["team_head"])
     assert "Readers are replaced in March" in team_head.get(f"/units/{world['units']['FL1']}/requests").text
     other = client_as(app, world["accounts"]["other_team_head"])

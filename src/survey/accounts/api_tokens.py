@@ -26,6 +26,8 @@ API_SCOPES = {
     "schedules:write": "create and change schedules",
     "external:read": "read imported customer figures",
     "external:write": "import customer figures",
+    "actions:read": "read action plans and the teams' requests",
+    "actions:write": "create and change action plans and add notes",
 }
 API_TOKEN_PREFIX = "svy_"
 _OTHER_ROLES = {Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}

@@ -194,9 +194,7 @@ async def create_action(unit_id: ObjectId, request: Request, db: DatabaseDep) ->
             values = {**asdict(fields), "teams": set(fields.team_ids), "source": text_field(form, "source")}
             values |= {"round": int(round_text) if round_text.isdigit() else None, "owner": _owner(form)}
             context = _form_context(session, function, values, error.errors)
-            return Template(
-                "staff/action_form.html", context={**context, "action": None}, status_code=400
-            )
+            return Template("staff/action_form.html", context={**context, "action": None}, status_code=400)
     return see_other(f"/actions/{action.id}")
 
 

@@ -45,8 +45,13 @@ def queue_action_reminders(db: Database, now: datetime) -> int:
     today = now.date()
     with db.session() as session:
         candidates = session.exec(
-            select(ActionPlan.id, ActionPlan.status, ActionPlan.due_on, ActionPlan.due_reminder_for,
-                   ActionPlan.overdue_reminder_for)
+            select(
+                ActionPlan.id,
+                ActionPlan.status,
+                ActionPlan.due_on,
+                ActionPlan.due_reminder_for,
+                ActionPlan.overdue_reminder_for,
+            )
             .where(col(ActionPlan.status).not_in(rules.CLOSED))
             .where(col(ActionPlan.due_on) <= today + rules.DUE_SOON)
         ).all()
@@ -99,10 +104,14 @@ def action_mail(
     subject = SUBJECTS[kind].format(due=due, title=action.title)
     sent_for = action.due_reminder_for if kind == MailKind.ACTION_DUE else action.overdue_reminder_for
     stale = (
-        f"the action is {action.status}" if action.status in rules.CLOSED
-        else "the due date moved" if sent_for != action.due_on
-        else "the action has another owner now" if action.owner_id != owner.id
-        else "the account was deactivated" if not owner.active
+        f"the action is {action.status}"
+        if action.status in rules.CLOSED
+        else "the due date moved"
+        if sent_for != action.due_on
+        else "the action has another owner now"
+        if action.owner_id != owner.id
+        else "the account was deactivated"
+        if not owner.active
         else ""
     )
     context = {

@@ -81,7 +81,9 @@ def action_problems(fields: ActionFields, created_on: date) -> dict[str, str]:
     if not low <= len(fields.title) <= high:
         problems["title"] = f"say what will change in {low} to {high} characters (it has {len(fields.title)})"
     if len(fields.description) > DESCRIPTION_LENGTH:
-        problems["description"] = f"at most {DESCRIPTION_LENGTH} characters (it has {len(fields.description)})"
+        problems["description"] = (
+            f"at most {DESCRIPTION_LENGTH} characters (it has {len(fields.description)})"
+        )
     if fields.dimension not in ACTION_DIMENSIONS:
         problems["dimension"] = f"one of {', '.join(ACTION_DIMENSIONS)}"
     if fields.due_on is None:
@@ -193,7 +195,9 @@ def suggestions(
         )
     weakest = _lowest_dimension(function, None)
     if function is not None and weakest is not None:
-        rated = [(f.mean, c.name, c.unit_id) for c in function.teams if (f := c.scores.of(weakest)) and c.unit_id]
+        rated = [
+            (f.mean, c.name, c.unit_id) for c in function.teams if (f := c.scores.of(weakest)) and c.unit_id
+        ]
         low = tuple(unit_id for _, _, unit_id in sorted(rated)[:LOW_TEAMS])
         found.append(
             Suggestion(

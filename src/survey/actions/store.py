@@ -172,10 +172,14 @@ def _views(session: Session, reader: Reader, actions: list[ActionPlan], today: d
     targeted: dict[int, list[int]] = {}
     if ids:
         for action_id, team_id in session.exec(
-            select(ActionPlanTeam.action_id, ActionPlanTeam.team_id).where(col(ActionPlanTeam.action_id).in_(ids))
+            select(ActionPlanTeam.action_id, ActionPlanTeam.team_id).where(
+                col(ActionPlanTeam.action_id).in_(ids)
+            )
         ):
             targeted.setdefault(action_id, []).append(team_id)
-    units = _names(session, [a.function_id for a in actions] + [t for ts in targeted.values() for t in ts], Unit)
+    units = _names(
+        session, [a.function_id for a in actions] + [t for ts in targeted.values() for t in ts], Unit
+    )
     owners = _names(session, [a.owner_id for a in actions], User)
     rounds = _names_of_rounds(session, {a.round_id for a in actions})
     views = []
@@ -183,7 +187,9 @@ def _views(session: Session, reader: Reader, actions: list[ActionPlan], today: d
         teams = targeted.get(action.id, [])
         if not reader.may_read(action.function_id, teams):
             continue
-        shown = teams if reader.sees_every_team(action.function_id) else [t for t in teams if t in reader.teams]
+        shown = (
+            teams if reader.sees_every_team(action.function_id) else [t for t in teams if t in reader.teams]
+        )
         views.append(
             ActionView(
                 id=action.id,
@@ -283,9 +289,7 @@ def check_teams(session: Session, team_ids: Iterable[int]) -> list[int]:
     """The ids, each a front-line team. Raises ActionError naming the others."""
     wanted = sorted(set(team_ids))
     found = set(
-        session.exec(
-            select(Unit.id).where(col(Unit.id).in_(wanted), Unit.kind == UnitKind.FRONT_LINE)
-        ).all()
+        session.exec(select(Unit.id).where(col(Unit.id).in_(wanted), Unit.kind == UnitKind.FRONT_LINE)).all()
     )
     missing = [str(t) for t in wanted if t not in found]
     if missing:
@@ -349,8 +353,10 @@ def create_action(
         problems["source"] = f"one of {', '.join(rules.SOURCES)}"
     if session.get(Round, round_id) is None:
         problems["round"] = f"there is no round {round_id}"
-    for name, check in (("teams", lambda: check_teams(session, fields.team_ids)),
-                        ("owner", lambda: check_owner(session, owner_id, function_id))):
+    for name, check in (
+        ("teams", lambda: check_teams(session, fields.team_ids)),
+        ("owner", lambda: check_owner(session, owner_id, function_id)),
+    ):
         if name not in problems:
             try:
                 check()
@@ -385,7 +391,9 @@ def _editable(session: Session, reader: Reader, action_id: int) -> ActionPlan:
     if action is None:
         raise NotFound(f"there is no action {action_id}")
     if not reader.may_plan(action.function_id):
-        teams = session.exec(select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action_id)).all()
+        teams = session.exec(
+            select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action_id)
+        ).all()
         if reader.may_read(action.function_id, teams):
             raise ReadOnly("only the function's head or HR may change this action")
         raise NotFound(f"there is no action {action_id}")
@@ -397,13 +405,20 @@ class ReadOnly(Refused):
 
 
 def edit_action(
-    session: Session, reader: Reader, action_id: int, fields: ActionFields, owner_id: int | None, now: datetime
+    session: Session,
+    reader: Reader,
+    action_id: int,
+    fields: ActionFields,
+    owner_id: int | None,
+    now: datetime,
 ) -> ActionPlan:
     """Change what an action says, its teams, owner and due date. Commits; writes nothing when refused."""
     action = _editable(session, reader, action_id)
     problems = rules.action_problems(fields, action.created_at.date())
-    for check in (lambda: check_teams(session, fields.team_ids),
-                  lambda: check_owner(session, owner_id, action.function_id)):
+    for check in (
+        lambda: check_teams(session, fields.team_ids),
+        lambda: check_owner(session, owner_id, action.function_id),
+    ):
         try:
             check()
         except ActionError as error:
@@ -414,7 +429,9 @@ def edit_action(
     action.title, action.description, action.dimension = fields.title, fields.description, fields.dimension
     action.owner_id, action.due_on, action.updated_at = owner_id, fields.due_on, now
     session.add(action)
-    current = set(session.exec(select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action.id)).all())
+    current = set(
+        session.exec(select(ActionPlanTeam.team_id).where(ActionPlanTeam.action_id == action.id)).all()
+    )
     wanted = set(fields.team_ids)
     for team_id in current - wanted:
         session.delete(session.get(ActionPlanTeam, (action.id, team_id)))
@@ -522,7 +539,8 @@ def list_requests(
         statement = statement.where(ActionRequest.team_id == team_id)
     if not reader.sees_all:
         statement = statement.where(
-            col(ActionRequest.function_id).in_(reader.functions) | col(ActionRequest.team_id).in_(reader.teams)
+            col(ActionRequest.function_id).in_(reader.functions)
+            | col(ActionRequest.team_id).in_(reader.teams)
         )
     requests = session.exec(statement.order_by(col(ActionRequest.raised_at).desc())).all()
     units = _names(session, [r.team_id for r in requests] + [r.function_id for r in requests], Unit)
@@ -577,7 +595,9 @@ def accept_request(
     round_id = request.round_id or latest_round_id(session)
     if round_id is None:
         raise StateConflict("there is no round yet for an action to answer")
-    fields = ActionFields(title, description, request.dimension or rules.ACTION_DIMENSIONS[-1], due_on, [request.team_id])
+    fields = ActionFields(
+        title, description, request.dimension or rules.ACTION_DIMENSIONS[-1], due_on, [request.team_id]
+    )
     request.state, request.answered_by_id, request.answered_at = RequestState.ACCEPTED, reader.user_id, now
     request.answer = description or None
     session.add(request)
@@ -597,7 +617,9 @@ def accept_request(
     return action
 
 
-def answer_request(session: Session, reader: Reader, request_id: int, answer: str, now: datetime) -> ActionRequest:
+def answer_request(
+    session: Session, reader: Reader, request_id: int, answer: str, now: datetime
+) -> ActionRequest:
     """Answer a request without an action. Commits."""
     request = _open_request(session, reader, request_id)
     rules.check_text("answer", answer, rules.ANSWER_LENGTH)

@@ -10,6 +10,7 @@ import click
 
 from survey.cli import (
     accounts,
+    actions,
     analysis,
     demo,
     imports,
@@ -61,6 +62,7 @@ for command in (
     posters.link,
     posters.poster,
     wording.wording_group,
+    actions.actions_group,
     demo.demo,
 ):
     main.add_command(command)

@@ -327,7 +327,7 @@ def _dashboard(
 
 
 def plan_links(function_id: int, round_id: int, scores: Any, report: dict[str, Any]) -> list[tuple[str, str]]:
-    """"Plan an action" beside the function's finding, hotspots and lowest dimension: each a link to the form,
+    """ "Plan an action" beside the function's finding, hotspots and lowest dimension: each a link to the form,
     prefilled (`actions.rules.suggestions`)."""
     links = []
     for s in suggestions(scores, report.get("driver"), report.get("hotspots") or []):
