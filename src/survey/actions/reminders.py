@@ -102,18 +102,7 @@ def action_mail(
     due = action.due_on.strftime("%-d %B %Y")
     kind = MailKind(message.kind)
     subject = SUBJECTS[kind].format(due=due, title=action.title)
-    sent_for = action.due_reminder_for if kind == MailKind.ACTION_DUE else action.overdue_reminder_for
-    stale = (
-        f"the action is {action.status}"
-        if action.status in rules.CLOSED
-        else "the due date moved"
-        if sent_for != action.due_on
-        else "the action has another owner now"
-        if action.owner_id != owner.id
-        else "the account was deactivated"
-        if not owner.active
-        else ""
-    )
+    stale = _stale(session, action, owner, message)
     context = {
         "name": owner.name,
         "title": action.title,
@@ -124,3 +113,25 @@ def action_mail(
         "link": f"{settings.base_url.rstrip('/')}/actions/{action.id}",
     }
     return subject, context, stale
+
+
+def _stale(session: Session, action: ActionPlan, owner: User, message: OutboxMessage) -> str:
+    """Why a reminder should no longer go out ("" when it should): the action was done or dropped, its due date
+    moved (a newer reminder of the same kind was queued for the new date), its owner changed or was
+    deactivated."""
+    kind = MailKind(message.kind)
+    sent_for = action.due_reminder_for if kind == MailKind.ACTION_DUE else action.overdue_reminder_for
+    newer = session.exec(
+        select(OutboxMessage.id).where(
+            OutboxMessage.action_plan_id == action.id,
+            OutboxMessage.kind == kind,
+            col(OutboxMessage.id) > message.id,
+        )
+    ).first()
+    if action.status in rules.CLOSED:
+        return f"the action is {action.status}"
+    if sent_for != action.due_on or newer is not None:
+        return "the due date moved"
+    if action.owner_id != owner.id:
+        return "the action has another owner now"
+    return "" if owner.active else "the account was deactivated"

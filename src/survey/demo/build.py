@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from survey.accounts.users import create_user
 from survey.db.engine import Database, upgrade
-from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit
+from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit, User
 from survey.demo.simulation import (
     ItemSpec,
     OrgShape,
@@ -242,6 +242,9 @@ def build_demo(
         computed = results_pass(db, settings, now)
         if computed.problems:
             raise RuntimeError("; ".join(computed.problems))
+        progress("Planning the function head's actions and the team head's request")
+        failed = [team_ids[t] for t in truth.driver_teams]
+        _demo_actions(db, function_ids[truth.driver], failed, team_ids[0], published, now)
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
@@ -268,6 +271,85 @@ def build_demo(
         )
     finally:
         db.dispose()
+
+
+def _demo_actions(
+    db: Database, function_id: int, failed: list[int], own_team: int, round_id: int, now: datetime
+) -> None:
+    """The driver function's head answers the latest published round: one action done (with notes), one under
+    way (for the demo team head's team too), one planned and overdue; and the demo team head's request to the
+    function, answered."""
+    from survey.actions import store
+    from survey.actions.rules import ActionFields
+
+    with db.session() as session:
+        head = session.exec(select(User).where(User.email == "function.head@demo.example")).one()
+        team_head = session.exec(select(User).where(User.email == "team.head@demo.example")).one()
+        fiona, theo = store.reader_for(session, head), store.reader_for(session, team_head)
+        started = now - timedelta(days=40)
+        plans = [
+            (
+                "hotspot",
+                "reliability",
+                "Spare tills kept in every region",
+                failed[:2],
+                10,
+                ["under_way", "done"],
+            ),
+            (
+                "finding",
+                "responsiveness",
+                "A named contact answers each team's calls the same day",
+                [*failed, own_team],
+                45,
+                ["under_way"],
+            ),
+            (
+                "dimension",
+                "tangibles",
+                "Card readers replaced in the older stores",
+                failed[2:5] or failed,
+                -5,
+                [],
+            ),
+        ]
+        notes = {
+            "under_way": "Started: the first region has its spares and contact list.",
+            "done": "Done: every region keeps two spare tills; a broken one is swapped the same day.",
+        }
+        for source, dimension, title, teams, due_in, moves in plans:
+            action = store.create_action(
+                session,
+                fiona,
+                function_id=function_id,
+                round_id=round_id,
+                source=source,
+                fields=ActionFields(
+                    title, "", dimension, (started + timedelta(days=40 + due_in)).date(), sorted(set(teams))
+                ),
+                owner_id=head.id,
+                now=started,
+            )
+            for step, status in enumerate(moves, 1):
+                store.add_note(
+                    session, fiona, action.id, notes[status], status, started + timedelta(days=7 * step)
+                )
+        request = store.raise_request(
+            session,
+            theo,
+            team_id=own_team,
+            function_id=function_id,
+            dimension="responsiveness",
+            text="Our calls about broken tills wait two days for an answer.",
+            now=started,
+        )
+        store.answer_request(
+            session,
+            fiona,
+            request.id,
+            "Each team now has a named contact who answers the same day; see the action for your team.",
+            started + timedelta(days=2),
+        )
 
 
 def _organisation(session, org) -> tuple[list[int], list[int]]:
