@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import mean
 
@@ -305,3 +306,47 @@ def test_no_released_figure_of_the_demo_states_what_its_respondents_answered(dem
     db.dispose()
     assert len(round_ids) == 4 and shown > 5000  # heads still see nearly every score
     assert stated == []
+
+
+def test_the_demos_heads_find_actions_and_plan_one_from_a_finding_prefilled(demo):
+    """The driver function's head finds actions in each state, and plans one from the dashboard's finding: the
+    form comes prefilled with what it answers, the dimension and the hotspot teams. The team head finds the
+    request answered and the action for the team."""
+    import html
+
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    function_id = demo.function_ids[demo.truth.driver]
+    failed = {demo.team_ids[t] for t in demo.truth.driver_teams}
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "function.head@demo.example", DEMO_PASSWORD).status_code == 303
+        listing = client.get(f"/units/{function_id}/actions").text
+        for words in ("overdue: was due", "Under way", "Planned", "Done"):
+            assert words in listing, words
+        dashboard = client.get(f"/units/{function_id}").text
+        link = re.search(r'The finding: [^<]*: <a href="([^"]+)">plan an action', dashboard)
+        assert link, "no 'Plan an action' beside the finding"
+        form = client.get(html.unescape(link.group(1))).text
+        assert '<option value="finding" selected>' in form
+        checked = {int(t) for t in re.findall(r'name="team" value="(\d+)" checked', form)}
+        assert checked and checked <= failed
+        fields = {
+            "title": "Weekly call with each affected store",
+            "due_on": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
+            "owner": re.search(r'<option value="(\d+)" selected>Fiona', form).group(1),
+            "round": re.search(r'<select id="round" name="round"><option value="(\d+)"', form).group(1),
+            "source": "finding",
+            "dimension": re.search(
+                r'<select id="dimension"[^>]*>.*?<option value="(\w+)" selected>', form
+            ).group(1),
+            "team": [str(t) for t in sorted(checked)],
+            "_csrf_token": csrf_from(form),
+        }
+        planned = client.post(f"/units/{function_id}/actions", data=fields, follow_redirects=False)
+        assert planned.status_code == 303, planned.text
+        page = client.get(planned.headers["location"]).text
+        assert "Weekly call with each affected store" in page and "a finding of the round" in page
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "team.head@demo.example", DEMO_PASSWORD).status_code == 303
+        mine = client.get(f"/units/{demo.team_ids[0]}/requests").text
+        assert "Each team now has a named contact" in mine
+        assert "A named contact answers each team" in mine
