@@ -4,9 +4,9 @@ A token acts as HR: it sees every action. Scopes `actions:read` and `actions:wri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from collections.abc import Iterator
 from typing import Annotated
 
 from litestar import Request, get, patch, post

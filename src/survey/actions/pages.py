@@ -207,7 +207,7 @@ def edit_action_page(action_id: ObjectId, request: Request, db: DatabaseDep) -> 
         if not action.editable:
             raise PermissionDeniedException("only the function's head or HR may change this action")
         values = {**asdict(action), "teams": {t.id for t in action.teams}, "owner": action.owner_id}
-        context = _form_context(session, session.get(Unit, action.function.id), values, {})
+        context = _form_context(session, _function(session, reader, action.function.id), values, {})
     return Template("staff/action_form.html", context={**context, "action": action})
 
 
@@ -223,7 +223,8 @@ async def edit_action(action_id: ObjectId, request: Request, db: DatabaseDep) ->
         except ActionError as error:
             action = store.get_action(session, reader, action_id, now().date())
             values = {**asdict(fields), "teams": set(fields.team_ids), "owner": _owner(form)}
-            context = _form_context(session, session.get(Unit, action.function.id), values, error.errors)
+            function = _function(session, reader, action.function.id)
+            context = _form_context(session, function, values, error.errors)
             return Template("staff/action_form.html", context={**context, "action": action}, status_code=400)
     return see_other(f"/actions/{action_id}")
 
@@ -264,6 +265,7 @@ async def decide_request(
     if decision not in ("accept", "answer"):
         raise NotFoundException()
     form = await request.form()
+    found: store.RequestView | None = None
     with db.session() as session:
         reader = _reader(session, request)
         try:
@@ -286,9 +288,11 @@ async def decide_request(
                 store.answer_request(session, reader, request_id, clean_text(form.get("answer")), now())
         except ActionError as error:
             session.rollback()
+            assert found is not None  # looked up before anything could be refused
             context = _function_context(session, reader, found.function.id)
             context |= {"errors": error.errors, "failed": request_id, "form": dict(form)}
             return Template("staff/actions.html", context=context, status_code=400)
+    assert found is not None
     return see_other(f"/units/{found.function.id}/actions")
 
 

@@ -45,21 +45,16 @@ def queue_action_reminders(db: Database, now: datetime) -> int:
     today = now.date()
     with db.session() as session:
         candidates = session.exec(
-            select(
-                ActionPlan.id,
-                ActionPlan.status,
-                ActionPlan.due_on,
-                ActionPlan.due_reminder_for,
-                ActionPlan.overdue_reminder_for,
-            )
+            select(ActionPlan)
             .where(col(ActionPlan.status).not_in(rules.CLOSED))
             .where(col(ActionPlan.due_on) <= today + rules.DUE_SOON)
         ).all()
     queued = 0
-    for action_id, status, due_on, due_sent, overdue_sent in candidates:
-        for claim, sent in zip(CLAIMS, (due_sent, overdue_sent), strict=True):
-            if claim.due(status, due_on, today, sent):
-                queued += _claim_and_queue(db, action_id, due_on, claim, now)
+    for action in candidates:
+        sent = (action.due_reminder_for, action.overdue_reminder_for)
+        for claim, sent_for in zip(CLAIMS, sent, strict=True):
+            if claim.due(action.status, action.due_on, today, sent_for):
+                queued += _claim_and_queue(db, action.id, action.due_on, claim, now)
     return queued
 
 
@@ -75,8 +70,11 @@ def _claim_and_queue(db: Database, action_id: int, due_on: date, claim: Claim, n
         )
         if claimed.rowcount != 1:
             return 0
-        action = session.get(ActionPlan, action_id)
-        owner = session.get(User, action.owner_id)
+        owner = session.exec(
+            select(User)
+            .join(ActionPlan, col(ActionPlan.owner_id) == col(User.id))
+            .where(ActionPlan.id == action_id)
+        ).one()
         session.add(
             OutboxMessage(
                 kind=claim.kind,
@@ -98,7 +96,9 @@ def action_mail(
     the action was done or dropped, its due date moved, or its owner changed or was deactivated."""
     action = session.get(ActionPlan, message.action_plan_id)
     owner = session.get(User, message.user_id)
+    assert action is not None and owner is not None  # foreign keys: the outbox row refers to both
     function = session.get(Unit, action.function_id)
+    assert function is not None
     due = action.due_on.strftime("%-d %B %Y")
     kind = MailKind(message.kind)
     subject = SUBJECTS[kind].format(due=due, title=action.title)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -38,7 +38,7 @@ from survey.db.models import (
     User,
 )
 from survey.errors import Refused
-from survey.vocabulary import UnitKind
+from survey.vocabulary import Dimension, UnitKind
 
 
 class NotFound(Refused):
@@ -268,7 +268,7 @@ def action_notes(session: Session, action_id: int) -> list[NoteView]:
     """An action's notes, newest first."""
     rows = session.exec(
         select(ActionPlanNote, User.name)
-        .join(User, User.id == ActionPlanNote.author_id, isouter=True)
+        .join(User, col(User.id) == col(ActionPlanNote.author_id), isouter=True)
         .where(ActionPlanNote.action_id == action_id)
         .order_by(col(ActionPlanNote.at).desc(), col(ActionPlanNote.id).desc())
     ).all()
@@ -369,7 +369,7 @@ def create_action(
         function_id=function_id,
         round_id=round_id,
         source=ActionSource(source),
-        dimension=fields.dimension,
+        dimension=Dimension(fields.dimension),
         title=fields.title,
         description=fields.description,
         owner_id=owner_id,
@@ -426,7 +426,8 @@ def edit_action(
     if problems:
         raise ActionError(problems)
     assert fields.due_on is not None and owner_id is not None
-    action.title, action.description, action.dimension = fields.title, fields.description, fields.dimension
+    action.title, action.description = fields.title, fields.description
+    action.dimension = Dimension(fields.dimension)
     action.owner_id, action.due_on, action.updated_at = owner_id, fields.due_on, now
     session.add(action)
     current = set(
@@ -500,7 +501,7 @@ def raise_request(
     team = session.get(Unit, team_id)
     if team is None or team.kind != UnitKind.FRONT_LINE or not (reader.sees_all or team_id in reader.teams):
         raise NotFound(f"there is no team {team_id}")
-    if not (reader.edits_all or team_id in reader.teams):
+    if reader.user_id is None or not (reader.edits_all or team_id in reader.teams):
         raise ReadOnly("only the team's head or HR may raise its requests")
     problems: dict[str, str] = {}
     function = session.get(Unit, function_id)
@@ -517,7 +518,7 @@ def raise_request(
         team_id=team_id,
         function_id=function_id,
         round_id=latest_round_id(session),
-        dimension=dimension,
+        dimension=Dimension(dimension) if dimension else None,
         text=text,
         raised_by_id=reader.user_id,
         raised_at=now,

@@ -15,7 +15,18 @@ from sqlmodel import select
 
 from survey.accounts.users import create_user
 from survey.db.engine import Database, upgrade
-from survey.db.models import Employee, Invitation, Item, Role, Round, RoundStatus, SurveyKind, Unit, User
+from survey.db.models import (
+    Employee,
+    Invitation,
+    Item,
+    Role,
+    Round,
+    RoundStatus,
+    SurveyKind,
+    Unit,
+    User,
+    UserUnit,
+)
 from survey.demo.simulation import (
     ItemSpec,
     OrgShape,
@@ -227,12 +238,7 @@ def build_demo(
         truth = sim.truth
         with db.session() as session:
             # HR has published the closed rounds: heads and executives can download their reports.
-            closed = session.exec(
-                select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at)
-            )
-            for a_round in closed.all():
-                advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
-                published = a_round.id
+            published = _publish_closed_rounds(session)
             team = session.get(Unit, team_ids[0])
             accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
@@ -242,9 +248,7 @@ def build_demo(
         computed = results_pass(db, settings, now)
         if computed.problems:
             raise RuntimeError("; ".join(computed.problems))
-        progress("Planning the function head's actions and the team head's request")
-        failed = [team_ids[t] for t in truth.driver_teams]
-        _demo_actions(db, function_ids[truth.driver], failed, team_ids[0], published, now)
+        _demo_actions(db, sim, published, now)  # the function head's actions, the team head's request
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
@@ -273,16 +277,28 @@ def build_demo(
         db.dispose()
 
 
-def _demo_actions(
-    db: Database, function_id: int, failed: list[int], own_team: int, round_id: int, now: datetime
-) -> None:
+def _publish_closed_rounds(session) -> int:
+    """Publish the closed rounds, each as it closed; returns the latest one's id."""
+    closed = session.exec(select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at))
+    for a_round in closed.all():
+        advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
+        published = a_round.id
+    return published
+
+
+def _demo_actions(db: Database, sim: Simulated, round_id: int, now: datetime) -> None:
     """The driver function's head answers the latest published round: one action done (with notes), one under
     way (for the demo team head's team too), one planned and overdue; and the demo team head's request to the
     function, answered."""
     from survey.actions import store
     from survey.actions.rules import ActionFields
 
+    function_id = sim.functions[sim.truth.driver].id
+    failed = [sim.teams[t].id for t in sim.truth.driver_teams]
     with db.session() as session:
+        own_team = session.exec(
+            select(UserUnit.unit_id).join(User).where(User.email == "team.head@demo.example")
+        ).one()
         head = session.exec(select(User).where(User.email == "function.head@demo.example")).one()
         team_head = session.exec(select(User).where(User.email == "team.head@demo.example")).one()
         fiona, theo = store.reader_for(session, head), store.reader_for(session, team_head)

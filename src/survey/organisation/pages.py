@@ -8,8 +8,8 @@ that does not exist, so guessing ids tells nothing. HR and executives see every 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException

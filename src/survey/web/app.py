@@ -19,8 +19,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from survey.accounts.pages import LoginPages
-from survey.actions import pages as actions_pages
 from survey.accounts.users import prepare_password_checks
+from survey.actions import pages as actions_pages
 from survey.db.engine import Database
 from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
