@@ -33,7 +33,7 @@ from survey.cli import main
 from survey.db.engine import Database
 from survey.db.models import ExternalResponse, InternalResponse, InternalReview
 from survey.demo.build import DEMO_PASSWORD, build_demo
-from survey.mail.outbox import outbox_counts, render_message
+from survey.mail.outbox import render_message
 from survey.rounds.scheduler import list_schedules
 from survey.settings import Settings
 from survey.vocabulary import EXTERNAL_MEASURES, INTERNAL_MEASURES
@@ -242,7 +242,11 @@ def test_hr_finds_the_open_rounds_invitations_in_the_outbox_and_a_quarterly_sche
                 )
             ).scalar_one()
             first = c.execute(text("SELECT min(id) FROM outbox")).scalar_one()
-        assert outbox_counts(db)["stored"] == invited > 0
+            invitations = c.execute(
+                text("SELECT count(*) FROM outbox WHERE kind = 'invitation' AND state = 'stored'")
+            ).scalar_one()
+        # every invitation of the open round is stored (the overdue demo action's reminder may be too)
+        assert invitations == invited > 0
         mail = render_message(db, Settings(secret_key="demo-test-secret", base_url=BASE), first)
         assert f"{BASE}/i/" in mail.text and "anonymous" in mail.text
         with db.session() as session:
@@ -320,7 +324,7 @@ def test_the_demos_heads_find_actions_and_plan_one_from_a_finding_prefilled(demo
     with TestClient(create_app(settings), base_url=BASE) as client:
         assert log_in(client, "function.head@demo.example", DEMO_PASSWORD).status_code == 303
         listing = client.get(f"/units/{function_id}/actions").text
-        for words in ("overdue: was due", "Under way", "Planned", "Done"):
+        for words in ("Overdue: was due", "Under way", "Planned", "Done"):
             assert words in listing, words
         dashboard = client.get(f"/units/{function_id}").text
         link = re.search(r'The finding: [^<]*: <a href="([^"]+)">plan an action', dashboard)

@@ -384,11 +384,14 @@ def hr_actions(
     function_id: FunctionFilter = None,
     status: StatusFilter = None,
 ) -> Template:
-    """HR: every action of a round (the newest unless chosen), filtered by function and status, overdue first."""
+    """HR: every action of a round (the newest that has actions unless chosen), filtered by function and status, overdue first."""
     with db.session() as session:
         reader = store.reader_for(session, signed_in_user(request))
         rounds = store.round_choices(session)
-        chosen = round_id or (rounds[0].id if rounds else None)
+        with_actions = store.rounds_with_actions(session)
+        chosen = round_id or next(
+            (r.id for r in rounds if r.id in with_actions), rounds[0].id if rounds else None
+        )
         wanted = ActionFilter(chosen, function_id, status if status in rules.STATUSES else None)
         views = store.list_actions(session, reader, now().date(), wanted)
         functions = list(session.exec(store.support_functions()).all())

@@ -667,3 +667,8 @@ def action_count(session: Session) -> int:
 def support_functions() -> Any:
     """The active support functions, by name (a statement)."""
     return select(Unit).where(Unit.active, Unit.kind == UnitKind.SUPPORT).order_by(Unit.name)
+
+
+def rounds_with_actions(session: Session) -> set[int]:
+    """The rounds some action answers."""
+    return set(session.exec(select(ActionPlan.round_id).distinct()).all())
