@@ -280,3 +280,18 @@ def test_a_request_answered_shows_the_answer_to_its_team_head(app, db, world):
     assert "Readers are replaced in March" in team_head.get(f"/units/{world['units']['FL1']}/requests").text
     other = client_as(app, world["accounts"]["other_team_head"])
     assert other.get(f"/units/{world['units']['FL1']}/requests").status_code == 404
+
+
+def test_unit_pages_link_to_the_actions_and_the_requests(app, world):
+    team_head = client_as(app, world["accounts"]["team_head"])
+    assert (
+        f'href="/units/{world["units"]["FL1"]}/requests"'
+        in team_head.get(f"/units/{world['units']['FL1']}").text
+    )
+    function_head = client_as(app, "fhead@example.com")
+    assert (
+        f'href="/units/{world["units"]["SF1"]}/actions"'
+        in function_head.get(f"/units/{world['units']['SF1']}").text
+    )
+    executive = client_as(app, world["accounts"]["executive"])
+    assert 'href="/actions"' in executive.get("/my").text
