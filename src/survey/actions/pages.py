@@ -384,7 +384,8 @@ def hr_actions(
     function_id: FunctionFilter = None,
     status: StatusFilter = None,
 ) -> Template:
-    """HR: every action of a round (the newest that has actions unless chosen), filtered by function and status, overdue first."""
+    """HR: every action of a round (the newest that has actions unless chosen), filtered by function and status,
+    overdue first."""
     with db.session() as session:
         reader = store.reader_for(session, signed_in_user(request))
         rounds = store.round_choices(session)
