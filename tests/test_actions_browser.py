@@ -22,7 +22,10 @@ def test_action_pages_pass_axe_and_fit_a_phone(tmp_path):
     demo = build_demo(tmp_path / "demo.db", base, "browser-test-secret-key-0123456789")
     function_id = demo.function_ids[demo.truth.driver]
     pages = {
-        "function.head@demo.example": [("action", "/actions/1"), ("function-list", f"/units/{function_id}/actions")],
+        "function.head@demo.example": [
+            ("action", "/actions/1"),
+            ("function-list", f"/units/{function_id}/actions"),
+        ],
         "hr@demo.example": [("hr-list", "/admin/actions")],
         "team.head@demo.example": [("team-requests", f"/units/{demo.team_ids[0]}/requests")],
     }
