@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from survey.accounts.users import visible_unit_ids
@@ -658,10 +657,6 @@ def counts_by_function(views: list[ActionView]) -> list[FunctionCounts]:
 def round_choices(session: Session) -> list[Round]:
     """Rounds an action can answer: the newest first."""
     return list(session.exec(select(Round).order_by(col(Round.opens_at).desc())).all())
-
-
-def action_count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(ActionPlan)).one()
 
 
 def support_functions() -> Any:
