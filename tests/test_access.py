@@ -68,7 +68,32 @@ def ids(db, org, people, settings):
             "name": "units.csv",
             "file_format": "xlsx",
             "unit": str(session.exec(select(Unit).where(Unit.code == "FL2")).one().id),  # a report's unit
+            **_action_ids(session),
         }
+
+
+def _action_ids(session) -> dict[str, int | str]:
+    """An action of SF1 for FL2, and FL2's request to SF1, made by HR."""
+    from survey.actions import store
+    from survey.actions.rules import ActionFields
+
+    hr = store.reader_for(session, session.exec(select(User).where(User.email == "hr@example.com")).one())
+    units = {u.code: u.id for u in session.exec(select(Unit))}
+    now = datetime.now(UTC)
+    action = store.create_action(
+        session,
+        hr,
+        function_id=units["SF1"],
+        round_id=1,
+        source="other",
+        fields=ActionFields("Spare tills in every region", "", "reliability", now.date(), [units["FL2"]]),
+        owner_id=hr.user_id,
+        now=now,
+    )
+    request = store.raise_request(
+        session, hr, team_id=units["FL2"], function_id=units["SF1"], dimension=None, text="More vans", now=now
+    )
+    return {"action_id": action.id, "request_id": request.id, "decision": "answer"}
 
 
 def test_nobody_reaches_a_non_public_route(app, client, ids):
@@ -136,8 +161,10 @@ def test_hr_reaches_every_admin_page(client, app, ids, people):
     for (method, path), status in results.items():
         if method == "GET" and not path.startswith("/api"):
             # The round in `ids` is open: it has no reports yet, for HR neither; and units.csv is no report asset.
-            # The unit in `ids` is a team, which has no promises (a support function's are walked below).
-            expected = 404 if path.startswith("/reports/") or path.endswith("/promises") else 200
+            # The unit in `ids` is a team, which has no promises and no action pages (a support function's are
+            # walked in their own tests).
+            function_page = re.fullmatch(r"/units/\d+/(actions(/new)?|promises)", path)
+            expected = 404 if path.startswith("/reports/") or function_page else 200
             assert status == expected, (method, path, status)
     # The outbox's message is the executive's password link: never shown, to HR neither.
     assert results[("POST", f"/admin/outbox/{ids['message_id']}/reveal")] == 409

@@ -66,7 +66,9 @@ def test_a_planted_effect_is_found_with_its_sign_and_size():
     assert 0 < (effect.ratings.low or 0) < 0.8 < (effect.ratings.high or 0)
     assert 3 < (effect.customers.effect or 0) < 9
     assert effect.ratings.q is not None and effect.ratings.q <= 0.10
-    assert effect.sentence.startswith("After the action, these 8 teams' rating of “Doing what was promised” rose 0.")
+    assert effect.sentence.startswith(
+        "After the action, these 8 teams' rating of “Doing what was promised” rose 0."
+    )
     assert "their customers' CSAT% rose" in effect.sentence and "90% interval" in effect.sentence
 
 
@@ -101,7 +103,10 @@ def test_small_actions_are_pooled_and_too_few_teams_say_so():
     pooled, too_few = effects
     assert pooled.action_ids == (1, 2, 3) and pooled.teams == 7
     assert pooled.verdict == WORKING
-    assert "the rating of “Doing what was promised” at 7 teams of 3 smaller actions together rose" in pooled.sentence
+    assert (
+        "the rating of “Doing what was promised” at 7 teams of 3 smaller actions together rose"
+        in pooled.sentence
+    )
     assert too_few.action_ids == (4,) and too_few.verdict == TOO_FEW and too_few.ratings is None
     assert too_few.sentence.startswith("Too few teams to report on (2 teams")
 

@@ -28,6 +28,8 @@ API_SCOPES = {
     "external:write": "import customer figures",
     "promises:read": "read support functions' service promises",
     "promises:write": "write the next version of a support function's service promises",
+    "actions:read": "read action plans and the teams' requests",
+    "actions:write": "create and change action plans and add notes",
 }
 API_TOKEN_PREFIX = "svy_"
 _OTHER_ROLES = {Role.HEAD: "a department head's", Role.EXECUTIVE: "an executive's"}

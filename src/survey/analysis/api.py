@@ -98,8 +98,8 @@ def round_linkage(
     (function, team) ranked by both falls; one plain-language sentence each; whether the actions answering
     earlier rounds worked (`actions`: the targeted teams' change against the other teams', with 90% intervals,
     one-sided p and q, a verdict and a sentence). Computed from released numbers only, when the round closed, and
-    again when an action it reads is recorded, edited or dropped. An open round answers 409, and so does a closed round until its results are
-    computed."""
+    again when an action it reads is recorded, edited or dropped. An open round answers 409, and so does a closed
+    round until its results are computed."""
     return _results(
         round_id, db, lambda: analytics.read_linkage(db, round_id, settings.min_group_size, outcome)
     )

@@ -10,6 +10,7 @@ import click
 
 from survey.cli import (
     accounts,
+    actions,
     analysis,
     demo,
     imports,
@@ -63,6 +64,7 @@ for command in (
     posters.poster,
     wording.wording_group,
     promises.promises_group,
+    actions.actions_group,
     demo.demo,
 ):
     main.add_command(command)

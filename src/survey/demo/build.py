@@ -29,6 +29,7 @@ from survey.db.models import (
     SurveyKind,
     Unit,
     User,
+    UserUnit,
 )
 from survey.demo.promises import add_demo_promises
 from survey.demo.simulation import (
@@ -239,12 +240,7 @@ def build_demo(
         truth = sim.truth
         with db.session() as session:
             # HR has published the closed rounds: heads and executives can download their reports.
-            closed = session.exec(
-                select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at)
-            )
-            for a_round in closed.all():
-                advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
-                published = a_round.id
+            published = _publish_closed_rounds(session)
             team = session.get(Unit, team_ids[0])
             accounts = _accounts(session, session.get(Unit, function_ids[truth.driver]), team)
             _record_actions(session, sim)
@@ -255,6 +251,7 @@ def build_demo(
         computed = results_pass(db, settings, now)
         if computed.problems:
             raise RuntimeError("; ".join(computed.problems))
+        _demo_actions(db, sim, published, now)  # the function head's actions, the team head's request
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
@@ -343,6 +340,97 @@ def _record_actions(session, sim: Simulated) -> None:
         session.flush()
         session.add_all(ActionPlanTeam(action_id=action.id, team_id=sim.teams[t].id) for t in planted.teams)
     session.commit()
+
+
+def _publish_closed_rounds(session) -> int:
+    """Publish the closed rounds, each as it closed; returns the latest one's id."""
+    closed = session.exec(select(Round).where(Round.status == RoundStatus.CLOSED).order_by(Round.opens_at))
+    for a_round in closed.all():
+        advance_round(session, a_round, RoundStatus.PUBLISHED, now=a_round.closes_at)
+        published = a_round.id
+    return published
+
+
+def _demo_actions(db: Database, sim: Simulated, round_id: int, now: datetime) -> None:
+    """The driver function's head answers the latest published round: one action done (with notes), one under
+    way (for the demo team head's team too), one planned and overdue; and the demo team head's request to the
+    function, answered."""
+    from survey.actions import store
+    from survey.actions.rules import ActionFields
+
+    function_id = sim.functions[sim.truth.driver].id
+    failed = [sim.teams[t].id for t in sim.truth.driver_teams]
+    with db.session() as session:
+        own_team = session.exec(
+            select(UserUnit.unit_id).join(User).where(User.email == "team.head@demo.example")
+        ).one()
+        head = session.exec(select(User).where(User.email == "function.head@demo.example")).one()
+        team_head = session.exec(select(User).where(User.email == "team.head@demo.example")).one()
+        fiona, theo = store.reader_for(session, head), store.reader_for(session, team_head)
+        started = now - timedelta(days=40)
+        plans = [
+            (
+                "hotspot",
+                "reliability",
+                "Spare tills kept in every region",
+                failed[:2],
+                10,
+                ["under_way", "done"],
+            ),
+            (
+                "finding",
+                "responsiveness",
+                "A named contact answers each team's calls the same day",
+                [*failed, own_team],
+                45,
+                ["under_way"],
+            ),
+            (
+                "dimension",
+                "tangibles",
+                "Card readers replaced in the older stores",
+                failed[2:5] or failed,
+                -5,
+                [],
+            ),
+        ]
+        notes = {
+            "under_way": "Started: the first region has its spares and contact list.",
+            "done": "Done: every region keeps two spare tills; a broken one is swapped the same day.",
+        }
+        for source, dimension, title, teams, due_in, moves in plans:
+            action = store.create_action(
+                session,
+                fiona,
+                function_id=function_id,
+                round_id=round_id,
+                source=source,
+                fields=ActionFields(
+                    title, "", dimension, (started + timedelta(days=40 + due_in)).date(), sorted(set(teams))
+                ),
+                owner_id=head.id,
+                now=started,
+            )
+            for step, status in enumerate(moves, 1):
+                store.add_note(
+                    session, fiona, action.id, notes[status], status, started + timedelta(days=7 * step)
+                )
+        request = store.raise_request(
+            session,
+            theo,
+            team_id=own_team,
+            function_id=function_id,
+            dimension="responsiveness",
+            text="Our calls about broken tills wait two days for an answer.",
+            now=started,
+        )
+        store.answer_request(
+            session,
+            fiona,
+            request.id,
+            "Each team now has a named contact who answers the same day; see the action for your team.",
+            started + timedelta(days=2),
+        )
 
 
 def _organisation(session, org) -> tuple[list[int], list[int]]:

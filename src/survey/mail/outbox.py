@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from survey.actions.reminders import action_mail
 from survey.db.engine import Database
 from survey.db.models import (
     Employee,
@@ -192,6 +193,9 @@ def render_mail(
     if message.kind in (MailKind.RESULTS_READY, MailKind.RESULTS_SUMMARY):
         subject, context, stale = results_mail(db, session, settings, message)
         language = SOURCE_LANGUAGE  # staff mails are in English, as staff pages are
+    elif message.kind in (MailKind.ACTION_DUE, MailKind.ACTION_OVERDUE):
+        subject, context, stale = action_mail(session, settings, message)
+        language = SOURCE_LANGUAGE
     elif message.kind == MailKind.PASSWORD_RESET:
         reset = session.get(PasswordReset, message.password_reset_id)
         user = session.get(User, reset.user_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -18,9 +19,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey.accounts import users
+from survey.actions.rules import suggestions
 from survey.analysis.anonymity import participation_warning
 from survey.db.engine import Database
-from survey.db.models import Employee, Invitation, Round, RoundStatus, Unit, User, UserUnit
+from survey.db.models import Employee, Invitation, Role, Round, RoundStatus, Unit, User, UserUnit
 from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
 from survey.promises.store import may_write_promises
 from survey.reports import downloads
@@ -322,7 +324,20 @@ def _dashboard(
         view["lowest"] = lowest_rows(report["team_rows"], overall, LOWEST_TEAMS)
         view["promises_page"] = f"/units/{ref.unit_id}/promises"
         view["may_edit_promises"] = may_write_promises(user)
+        if unit is not None and (user.role == Role.HR or (visible is not None and unit.id in visible)):
+            view["plan"] = plan_links(unit.id, chosen.id, data.scores.function(unit.code), report)
     return view
+
+
+def plan_links(function_id: int, round_id: int, scores: Any, report: dict[str, Any]) -> list[tuple[str, str]]:
+    """ "Plan an action" beside the function's finding, hotspots and lowest dimension: each a link to the form,
+    prefilled (`actions.rules.suggestions`)."""
+    links = []
+    for s in suggestions(scores, report.get("driver"), report.get("hotspots") or []):
+        query = [("round", round_id), ("source", s.source), ("dimension", s.dimension)]
+        query += [("team", team) for team in s.team_ids]
+        links.append((s.about, f"/units/{function_id}/actions/new?{urlencode(query)}"))
+    return links
 
 
 def _participation(db: Database, a_round: Round, unit_id: int, teams: set[int], k: int) -> dict:

@@ -42,6 +42,7 @@ from sqlalchemy import exc, text, update
 from sqlmodel import Session, col, select
 
 from survey.accounts import sign_in
+from survey.actions.reminders import queue_action_reminders
 from survey.db.engine import Database
 from survey.db.models import (
     ActionKind,
@@ -712,6 +713,11 @@ def tick(
     except Exception as error:
         log.exception("preparing password links failed")
         report.problems.append(f"preparing requested password links failed, will try again: {error}")
+    try:
+        queue_action_reminders(db, now)
+    except Exception as error:
+        log.exception("queueing actions' reminders failed")
+        report.problems.append(f"queueing reminders of actions' due dates failed, will try again: {error}")
     try:
         finish_interrupted_closes(db, now)
     except Exception as error:

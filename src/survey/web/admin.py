@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey.accounts import pages as accounts_pages
+from survey.actions import pages as actions_pages
 from survey.analysis import pages as analysis_pages
 from survey.db.models import Employee, OutboxMessage, Round, RoundAction, RoundStatus, Unit, User
 from survey.imports import pages as imports_pages
@@ -77,5 +78,6 @@ def admin_router() -> Router:
             *imports_pages.HR_PAGES,
             *analysis_pages.HR_PAGES,
             *wording_pages.HR_PAGES,
+            *actions_pages.HR_PAGES,
         ],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from litestar import Router
 
+from survey.actions import api as actions_api
 from survey.analysis import api as analysis_api
 from survey.imports import api as imports_api
 from survey.organisation import api as organisation_api
@@ -34,5 +35,6 @@ def api_router() -> Router:
             *imports_api.ROUTES,
             *wording_api.ROUTES,
             *promises_api.ROUTES,
+            *actions_api.ROUTES,
         ],
     )

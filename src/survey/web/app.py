@@ -20,6 +20,7 @@ from litestar.template import TemplateConfig
 
 from survey.accounts.pages import LoginPages
 from survey.accounts.users import prepare_password_checks
+from survey.actions import pages as actions_pages
 from survey.db.engine import Database
 from survey.languages import install_translations
 from survey.organisation import pages as organisation_pages
@@ -70,7 +71,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/",
                 guards=[any_account],
                 include_in_schema=False,
-                route_handlers=[*organisation_pages.PAGES, *reports_pages.PAGES, *promises_pages.PAGES],
+                route_handlers=[
+                    *organisation_pages.PAGES,
+                    *reports_pages.PAGES,
+                    *promises_pages.PAGES,
+                    *actions_pages.PAGES,
+                ],
             ),
             api_router(),
             create_static_files_router(
