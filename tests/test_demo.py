@@ -352,7 +352,12 @@ def test_the_function_head_reads_which_of_the_demos_actions_worked_in_the_report
         db, round_id, settings.min_group_size, function_id=demo.function_ids[demo.truth.driver]
     ).result
     db.dispose()
-    worked, unchanged = stored
+    from survey.demo.build import DEMO_ACTIONS
+
+    # The two planted actions answer the second round; the head's later actions answer the latest one: too early.
+    by_title = {effect.titles[0]: effect for effect in stored}
+    worked, unchanged = by_title[DEMO_ACTIONS[0][0]], by_title[DEMO_ACTIONS[1][0]]
+    assert {effect.verdict for effect in stored if effect not in (worked, unchanged)} == {"too early"}
     assert (worked.verdict, worked.customers_verdict) == ("working", "better")
     assert unchanged.verdict == "no clear change" and unchanged.customers_verdict != "better"
     with TestClient(create_app(settings), base_url=BASE) as client:

@@ -246,12 +246,12 @@ def build_demo(
             _record_actions(session, sim)
             create_schedule(session, "Quarterly", timezone="Europe/Berlin", now=now)
         store_due(db, now)  # no mail server in the demo: HR reads the invitations in the outbox
+        _demo_actions(db, sim, published, now)  # the function head's actions, the team head's request
         # The closed rounds' results, computed as the server's scheduler would have at each close.
         progress(f"Computing the results of the {shape.rounds - 1} closed rounds")
         computed = results_pass(db, settings, now)
         if computed.problems:
             raise RuntimeError("; ".join(computed.problems))
-        _demo_actions(db, sim, published, now)  # the function head's actions, the team head's request
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
