@@ -22,6 +22,8 @@ from sqlmodel import Session, col, select
 from survey.accounts.users import visible_unit_ids
 from survey.actions import rules
 from survey.actions.rules import ActionError, ActionFields
+from survey.analysis import analytics
+from survey.db.engine import Database
 from survey.db.models import (
     ActionPlan,
     ActionPlanNote,
@@ -37,7 +39,8 @@ from survey.db.models import (
     User,
 )
 from survey.errors import Refused
-from survey.vocabulary import Dimension, UnitKind
+from survey.reports.content.function import effect_test_text, verdict_words
+from survey.vocabulary import Dimension, UnitKind, outcome_decimals
 
 
 class NotFound(Refused):
@@ -667,3 +670,52 @@ def support_functions() -> Any:
 def rounds_with_actions(session: Session) -> set[int]:
     """The rounds some action answers."""
     return set(session.exec(select(ActionPlan.round_id).distinct()).all())
+
+
+# --- Did it work? -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredEffect:
+    """An action's verdict in one round measured since it: the words first, then the numbers behind them."""
+
+    round_name: str
+    verdict: str  # "Working; customers better"
+    sentence: str
+    pooled_with: list[str]  # other small actions counted together with it
+    ratings: str  # effect [90% interval] p q, in points of the 1 to 7 scale
+    customers: str  # the same for the customers' outcome
+    outcome: str  # the outcome's plain name
+    teams: str  # "5 of 24": targeted teams compared, of all compared
+
+
+def measured_effects(db: Database, rounds: Iterable[Round], action_id: int, k: int) -> list[MeasuredEffect]:
+    """The action's verdict in each of `rounds` (released rounds after the one it answers, oldest first), as
+    that round's stored results found it; a round whose results are not stored yet, or that measured nothing
+    of it, is left out."""
+    found = []
+    for a_round in rounds:
+        try:
+            linkage = analytics.read_linkage(db, a_round.id, k).result
+        except analytics.NotReleased:
+            continue
+        effect = next((e for e in linkage.actions if action_id in e.actions), None)
+        if effect is None:
+            continue
+        found.append(
+            MeasuredEffect(
+                round_name=a_round.name,
+                verdict=verdict_words(effect),
+                sentence=effect.sentence,
+                pooled_with=[
+                    t for i, t in zip(effect.actions, effect.titles, strict=False) if i != action_id
+                ],
+                ratings=effect_test_text(effect.ratings, 1),
+                customers=effect_test_text(effect.customers, outcome_decimals(linkage.outcome.measure)),
+                outcome=linkage.outcome.label,
+                teams="–"
+                if effect.ratings is None
+                else f"{effect.ratings.targeted} of {effect.ratings.compared}",
+            )
+        )
+    return found
