@@ -23,6 +23,7 @@ from survey.accounts.users import visible_unit_ids
 from survey.actions import rules
 from survey.actions.rules import ActionError, ActionFields
 from survey.analysis import analytics
+from survey.analysis.results import ActionEffect
 from survey.db.engine import Database
 from survey.db.models import (
     ActionPlan,
@@ -39,7 +40,7 @@ from survey.db.models import (
     User,
 )
 from survey.errors import Refused
-from survey.reports.content.function import effect_test_text, verdict_words
+from survey.reports.content.function import VERDICTS, effect_test_text, verdict_words
 from survey.vocabulary import Dimension, UnitKind, outcome_decimals
 
 
@@ -719,3 +720,61 @@ def measured_effects(db: Database, rounds: Iterable[Round], action_id: int, k: i
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class TeamAction:
+    """An action targeting a team, as its dashboard lists it: done ones with the round's verdict."""
+
+    action: ActionView
+    verdict: str | None  # None while it is open
+
+
+def team_actions(
+    session: Session, reader: Reader, team_id: int, effects: Iterable[ActionEffect], today: date
+) -> list[TeamAction]:
+    """The actions this reader may see that target the team (not dropped), open ones first; each done one with
+    its verdict in `effects` (a round's), "too early to tell" when that round did not measure it."""
+    targeting = select(ActionPlanTeam.action_id).where(ActionPlanTeam.team_id == team_id)
+    plans = session.exec(
+        select(ActionPlan).where(col(ActionPlan.id).in_(targeting), ActionPlan.status != ActionStatus.DROPPED)
+    ).all()
+    verdicts = {action_id: verdict_words(e) for e in effects for action_id in e.actions}
+    return [
+        TeamAction(view, verdicts.get(view.id, VERDICTS["too early"]) if view.status == rules.DONE else None)
+        for view in _views(session, reader, list(plans), today)
+    ]
+
+
+@dataclass
+class FunctionSummary:
+    """A function's actions in a line of the executives' dashboard: open, overdue, done, and of the actions a
+    round measured, how many worked."""
+
+    function: TeamRef
+    open: int = 0
+    overdue: int = 0
+    done: int = 0
+    measured: int = 0
+    worked: int = 0
+
+
+MEASURED = frozenset({"working", "no clear change", "worse"})  # verdicts that rest on numbers
+
+
+def function_summaries(views: list[ActionView], effects: Iterable[ActionEffect]) -> list[FunctionSummary]:
+    """Per function (by name), its actions (`views`, dropped ones left out) and a round's `effects`."""
+    found: dict[int, FunctionSummary] = {}
+    for view in views:
+        if view.status == rules.DROPPED:
+            continue
+        line = found.setdefault(view.function.id, FunctionSummary(view.function))
+        line.done += view.status == rules.DONE
+        line.open += view.status != rules.DONE
+        line.overdue += view.overdue
+    for effect in effects:
+        if effect.verdict in MEASURED and effect.function.id in found:
+            line = found[effect.function.id]
+            line.measured += len(effect.actions)
+            line.worked += len(effect.actions) if effect.verdict == "working" else 0
+    return sorted(found.values(), key=lambda line: line.function.name)
