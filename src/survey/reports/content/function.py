@@ -542,7 +542,7 @@ def done_actions(actions: Sequence[ReportAction], effects: Sequence[ActionEffect
         if not action.done:
             continue
         effect = by_action.get(action.id)
-        if effect is None:
+        if effect is None or effect.verdict == "too early":
             done.append(DoneAction(action, VERDICTS["too early"], TOO_EARLY_SENTENCE))
         else:
             done.append(DoneAction(action, verdict_words(effect), effect.sentence))
