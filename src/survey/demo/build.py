@@ -270,6 +270,11 @@ def build_demo(
         if computed.problems:
             raise RuntimeError("; ".join(computed.problems))
         _demo_actions(db, sim, published, now)  # the function head's actions, the team head's request
+        # actions recorded after a close change what that round's linkage reads: computed again, as the
+        # scheduler's next pass would, so that every page shows them at once
+        computed = results_pass(db, settings, now)
+        if computed.problems:
+            raise RuntimeError("; ".join(computed.problems))
         names = [f.name for f in sim.functions]
         summary = (
             f"{shape.teams} front-line teams in {shape.regions} regions, {shape.functions} support functions, "
