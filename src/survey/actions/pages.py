@@ -98,7 +98,7 @@ def _action_context(session: Session, reader: Reader, action_id: int) -> dict[st
     moves = [(s, rules.STATUS_LABELS[s]) for s in rules.STATUSES if s in rules.MOVES[action.status]]
     return {
         "action": action,
-        "measured": [],  # the action's page reads them: `action_page`
+        "measured": None,  # whether it worked: read by the action's page (`action_page`), not by a refused note
         "notes": store.action_notes(session, action.id),
         "moves": moves,
         "statuses": rules.STATUS_LABELS,
