@@ -342,7 +342,11 @@ def test_the_demos_function_head_finds_their_promises_in_force_from_the_first_ro
 @pytest.mark.web
 def test_the_function_head_reads_which_of_the_demos_actions_worked_in_the_report_and_the_dashboard(demo):
     """The demo's driver took two actions answering its second round: one restored its service at the teams it
-    targeted, one changed nothing. Its head's PDF report and dashboard of the latest round say which is which."""
+    targeted, one changed nothing. Its head's PDF report and dashboard of the latest round say which is which,
+    in the one section of promises and actions: the actions answering the latest round open, or done and too
+    early to tell."""
+    import html
+
     from pypdf import PdfReader
 
     settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
@@ -369,8 +373,18 @@ def test_the_function_head_reads_which_of_the_demos_actions_worked_in_the_report
     assert "Did our actions work?" in printed
     assert " ".join(worked.sentence.split()) in printed
     assert f"{worked.titles[0]} (answering " in printed and "Working; customers better" in printed
-    assert "Did our actions work?" in dashboard and "Working; customers better" in dashboard
-    assert unchanged.titles[0] in dashboard and "No clear change" in dashboard
+    section = dashboard.split('<section class="promises-actions"')[1].split("</section>\n</section>")[0]
+    for heading in ("What we promise", "Open actions", "Did our actions work?"):
+        assert heading in section, heading
+    done = re.findall(r"<li><a href=\"/actions/\d+\"><strong>([^<]+)</strong></a>[^:]*: ([^.]+)\.", section)
+    verdicts = {html.unescape(title): verdict for title, verdict in done}
+    assert verdicts[worked.titles[0]] == "Working; customers better"
+    assert verdicts[unchanged.titles[0]].startswith("No clear change")
+    # the actions answering the latest round: done without a round measured since, the others open
+    assert verdicts["Spare tills kept in every region"] == "Too early to tell"
+    open_part = section.split("<h4>Open actions</h4>")[1].split("<h4>Did our actions work?</h4>")[0]
+    assert "Card readers replaced in the older stores" in open_part and "Overdue" in open_part
+    assert "Spare tills kept in every region (answering " in printed and "Too early to tell" in printed
 
 
 def test_the_demos_heads_find_actions_and_plan_one_from_a_finding_prefilled(demo, tmp_path):
@@ -419,3 +433,27 @@ def test_the_demos_heads_find_actions_and_plan_one_from_a_finding_prefilled(demo
         mine = client.get(f"/units/{demo.team_ids[0]}/requests").text
         assert "Each team now has a named contact" in mine
         assert "A named contact answers each team" in mine
+
+
+@pytest.mark.web
+def test_the_demos_team_head_and_executive_find_the_actions_on_their_dashboards(demo):
+    """The team head's dashboard lists the action for the team (with its function and status) and the request
+    they raised, answered; the executive's has a line per function with actions, linking to every action."""
+    import html
+
+    settings = Settings(database_url=f"sqlite:///{demo.database}", secret_key="k" * 32, base_url=BASE)
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "team.head@demo.example", DEMO_PASSWORD).status_code == 303
+        page = client.get("/my").text
+    team = html.unescape(page.split('<section class="team-actions"')[1].split("</section>")[0])
+    assert "A named contact answers each team's calls the same day" in team and "Under way" in team
+    assert "Each team now has a named contact" in team or "Answered" in team
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        assert log_in(client, "exec@demo.example", DEMO_PASSWORD).status_code == 303
+        page = client.get("/my").text
+    summary = page.split('<section class="action-summary"')[1].split("</section>")[0]
+    rows = re.findall(r'<th scope="row">([^<]+)</th>((?:<td class="num">.*?</td>)+)</tr>', summary)
+    assert len(rows) == 1, rows  # only the driver has actions
+    cells = re.findall(r'<td class="num">(.*?)</td>', rows[0][1])
+    assert [re.sub(r"<[^>]+>", "", c) for c in cells] == ["2", "1", "3", "1 of 2"], cells
+    assert '<a href="/actions">' in summary

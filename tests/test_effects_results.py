@@ -100,3 +100,63 @@ def test_an_action_recorded_after_the_close_is_evaluated_by_the_next_pass_and_dr
     assert token_client.get(f"/api/rounds/{last}/linkage").headers["survey-results"] == "updating"
     tick(db, settings)
     assert token_client.get(f"/api/rounds/{last}/linkage").json()["actions"] == []
+
+
+def test_the_function_report_lists_the_actions_as_they_stand_and_a_kept_pdf_follows_them(db, settings):
+    """A function's report (PDF and dashboard alike) lists its actions answering the round or an earlier one, not
+    dropped: the done one with the verdict the round's results hold, an action answering a later round not at
+    all. Dropping the action changes what the report shows, and so the fingerprint a kept PDF is served by."""
+    from survey.reports.catalogue import report_by_code
+    from survey.reports.content.function import verdict_words
+    from survey.reports.data import round_data
+    from survey.reports.render import context_key, report_context
+
+    sim = simulate_into(db, SHAPE, seed=3)
+    compute_results(db, settings)
+    with db.session() as session:
+        first, *_, last = session.exec(select(Round.id).order_by(Round.opens_at)).scalars()
+    function = sim.functions[sim.truth.driver]
+    done_id = _record_action(db, function.id, first, [t.id for t in sim.teams[:6]])
+    with db.session() as session:
+        owner = session.get(ActionPlan, done_id).owner_id
+        session.add(
+            ActionPlan(
+                function_id=function.id,
+                round_id=last,
+                source=ActionSource.OTHER,
+                dimension="overall",
+                title="A weekly call with every store",
+                owner_id=owner,
+                due_on=date(2026, 1, 31),
+            )
+        )
+        session.commit()
+    tick(db, settings)
+
+    def report(round_id: int) -> dict:
+        with db.session() as session:
+            ref = report_by_code(session, session.get(Round, round_id), function.code)
+        return report_context(round_data(db, round_id, settings), ref)
+
+    latest = report(last)
+    stored = analytics.read_action_effects(db, last, settings.min_group_size, function_id=function.id).result
+    effect = next(e for e in stored if done_id in e.actions)
+    (done,) = latest["done_actions"]
+    assert done.action.title == "Deliveries checked before they leave" and done.action.teams == 6
+    assert done.verdict == verdict_words(effect) and done.sentence == effect.sentence
+    (planned,) = latest["open_actions"]
+    assert (
+        planned.title == "A weekly call with every store" and planned.overdue and planned.status == "Planned"
+    )
+    earliest = report(first)  # the later round's action is not there; the done one is, not measured yet
+    assert earliest["open_actions"] == [] and [d.verdict for d in earliest["done_actions"]] == [
+        "Too early to tell"
+    ]
+
+    with db.write() as connection:
+        connection.execute(
+            update(ActionPlan).where(ActionPlan.id == done_id).values(status=ActionStatus.DROPPED)
+        )
+    tick(db, settings)
+    after = report(last)
+    assert after["done_actions"] == [] and context_key(after) != context_key(latest)

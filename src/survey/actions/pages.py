@@ -22,10 +22,11 @@ from sqlmodel import Session
 from survey.actions import rules, store
 from survey.actions.rules import ActionError, ActionFields
 from survey.actions.store import ActionFilter, Reader
-from survey.db.models import Role, Unit
+from survey.db.models import Role, Round, Unit
+from survey.reports.catalogue import readable_rounds
 from survey.vocabulary import UnitKind
 from survey.web.auth import now, signed_in_user
-from survey.web.deps import DatabaseDep, ObjectId
+from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
 from survey.web.errors import Conflict
 from survey.web.forms import clean_text, text_field
 from survey.web.responses import see_other
@@ -97,6 +98,7 @@ def _action_context(session: Session, reader: Reader, action_id: int) -> dict[st
     moves = [(s, rules.STATUS_LABELS[s]) for s in rules.STATUSES if s in rules.MOVES[action.status]]
     return {
         "action": action,
+        "measured": None,  # whether it worked: read by the action's page (`action_page`), not by a refused note
         "notes": store.action_notes(session, action.id),
         "moves": moves,
         "statuses": rules.STATUS_LABELS,
@@ -105,11 +107,22 @@ def _action_context(session: Session, reader: Reader, action_id: int) -> dict[st
     }
 
 
+def _rounds_since(session: Session, request: Request, round_id: int) -> list[Round]:
+    """The released rounds after the one an action answers whose reports this reader may read, oldest first."""
+    answered = session.get(Round, round_id)
+    assert answered is not None  # an action's round is never deleted
+    readable = readable_rounds(session, signed_in_user(request))
+    return sorted((r for r in readable if r.opens_at > answered.opens_at), key=lambda r: r.opens_at)
+
+
 @get("/actions/{action_id:int}", sync_to_thread=True)
-def action_page(action_id: ObjectId, request: Request, db: DatabaseDep) -> Template:
+def action_page(action_id: ObjectId, request: Request, db: DatabaseDep, settings: SettingsDep) -> Template:
+    """An action, its notes and, for each round measured since, whether it worked."""
     with db.session() as session:
         context = _action_context(session, _reader(session, request), action_id)
-    return Template("staff/action.html", context=context)
+        rounds = _rounds_since(session, request, context["action"].round_id)
+    measured = store.measured_effects(db, rounds, action_id, settings.min_group_size)
+    return Template("staff/action.html", context=context | {"measured": measured})
 
 
 @post("/actions/{action_id:int}/notes")

@@ -22,6 +22,9 @@ from sqlmodel import Session, col, select
 from survey.accounts.users import visible_unit_ids
 from survey.actions import rules
 from survey.actions.rules import ActionError, ActionFields
+from survey.analysis import analytics
+from survey.analysis.results import ActionEffect
+from survey.db.engine import Database
 from survey.db.models import (
     ActionPlan,
     ActionPlanNote,
@@ -37,7 +40,8 @@ from survey.db.models import (
     User,
 )
 from survey.errors import Refused
-from survey.vocabulary import Dimension, UnitKind
+from survey.reports.content.function import VERDICTS, effect_test_text, verdict_words
+from survey.vocabulary import Dimension, UnitKind, outcome_decimals
 
 
 class NotFound(Refused):
@@ -667,3 +671,110 @@ def support_functions() -> Any:
 def rounds_with_actions(session: Session) -> set[int]:
     """The rounds some action answers."""
     return set(session.exec(select(ActionPlan.round_id).distinct()).all())
+
+
+# --- Did it work? -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredEffect:
+    """An action's verdict in one round measured since it: the words first, then the numbers behind them."""
+
+    round_name: str
+    verdict: str  # "Working; customers better"
+    sentence: str
+    pooled_with: list[str]  # other small actions counted together with it
+    ratings: str  # effect [90% interval] p q, in points of the 1 to 7 scale
+    customers: str  # the same for the customers' outcome
+    outcome: str  # the outcome's plain name
+    teams: str  # "5 of 24": targeted teams compared, of all compared
+
+
+def measured_effects(db: Database, rounds: Iterable[Round], action_id: int, k: int) -> list[MeasuredEffect]:
+    """The action's verdict in each of `rounds` (released rounds after the one it answers, oldest first), as
+    that round's stored results found it; a round whose results are not stored yet, or that measured nothing
+    of it, is left out."""
+    found = []
+    for a_round in rounds:
+        try:
+            linkage = analytics.read_linkage(db, a_round.id, k).result
+        except analytics.NotReleased:
+            continue
+        effect = next((e for e in linkage.actions if action_id in e.actions), None)
+        if effect is None:
+            continue
+        found.append(
+            MeasuredEffect(
+                round_name=a_round.name,
+                verdict=verdict_words(effect),
+                sentence=effect.sentence,
+                pooled_with=[
+                    t for i, t in zip(effect.actions, effect.titles, strict=False) if i != action_id
+                ],
+                ratings=effect_test_text(effect.ratings, 1),
+                customers=effect_test_text(effect.customers, outcome_decimals(linkage.outcome.measure)),
+                outcome=linkage.outcome.label,
+                teams="–"
+                if effect.ratings is None
+                else f"{effect.ratings.targeted} of {effect.ratings.compared}",
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class TeamAction:
+    """An action targeting a team, as its dashboard lists it: done ones with the round's verdict."""
+
+    action: ActionView
+    verdict: str | None  # None while it is open
+
+
+def team_actions(
+    session: Session, reader: Reader, team_id: int, effects: Iterable[ActionEffect], today: date
+) -> list[TeamAction]:
+    """The actions this reader may see that target the team (not dropped), open ones first; each done one with
+    its verdict in `effects` (a round's), "too early to tell" when that round did not measure it."""
+    targeting = select(ActionPlanTeam.action_id).where(ActionPlanTeam.team_id == team_id)
+    plans = session.exec(
+        select(ActionPlan).where(col(ActionPlan.id).in_(targeting), ActionPlan.status != ActionStatus.DROPPED)
+    ).all()
+    verdicts = {action_id: verdict_words(e) for e in effects for action_id in e.actions}
+    return [
+        TeamAction(view, verdicts.get(view.id, VERDICTS["too early"]) if view.status == rules.DONE else None)
+        for view in _views(session, reader, list(plans), today)
+    ]
+
+
+@dataclass
+class FunctionSummary:
+    """A function's actions in a line of the executives' dashboard: open, overdue, done, and of the actions a
+    round measured, how many worked."""
+
+    function: TeamRef
+    open: int = 0
+    overdue: int = 0
+    done: int = 0
+    measured: int = 0
+    worked: int = 0
+
+
+MEASURED = frozenset({"working", "no clear change", "worse"})  # verdicts that rest on numbers
+
+
+def function_summaries(views: list[ActionView], effects: Iterable[ActionEffect]) -> list[FunctionSummary]:
+    """Per function (by name), its actions (`views`, dropped ones left out) and a round's `effects`."""
+    found: dict[int, FunctionSummary] = {}
+    for view in views:
+        if view.status == rules.DROPPED:
+            continue
+        line = found.setdefault(view.function.id, FunctionSummary(view.function))
+        line.done += view.status == rules.DONE
+        line.open += view.status != rules.DONE
+        line.overdue += view.overdue
+    for effect in effects:
+        if effect.verdict in MEASURED and effect.function.id in found:
+            line = found[effect.function.id]
+            line.measured += len(effect.actions)
+            line.worked += len(effect.actions) if effect.verdict == "working" else 0
+    return sorted(found.values(), key=lambda line: line.function.name)

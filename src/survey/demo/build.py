@@ -210,6 +210,24 @@ def simulate_into(
     )
 
 
+def close_simulated_round(
+    db: Database, sim: Simulated, name: str, opens: datetime, answers: SimulatedRound
+) -> None:
+    """Write one more round of simulated answers and close it, as `simulate_into` does for each of its rounds
+    (its results left to the results work): a story that goes on after someone acted in between."""
+    internal_items, external_items = sim.items
+    function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
+    _closed_round(db, name, opens, answers, function_ids, team_ids, internal_items, external_items)
+
+
+def open_simulated_round(
+    db: Database, sim: Simulated, settings: Settings, name: str, now: datetime, answers: SimulatedRound
+) -> str:
+    """Open one more round now, as the demo opens its last one; returns an unused employee link."""
+    function_ids, team_ids = [f.id for f in sim.functions], [t.id for t in sim.teams]
+    return _open_round(db, name, now, answers, function_ids, team_ids, sim.items, settings, sim.shape)
+
+
 def build_demo(
     path: Path,
     base_url: str,

@@ -19,8 +19,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey.accounts import users
+from survey.actions import store as action_store
 from survey.actions.rules import suggestions
 from survey.analysis.anonymity import participation_warning
+from survey.analysis.results import ActionEffect
 from survey.db.engine import Database
 from survey.db.models import Employee, Invitation, Role, Round, RoundStatus, Unit, User, UserUnit
 from survey.organisation.posters import NoSuchTeam, TeamLink, poster_pdf, qr_svg, team_link, team_link_url
@@ -29,6 +31,7 @@ from survey.reports import downloads
 from survey.reports.catalogue import (
     FUNCTION,
     ORGANISATION,
+    TEAM,
     ReportNotFound,
     find_report,
     readable_rounds,
@@ -319,6 +322,8 @@ def _dashboard(
         unit_ids = {u.code: u.id for u in units if visible is None or u.id in visible}
         columns = [(f.code, f.name) for f in data.scores.functions] + [(OUTCOME, report["outcome"]["label"])]
         view["heat"] = heat_table(report["heat_lines"], columns, region_of, unit_ids, query)
+        if unit is None and visible is None:  # HR's and executives' dashboard of the whole
+            view["action_summary"] = _action_summary(db, user, data.linkage.actions)
     elif ref.kind == FUNCTION:
         overall = data.scores.measures.index(OVERALL)
         view["lowest"] = lowest_rows(report["team_rows"], overall, LOWEST_TEAMS)
@@ -326,7 +331,25 @@ def _dashboard(
         view["may_edit_promises"] = may_write_promises(user)
         if unit is not None and (user.role == Role.HR or (visible is not None and unit.id in visible)):
             view["plan"] = plan_links(unit.id, chosen.id, data.scores.function(unit.code), report)
+    elif ref.kind == TEAM and ref.unit_id is not None:
+        with db.session() as session:
+            reader = action_store.reader_for(session, user)
+            view["team_actions"] = action_store.team_actions(
+                session, reader, ref.unit_id, data.linkage.actions, now().date()
+            )
+            view["requests"] = action_store.list_requests(session, reader, team_id=ref.unit_id)
     return view
+
+
+def _action_summary(
+    db: Database, user: User, effects: list[ActionEffect]
+) -> list[action_store.FunctionSummary]:
+    """Per support function: its actions open, overdue and done, and how many of those the round measured
+    worked."""
+    with db.session() as session:
+        reader = action_store.reader_for(session, user)
+        views = action_store.list_actions(session, reader, now().date())
+    return action_store.function_summaries(views, effects)
 
 
 def plan_links(function_id: int, round_id: int, scores: Any, report: dict[str, Any]) -> list[tuple[str, str]]:

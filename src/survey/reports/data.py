@@ -1,20 +1,24 @@
 """The data behind a round's reports, gathered once for all of them: the round's released results
 (`analytics.scores` and `analytics.linkage`), the released scores of up to four earlier rounds for trends, and
-response rates hidden as on every other page, and the support functions' promises in force for the round.
-Nothing else reaches a report."""
+response rates hidden as on every other page, the support functions' promises in force for the round, and their
+actions answering the round or an earlier one (not dropped), as they stand when the report is rendered. Nothing
+else reaches a report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlmodel import Session, select
 
+from survey.actions import rules as action_rules
 from survey.analysis import analytics
 from survey.analysis.results import Linkage, Scores
 from survey.db.engine import Database
-from survey.db.models import Round, Unit
+from survey.db.models import ActionPlan, ActionPlanTeam, ActionStatus, Round, Unit, User, utc_now
 from survey.promises import store as promises_store
 from survey.reports.content.common import TREND_ROUNDS, RateRow
+from survey.reports.content.function import ReportAction
 from survey.rounds.participation import (
     ParticipationRow,
     group_participation,
@@ -42,6 +46,8 @@ class RoundData:
     groups: frozenset[str]
     # each support function's promises in force for the round, as (dimension, English text), by its code
     promises: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # each support function's actions answering the round or an earlier one, not dropped, by its code
+    actions: dict[str, tuple[ReportAction, ...]] = field(default_factory=dict)
 
 
 def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
@@ -60,6 +66,7 @@ def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
         participation, below, teams, groups = _participation(session, round_id, scores.min_group_size)
         name, closes_at = a_round.name, a_round.closes_at
         promises = _promises(session, a_round)
+        actions = _actions(session, a_round, utc_now().date())
     history = [analytics.scores(db, r, k, comment_k) for r in reversed(earlier)] + [scores]
     return RoundData(
         round_id,
@@ -73,6 +80,7 @@ def round_data(db: Database, round_id: int, settings: Settings) -> RoundData:
         teams,
         groups,
         promises,
+        actions,
     )
 
 
@@ -83,6 +91,48 @@ def _promises(session: Session, a_round: Round) -> dict[str, tuple[tuple[str, st
         functions[function_id]: tuple((p.dimension, p.text) for p in version.promises)
         for function_id, version in promises_store.in_force(session, a_round, functions).items()
     }
+
+
+def _actions(session: Session, a_round: Round, today: date) -> dict[str, tuple[ReportAction, ...]]:
+    """Each support function's actions answering this round or an earlier one, not dropped, as they stand
+    `today`: open ones first (overdue, then by due date), then the done ones; by the function's code."""
+    rounds = dict(session.exec(select(Round.id, Round.name).where(Round.opens_at <= a_round.opens_at)).all())
+    plans = session.exec(
+        select(ActionPlan).where(
+            ActionPlan.round_id.in_(list(rounds)), ActionPlan.status != ActionStatus.DROPPED.value
+        )
+    ).all()
+    if not plans:
+        return {}
+    ids = [plan.id for plan in plans]
+    teams: dict[int, int] = {}
+    for action_id in session.exec(select(ActionPlanTeam.action_id).where(ActionPlanTeam.action_id.in_(ids))):
+        teams[action_id] = teams.get(action_id, 0) + 1
+    codes = dict(
+        session.exec(select(Unit.id, Unit.code).where(Unit.id.in_({p.function_id for p in plans}))).all()
+    )
+    owners = dict(
+        session.exec(select(User.id, User.name).where(User.id.in_({p.owner_id for p in plans}))).all()
+    )
+    order = sorted(plans, key=lambda p: (*action_rules.open_first(p.status, p.due_on, today), p.id))
+    found: dict[str, list[ReportAction]] = {}
+    for plan in order:
+        status = str(plan.status)
+        found.setdefault(codes[plan.function_id], []).append(
+            ReportAction(
+                id=plan.id,
+                title=plan.title,
+                dimension=action_rules.DIMENSION_LABELS.get(str(plan.dimension), str(plan.dimension)),
+                teams=teams.get(plan.id, 0),
+                owner=owners.get(plan.owner_id, ""),
+                due_on=plan.due_on.strftime("%-d %B %Y"),
+                status=action_rules.STATUS_LABELS.get(status, status),
+                overdue=action_rules.is_overdue(status, plan.due_on, today),
+                done=status == action_rules.DONE,
+                answers=rounds[plan.round_id],
+            )
+        )
+    return {code: tuple(actions) for code, actions in found.items()}
 
 
 def _participation(

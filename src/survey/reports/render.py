@@ -48,8 +48,15 @@ POSTER_STYLESHEET = "poster.css"
 def report_context(data: RoundData, ref: ReportRef) -> dict[str, Any]:
     """What one report shows (its charts as SVG data URIs), for its template."""
     if ref.kind == FUNCTION:
-        promises = data.promises.get(ref.code or "", ())
-        context = function_report(_subject(ref), data.scores, data.linkage, data.history, promises)
+        code = ref.code or ""
+        context = function_report(
+            _subject(ref),
+            data.scores,
+            data.linkage,
+            data.history,
+            data.promises.get(code, ()),
+            data.actions.get(code, ()),
+        )
     elif ref.kind == TEAM:
         row = next((p for p in data.participation if p.kind == "front_line" and p.code == ref.code), None)
         context = team_report(_subject(ref), data.scores, data.linkage, data.history, row)

@@ -130,10 +130,12 @@ def function_report(
     linkage: Linkage,
     history: Sequence[Scores],
     promises: Sequence[tuple[str, str]] = (),
+    actions: Sequence[ReportAction] = (),
 ) -> dict[str, Any]:
     """The report for the head of the support function `subject`. `history` holds the scores of the analysed
     round and up to four before it, oldest first (the analysed round last); `promises` the function's promises
-    in force for the round, as (dimension, English text)."""
+    in force for the round, as (dimension, English text); `actions` its actions answering the round or an earlier
+    one, not dropped, as they stand now."""
     # a function nobody rated this round (or whose every figure is hidden) still gets its report
     function = scores.function(subject.code) or FunctionScores(
         subject.id, subject.code, subject.name, "support", cells=[], comments=[]
@@ -167,7 +169,10 @@ def function_report(
         "driver": facts.driver,
         "hotspots": facts.hotspots,
         "test_table": _test_table(facts.tests, linkage.outcome.unit),
-        "effects": [_effect_row(e) for e in linkage.actions if e.function.code == subject.code],
+        "open_actions": [a for a in actions if not a.done],
+        "done_actions": done_actions(
+            actions, [e for e in linkage.actions if e.function.code == subject.code]
+        ),
         "effect_table": _effect_table(
             [e for e in linkage.actions if e.function.code == subject.code], linkage.outcome.measure
         ),
@@ -490,28 +495,73 @@ CUSTOMER_VERDICTS = {
 }
 
 
-@dataclass(frozen=True)
-class EffectRow:
-    """An evaluated action (or several small ones together) as the function's head reads it."""
+TOO_EARLY_SENTENCE = "No round has been measured since this action was planned."
 
+
+@dataclass(frozen=True)
+class ReportAction:
+    """One of a function's actions as its report reads it (`reports.data` gathers them): the targeted teams only
+    as a count, the owner by name, the status and dimension in plain words, overdue as of the rendering."""
+
+    id: int
     title: str
+    dimension: str  # the part of the service in plain words
+    teams: int
+    owner: str
+    due_on: str  # "4 May 2027"
+    status: str  # "Planned", "Under way", "Done"
+    overdue: bool
+    done: bool
+    answers: str  # the round whose results it answers
+
+
+@dataclass(frozen=True)
+class DoneAction:
+    """A completed action with its verdict: from the round's effects, "too early" when none measured it."""
+
+    action: ReportAction
     verdict: str  # in words: "Working; customers better"
     sentence: str
 
 
-def _effect_row(effect: ActionEffect) -> EffectRow:
-    title = effect.titles[0] if len(effect.titles) == 1 else "; ".join(effect.titles)
-    verdict = (
+def verdict_words(effect: ActionEffect) -> str:
+    """An effect's verdict in words: the ratings', then the customers' ("Working; customers better")."""
+    if effect.verdict in ("too early", "too few teams"):
+        return VERDICTS[effect.verdict]
+    return (
         f"{VERDICTS.get(effect.verdict, effect.verdict)}; {CUSTOMER_VERDICTS.get(effect.customers_verdict)}"
     )
-    if effect.verdict in ("too early", "too few teams"):
-        verdict = VERDICTS[effect.verdict]
-    return EffectRow(f"{title} (answering {effect.answers})", verdict, effect.sentence)
+
+
+def done_actions(actions: Sequence[ReportAction], effects: Sequence[ActionEffect]) -> list[DoneAction]:
+    """The completed actions, each with the verdict of the effect that holds it (alone or pooled with other
+    small actions); "too early to tell" when the round measured none of them."""
+    by_action = {action_id: effect for effect in effects for action_id in effect.actions}
+    done = []
+    for action in actions:
+        if not action.done:
+            continue
+        effect = by_action.get(action.id)
+        if effect is None or effect.verdict == "too early":
+            done.append(DoneAction(action, VERDICTS["too early"], TOO_EARLY_SENTENCE))
+        else:
+            done.append(DoneAction(action, verdict_words(effect), effect.sentence))
+    return done
 
 
 def _probability(value: float | None) -> str:
     """A p or q to three decimals; "< 0.001" below that, not "0.000"."""
     return "< 0.001" if value is not None and value < 0.0005 else number(value, 3)
+
+
+def effect_test_text(test: EffectTest | None, decimals: int) -> str:
+    """A test of an action's effect as one line: effect [90% interval] p and q; "–" without numbers."""
+    if test is None or test.effect is None:
+        return "–"
+    return (
+        f"{number(test.effect, decimals)} [{number(test.low, decimals)}, {number(test.high, decimals)}] "
+        f"p {_probability(test.p)} q {_probability(test.q)}"
+    )
 
 
 def _effect_table(effects: list[ActionEffect], outcome: str) -> dict[str, list[Any]] | None:
@@ -520,20 +570,11 @@ def _effect_table(effects: list[ActionEffect], outcome: str) -> dict[str, list[A
     tested = [e for e in effects if e.ratings is not None or e.customers is not None]
     if not tested:
         return None
-
-    def cell(test: EffectTest | None, decimals: int) -> str:
-        if test is None or test.effect is None:
-            return "–"
-        return (
-            f"{number(test.effect, decimals)} [{number(test.low, decimals)}, {number(test.high, decimals)}] "
-            f"p {_probability(test.p)} q {_probability(test.q)}"
-        )
-
     rows = [
         [
             "; ".join(e.titles),
-            cell(e.ratings, 1),
-            cell(e.customers, outcome_decimals(outcome)),
+            effect_test_text(e.ratings, 1),
+            effect_test_text(e.customers, outcome_decimals(outcome)),
             "–" if e.ratings is None else f"{e.ratings.targeted} of {e.ratings.compared}",
         ]
         for e in tested
