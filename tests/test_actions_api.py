@@ -71,6 +71,28 @@ def test_actions_need_their_scopes(client, api):
     assert client.get("/api/requests", headers=other).status_code == 403
 
 
+def test_a_code_or_owner_holding_nul_is_refused_by_name_not_a_server_error(client, api):
+    """PostgreSQL text cannot hold NUL: a code with one names no unit (422, by field); an owner's e-mail is read as
+    e-mails are everywhere, with NUL dropped. Neither is a 500."""
+    reader, writer = api["tokens"]["reader"], api["tokens"]["writer"]
+    for path in ("/api/requests", "/api/actions"):
+        refused = client.get(path, params={"function": "SF\x001"}, headers=reader)
+        assert refused.status_code == 422 and "function" in refused.text, (path, refused.text)
+    created = client.post(
+        "/api/actions",
+        json=body(api, owner="fhead\x00@example.com", title="Tills\x00 replaced", description="x\x00y"),
+        headers=writer,
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["owner_email"], created.json()["title"]) == ("fhead@example.com", "Tills replaced")
+    noted = client.post(
+        f"/api/actions/{created.json()['id']}/notes",
+        json={"text": "Started\x00.", "status": None},
+        headers=writer,
+    )
+    assert noted.status_code == 201 and noted.json()["text"] == "Started.", noted.text
+
+
 def test_a_bad_body_names_each_wrong_field_and_saves_nothing(client, db, api):
     writer = api["tokens"]["writer"]
     yesterday = (date.today() - timedelta(days=1)).isoformat()

@@ -729,7 +729,7 @@ def test_each_head_and_the_executive_read_their_dashboard_on_a_phone_and_a_lapto
             log_in_as(page, base, f"{role}@example.com")
             # one headline first, the statistics folded away until asked for
             expect(page.locator("p.headline")).to_be_visible()
-            expect(page.get_by_text("How this was worked out")).to_be_visible()
+            expect(page.get_by_text("How this was worked out", exact=True)).to_be_visible()
             expect(page.locator("details.method")).not_to_have_attribute("open", "")
             assert_the_pdf_opens_with_the_pages_headline(page, base, role)
             if subject is not None:

@@ -16,6 +16,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 from sqlmodel import Session, col, select
 
+from survey.accounts import users
 from survey.actions import rules, store
 from survey.actions.rules import ActionError, ActionFields
 from survey.actions.store import ActionFilter, ActionView
@@ -208,8 +209,9 @@ class _Lookups:
 
 
 def _unit_ids(session: Session, codes: list[str], kind: UnitKind, field: str) -> list[int]:
+    storable = [c for c in codes if "\x00" not in c]  # no code holds NUL (PostgreSQL text cannot)
     found = dict(
-        session.exec(select(Unit.code, Unit.id).where(col(Unit.code).in_(codes), Unit.kind == kind)).all()
+        session.exec(select(Unit.code, Unit.id).where(col(Unit.code).in_(storable), Unit.kind == kind)).all()
     )
     missing = [c for c in codes if c not in found]
     if missing:
@@ -219,7 +221,7 @@ def _unit_ids(session: Session, codes: list[str], kind: UnitKind, field: str) ->
 
 
 def _owner_id(session: Session, email: str) -> int:
-    found = session.exec(select(User.id).where(User.email == email.strip().lower())).first()
+    found = session.exec(select(User.id).where(User.email == users.normalise_email(email))).first()
     if found is None:
         raise ActionError({"owner": f"no account {email.strip()!r}"})
     return found

@@ -62,15 +62,24 @@ class ActionError(Refused):
         super().__init__("; ".join(f"{field}: {message}" for field, message in self.errors.items()))
 
 
+def clean(text: str) -> str:
+    """A typed text as stored: without NUL (which PostgreSQL text cannot hold) and white space at its ends."""
+    return text.replace("\x00", "").strip()
+
+
 @dataclass(frozen=True)
 class ActionFields:
-    """What a person types to create or edit an action."""
+    """What a person types to create or edit an action (its texts cleaned as they are stored)."""
 
     title: str
     description: str
     dimension: str
     due_on: date | None
     team_ids: Collection[int]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", clean(self.title))
+        object.__setattr__(self, "description", clean(self.description))
 
 
 def action_problems(fields: ActionFields, created_on: date) -> dict[str, str]:
@@ -167,6 +176,12 @@ class Suggestion:
     about: str
 
 
+_CLAIM_WORDS = {
+    "precedes": "come before",
+    "lines up with": "line up with",
+}  # the finding's claim, of plural ratings
+
+
 def suggestions(
     function: FunctionScores | None, driver: Driver | None, hotspots: list[Hotspot]
 ) -> list[Suggestion]:
@@ -181,7 +196,8 @@ def suggestions(
                 "finding",
                 dimension,
                 tuple(h.team.id for h in hotspots),
-                f"The finding: ratings of {driver.function.name} {driver.claim} customers' figures",
+                f"The finding: low ratings of {driver.function.name} {_CLAIM_WORDS.get(driver.claim, driver.claim)} "
+                "lower customer figures",
             )
         )
     for hotspot in hotspots:

@@ -450,7 +450,7 @@ def add_note(
     """A dated note on the action, optionally moving its status (done sets `completed_at`; reopening clears it).
     A note needs text or a status. Commits."""
     action = _editable(session, reader, action_id)
-    text = text.strip()
+    text = rules.clean(text)
     if status == action.status:
         status = None
     if status is not None:
@@ -507,6 +507,7 @@ def raise_request(
     if reader.user_id is None or not (reader.edits_all or team_id in reader.teams):
         raise ReadOnly("only the team's head or HR may raise its requests")
     problems: dict[str, str] = {}
+    text = rules.clean(text)
     function = session.get(Unit, function_id)
     if function is None or function.kind != UnitKind.SUPPORT or not function.active:
         problems["function"] = "choose a support function from the list"
@@ -626,6 +627,7 @@ def answer_request(
 ) -> ActionRequest:
     """Answer a request without an action. Commits."""
     request = _open_request(session, reader, request_id)
+    answer = rules.clean(answer)
     rules.check_text("answer", answer, rules.ANSWER_LENGTH)
     request.state, request.answer = RequestState.ANSWERED, answer
     request.answered_by_id, request.answered_at = reader.user_id, now
