@@ -95,6 +95,24 @@ class Settings:
     # The language of invitations, reminders and the employee survey for an employee whose roster row names none
     # (one with a catalog in src/survey/locale: en, de).
     default_language: str = "en"
+    # Sign-in with the company's identity provider (OpenID Connect). Empty issuer: passwords only. The issuer is
+    # the URL whose /.well-known/openid-configuration describes the provider; the client id and secret are the
+    # ones registered there for this server, whose redirect URI is base_url + /login/provider/callback.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    # The button's words: "Sign in with <oidc_name>".
+    oidc_name: str = "your company account"
+    # The ID token (or user info) claim holding the person's e-mail address, matched to an account.
+    oidc_email_claim: str = "email"
+    # A claim listing the person's groups, and which groups make an HR or executive account (group=role pairs).
+    # Empty claim: roles stay as HR set them.
+    oidc_groups_claim: str = ""
+    oidc_group_roles: tuple[tuple[str, str], ...] = ()
+    # Off: nobody signs in with a password except the break-glass HR account (its e-mail), for when the
+    # identity provider is down. Turning it off needs an identity provider.
+    password_login: bool = True
+    break_glass_email: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,7 +151,36 @@ class Settings:
         if self.company_logo:
             _ = self.company_logo_uri  # read and checked once, at start
         _check_language(self.default_language)
+        self._check_sign_in()
         return self
+
+    def _check_sign_in(self) -> None:
+        if self.oidc_issuer:
+            issuer = urlsplit(self.oidc_issuer)
+            loopback = issuer.hostname in {"127.0.0.1", "localhost", "::1"}
+            if issuer.scheme != "https" and not (issuer.scheme == "http" and loopback):
+                raise SettingsError(
+                    f"SURVEY_OIDC_ISSUER: expected an https:// URL (http only on loopback), got {self.oidc_issuer!r}"
+                )
+            if not self.oidc_client_id:
+                raise SettingsError("SURVEY_OIDC_CLIENT_ID: needed with SURVEY_OIDC_ISSUER")
+            if not self.oidc_email_claim:
+                raise SettingsError("SURVEY_OIDC_EMAIL_CLAIM: must name a claim")
+        if self.oidc_group_roles and not self.oidc_groups_claim:
+            raise SettingsError("SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM, the claim listing groups")
+        if not self.password_login and not self.oidc_issuer:
+            raise SettingsError(
+                "SURVEY_PASSWORD_LOGIN: can be off only with an identity provider (SURVEY_OIDC_ISSUER)"
+            )
+        if self.break_glass_email and "@" not in self.break_glass_email:
+            raise SettingsError(
+                f"SURVEY_BREAK_GLASS_EMAIL: expected an e-mail address, got {self.break_glass_email!r}"
+            )
+
+    def may_use_password(self, email: str) -> bool:
+        """Whether this account may sign in with a password (always, unless password login is off; then only
+        the break-glass account)."""
+        return self.password_login or (bool(self.break_glass_email) and email == self.break_glass_email)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes).validated()
@@ -198,6 +245,22 @@ def _hosts(_: str, raw: str) -> tuple[str, ...]:
     return tuple(host.strip() for host in raw.split(",") if host.strip())
 
 
+def _group_roles(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """`survey-hr=hr, leadership=executive`: which group makes which role (HR or executive)."""
+    pairs = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        group, equals, role = item.rpartition("=")
+        role = role.strip().lower()
+        if not equals or not group.strip() or role not in {"hr", "executive"}:
+            raise SettingsError(
+                f"{name}: expected group=hr or group=executive pairs separated by commas, got {item!r}"
+            )
+        pairs.append((group.strip(), role))
+    return tuple(pairs)
+
+
 def _at_least(minimum: int) -> Callable[[str, str], int]:
     return lambda name, raw: _int(name, raw, minimum)
 
@@ -223,4 +286,13 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_COMPANY_NAME": ("company_name", _text),
     "SURVEY_COMPANY_LOGO": ("company_logo", _text),
     "SURVEY_DEFAULT_LANGUAGE": ("default_language", lambda _, raw: raw.strip().lower()),
+    "SURVEY_OIDC_ISSUER": ("oidc_issuer", lambda _, raw: raw.strip().rstrip("/")),
+    "SURVEY_OIDC_CLIENT_ID": ("oidc_client_id", _text),
+    "SURVEY_OIDC_CLIENT_SECRET": ("oidc_client_secret", _text),
+    "SURVEY_OIDC_NAME": ("oidc_name", _text),
+    "SURVEY_OIDC_EMAIL_CLAIM": ("oidc_email_claim", _text),
+    "SURVEY_OIDC_GROUPS_CLAIM": ("oidc_groups_claim", _text),
+    "SURVEY_OIDC_GROUP_ROLES": ("oidc_group_roles", _group_roles),
+    "SURVEY_PASSWORD_LOGIN": ("password_login", _bool),
+    "SURVEY_BREAK_GLASS_EMAIL": ("break_glass_email", lambda _, raw: raw.strip().lower()),
 }
