@@ -286,7 +286,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_COMPANY_NAME": ("company_name", _text),
     "SURVEY_COMPANY_LOGO": ("company_logo", _text),
     "SURVEY_DEFAULT_LANGUAGE": ("default_language", lambda _, raw: raw.strip().lower()),
-    "SURVEY_OIDC_ISSUER": ("oidc_issuer", lambda _, raw: raw.strip().rstrip("/")),
+    "SURVEY_OIDC_ISSUER": ("oidc_issuer", _text),
     "SURVEY_OIDC_CLIENT_ID": ("oidc_client_id", _text),
     "SURVEY_OIDC_CLIENT_SECRET": ("oidc_client_secret", _text),
     "SURVEY_OIDC_NAME": ("oidc_name", _text),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -371,6 +372,23 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)  # absolute limit, whatever the activity
+    # A session begun at the identity provider: its ID token, sent back as a hint when signing out there.
+    provider_id_token: str | None = Field(default=None, sa_type=Text)
+
+
+class ProviderSignIn(SQLModel, table=True):
+    """A sign-in begun at the identity provider and not yet back: what its answer must match. Single use: the
+    row is deleted when the answer comes, whatever it says. Only hashes of the state and of the browser's
+    cookie are kept, so a copy of the table finishes no sign-in."""
+
+    __tablename__ = "provider_sign_in"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    browser_hash: str = Field(max_length=64)  # the cookie that binds the answer to the browser that asked
+    nonce: str = Field(max_length=100)
+    code_verifier: str = Field(max_length=128)  # PKCE
+    next_path: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class LoginFailure(SQLModel, table=True):
