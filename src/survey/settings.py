@@ -101,6 +101,8 @@ class Settings:
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
+    # The scopes asked for; "openid" is needed, and most providers need "email" to send the e-mail address.
+    oidc_scopes: str = "openid email profile"
     # The button's words: "Sign in with <oidc_name>".
     oidc_name: str = "your company account"
     # The ID token (or user info) claim holding the person's e-mail address, matched to an account.
@@ -164,6 +166,8 @@ class Settings:
                 )
             if not self.oidc_client_id:
                 raise SettingsError("SURVEY_OIDC_CLIENT_ID: needed with SURVEY_OIDC_ISSUER")
+            if "openid" not in self.oidc_scopes.split():
+                raise SettingsError(f"SURVEY_OIDC_SCOPES: must include openid, got {self.oidc_scopes!r}")
             if not self.oidc_email_claim:
                 raise SettingsError("SURVEY_OIDC_EMAIL_CLAIM: must name a claim")
         if self.oidc_group_roles and not self.oidc_groups_claim:
@@ -289,6 +293,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SURVEY_OIDC_ISSUER": ("oidc_issuer", _text),
     "SURVEY_OIDC_CLIENT_ID": ("oidc_client_id", _text),
     "SURVEY_OIDC_CLIENT_SECRET": ("oidc_client_secret", _text),
+    "SURVEY_OIDC_SCOPES": ("oidc_scopes", lambda _, raw: " ".join(raw.split())),
     "SURVEY_OIDC_NAME": ("oidc_name", _text),
     "SURVEY_OIDC_EMAIL_CLAIM": ("oidc_email_claim", _text),
     "SURVEY_OIDC_GROUPS_CLAIM": ("oidc_groups_claim", _text),

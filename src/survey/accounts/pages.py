@@ -3,6 +3,7 @@ deactivate, send a password link) and API tokens (create, shown once; revoke).""
 
 from __future__ import annotations
 
+import logging
 import math
 
 from litestar import Controller, Request, get, post
@@ -14,16 +15,18 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlmodel import Session, select
 
-from survey.accounts import api_tokens, sign_in, users
+from survey.accounts import api_tokens, provider, sign_in, users
 from survey.db.engine import Database
 from survey.db.models import ApiToken, Role, Unit, User, UserUnit
 from survey.mail.outbox import revealed_links
 from survey.settings import Settings
 from survey.web.auth import now, session_cookie_name, signed_in_user
 from survey.web.clients import client_address
-from survey.web.deps import DatabaseDep, ObjectId, SettingsDep
+from survey.web.deps import DatabaseDep, IdentityProviderDep, ObjectId, SettingsDep
 from survey.web.forms import clean_text, text_field
 from survey.web.responses import get_or_404, see_other
+
+log = logging.getLogger(__name__)
 
 # --- Pages: log in, log out, reset a password -----------------------------------------------------------------
 
@@ -50,15 +53,57 @@ class LoginPages(Controller):
     include_in_schema = False
 
     @get("/login", sync_to_thread=False)
-    def show_login(self, request: Request) -> Template:
+    def show_login(self, request: Request, settings: SettingsDep) -> Template:
         expired = request.query_params.get("expired") == "1"
-        return Template(
-            "auth/login.html",
-            context={
-                "next": safe_next(request.query_params.get("next")) or "",
-                "expired": expired,
-                "email": "",
-            },
+        return _login_page(
+            settings, next=safe_next(request.query_params.get("next")) or "", expired=expired, email=""
+        )
+
+    @get("/login/provider", sync_to_thread=False)
+    def leave_for_provider(
+        self, request: Request, db: DatabaseDep, settings: SettingsDep, identity_provider: IdentityProviderDep
+    ) -> Redirect | Template:
+        """Send the browser to the identity provider, with a cookie binding its answer to this browser."""
+        if not settings.oidc_issuer:
+            raise NotFoundException("sign-in with an identity provider is not set up on this server")
+        target = safe_next(request.query_params.get("next"))
+        try:
+            with db.session() as session:
+                departure = provider.begin_sign_in(session, identity_provider, target, now())
+        except provider.ProviderSignInFailed as failed:
+            return _provider_failed(settings, failed)
+        return Redirect(
+            departure.url,
+            status_code=HTTP_303_SEE_OTHER,
+            cookies=[_browser_cookie(settings, departure.browser_secret, provider.ATTEMPT_LIFETIME.seconds)],
+        )
+
+    @get(provider.CALLBACK_PATH, sync_to_thread=True)
+    def back_from_provider(
+        self, request: Request, db: DatabaseDep, settings: SettingsDep, identity_provider: IdentityProviderDep
+    ) -> Redirect | Template:
+        """The identity provider's answer: signed in and on to the page asked for, or a page saying why not."""
+        if not settings.oidc_issuer:
+            raise NotFoundException("sign-in with an identity provider is not set up on this server")
+        answer = {key: value[:4000] for key, value in request.query_params.items()}
+        try:
+            with db.session() as session:
+                done = provider.finish_sign_in(
+                    session, identity_provider, answer, request.cookies.get(_browser_cookie_name(settings)), now()
+                )
+                previous = request.cookies.get(session_cookie_name(settings))
+                if previous:  # a new session id at every sign-in; the old one ends
+                    sign_in.end_session(session, previous)
+        except provider.ProviderSignInFailed as failed:
+            return _provider_failed(settings, failed)
+        log.info("signed in through the identity provider: %s", done.signed_in.user.email)
+        return Redirect(
+            done.next_path or home_for(done.signed_in.user),
+            status_code=HTTP_303_SEE_OTHER,
+            cookies=[
+                _session_cookie(settings, done.signed_in.session_token),
+                _browser_cookie(settings, "", max_age=0),
+            ],
         )
 
     @post("/login")
@@ -81,22 +126,18 @@ class LoginPages(Controller):
         try:
             signed_in = await sync_to_thread(attempt)
         except sign_in.LoginThrottled as throttled:
-            return Template(
-                "auth/login.html",
-                context={
-                    "next": target or "",
-                    "email": email,
-                    "error": f"Too many failed attempts from your connection. Try again in"
-                    f" {how_long(throttled.retry_after)}, or reset your password.",
-                },
-                status_code=429,
+            return _login_page(
+                settings,
+                status=429,
                 headers={"retry-after": str(throttled.retry_after)},
+                next=target or "",
+                email=email,
+                error=f"Too many failed attempts from your connection. Try again in"
+                f" {how_long(throttled.retry_after)}, or reset your password.",
             )
         if signed_in is None:
-            return Template(
-                "auth/login.html",
-                context={"next": target or "", "email": email, "error": "Wrong e-mail address or password."},
-                status_code=400,
+            return _login_page(
+                settings, status=400, next=target or "", email=email, error="Wrong e-mail address or password."
             )
         previous = request.cookies.get(session_cookie_name(settings))
         if previous:  # a new session id at every login; the old one ends
@@ -108,10 +149,20 @@ class LoginPages(Controller):
         )
 
     @post("/logout")
-    async def log_out(self, request: Request, db: DatabaseDep, settings: SettingsDep) -> Redirect:
-        await sync_to_thread(_end, db, request.cookies.get(session_cookie_name(settings)))
+    async def log_out(
+        self, request: Request, db: DatabaseDep, settings: SettingsDep, identity_provider: IdentityProviderDep
+    ) -> Redirect:
+        """End the session here, then at the identity provider too when the session began there and the
+        provider offers it (it sends the browser back to the login page)."""
+        id_token = await sync_to_thread(_end, db, request.cookies.get(session_cookie_name(settings)))
+        target = "/login"
+        if id_token is not None and settings.oidc_issuer:
+            at_provider = await sync_to_thread(
+                identity_provider.end_session_url, id_token, settings.base_url + "/login"
+            )
+            target = at_provider or target
         return Redirect(
-            "/login",
+            target,
             status_code=HTTP_303_SEE_OTHER,
             cookies=[_session_cookie(settings, "", max_age=0)],
         )
@@ -174,9 +225,55 @@ class LoginPages(Controller):
         return Redirect("/login?reset=1", status_code=HTTP_303_SEE_OTHER)
 
 
-def _end(db: Database, token: str | None) -> None:
+def _end(db: Database, token: str | None) -> str | None:
     with db.session() as session:
-        sign_in.end_session(session, token)
+        return sign_in.end_session(session, token)
+
+
+def _login_page(
+    settings: Settings, status: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> Template:
+    """The login page: the identity provider's button when one is set up, and the password form (with password
+    login off, folded away for the break-glass HR account)."""
+    return Template(
+        "auth/login.html",
+        context={
+            **context,
+            "provider_name": settings.oidc_name if settings.oidc_issuer else "",
+            "password_login": settings.password_login,
+            "break_glass": not settings.password_login and bool(settings.break_glass_email),
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _provider_failed(settings: Settings, failed: provider.ProviderSignInFailed) -> Template:
+    log.warning("sign-in through the identity provider failed: %s", failed.reason)
+    return Template(
+        "auth/provider_failed.html",
+        context={"message": failed.message},
+        status_code=failed.status,
+        cookies=[_browser_cookie(settings, "", max_age=0)],
+    )
+
+
+def _browser_cookie_name(settings: Settings) -> str:
+    return "__Host-survey_sign_in" if settings.cookie_secure else "survey_sign_in"
+
+
+def _browser_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+    """Binds the identity provider's answer to the browser that left for it. Lax, so the provider's redirect
+    back (a top-level navigation) carries it."""
+    return Cookie(
+        key=_browser_cookie_name(settings),
+        value=value,
+        path="/",
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        max_age=max_age,
+    )
 
 
 def _session_cookie(settings: Settings, value: str, max_age: int | None = None) -> Cookie:

@@ -23,7 +23,7 @@ from survey.accounts.users import (
     normalise_email,
     verify_password,
 )
-from survey.db.models import AuthSession, LoginFailure, PasswordRequest, PasswordReset, User
+from survey.db.models import AuthSession, LoginFailure, PasswordRequest, PasswordReset, Role, User
 from survey.mail.outbox import queue_password_reset
 from survey.settings import Settings
 from survey.tokens import new_token, password_reset_token, token_hash
@@ -113,7 +113,14 @@ def authenticate(
         raise LoginThrottled(math.ceil(wait.total_seconds()))
     user = session.exec(select(User).where(User.email == email)).first()
     password_hash = user.password_hash if user else None
-    if not verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or not user.active:
+    # With password login off, every other account fails as a wrong password would, after the same slow check:
+    # the answer does not tell which address is the break-glass account.
+    allowed = (
+        user is not None
+        and settings.may_use_password(email)
+        and (settings.password_login or user.role == Role.HR)
+    )
+    if not verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or not allowed or not user.active:
         session.add(LoginFailure(account=email, client=client, at=now))
         session.exec(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))  # keep it small
         session.commit()
@@ -122,6 +129,14 @@ def authenticate(
         user.password_hash = hash_password(password)
         session.add(user)
     session.exec(delete(LoginFailure).where(LoginFailure.account == email, LoginFailure.client == client))
+    return start_session(session, user, settings, now)
+
+
+def start_session(
+    session: Session, user: User, settings: Settings, now: datetime, provider_id_token: str | None = None
+) -> SignedIn:
+    """A new session for an account whose identity was just checked (by password or by the identity provider,
+    whose ID token is kept for signing out there). Commits."""
     token = new_token()
     session.add(
         AuthSession(
@@ -130,6 +145,7 @@ def authenticate(
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(hours=settings.session_max_hours),
+            provider_id_token=provider_id_token,
         )
     )
     session.commit()
@@ -196,11 +212,18 @@ def user_for_session(session: Session, token: str | None, settings: Settings, no
     return user
 
 
-def end_session(session: Session, token: str | None) -> None:
-    """Log out: the session stops working on the server, whatever the browser keeps."""
-    if token and len(token) <= 100:
-        session.exec(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
-        session.commit()
+def end_session(session: Session, token: str | None) -> str | None:
+    """Log out: the session stops working on the server, whatever the browser keeps. Returns the ID token it
+    began with at the identity provider, if it did (the hint for signing out there too)."""
+    if not token or len(token) > 100:
+        return None
+    found = session.get(AuthSession, token_hash(token))
+    if found is None:
+        return None
+    id_token = found.provider_id_token
+    session.delete(found)
+    session.commit()
+    return id_token
 
 
 # --- Password reset ---------------------------------------------------------------------------------------
@@ -233,6 +256,8 @@ def prepare_requested_links(session: Session, settings: Settings, now: datetime,
         if claimed != 1:  # another process took it
             continue
         user = session.exec(select(User).where(User.email == request.email, User.active)).first()
+        if user is not None and not settings.may_use_password(user.email):
+            user = None  # a password it could not use: the identity provider signs this account in
         if user is not None and _owner_links_last_hour(session, user.id, now) < MAX_RESETS_PER_ACCOUNT:
             _new_reset(session, user, settings, now, started_by=None)
             queued += 1

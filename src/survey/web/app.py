@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from survey.accounts.pages import LoginPages
+from survey.accounts.provider import IdentityProvider
 from survey.accounts.users import prepare_password_checks
 from survey.actions import pages as actions_pages
 from survey.db.engine import Database
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise ValueError("SURVEY_SECRET_KEY is not set: it signs the forms' CSRF tokens")
     db = Database(settings.database_url)
     intake = Intake(db)
+    identity_provider = IdentityProvider(settings)  # used only when SURVEY_OIDC_ISSUER is set
     templates = resource_dir("templates")
 
     return Litestar(
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
             "db": Provide(lambda: db, sync_to_thread=False, use_cache=True),
+            "identity_provider": Provide(lambda: identity_provider, sync_to_thread=False, use_cache=True),
         },
         middleware=[DefineMiddleware(Authentication, db=db, settings=settings)],
         template_config=TemplateConfig(

@@ -20,14 +20,14 @@ from survey.db.models import Role, User
 from survey.db.models import utc_now as now
 from survey.settings import Settings
 
-# Routes anyone may reach: survey takers, customers, the login pages, static files, liveness, the API's schema.
+# Routes anyone may reach: survey takers, customers, the login pages (and the identity provider's way back), static files, liveness, the API's schema.
 PUBLIC_PATHS = [
     "^/health$",
     "^/i/",
     "^/survey",
     "^/c/",
     "^/static/",
-    "^/login$",
+    "^/login(/provider(/callback)?)?$",
     "^/password/",
     "^/schema(/|$)",
 ]

@@ -5,11 +5,13 @@ from typing import Annotated
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from survey.accounts.provider import IdentityProvider
 from survey.db.engine import Database
 from survey.settings import Settings
 from survey.surveys.intake import Intake
 
 DatabaseDep = NamedDependency[Database]
+IdentityProviderDep = NamedDependency[IdentityProvider]
 IntakeDep = NamedDependency[Intake]
 SettingsDep = NamedDependency[Settings]
 
