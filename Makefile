@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint axe messages bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
+.PHONY: demo test test-fast lint axe oidc messages bench bench-analytics bench-reports bench-cli bench-load pdf-libraries chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "survey needs Python 3.11 or newer")'
@@ -17,7 +17,7 @@ demo: $(STAMP) pdf-libraries
 	$(BIN)/survey demo
 
 # The whole suite, on every core: SQLite, and PostgreSQL too when SURVEY_TEST_DATABASE_URL names a database.
-test: $(STAMP) chromium axe pdf-libraries
+test: $(STAMP) chromium axe oidc pdf-libraries
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The quick loop while working: the pure and database tests on SQLite, without the slow ones (under a minute).
@@ -56,6 +56,14 @@ $(AXE):
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) ; } \
 	  || { echo "The accessibility test needs npm (Debian package 'npm') to fetch axe-core."; exit 1; }
 	npm install --no-save --no-audit --no-fund --silent --prefix .cache/axe axe-core@4
+
+# The sign-in tests run a real OpenID provider (the npm package oidc-provider, tests/oidc/provider.mjs) on
+# loopback; it is kept in .cache/oidc.
+OIDC_PROVIDER := .cache/oidc/node_modules/oidc-provider/package.json
+oidc: $(OIDC_PROVIDER)
+$(OIDC_PROVIDER):
+	@command -v npm >/dev/null || { echo "The sign-in tests need node and npm (Debian package 'npm')."; exit 1; }
+	npm install --no-save --no-audit --no-fund --silent --prefix .cache/oidc oidc-provider@9
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
