@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from conftest import BASE_URL
 from helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +121,31 @@ def sign_out_at_provider(end_session_url: str, app_base_url: str) -> str:
                 return url
             answer = browser.get(url)
         raise AssertionError(f"the provider never sent the browser back (last at {url})")
+
+
+def sso_settings(settings, issuer: str, **changes):
+    """Single sign-on on, password login off except for HR's break-glass account."""
+    sso = {
+        "oidc_issuer": issuer,
+        "oidc_client_id": CLIENT_ID,
+        "oidc_client_secret": CLIENT_SECRET,
+        "oidc_scopes": "openid email groups",
+        "oidc_name": "Example Corp",
+        "oidc_groups_claim": "groups",
+        "oidc_group_roles": GROUP_ROLES,
+        "password_login": False,
+        "break_glass_email": "hr@example.com",
+    }
+    return settings.with_(**{**sso, **changes})
+
+
+def leave_for_provider(client, next_path: str = "") -> str:
+    response = client.get("/login/provider" + (f"?next={next_path}" if next_path else ""), follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def sign_in(client, login: str, consent: bool = True):
+    """The whole round trip, as a browser does it: the button, the provider's form, back here."""
+    back = at_provider(leave_for_provider(client), BASE_URL, login, consent=consent)
+    return client.get(back, follow_redirects=False)

@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
 from sqlmodel import select
 
-from conftest import start_round
+from conftest import BASE_URL, start_round
 from helpers import csrf_from, log_in
+from identity_provider import running_provider, sign_in, sso_settings
 from survey.accounts.api_tokens import create_api_token
 from survey.accounts.sign_in import start_password_reset
 from survey.db.models import Instrument, OutboxMessage, Unit, User
 from survey.rounds.scheduler import create_schedule
+from survey.web.app import create_app
 from survey.web.auth import PUBLIC_PATHS
 
 PUBLIC = [re.compile(p) for p in PUBLIC_PATHS]
@@ -113,8 +116,12 @@ def test_nobody_reaches_a_non_public_route(app, client, ids):
             assert response.status_code in (401, 403), (method, path)  # no session, or no CSRF token
 
 
-def _walk_as(client, app, ids, email):
-    log_in(client, email)
+def _walk_as(client, app, ids, email, signed_in_by=None):
+    """Every route as one account, signed in by password, or by `signed_in_by(client)` (the identity provider)."""
+    if signed_in_by is None:
+        log_in(client, email)
+    else:
+        signed_in_by(client)
     token = csrf_from(client.get("/my").text)
     results = {}
     for method, path in concrete_routes(app, ids):
@@ -225,3 +232,55 @@ def test_a_region_head_cannot_work_out_a_small_teams_participation(client, db, p
     assert not shown["FL9"]
     assert shown["R1"]
     assert sum(not shown[c] for c in ("FL1", "FL2", "FL3")) >= 1
+
+
+# --- The same walk with single sign-on on and password login off ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    with running_provider(BASE_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def sso_app(settings, issuer):
+    return create_app(sso_settings(settings, issuer))
+
+
+def test_with_single_sign_on_nobody_reaches_a_non_public_route(sso_app, ids):
+    with TestClient(sso_app, base_url=BASE_URL) as client:
+        for method, path in concrete_routes(sso_app, ids):
+            if _is_public(path):
+                continue
+            response = client.request(method, path, follow_redirects=False)
+            if path.startswith("/api"):
+                assert response.status_code == 401, (method, path)
+            elif method == "GET":
+                assert response.headers["location"].startswith("/login?next="), (method, path)
+            else:
+                assert response.status_code in (401, 403), (method, path)
+        # the provider's way back is public, and signs nobody in without a sign-in begun in this browser
+        assert client.get("/login/provider/callback?code=x&state=y").status_code == 400
+
+
+@pytest.mark.parametrize("who, login", [("head_fl1", "hugo"), ("head_region", "rita"), ("executive", "edda")])
+def test_with_single_sign_on_heads_and_executives_reach_no_admin_page(sso_app, ids, people, who, login):
+    with TestClient(sso_app, base_url=BASE_URL) as client:
+        results = _walk_as(client, sso_app, ids, getattr(people, who), lambda c: sign_in(c, login))
+    assert results
+    for (method, path), status in results.items():
+        if path.startswith("/admin"):
+            assert status == 403, (who, method, path, status)
+        elif path.startswith("/api"):
+            assert status == 401, (who, method, path, status)
+
+
+def test_with_single_sign_on_hr_reaches_every_admin_page(sso_app, ids, people):
+    with TestClient(sso_app, base_url=BASE_URL) as client:
+        results = _walk_as(client, sso_app, ids, people.hr, lambda c: sign_in(c, "hana"))
+    for (method, path), status in results.items():
+        if method == "GET" and not path.startswith("/api"):
+            function_page = re.fullmatch(r"/units/\d+/(actions(/new)?|promises)", path)
+            expected = 404 if path.startswith("/reports/") or function_page else 200
+            assert status == expected, (method, path, status)

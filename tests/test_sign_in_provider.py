@@ -15,11 +15,12 @@ from conftest import BASE_URL
 from helpers import PASSWORD, csrf_from, free_port, log_in
 from identity_provider import (
     CLIENT_ID,
-    CLIENT_SECRET,
-    GROUP_ROLES,
     at_provider,
+    leave_for_provider,
     running_provider,
+    sign_in,
     sign_out_at_provider,
+    sso_settings,
 )
 from survey.accounts.users import deactivate_user
 from survey.db.models import AuthSession, ProviderSignIn, Role, User
@@ -32,22 +33,6 @@ from survey.web.app import create_app
 def issuer():
     with running_provider(BASE_URL) as url:
         yield url
-
-
-def sso_settings(settings, issuer: str, **changes):
-    """Single sign-on on, password login off except for HR's break-glass account."""
-    sso = {
-        "oidc_issuer": issuer,
-        "oidc_client_id": CLIENT_ID,
-        "oidc_client_secret": CLIENT_SECRET,
-        "oidc_scopes": "openid email groups",
-        "oidc_name": "Example Corp",
-        "oidc_groups_claim": "groups",
-        "oidc_group_roles": GROUP_ROLES,
-        "password_login": False,
-        "break_glass_email": "hr@example.com",
-    }
-    return settings.with_(**{**sso, **changes})
 
 
 @pytest.fixture
@@ -79,18 +64,6 @@ def sign_in_log():
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
-
-
-def leave_for_provider(client, next_path: str = "") -> str:
-    response = client.get("/login/provider" + (f"?next={next_path}" if next_path else ""), follow_redirects=False)
-    assert response.status_code == 303, response.text
-    return response.headers["location"]
-
-
-def sign_in(client, login: str, consent: bool = True):
-    """The whole round trip, as a browser does it: the button, the provider's form, back here."""
-    back = at_provider(leave_for_provider(client), BASE_URL, login, consent=consent)
-    return client.get(back, follow_redirects=False)
 
 
 def role_of(db, email: str) -> Role:
