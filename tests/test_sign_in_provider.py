@@ -247,3 +247,54 @@ def test_password_login_off_sends_no_reset_link_but_to_break_glass(db, settings,
         for email in (people.head_fl1, people.hr):
             request_password_reset(session, email, "10.0.0.1", on, utc_now())
         assert prepare_requested_links(session, on, utc_now()) == 1
+
+
+# --- Settings and rules, without a provider ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SURVEY_OIDC_ISSUER": "http://login.example.com"}, "SURVEY_OIDC_ISSUER: expected an https:// URL"),
+        ({"SURVEY_OIDC_ISSUER": "https://login.example.com"}, "SURVEY_OIDC_CLIENT_ID: needed"),
+        ({"SURVEY_PASSWORD_LOGIN": "off"}, "SURVEY_PASSWORD_LOGIN: can be off only with an identity provider"),
+        ({"SURVEY_OIDC_GROUP_ROLES": "survey-hr=admin"}, "SURVEY_OIDC_GROUP_ROLES: expected group=hr"),
+        ({"SURVEY_OIDC_GROUP_ROLES": "survey-hr=hr"}, "SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM"),
+        (
+            {"SURVEY_OIDC_ISSUER": "https://x.example", "SURVEY_OIDC_CLIENT_ID": "c", "SURVEY_OIDC_SCOPES": "email"},
+            "SURVEY_OIDC_SCOPES: must include openid",
+        ),
+        ({"SURVEY_BREAK_GLASS_EMAIL": "hr"}, "SURVEY_BREAK_GLASS_EMAIL: expected an e-mail address"),
+    ],
+)
+def test_sign_in_settings_that_cannot_work_are_refused_by_name(env, message):
+    from survey.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_group_roles_are_read_from_their_setting_and_hr_wins_over_executive():
+    from survey.accounts.provider import role_from_groups
+    from survey.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "SURVEY_OIDC_ISSUER": "https://login.example.com/realms/acme",
+            "SURVEY_OIDC_CLIENT_ID": "survey",
+            "SURVEY_OIDC_GROUPS_CLAIM": "groups",
+            "SURVEY_OIDC_GROUP_ROLES": "Survey HR=hr, /leadership=executive",
+        }
+    )
+    assert settings.oidc_group_roles == (("Survey HR", "hr"), ("/leadership", "executive"))
+    assert role_from_groups(["/leadership", "Survey HR"], settings.oidc_group_roles) == Role.HR
+    assert role_from_groups(["/leadership"], settings.oidc_group_roles) == Role.EXECUTIVE
+    assert role_from_groups(["survey hr"], settings.oidc_group_roles) is None  # names are exact
+
+
+def test_the_break_glass_address_signs_in_by_password_only_if_it_is_an_hr_account(settings, issuer, people):
+    """Set to a head's address by mistake, the break-glass setting does not turn password login back on for them."""
+    app = create_app(sso_settings(settings, issuer, break_glass_email=people.head_fl1))
+    with TestClient(app, base_url=BASE_URL) as client:
+        assert log_in(client, people.head_fl1).status_code == 400
+        assert log_in(client, people.hr).status_code == 400
