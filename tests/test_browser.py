@@ -57,14 +57,15 @@ def server(tmp_path):
 
 
 @contextlib.contextmanager
-def serving(url: str, base_url: str, port: int):
-    """`survey serve` on the database at `url`, until the block ends."""
+def serving(url: str, base_url: str, port: int, **more_settings: str):
+    """`survey serve` on the database at `url` (and any more SURVEY_* settings), until the block ends."""
     env = {
         **os.environ,
         "SURVEY_DATABASE_URL": url,
         "SURVEY_SECRET_KEY": "browser-test-secret-key-0123456789",
         "SURVEY_BASE_URL": base_url,
         "SURVEY_COOKIE_SECURE": "false",  # plain HTTP on loopback
+        **more_settings,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "survey", "serve", "--port", str(port)],
