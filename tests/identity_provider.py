@@ -140,7 +140,9 @@ def sso_settings(settings, issuer: str, **changes):
 
 
 def leave_for_provider(client, next_path: str = "") -> str:
-    response = client.get("/login/provider" + (f"?next={next_path}" if next_path else ""), follow_redirects=False)
+    response = client.get(
+        "/login/provider" + (f"?next={next_path}" if next_path else ""), follow_redirects=False
+    )
     assert response.status_code == 303, response.text
     return response.headers["location"]
 

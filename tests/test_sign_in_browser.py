@@ -16,7 +16,9 @@ from identity_provider import CLIENT_ID, CLIENT_SECRET, running_provider
 from survey.db.engine import Database, upgrade
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, axe_violations, phone_page_for_axe, serving
 
-SHOTS = os.environ.get("SURVEY_SCREENSHOTS")  # a folder to keep the pages' screenshots in, for a person to look at
+SHOTS = os.environ.get(
+    "SURVEY_SCREENSHOTS"
+)  # a folder to keep the pages' screenshots in, for a person to look at
 
 
 def _shot(page, name: str) -> None:
@@ -41,20 +43,24 @@ def test_a_head_signs_in_and_out_through_the_provider_in_a_browser(tmp_path):
     make_org(db)
     make_people(db)
     db.dispose()
-    with running_provider(base) as issuer, serving(
-        url,
-        base,
-        port,
-        SURVEY_OIDC_ISSUER=issuer,
-        SURVEY_OIDC_CLIENT_ID=CLIENT_ID,
-        SURVEY_OIDC_CLIENT_SECRET=CLIENT_SECRET,
-        SURVEY_OIDC_SCOPES="openid email groups",
-        SURVEY_OIDC_NAME="Example Corp",
-        SURVEY_OIDC_GROUPS_CLAIM="groups",
-        SURVEY_OIDC_GROUP_ROLES="survey-hr=hr,leadership=executive",
-        SURVEY_PASSWORD_LOGIN="off",
-        SURVEY_BREAK_GLASS_EMAIL="hr@example.com",
-    ), sync_playwright() as playwright:
+    with (
+        running_provider(base) as issuer,
+        serving(
+            url,
+            base,
+            port,
+            SURVEY_OIDC_ISSUER=issuer,
+            SURVEY_OIDC_CLIENT_ID=CLIENT_ID,
+            SURVEY_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+            SURVEY_OIDC_SCOPES="openid email groups",
+            SURVEY_OIDC_NAME="Example Corp",
+            SURVEY_OIDC_GROUPS_CLAIM="groups",
+            SURVEY_OIDC_GROUP_ROLES="survey-hr=hr,leadership=executive",
+            SURVEY_PASSWORD_LOGIN="off",
+            SURVEY_BREAK_GLASS_EMAIL="hr@example.com",
+        ),
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         found: dict[str, list[str]] = {}
         page = phone_page_for_axe(browser)

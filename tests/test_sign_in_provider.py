@@ -229,9 +229,12 @@ def test_a_wrong_client_secret_says_so(settings, issuer, people, sign_in_log):
         assert client.get("/admin", follow_redirects=False).status_code == 303
 
 
-def test_a_provider_whose_clock_is_ten_minutes_ahead_is_refused_with_the_reason(settings, people, sign_in_log):
+def test_a_provider_whose_clock_is_ten_minutes_ahead_is_refused_with_the_reason(
+    settings, people, sign_in_log
+):
     with running_provider(BASE_URL, clock_offset_seconds=600) as ahead:
-        with TestClient(create_app(sso_settings(settings, ahead)), base_url=BASE_URL) as client:
+        app = create_app(sso_settings(settings, ahead))
+        with TestClient(app, base_url=BASE_URL) as client:
             refused = sign_in(client, "hana")
             assert refused.status_code == 400 and "clocks" in refused.text
             assert "clock skew" in sign_in_log.text
@@ -257,11 +260,21 @@ def test_password_login_off_sends_no_reset_link_but_to_break_glass(db, settings,
     [
         ({"SURVEY_OIDC_ISSUER": "http://login.example.com"}, "SURVEY_OIDC_ISSUER: expected an https:// URL"),
         ({"SURVEY_OIDC_ISSUER": "https://login.example.com"}, "SURVEY_OIDC_CLIENT_ID: needed"),
-        ({"SURVEY_PASSWORD_LOGIN": "off"}, "SURVEY_PASSWORD_LOGIN: can be off only with an identity provider"),
-        ({"SURVEY_OIDC_GROUP_ROLES": "survey-hr=admin"}, "SURVEY_OIDC_GROUP_ROLES: expected group=hr"),
-        ({"SURVEY_OIDC_GROUP_ROLES": "survey-hr=hr"}, "SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM"),
         (
-            {"SURVEY_OIDC_ISSUER": "https://x.example", "SURVEY_OIDC_CLIENT_ID": "c", "SURVEY_OIDC_SCOPES": "email"},
+            {"SURVEY_PASSWORD_LOGIN": "off"},
+            "SURVEY_PASSWORD_LOGIN: can be off only with an identity provider",
+        ),
+        ({"SURVEY_OIDC_GROUP_ROLES": "survey-hr=admin"}, "SURVEY_OIDC_GROUP_ROLES: expected group=hr"),
+        (
+            {"SURVEY_OIDC_GROUP_ROLES": "survey-hr=hr"},
+            "SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM",
+        ),
+        (
+            {
+                "SURVEY_OIDC_ISSUER": "https://x.example",
+                "SURVEY_OIDC_CLIENT_ID": "c",
+                "SURVEY_OIDC_SCOPES": "email",
+            },
             "SURVEY_OIDC_SCOPES: must include openid",
         ),
         ({"SURVEY_BREAK_GLASS_EMAIL": "hr"}, "SURVEY_BREAK_GLASS_EMAIL: expected an e-mail address"),

@@ -171,7 +171,9 @@ class Settings:
             if not self.oidc_email_claim:
                 raise SettingsError("SURVEY_OIDC_EMAIL_CLAIM: must name a claim")
         if self.oidc_group_roles and not self.oidc_groups_claim:
-            raise SettingsError("SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM, the claim listing groups")
+            raise SettingsError(
+                "SURVEY_OIDC_GROUP_ROLES: needs SURVEY_OIDC_GROUPS_CLAIM, the claim listing groups"
+            )
         if not self.password_login and not self.oidc_issuer:
             raise SettingsError(
                 "SURVEY_PASSWORD_LOGIN: can be off only with an identity provider (SURVEY_OIDC_ISSUER)"

@@ -89,7 +89,11 @@ class LoginPages(Controller):
         try:
             with db.session() as session:
                 done = provider.finish_sign_in(
-                    session, identity_provider, answer, request.cookies.get(_browser_cookie_name(settings)), now()
+                    session,
+                    identity_provider,
+                    answer,
+                    request.cookies.get(_browser_cookie_name(settings)),
+                    now(),
                 )
                 previous = request.cookies.get(session_cookie_name(settings))
                 if previous:  # a new session id at every sign-in; the old one ends
@@ -137,7 +141,11 @@ class LoginPages(Controller):
             )
         if signed_in is None:
             return _login_page(
-                settings, status=400, next=target or "", email=email, error="Wrong e-mail address or password."
+                settings,
+                status=400,
+                next=target or "",
+                email=email,
+                error="Wrong e-mail address or password.",
             )
         previous = request.cookies.get(session_cookie_name(settings))
         if previous:  # a new session id at every login; the old one ends

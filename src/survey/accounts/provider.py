@@ -29,7 +29,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import ExpiredTokenError, InvalidClaimError, InvalidKeyIdError, JoseError
+from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 from sqlalchemy import delete
@@ -191,7 +191,9 @@ class IdentityProvider:
                     f"discovery document names issuer {metadata.get('issuer')!r}, not SURVEY_OIDC_ISSUER {issuer!r}",
                     status=502,
                 )
-            missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not metadata.get(k)]
+            missing = [
+                k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not metadata.get(k)
+            ]
             if missing:
                 raise ProviderSignInFailed(
                     "The identity provider is set up wrongly, so nobody can sign in with it.",
@@ -235,7 +237,9 @@ class IdentityProvider:
             ) from None
         return dict(token)
 
-    def check_id_token(self, id_token: str, nonce: str, access_token: str | None, now: datetime) -> dict[str, Any]:
+    def check_id_token(
+        self, id_token: str, nonce: str, access_token: str | None, now: datetime
+    ) -> dict[str, Any]:
         """The claims of an ID token whose signature, issuer, audience, times and nonce are right. Raises
         ProviderSignInFailed otherwise."""
         discovered = self.discovered()
@@ -443,7 +447,9 @@ def _with_userinfo(provider: IdentityProvider, claims: dict[str, Any], access_to
     """The ID token's claims, completed from the user info endpoint when it lacks the e-mail or groups (some
     providers put them there only). The ID token's own claims win; user info of another subject is ignored."""
     settings = provider.settings
-    wanted = [settings.oidc_email_claim] + ([settings.oidc_groups_claim] if settings.oidc_groups_claim else [])
+    wanted = [settings.oidc_email_claim] + (
+        [settings.oidc_groups_claim] if settings.oidc_groups_claim else []
+    )
     if all(claim in claims for claim in wanted) or not isinstance(access_token, str):
         return claims
     extra = provider.userinfo(access_token)
@@ -502,7 +508,9 @@ def _apply_groups(session: Session, settings: Settings, user: User, groups: list
             )
         role = Role.HEAD
     if role != user.role:
-        log.info("sign-in: %s changes role from %s to %s (groups %s)", user.email, user.role, role, groups[:20])
+        log.info(
+            "sign-in: %s changes role from %s to %s (groups %s)", user.email, user.role, role, groups[:20]
+        )
         user.role = role
         session.add(user)
     else:

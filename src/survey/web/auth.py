@@ -20,7 +20,8 @@ from survey.db.models import Role, User
 from survey.db.models import utc_now as now
 from survey.settings import Settings
 
-# Routes anyone may reach: survey takers, customers, the login pages (and the identity provider's way back), static files, liveness, the API's schema.
+# Routes anyone may reach: survey takers, customers, the login pages (and the identity provider's way back), static
+# files, liveness, the API's schema.
 PUBLIC_PATHS = [
     "^/health$",
     "^/i/",
