@@ -273,20 +273,17 @@ def _browser_cookie_name(settings: Settings) -> str:
 def _browser_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
     """Binds the identity provider's answer to the browser that left for it. Lax, so the provider's redirect
     back (a top-level navigation) carries it."""
-    return Cookie(
-        key=_browser_cookie_name(settings),
-        value=value,
-        path="/",
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-        max_age=max_age,
-    )
+    return _cookie(_browser_cookie_name(settings), settings, value, max_age)
 
 
 def _session_cookie(settings: Settings, value: str, max_age: int | None = None) -> Cookie:
+    return _cookie(session_cookie_name(settings), settings, value, max_age)
+
+
+def _cookie(key: str, settings: Settings, value: str, max_age: int | None) -> Cookie:
+    """A sign-in cookie: HttpOnly, Secure behind HTTPS, sent on top-level navigations from elsewhere (Lax)."""
     return Cookie(
-        key=session_cookie_name(settings),
+        key=key,
         value=value,
         path="/",
         httponly=True,
